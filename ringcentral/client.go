@@ -1,0 +1,337 @@
+// Package ringcentral is a small typed client for the RingCentral REST operations the dialer
+// uses: OAuth endpoints, the signed-in extension, its forwarding and phone numbers, caller id,
+// and RingOut create/read/cancel.
+//
+// A Client is built on an *http.Client that authorizes requests (normally one from
+// golang.org/x/oauth2 whose TokenSource keeps the user's token fresh). Every call takes a
+// context; the client adds a per-request timeout. Error responses are decoded into *Error,
+// which carries the HTTP status, RingCentral's errorCode, message, parameterName, the
+// Retry-After delay and the request id. A Budget, when given, keeps one user's requests inside
+// RingCentral's per-group rate limits by waiting before a request would exceed them.
+package ringcentral
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"net/url"
+	"strings"
+	"time"
+
+	"github.com/ringout-dialer/ringout/dialer"
+)
+
+// DefaultServer is RingCentral's production API entry point.
+const DefaultServer = "https://platform.ringcentral.com"
+
+// DefaultTimeout bounds one request when the caller's context has no earlier deadline.
+const DefaultTimeout = 15 * time.Second
+
+// maxBody bounds how much of a response the client reads.
+const maxBody = 1 << 20
+
+// Client calls the RingCentral REST API as one signed-in user ("~" account and extension).
+type Client struct {
+	server  string
+	hc      *http.Client
+	budget  *Budget
+	timeout time.Duration
+}
+
+// Option configures a Client.
+type Option func(*Client)
+
+// WithBudget makes the client wait for the user's rate budget before each request and
+// pause a group after a 429 for its Retry-After.
+func WithBudget(b *Budget) Option { return func(c *Client) { c.budget = b } }
+
+// WithTimeout sets the per-request timeout (default DefaultTimeout).
+func WithTimeout(d time.Duration) Option { return func(c *Client) { c.timeout = d } }
+
+// New returns a client for the API at server (e.g. DefaultServer) that sends requests with hc.
+func New(server string, hc *http.Client, opts ...Option) *Client {
+	c := &Client{server: strings.TrimRight(server, "/"), hc: hc, timeout: DefaultTimeout}
+	for _, o := range opts {
+		o(c)
+	}
+	return c
+}
+
+const extPath = "/restapi/v1.0/account/~/extension/~"
+
+// Extension is the signed-in user, as GET extension/~ returns it.
+type Extension struct {
+	ID               int64  `json:"id"`
+	ExtensionNumber  string `json:"extensionNumber"`
+	Name             string `json:"name"`
+	RegionalSettings struct {
+		HomeCountry struct {
+			ID      string `json:"id"`
+			ISOCode string `json:"isoCode"`
+			Name    string `json:"name"`
+		} `json:"homeCountry"`
+	} `json:"regionalSettings"`
+	Account struct {
+		ID string `json:"id"`
+	} `json:"account"`
+}
+
+// ForwardingNumber is one of the user's phones that RingOut can ring first.
+type ForwardingNumber struct {
+	ID          string   `json:"id"`
+	PhoneNumber string   `json:"phoneNumber"`
+	Label       string   `json:"label"`
+	Type        string   `json:"type"`
+	Features    []string `json:"features"`
+}
+
+// PhoneNumber is a RingCentral number assigned to the user.
+type PhoneNumber struct {
+	ID          json.Number `json:"id"`
+	PhoneNumber string      `json:"phoneNumber"`
+	UsageType   string      `json:"usageType"`
+	Type        string      `json:"type"`
+	Features    []string    `json:"features"`
+}
+
+// CallerID is the user's caller id settings (trimmed to what the dialer shows).
+type CallerID struct {
+	ByFeature []struct {
+		Feature  string `json:"feature"`
+		CallerID struct {
+			Type      string `json:"type"`
+			PhoneInfo struct {
+				PhoneNumber string `json:"phoneNumber"`
+			} `json:"phoneInfo"`
+		} `json:"callerId"`
+	} `json:"byFeature"`
+}
+
+// RingOutRequest places a RingOut: RingCentral rings From first, then connects To.
+// From may be empty to use the user's default forwarding number.
+type RingOutRequest struct {
+	From       string // E.164
+	To         string // E.164
+	PlayPrompt bool
+}
+
+// RingOut is a RingOut call as POST and GET ring-out return it.
+type RingOut struct {
+	ID     string        `json:"id"`
+	URI    string        `json:"uri"`
+	Status dialer.Status `json:"status"`
+}
+
+// Extension returns the signed-in user.
+func (c *Client) Extension(ctx context.Context) (Extension, error) {
+	var e Extension
+	err := c.do(ctx, Light, http.MethodGet, extPath, nil, &e)
+	return e, err
+}
+
+// ForwardingNumbers returns the phones RingOut can ring first (those with the CallFlip
+// feature, as RingCentral's own apps list them; all of them when none is marked).
+func (c *Client) ForwardingNumbers(ctx context.Context) ([]ForwardingNumber, error) {
+	var page struct {
+		Records []ForwardingNumber `json:"records"`
+	}
+	if err := c.do(ctx, Light, http.MethodGet, extPath+"/forwarding-number?perPage=100", nil, &page); err != nil {
+		return nil, err
+	}
+	return page.Records, nil
+}
+
+// PhoneNumbers returns the RingCentral numbers assigned to the user.
+func (c *Client) PhoneNumbers(ctx context.Context) ([]PhoneNumber, error) {
+	var page struct {
+		Records []PhoneNumber `json:"records"`
+	}
+	err := c.do(ctx, Light, http.MethodGet, extPath+"/phone-number?perPage=100", nil, &page)
+	return page.Records, err
+}
+
+// CallerID returns the user's caller id settings.
+func (c *Client) CallerID(ctx context.Context) (CallerID, error) {
+	var id CallerID
+	err := c.do(ctx, Light, http.MethodGet, extPath+"/caller-id", nil, &id)
+	return id, err
+}
+
+type phone struct {
+	PhoneNumber string `json:"phoneNumber"`
+}
+
+// CreateRingOut places a RingOut call. It is never retried: a retry could place the call twice.
+func (c *Client) CreateRingOut(ctx context.Context, r RingOutRequest) (RingOut, error) {
+	body := struct {
+		From       *phone `json:"from,omitempty"`
+		To         phone  `json:"to"`
+		PlayPrompt bool   `json:"playPrompt"`
+	}{To: phone{r.To}, PlayPrompt: r.PlayPrompt}
+	if r.From != "" {
+		body.From = &phone{r.From}
+	}
+	var out RingOut
+	err := c.do(ctx, Heavy, http.MethodPost, extPath+"/ring-out", body, &out)
+	return out, err
+}
+
+// RingOut reads a RingOut call's status. Unknown status strings are kept verbatim.
+func (c *Client) RingOut(ctx context.Context, id string) (RingOut, error) {
+	var out RingOut
+	err := c.do(ctx, Light, http.MethodGet, extPath+"/ring-out/"+url.PathEscape(id), nil, &out)
+	return out, err
+}
+
+// CancelRingOut asks RingCentral to cancel a RingOut. A nil error (204) does not prove the
+// call ended: once the first leg is connected RingCentral lets the call go on.
+func (c *Client) CancelRingOut(ctx context.Context, id string) error {
+	return c.do(ctx, Heavy, http.MethodDelete, extPath+"/ring-out/"+url.PathEscape(id), nil, nil)
+}
+
+// do sends one request in the given rate-limit group and decodes a JSON answer into out.
+func (c *Client) do(ctx context.Context, g Group, method, path string, in, out any) error {
+	if c.budget != nil {
+		if err := c.budget.Wait(ctx, g); err != nil {
+			return err
+		}
+	}
+	ctx, cancel := context.WithTimeout(ctx, c.timeout)
+	defer cancel()
+	var body io.Reader
+	if in != nil {
+		b, err := json.Marshal(in)
+		if err != nil {
+			return err
+		}
+		body = bytes.NewReader(b)
+	}
+	req, err := http.NewRequestWithContext(ctx, method, c.server+path, body)
+	if err != nil {
+		return err
+	}
+	req.Header.Set("Accept", "application/json")
+	if in != nil {
+		req.Header.Set("Content-Type", "application/json")
+	}
+	resp, err := c.hc.Do(req)
+	if err != nil {
+		return fmt.Errorf("ringcentral: %s %s: %w", method, path, err)
+	}
+	defer resp.Body.Close()
+	data, err := io.ReadAll(io.LimitReader(resp.Body, maxBody))
+	if err != nil {
+		return fmt.Errorf("ringcentral: %s %s: reading response: %w", method, path, err)
+	}
+	rl := ParseRateLimit(resp.Header)
+	if resp.StatusCode >= 300 {
+		e := parseError(resp, data, rl)
+		if c.budget != nil && resp.StatusCode == http.StatusTooManyRequests {
+			c.budget.Pause(g, e.Retry)
+		}
+		return e
+	}
+	if out == nil || resp.StatusCode == http.StatusNoContent {
+		return nil
+	}
+	if err := json.Unmarshal(data, out); err != nil {
+		return &Error{StatusCode: resp.StatusCode, Message: "malformed response from RingCentral: " + err.Error(),
+			RequestID: resp.Header.Get("RCRequestId"), RateLimit: rl, Malformed: true}
+	}
+	return nil
+}
+
+// Error is a RingCentral error response (or an unreadable answer).
+type Error struct {
+	StatusCode    int
+	ErrorCode     string // e.g. "CMN-101"; empty when RingCentral sent none
+	Message       string
+	ParameterName string
+	RequestID     string        // RCRequestId header, for RingCentral support
+	Retry         time.Duration // from Retry-After on 429 and 503
+	RateLimit     RateLimit
+	Malformed     bool // the body could not be decoded
+}
+
+func (e *Error) Error() string {
+	s := fmt.Sprintf("ringcentral: HTTP %d", e.StatusCode)
+	if e.ErrorCode != "" {
+		s += " " + e.ErrorCode
+	}
+	if e.Message != "" {
+		s += ": " + e.Message
+	}
+	if e.ParameterName != "" {
+		s += " (" + e.ParameterName + ")"
+	}
+	return s
+}
+
+// Is lets callers test for the domain errors: a 404 on a RingOut means the call is gone,
+// a 401 means the sign-in is no longer valid.
+func (e *Error) Is(target error) bool {
+	switch target {
+	case dialer.ErrCallGone:
+		return e.StatusCode == http.StatusNotFound
+	case dialer.ErrSignedOut:
+		return e.StatusCode == http.StatusUnauthorized
+	}
+	return false
+}
+
+// Temporary reports whether the same request may succeed later (429, 5xx, garbled answers).
+func (e *Error) Temporary() bool {
+	return e.StatusCode == http.StatusTooManyRequests || e.StatusCode >= 500 || e.Malformed
+}
+
+// RetryAfter is how long RingCentral asked us to wait (dialer.RateLimitedError); 0 when it did not say.
+func (e *Error) RetryAfter() time.Duration { return e.Retry }
+
+func parseError(resp *http.Response, data []byte, rl RateLimit) *Error {
+	e := &Error{StatusCode: resp.StatusCode, RequestID: resp.Header.Get("RCRequestId"), RateLimit: rl}
+	if s := resp.Header.Get("Retry-After"); s != "" {
+		e.Retry = parseRetryAfter(s, time.Now())
+	}
+	var body struct {
+		ErrorCode        string `json:"errorCode"`
+		Message          string `json:"message"`
+		Error            string `json:"error"`
+		ErrorDescription string `json:"error_description"`
+		Errors           []struct {
+			ErrorCode     string `json:"errorCode"`
+			Message       string `json:"message"`
+			ParameterName string `json:"parameterName"`
+		} `json:"errors"`
+	}
+	if err := json.Unmarshal(data, &body); err != nil {
+		e.Malformed = len(bytes.TrimSpace(data)) > 0
+		e.Message = http.StatusText(resp.StatusCode)
+		return e
+	}
+	e.ErrorCode, e.Message = body.ErrorCode, body.Message
+	if e.ErrorCode == "" {
+		e.ErrorCode, e.Message = body.Error, body.ErrorDescription
+	}
+	if len(body.Errors) > 0 {
+		first := body.Errors[0]
+		if e.ErrorCode == "" {
+			e.ErrorCode = first.ErrorCode
+		}
+		if e.Message == "" {
+			e.Message = first.Message
+		}
+		e.ParameterName = first.ParameterName
+	}
+	return e
+}
+
+// AsError returns the *Error in err's chain, if any.
+func AsError(err error) (*Error, bool) {
+	var e *Error
+	ok := errors.As(err, &e)
+	return e, ok
+}

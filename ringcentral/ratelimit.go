@@ -1,0 +1,122 @@
+package ringcentral
+
+import (
+	"context"
+	"net/http"
+	"strconv"
+	"sync"
+	"time"
+
+	"golang.org/x/time/rate"
+)
+
+// Group is a RingCentral API rate-limit group (the spec's x-throttling-group).
+type Group string
+
+// The groups, with their default per-user limits per 60 s window.
+const (
+	Light  Group = "Light"  // 50 requests/min: reads such as GET ring-out
+	Medium Group = "Medium" // 40/min
+	Heavy  Group = "Heavy"  // 10/min: POST and DELETE ring-out
+	Auth   Group = "Auth"   // 5/min: token endpoints
+)
+
+// Limits are RingCentral's default per-user limits per 60 s window.
+var Limits = map[Group]int{Light: 50, Medium: 40, Heavy: 10, Auth: 5}
+
+// RateLimit is what the X-Rate-Limit-* headers of one response said.
+type RateLimit struct {
+	Group     string
+	Limit     int
+	Remaining int
+	Window    time.Duration
+}
+
+// ParseRateLimit reads the X-Rate-Limit-* headers; missing or garbled values are zero.
+func ParseRateLimit(h http.Header) RateLimit {
+	atoi := func(k string) int { n, _ := strconv.Atoi(h.Get(k)); return n }
+	return RateLimit{
+		Group:     h.Get("X-Rate-Limit-Group"),
+		Limit:     atoi("X-Rate-Limit-Limit"),
+		Remaining: atoi("X-Rate-Limit-Remaining"),
+		Window:    time.Duration(atoi("X-Rate-Limit-Window")) * time.Second,
+	}
+}
+
+// parseRetryAfter reads Retry-After as seconds or an HTTP date; garbage means 0.
+func parseRetryAfter(s string, now time.Time) time.Duration {
+	if n, err := strconv.Atoi(s); err == nil && n >= 0 {
+		return time.Duration(n) * time.Second
+	}
+	if t, err := http.ParseTime(s); err == nil && t.After(now) {
+		return t.Sub(now)
+	}
+	return 0
+}
+
+// Budget keeps one user's requests inside RingCentral's per-group limits. All of the user's
+// clients (page handlers and call pollers alike) share one Budget, so ten open tabs and two
+// live calls together still stay under the limit.
+//
+// Each group is a token bucket whose burst plus refill over one window stays below the
+// group's limit, so no 60 s window (fixed or sliding) can see more than the limit. After a
+// 429 the group is paused for Retry-After.
+type Budget struct {
+	mu       sync.Mutex
+	limiters map[Group]*rate.Limiter
+	paused   map[Group]time.Time
+}
+
+// NewBudget returns a budget for the given limits per window (nil: Limits). headroom is
+// the fraction of each limit to leave unused (e.g. 0.1), for requests we do not control.
+func NewBudget(limits map[Group]int, window time.Duration, headroom float64) *Budget {
+	if limits == nil {
+		limits = Limits
+	}
+	b := &Budget{limiters: map[Group]*rate.Limiter{}, paused: map[Group]time.Time{}}
+	for g, n := range limits {
+		usable := int(float64(n) * (1 - headroom))
+		burst := max(1, usable/5)
+		perWindow := max(1, usable-burst)
+		b.limiters[g] = rate.NewLimiter(rate.Limit(float64(perWindow)/window.Seconds()), burst)
+	}
+	return b
+}
+
+// Wait blocks until a request in group g fits the budget, or ctx ends.
+func (b *Budget) Wait(ctx context.Context, g Group) error {
+	b.mu.Lock()
+	l := b.limiters[g]
+	until := b.paused[g]
+	b.mu.Unlock()
+	if d := time.Until(until); d > 0 {
+		t := time.NewTimer(d)
+		defer t.Stop()
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-t.C:
+		}
+	}
+	if l == nil {
+		return nil
+	}
+	return l.Wait(ctx)
+}
+
+// Pause holds every request of group g for d (RingCentral's Retry-After; at least 1 s).
+func (b *Budget) Pause(g Group, d time.Duration) {
+	d = max(d, time.Second)
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	if until := time.Now().Add(d); until.After(b.paused[g]) {
+		b.paused[g] = until
+	}
+}
+
+// PausedFor reports how much longer group g is paused after a 429 (0 when it is not).
+func (b *Budget) PausedFor(g Group) time.Duration {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return max(0, time.Until(b.paused[g]))
+}
