@@ -120,3 +120,29 @@ func (b *Budget) PausedFor(g Group) time.Duration {
 	defer b.mu.Unlock()
 	return max(0, time.Until(b.paused[g]))
 }
+
+// Budgets hands out one Budget per user, created on first use.
+type Budgets struct {
+	mu       sync.Mutex
+	byUser   map[string]*Budget
+	limits   map[Group]int
+	window   time.Duration
+	headroom float64
+}
+
+// NewBudgets returns a registry whose budgets use the given limits (see NewBudget).
+func NewBudgets(limits map[Group]int, window time.Duration, headroom float64) *Budgets {
+	return &Budgets{byUser: map[string]*Budget{}, limits: limits, window: window, headroom: headroom}
+}
+
+// For returns user's budget.
+func (b *Budgets) For(user string) *Budget {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	bu, ok := b.byUser[user]
+	if !ok {
+		bu = NewBudget(b.limits, b.window, b.headroom)
+		b.byUser[user] = bu
+	}
+	return bu
+}

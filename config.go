@@ -1,0 +1,118 @@
+package main
+
+import (
+	"crypto/rand"
+	"encoding/hex"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"net/url"
+	"os"
+	"path/filepath"
+	"strings"
+)
+
+// config is the app's configuration: environment variables, overridden by flags of the same
+// name in lower case (ADDR → -addr). See the table in README.md.
+type config struct {
+	Addr           string
+	PublicURL      string
+	RCServerURL    string
+	RCClientID     string
+	RCClientSecret string
+	DataDir        string
+	SessionSecret  string
+	FrameAncestors []string
+	TLSCert        string
+	TLSKey         string
+	SimAddr        string
+	SimSpeed       float64
+}
+
+// demo reports whether the app runs on its embedded simulator (no RingCentral app configured).
+func (c config) demo() bool { return c.RCClientID == "" }
+
+func (c config) tls() bool { return c.TLSCert != "" }
+
+func parseConfig(args []string, getenv func(string) string, stderr io.Writer) (config, error) {
+	fs := flag.NewFlagSet("ringout", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	env := func(name, def string) string {
+		if v := getenv(name); v != "" {
+			return v
+		}
+		return def
+	}
+	var c config
+	var frameAncestors string
+	fs.StringVar(&c.Addr, "addr", env("ADDR", "127.0.0.1:8080"), "listen address")
+	fs.StringVar(&c.PublicURL, "public_url", env("PUBLIC_URL", ""), "external base URL (default http://ADDR)")
+	fs.StringVar(&c.RCServerURL, "rc_server_url", env("RC_SERVER_URL", "https://platform.ringcentral.com"), "RingCentral API base URL")
+	fs.StringVar(&c.RCClientID, "rc_client_id", env("RC_CLIENT_ID", ""), "RingCentral app client id (unset: demo mode)")
+	fs.StringVar(&c.RCClientSecret, "rc_client_secret", env("RC_CLIENT_SECRET", ""), "RingCentral app client secret")
+	fs.StringVar(&c.DataDir, "data_dir", env("DATA_DIR", "./data"), "directory for the SQLite file and generated secret")
+	fs.StringVar(&c.SessionSecret, "session_secret", env("SESSION_SECRET", ""), "secret for cookies and token encryption (default: generated into DATA_DIR)")
+	fs.StringVar(&frameAncestors, "frame_ancestors", env("FRAME_ANCESTORS", ""), "space-separated origins allowed to embed the app")
+	fs.StringVar(&c.TLSCert, "tls_cert", env("TLS_CERT", ""), "TLS certificate file")
+	fs.StringVar(&c.TLSKey, "tls_key", env("TLS_KEY", ""), "TLS key file")
+	fs.StringVar(&c.SimAddr, "sim_addr", env("SIM_ADDR", "127.0.0.1:8090"), "listen address of `ringout sim`")
+	fs.Float64Var(&c.SimSpeed, "sim-speed", 1, "simulator clock speed factor (demo mode and `ringout sim`)")
+	if err := fs.Parse(args); err != nil {
+		return c, err
+	}
+	if (c.TLSCert == "") != (c.TLSKey == "") {
+		return c, errors.New("TLS_CERT and TLS_KEY must be set together")
+	}
+	if c.PublicURL == "" {
+		scheme := "http"
+		if c.tls() {
+			scheme = "https"
+		}
+		c.PublicURL = scheme + "://" + c.Addr
+	}
+	c.PublicURL = strings.TrimRight(c.PublicURL, "/")
+	if u, err := url.Parse(c.PublicURL); err != nil || u.Host == "" || (u.Scheme != "http" && u.Scheme != "https") {
+		return c, fmt.Errorf("PUBLIC_URL %q is not an http(s) URL", c.PublicURL)
+	}
+	if c.RCClientID != "" && c.RCClientSecret == "" {
+		return c, errors.New("RC_CLIENT_SECRET must be set with RC_CLIENT_ID")
+	}
+	for _, o := range strings.Fields(frameAncestors) {
+		u, err := url.Parse(o)
+		if err != nil || u.Host == "" || (u.Scheme != "http" && u.Scheme != "https") || (u.Path != "" && u.Path != "/") {
+			return c, fmt.Errorf("FRAME_ANCESTORS: %q is not an origin like https://intranet.example.com", o)
+		}
+		c.FrameAncestors = append(c.FrameAncestors, u.Scheme+"://"+u.Host)
+	}
+	if c.SimSpeed <= 0 {
+		return c, errors.New("-sim-speed must be positive")
+	}
+	return c, nil
+}
+
+// sessionSecret returns SESSION_SECRET, or the secret generated once into DATA_DIR.
+func (c config) sessionSecret() ([]byte, error) {
+	if c.SessionSecret != "" {
+		if len(c.SessionSecret) < 32 {
+			return nil, errors.New("SESSION_SECRET must be at least 32 characters")
+		}
+		return []byte(c.SessionSecret), nil
+	}
+	path := filepath.Join(c.DataDir, "session_secret")
+	if b, err := os.ReadFile(path); err == nil && len(b) >= 32 {
+		return b, nil
+	}
+	b := make([]byte, 32)
+	rand.Read(b)
+	s := []byte(hex.EncodeToString(b))
+	f, err := os.OpenFile(path, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o600)
+	if err != nil {
+		return nil, fmt.Errorf("writing session secret: %w", err)
+	}
+	defer f.Close()
+	if _, err := f.Write(s); err != nil {
+		return nil, err
+	}
+	return s, f.Sync()
+}

@@ -1,0 +1,164 @@
+// Command ringout is the RingOut dialer: a web app that places RingCentral RingOut calls
+// from the browser and shows both legs live. With no RingCentral app configured it runs in
+// demo mode on its embedded simulator. `ringout sim` runs the simulator alone.
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"os"
+	"os/signal"
+	"path/filepath"
+	"syscall"
+	"time"
+
+	"github.com/ringout-dialer/ringout/auth"
+	"github.com/ringout-dialer/ringout/callwatch"
+	"github.com/ringout-dialer/ringout/handlers"
+	"github.com/ringout-dialer/ringout/rcsim"
+	"github.com/ringout-dialer/ringout/ringcentral"
+	"github.com/ringout-dialer/ringout/store"
+)
+
+func main() {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	if err := run(ctx, os.Args[1:], os.Getenv, os.Stdout); err != nil {
+		fmt.Fprintln(os.Stderr, "ringout:", err)
+		os.Exit(1)
+	}
+}
+
+// run starts the app (or, with the argument "sim", the simulator alone) and serves until ctx
+// is canceled, then shuts down gracefully.
+func run(ctx context.Context, args []string, getenv func(string) string, stdout io.Writer) error {
+	simOnly := len(args) > 0 && args[0] == "sim"
+	if simOnly {
+		args = args[1:]
+	}
+	cfg, err := parseConfig(args, getenv, stdout)
+	if err != nil {
+		return err
+	}
+	log := slog.New(slog.NewJSONHandler(stdout, nil))
+	if simOnly {
+		sim := rcsim.New(rcsim.Options{Speed: cfg.SimSpeed, Logger: log})
+		return serve(ctx, cfg.SimAddr, sim, cfg, log, nil)
+	}
+
+	if err := os.MkdirAll(cfg.DataDir, 0o700); err != nil {
+		return err
+	}
+	secret, err := cfg.sessionSecret()
+	if err != nil {
+		return err
+	}
+	st, err := store.Open(ctx, filepath.Join(cfg.DataDir, "ringout.db"), store.DeriveKey(secret))
+	if err != nil {
+		return err
+	}
+	defer st.Close()
+
+	// The listener is opened first so that, in demo mode, the app can call the simulator
+	// mounted on it by its real address.
+	ln, err := net.Listen("tcp", cfg.Addr)
+	if err != nil {
+		return err
+	}
+	mux := http.NewServeMux()
+	server, authServer, clientID, clientSecret := cfg.RCServerURL, cfg.RCServerURL, cfg.RCClientID, cfg.RCClientSecret
+	if cfg.demo() {
+		sim := rcsim.New(rcsim.Options{Speed: cfg.SimSpeed, Logger: log})
+		mux.Handle("/sim/", http.StripPrefix("/sim", sim))
+		scheme := "http"
+		if cfg.tls() {
+			scheme = "https"
+		}
+		server = scheme + "://" + ln.Addr().String() + "/sim"
+		authServer = cfg.PublicURL + "/sim"
+		clientID, clientSecret = rcsim.DemoClientID, rcsim.DemoClientSecret
+	}
+
+	httpClient := &http.Client{Timeout: 20 * time.Second}
+	oauth := ringcentral.OAuthConfig(server, clientID, clientSecret, cfg.PublicURL+"/oauth/callback")
+	oauth.Endpoint.AuthURL = authServer + "/restapi/oauth/authorize"
+	a, err := auth.New(auth.Config{
+		OAuth:         oauth,
+		HTTPClient:    httpClient,
+		Server:        server,
+		SecureCookies: cfg.tls() || len(cfg.PublicURL) > 8 && cfg.PublicURL[:8] == "https://",
+		Secret:        secret,
+		Logger:        log,
+	}, st)
+	if err != nil {
+		return err
+	}
+	rc := handlers.NewRingCentral(a, server)
+	watcher := callwatch.New(rc, st, callwatch.Options{Logger: log})
+	defer watcher.Close()
+	if err := watcher.Resume(ctx); err != nil {
+		log.Error("resuming live calls", "err", err)
+	}
+	app := handlers.New(handlers.Deps{
+		Auth:           a,
+		Store:          st,
+		Watcher:        watcher,
+		RingCentral:    rc,
+		Logger:         log,
+		Demo:           cfg.demo(),
+		PublicURL:      cfg.PublicURL,
+		FrameAncestors: cfg.FrameAncestors,
+	})
+	mux.Handle("/", app)
+	fmt.Fprintf(stdout, "RingOut dialer on %s (demo mode: %v)\n", cfg.PublicURL, cfg.demo())
+	return serveListener(ctx, ln, mux, cfg, log, app.Shutdown)
+}
+
+func serve(ctx context.Context, addr string, h http.Handler, cfg config, log *slog.Logger, onShutdown func()) error {
+	ln, err := net.Listen("tcp", addr)
+	if err != nil {
+		return err
+	}
+	log.Info("listening", "addr", ln.Addr().String())
+	return serveListener(ctx, ln, h, cfg, log, onShutdown)
+}
+
+// serveListener serves until ctx ends, then stops accepting, tells long-lived connections
+// to go away (onShutdown) and drains in-flight requests for up to 10 s.
+func serveListener(ctx context.Context, ln net.Listener, h http.Handler, cfg config, log *slog.Logger, onShutdown func()) error {
+	srv := &http.Server{
+		Handler:           h,
+		ReadHeaderTimeout: 10 * time.Second,
+		IdleTimeout:       120 * time.Second,
+		ErrorLog:          slog.NewLogLogger(log.Handler(), slog.LevelWarn),
+		BaseContext:       func(net.Listener) context.Context { return context.WithoutCancel(ctx) },
+	}
+	if onShutdown != nil {
+		srv.RegisterOnShutdown(onShutdown)
+	}
+	errc := make(chan error, 1)
+	go func() {
+		if cfg.tls() {
+			errc <- srv.ServeTLS(ln, cfg.TLSCert, cfg.TLSKey)
+		} else {
+			errc <- srv.Serve(ln)
+		}
+	}()
+	select {
+	case err := <-errc:
+		return err
+	case <-ctx.Done():
+	}
+	log.Info("shutting down")
+	sctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	if err := srv.Shutdown(sctx); err != nil && !errors.Is(err, context.DeadlineExceeded) {
+		return err
+	}
+	return nil
+}

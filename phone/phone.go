@@ -1,0 +1,55 @@
+// Package phone turns what people type into E.164 numbers RingCentral accepts, and E.164
+// numbers back into the form people read. It wraps nyaruka/phonenumbers (libphonenumber).
+package phone
+
+import (
+	"errors"
+	"strings"
+	"unicode/utf8"
+
+	"github.com/nyaruka/phonenumbers"
+)
+
+// maxInput bounds what we hand to the parser; no real number is longer.
+const maxInput = 64
+
+// Errors for the page, worded for the person who typed the number.
+var (
+	ErrEmpty   = errors.New("Enter a phone number.")
+	ErrInvalid = errors.New("This is not a valid phone number. Check the digits, or add the country code (for example +44).")
+)
+
+// Normalize parses raw as typed ("(650) 555-0101", "650.555.0101", "+44 20 7183 8750",
+// "tel:+1...") with region (ISO 3166 code such as "US", the user's home country) as the
+// default country, and returns it in E.164 ("+16505550101").
+func Normalize(raw, region string) (string, error) {
+	raw = strings.TrimSpace(strings.TrimPrefix(strings.TrimSpace(raw), "tel:"))
+	if raw == "" {
+		return "", ErrEmpty
+	}
+	if len(raw) > maxInput || !utf8.ValidString(raw) {
+		return "", ErrInvalid
+	}
+	if region == "" {
+		region = "US"
+	}
+	n, err := phonenumbers.Parse(raw, strings.ToUpper(region))
+	if err != nil || !phonenumbers.IsValidNumber(n) {
+		return "", ErrInvalid
+	}
+	return phonenumbers.Format(n, phonenumbers.E164), nil
+}
+
+// Display formats an E.164 number for people: national form for numbers in region
+// ("(650) 555-0101"), international form otherwise ("+44 20 7183 8750"). Anything it
+// cannot parse is returned unchanged.
+func Display(e164, region string) string {
+	n, err := phonenumbers.Parse(e164, "ZZ")
+	if err != nil {
+		return e164
+	}
+	if phonenumbers.GetRegionCodeForNumber(n) == strings.ToUpper(region) {
+		return phonenumbers.Format(n, phonenumbers.NATIONAL)
+	}
+	return phonenumbers.Format(n, phonenumbers.INTERNATIONAL)
+}
