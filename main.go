@@ -58,7 +58,11 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout 
 	if err != nil {
 		return err
 	}
-	st, err := store.Open(ctx, filepath.Join(cfg.DataDir, "ringout.db"), store.DeriveKey(secret))
+	key, err := auth.StoreKey(secret)
+	if err != nil {
+		return err
+	}
+	st, err := store.Open(ctx, filepath.Join(cfg.DataDir, "ringout.db"), key)
 	if err != nil {
 		return err
 	}

@@ -1,0 +1,392 @@
+// Package auth signs users in with RingCentral (OAuth 2 authorization code with PKCE and
+// state), keeps their sessions server-side, and gives the rest of the app HTTP clients whose
+// tokens stay fresh.
+//
+// The browser holds only an opaque random session id in a gorilla/sessions cookie; the
+// RingCentral tokens stay in the store, encrypted at rest. Access tokens are refreshed
+// shortly before they expire, single-flight per session (RingCentral refresh tokens are
+// single use), and the rotated tokens are stored before anyone uses them. A rejected refresh
+// token or a 401 from the API ends the session; callers then see dialer.ErrSignedOut.
+package auth
+
+import (
+	"context"
+	"crypto/hkdf"
+	"crypto/rand"
+	"crypto/sha256"
+	"crypto/subtle"
+	"encoding/base64"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net/http"
+	"strconv"
+	"sync"
+	"time"
+
+	"github.com/gorilla/sessions"
+	"golang.org/x/oauth2"
+
+	"github.com/ringout-dialer/ringout/ringcentral"
+	"github.com/ringout-dialer/ringout/store"
+)
+
+const (
+	// loginTTL is how long a sign-in may take between /login and the callback.
+	loginTTL = 10 * time.Minute
+	// sessionMaxAge is the session cookie's lifetime; the server-side session (bounded by the
+	// refresh token's expiry) usually ends first.
+	sessionMaxAge = 30 * 24 * time.Hour
+	// touchEvery limits how often Session writes LastSeen.
+	touchEvery = time.Minute
+	// defaultRefreshBefore is Config.RefreshBefore when unset.
+	defaultRefreshBefore = 60 * time.Second
+)
+
+// Config is what Auth needs from the outside.
+type Config struct {
+	// OAuth is the app's RingCentral configuration (ringcentral.OAuthConfig).
+	OAuth *oauth2.Config
+	// HTTPClient sends the token, revoke and API requests; it should have a timeout.
+	// nil means a client with a 15 s timeout.
+	HTTPClient *http.Client
+	// Server is the RingCentral API base, for the extension lookup at sign-in.
+	Server string
+	// SecureCookies marks cookies Secure and gives them the __Host- prefix (PUBLIC_URL is https).
+	SecureCookies bool
+	// Secret is SESSION_SECRET; the cookie keys are derived from it. At least 16 bytes.
+	Secret []byte
+	// Now is the clock; nil means time.Now.
+	Now func() time.Time
+	// Logger receives sign-in failures and session ends; nil discards.
+	Logger *slog.Logger
+	// RefreshBefore is how long before expiry an access token is refreshed; 0 means 60 s.
+	RefreshBefore time.Duration
+}
+
+// Session is a signed-in user as the pages need it.
+type Session struct {
+	ID              string // the opaque session id (also in the cookie)
+	UserID          string // RingCentral extension id; the owner of the user's calls
+	AccountID       string
+	Name            string
+	ExtensionNumber string
+	HomeCountry     string // ISO 3166 code, e.g. "US"
+}
+
+// Auth signs users in and out and hands out their RingCentral clients. It is safe for
+// concurrent use.
+type Auth struct {
+	cfg     Config
+	st      *store.Store
+	cookies *sessions.CookieStore
+	log     *slog.Logger
+
+	mu    sync.Mutex
+	locks map[string]*sessionLock // by session id: single-flight refresh
+}
+
+// New returns an Auth over st. A new Auth over the same store and Secret recognises the
+// cookies of the previous one: a restart keeps everyone signed in.
+func New(cfg Config, st *store.Store) (*Auth, error) {
+	if cfg.OAuth == nil {
+		return nil, errors.New("auth: Config.OAuth is required")
+	}
+	if cfg.Server == "" {
+		return nil, errors.New("auth: Config.Server is required")
+	}
+	if len(cfg.Secret) < 16 {
+		return nil, errors.New("auth: Config.Secret must be at least 16 bytes")
+	}
+	if st == nil {
+		return nil, errors.New("auth: a store is required")
+	}
+	if cfg.HTTPClient == nil {
+		cfg.HTTPClient = &http.Client{Timeout: 15 * time.Second}
+	}
+	if cfg.Now == nil {
+		cfg.Now = time.Now
+	}
+	if cfg.Logger == nil {
+		cfg.Logger = slog.New(slog.DiscardHandler)
+	}
+	if cfg.RefreshBefore <= 0 {
+		cfg.RefreshBefore = defaultRefreshBefore
+	}
+	hashKey, err := hkdf.Key(sha256.New, cfg.Secret, nil, "ringout cookie authentication", 64)
+	if err != nil {
+		return nil, fmt.Errorf("auth: derive cookie key: %w", err)
+	}
+	blockKey, err := hkdf.Key(sha256.New, cfg.Secret, nil, "ringout cookie encryption", 32)
+	if err != nil {
+		return nil, fmt.Errorf("auth: derive cookie key: %w", err)
+	}
+	cs := sessions.NewCookieStore(hashKey, blockKey)
+	cs.MaxAge(int(sessionMaxAge / time.Second))
+	return &Auth{cfg: cfg, st: st, cookies: cs, log: cfg.Logger, locks: map[string]*sessionLock{}}, nil
+}
+
+// StoreKey derives the 32-byte token encryption key for store.Open from SESSION_SECRET.
+// It is independent of the cookie keys derived from the same secret.
+func StoreKey(secret []byte) ([]byte, error) {
+	if len(secret) < 16 {
+		return nil, errors.New("auth: secret must be at least 16 bytes")
+	}
+	return hkdf.Key(sha256.New, secret, nil, "ringout token encryption", 32)
+}
+
+// Error is a failed sign-in. Message is a plain sentence for the page (which adds a "Try
+// again" link); Reason is for the logs. Neither contains a token or an authorization code.
+type Error struct {
+	Kind    ErrorKind
+	Reason  string
+	Message string
+	Err     error // the underlying error, if any
+}
+
+func (e *Error) Error() string { return "auth: sign-in failed: " + e.Reason }
+func (e *Error) Unwrap() error { return e.Err }
+
+// ErrorKind classifies sign-in failures.
+type ErrorKind string
+
+// The kinds of sign-in failure.
+const (
+	Denied        ErrorKind = "denied"         // the user refused consent
+	ProviderError ErrorKind = "provider_error" // RingCentral sent another error
+	MissingParams ErrorKind = "missing_params" // no code or state
+	BadState      ErrorKind = "bad_state"      // state not issued to this browser, or used already
+	Expired       ErrorKind = "expired"        // the sign-in took longer than 10 minutes
+	Exchange      ErrorKind = "exchange"       // the code was not accepted
+	Profile       ErrorKind = "profile"        // the extension lookup failed
+	Internal      ErrorKind = "internal"       // our store failed
+)
+
+var messages = map[ErrorKind]string{
+	Denied:        "You did not allow RingOut to use your RingCentral account, so you are not signed in.",
+	ProviderError: "RingCentral could not sign you in.",
+	MissingParams: "The answer from RingCentral was incomplete, so you are not signed in.",
+	BadState:      "This sign-in was not started in this browser, or it was already used.",
+	Expired:       "The sign-in took longer than 10 minutes.",
+	Exchange:      "RingCentral did not accept the sign-in.",
+	Profile:       "We could not read your RingCentral profile.",
+	Internal:      "Something went wrong on our side while signing you in.",
+}
+
+// fail logs a sign-in failure and returns it as an *Error.
+func (a *Auth) fail(ctx context.Context, kind ErrorKind, reason string, err error) *Error {
+	e := &Error{Kind: kind, Reason: reason, Message: messages[kind], Err: err}
+	attrs := []slog.Attr{slog.String("kind", string(kind)), slog.String("reason", reason)}
+	if err != nil {
+		attrs = append(attrs, slog.String("err", err.Error()))
+	}
+	a.log.LogAttrs(ctx, slog.LevelWarn, "sign-in failed", attrs...)
+	return e
+}
+
+// BeginLogin starts a sign-in: it stores a fresh state and PKCE verifier bound to this
+// browser (a short-lived cookie with an opaque id) and returns the RingCentral authorize URL
+// to redirect to.
+func (a *Auth) BeginLogin(w http.ResponseWriter, r *http.Request) (string, error) {
+	ctx := r.Context()
+	now := a.cfg.Now()
+	attempt := store.LoginAttempt{
+		BrowserID: randomID(),
+		State:     randomID(),
+		Verifier:  oauth2.GenerateVerifier(),
+		CreatedAt: now,
+	}
+	if _, err := a.st.DeleteLoginAttemptsBefore(ctx, now.Add(-loginTTL)); err != nil {
+		a.log.WarnContext(ctx, "deleting abandoned sign-ins", "err", err)
+	}
+	if err := a.st.PutLoginAttempt(ctx, attempt); err != nil {
+		return "", fmt.Errorf("auth: begin login: %w", err)
+	}
+	if err := a.setCookie(w, r, a.loginCookie(), attempt.BrowserID, cookieOptions{MaxAge: loginTTL}); err != nil {
+		return "", fmt.Errorf("auth: begin login: %w", err)
+	}
+	return a.cfg.OAuth.AuthCodeURL(attempt.State, oauth2.S256ChallengeOption(attempt.Verifier)), nil
+}
+
+// Callback completes a sign-in on RingCentral's redirect. It accepts only the state issued
+// to this browser, once, within 10 minutes; exchanges the code with the PKCE verifier; reads
+// the user's profile; stores the session with its tokens; and sets a new session cookie
+// (the id is always fresh: no session fixation). Failures are *Error, already logged.
+func (a *Auth) Callback(w http.ResponseWriter, r *http.Request) (*Session, error) {
+	ctx := r.Context()
+	q := r.URL.Query()
+	browserID, hasCookie := a.readCookie(r, a.loginCookie())
+	a.clearCookie(w, a.loginCookie())
+	// Take the attempt first, whatever the outcome: a state works at most once.
+	attempt, attemptErr := store.LoginAttempt{}, store.ErrNotFound
+	if hasCookie {
+		attempt, attemptErr = a.st.TakeLoginAttempt(ctx, browserID)
+	}
+	state := q.Get("state")
+	switch {
+	case q.Get("error") == "access_denied":
+		return nil, a.fail(ctx, Denied, "user denied consent", nil)
+	case q.Has("error"):
+		return nil, a.fail(ctx, ProviderError, fmt.Sprintf("authorize error %.100q: %.200q", q.Get("error"), q.Get("error_description")), nil)
+	case q.Get("code") == "" || state == "":
+		return nil, a.fail(ctx, MissingParams, "callback without code or state", nil)
+	case !hasCookie:
+		return nil, a.fail(ctx, BadState, "no pre-login cookie (other browser, or cookie expired)", nil)
+	case errors.Is(attemptErr, store.ErrNotFound):
+		return nil, a.fail(ctx, BadState, "no pending sign-in for this browser (replayed state?)", nil)
+	case attemptErr != nil:
+		return nil, a.fail(ctx, Internal, "reading the sign-in attempt", attemptErr)
+	case subtle.ConstantTimeCompare([]byte(state), []byte(attempt.State)) != 1:
+		return nil, a.fail(ctx, BadState, "state does not match the one issued to this browser", nil)
+	case a.cfg.Now().Sub(attempt.CreatedAt) > loginTTL:
+		return nil, a.fail(ctx, Expired, "sign-in attempt older than 10 minutes", nil)
+	}
+
+	now := a.cfg.Now()
+	t, err := a.cfg.OAuth.Exchange(a.tokenContext(ctx), q.Get("code"), oauth2.VerifierOption(attempt.Verifier))
+	if err != nil {
+		return nil, a.fail(ctx, Exchange, "code exchange: "+describe(err), err)
+	}
+	tok := storeToken(t, now, "")
+	hc := oauth2.NewClient(a.tokenContext(ctx), oauth2.StaticTokenSource(&oauth2.Token{AccessToken: tok.AccessToken}))
+	ext, err := ringcentral.New(a.cfg.Server, hc).Extension(ctx)
+	if err != nil {
+		if rerr := ringcentral.Revoke(ctx, a.cfg.HTTPClient, a.cfg.OAuth, tok.RefreshToken); rerr != nil {
+			a.log.WarnContext(ctx, "revoking the unused token", "err", rerr)
+		}
+		return nil, a.fail(ctx, Profile, "GET extension/~: "+err.Error(), err)
+	}
+	ss := store.Session{
+		ID:              randomID(),
+		UserID:          strconv.FormatInt(ext.ID, 10),
+		AccountID:       ext.Account.ID,
+		Name:            ext.Name,
+		ExtensionNumber: ext.ExtensionNumber,
+		HomeCountry:     ext.RegionalSettings.HomeCountry.ISOCode,
+		CreatedAt:       now,
+		LastSeen:        now,
+	}
+	if err := a.st.CreateSession(ctx, ss, tok); err != nil {
+		return nil, a.fail(ctx, Internal, "storing the session", err)
+	}
+	// A browser that was signed in already (perhaps as someone else) drops that session.
+	if old, ok := a.readCookie(r, a.sessionCookie()); ok {
+		if err := a.st.DeleteSession(ctx, old); err != nil {
+			a.log.WarnContext(ctx, "deleting the replaced session", "err", err)
+		}
+	}
+	if err := a.setCookie(w, r, a.sessionCookie(), ss.ID, cookieOptions{MaxAge: sessionMaxAge}); err != nil {
+		return nil, a.fail(ctx, Internal, "writing the session cookie", err)
+	}
+	a.log.InfoContext(ctx, "signed in", "user", ss.UserID, "extension", ss.ExtensionNumber)
+	return fromStore(ss), nil
+}
+
+// Session returns the signed-in session of the request's cookie. A missing, forged,
+// truncated or expired cookie, or a session that ended, is simply "not signed in".
+func (a *Auth) Session(r *http.Request) (*Session, bool) {
+	ctx := r.Context()
+	id, ok := a.readCookie(r, a.sessionCookie())
+	if !ok {
+		return nil, false
+	}
+	ss, err := a.st.GetSession(ctx, id)
+	if err != nil {
+		if !errors.Is(err, store.ErrNotFound) {
+			a.log.ErrorContext(ctx, "reading session", "err", err)
+		}
+		return nil, false
+	}
+	now := a.cfg.Now()
+	if !ss.Expires.IsZero() && !now.Before(ss.Expires) {
+		a.endSession(ctx, id, "refresh token expired")
+		return nil, false
+	}
+	if now.Sub(ss.LastSeen) >= touchEvery {
+		if err := a.st.TouchSession(ctx, id, now); err != nil {
+			a.log.WarnContext(ctx, "touching session", "err", err)
+		}
+	}
+	return fromStore(ss), true
+}
+
+// Logout revokes the session's token at RingCentral (best effort: a failure is logged),
+// deletes the server-side session and expires the cookie. Without a session it only
+// expires the cookie.
+func (a *Auth) Logout(w http.ResponseWriter, r *http.Request) error {
+	ctx := r.Context()
+	a.clearCookie(w, a.sessionCookie())
+	id, ok := a.readCookie(r, a.sessionCookie())
+	if !ok {
+		return nil
+	}
+	unlock := a.lock(id) // not in the middle of a refresh
+	defer unlock()
+	if tok, err := a.st.Token(ctx, id); err == nil {
+		// Revoking either token ends the pair at RingCentral; the refresh token outlives
+		// the access token, so it still works when the access token has expired.
+		if err := ringcentral.Revoke(context.WithoutCancel(ctx), a.cfg.HTTPClient, a.cfg.OAuth, tok.RefreshToken); err != nil {
+			a.log.WarnContext(ctx, "revoking the token at RingCentral", "err", err)
+		}
+	}
+	if err := a.st.DeleteSession(ctx, id); err != nil {
+		return fmt.Errorf("auth: logout: %w", err)
+	}
+	a.log.InfoContext(ctx, "signed out")
+	return nil
+}
+
+// Expire ends a session whose token RingCentral no longer accepts. HTTP clients from this
+// package do it by themselves on a 401.
+func (a *Auth) Expire(ctx context.Context, sessionID string) error {
+	unlock := a.lock(sessionID)
+	defer unlock()
+	return a.st.DeleteSession(ctx, sessionID)
+}
+
+// Sweep deletes sessions whose refresh token has expired and abandoned sign-ins. Call it
+// now and then (e.g. hourly).
+func (a *Auth) Sweep(ctx context.Context) error {
+	now := a.cfg.Now()
+	_, err1 := a.st.DeleteExpiredSessions(ctx, now)
+	_, err2 := a.st.DeleteLoginAttemptsBefore(ctx, now.Add(-loginTTL))
+	return errors.Join(err1, err2)
+}
+
+// endSession deletes a session that can no longer be used and logs why.
+func (a *Auth) endSession(ctx context.Context, id, why string) {
+	if err := a.st.DeleteSession(ctx, id); err != nil {
+		a.log.ErrorContext(ctx, "deleting ended session", "err", err)
+	}
+	a.log.InfoContext(ctx, "session ended", "why", why)
+}
+
+// tokenContext carries the configured HTTP client to golang.org/x/oauth2.
+func (a *Auth) tokenContext(ctx context.Context) context.Context {
+	return context.WithValue(ctx, oauth2.HTTPClient, a.cfg.HTTPClient)
+}
+
+func fromStore(s store.Session) *Session {
+	return &Session{ID: s.ID, UserID: s.UserID, AccountID: s.AccountID, Name: s.Name,
+		ExtensionNumber: s.ExtensionNumber, HomeCountry: s.HomeCountry}
+}
+
+// randomID is 32 random bytes, base64url: an unguessable opaque id.
+func randomID() string {
+	b := make([]byte, 32)
+	rand.Read(b) // never returns an error (Go 1.24+)
+	return base64.RawURLEncoding.EncodeToString(b)
+}
+
+// describe summarises a token endpoint error for the logs, without the response body.
+func describe(err error) string {
+	var re *oauth2.RetrieveError
+	if errors.As(err, &re) {
+		status := 0
+		if re.Response != nil {
+			status = re.Response.StatusCode
+		}
+		return fmt.Sprintf("HTTP %d %s: %.200s", status, re.ErrorCode, re.ErrorDescription)
+	}
+	return err.Error()
+}

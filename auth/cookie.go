@@ -1,0 +1,74 @@
+package auth
+
+import (
+	"net/http"
+	"time"
+
+	"github.com/gorilla/sessions"
+)
+
+// idKey is the only value stored in our cookies: an opaque id.
+const idKey = "id"
+
+// sessionCookie is the signed-in cookie's name; loginCookie the pre-login one's. With Secure
+// cookies they get the __Host- prefix (Secure, Path=/, no Domain: bound to this host).
+func (a *Auth) sessionCookie() string { return a.cookieName("ringout") }
+func (a *Auth) loginCookie() string   { return a.cookieName("ringout-login") }
+
+func (a *Auth) cookieName(base string) string {
+	if a.cfg.SecureCookies {
+		return "__Host-" + base
+	}
+	return base
+}
+
+// cookieOptions are what differs between the cookies we write. The embedded (iframe)
+// variant will set SameSite=None and Partitioned (CHIPS), which need Secure.
+type cookieOptions struct {
+	MaxAge      time.Duration // <0 deletes the cookie
+	SameSite    http.SameSite // 0 means Lax
+	Partitioned bool
+}
+
+// setCookie writes the cookie name carrying only id, signed and encrypted by the cookie
+// store. It is the one place that decides cookie attributes.
+func (a *Auth) setCookie(w http.ResponseWriter, r *http.Request, name, id string, o cookieOptions) error {
+	s := sessions.NewSession(a.cookies, name)
+	s.Options = a.cookieAttrs(o)
+	s.Values[idKey] = id
+	return a.cookies.Save(r, w, s)
+}
+
+// clearCookie tells the browser to delete the cookie.
+func (a *Auth) clearCookie(w http.ResponseWriter, name string) {
+	http.SetCookie(w, sessions.NewCookie(name, "", a.cookieAttrs(cookieOptions{MaxAge: -1})))
+}
+
+func (a *Auth) cookieAttrs(o cookieOptions) *sessions.Options {
+	if o.SameSite == 0 {
+		o.SameSite = http.SameSiteLaxMode
+	}
+	maxAge := int(o.MaxAge / time.Second)
+	if o.MaxAge < 0 {
+		maxAge = -1
+	}
+	return &sessions.Options{
+		Path:        "/",
+		MaxAge:      maxAge,
+		Secure:      a.cfg.SecureCookies || o.Partitioned || o.SameSite == http.SameSiteNoneMode,
+		HttpOnly:    true,
+		SameSite:    o.SameSite,
+		Partitioned: o.Partitioned,
+	}
+}
+
+// readCookie returns the id in the cookie name, if the cookie is present and authentic.
+// Forged, truncated and too-old cookies fail securecookie's checks and read as absent.
+func (a *Auth) readCookie(r *http.Request, name string) (string, bool) {
+	s, err := a.cookies.New(r, name)
+	if err != nil || s.IsNew {
+		return "", false
+	}
+	id, ok := s.Values[idKey].(string)
+	return id, ok && id != ""
+}

@@ -1,0 +1,341 @@
+// Package callwatch follows live RingOut calls and fans their status changes out to the
+// pages that show them.
+//
+// A Watcher runs exactly one poller goroutine per live call, however many pages watch it,
+// so ten open tabs cost RingCentral what one does. Every change is pushed to each
+// Subscription of the call's owner through a bounded buffer; a subscriber that falls behind
+// is dropped, never waited on. The package knows nothing of HTTP: RingCentral (Upstream) and
+// the call history (Store) are supplied by the caller, and the WebSocket handler subscribes
+// to the Watcher and renders what it receives.
+package callwatch
+
+import (
+	"cmp"
+	"context"
+	"errors"
+	"log/slog"
+	"slices"
+	"sync"
+	"time"
+
+	"github.com/ringout-dialer/ringout/dialer"
+)
+
+// Upstream is RingCentral as the pollers see it. Rate limiting happens below this
+// interface: a call blocks until the owner's budget allows it and honours Retry-After.
+type Upstream interface {
+	GetRingOut(ctx context.Context, owner, id string) (dialer.Status, error)
+	DeleteRingOut(ctx context.Context, owner, id string) error
+}
+
+// Store keeps calls across restarts.
+type Store interface {
+	// SaveCall inserts or updates the call (upsert by ID).
+	SaveCall(ctx context.Context, c dialer.Call) error
+	// LiveCalls returns the calls that are not final yet, to resume after a restart.
+	LiveCalls(ctx context.Context) ([]dialer.Call, error)
+}
+
+// ErrClosed is returned by Subscribe and Cancel once the Watcher is closed.
+var ErrClosed = errors.New("callwatch: closed")
+
+// Options tune a Watcher. Zero values take the defaults noted on each field.
+type Options struct {
+	MaxWatch               time.Duration // stop following a call after this long (10 min); it ends as Lost
+	MinInterval            time.Duration // poll interval while the status changes (1 s)
+	MaxInterval            time.Duration // poll interval cap while it does not (3 s)
+	MaxSubscribersPerOwner int           // open pages per user (50); more get dialer.ErrTooManyConnections
+	KeepEnded              int           // ended calls per user kept in memory for Calls and Subscribe (20)
+	Now                    func() time.Time
+	Logger                 *slog.Logger
+	// OnFinal is called once for each call that reaches its final state, from its poller.
+	OnFinal func(dialer.Call)
+	// OnPush is called after each change has been queued to all of its owner's subscribers,
+	// with the time since the change was observed. It runs under the hub's lock: it must be
+	// quick (a histogram observation) and must not call the Watcher.
+	OnPush func(latency time.Duration)
+}
+
+func (o Options) withDefaults() Options {
+	if o.MaxWatch <= 0 {
+		o.MaxWatch = 10 * time.Minute
+	}
+	if o.MinInterval <= 0 {
+		o.MinInterval = time.Second
+	}
+	if o.MaxInterval < o.MinInterval {
+		o.MaxInterval = max(3*time.Second, o.MinInterval)
+	}
+	if o.MaxSubscribersPerOwner <= 0 {
+		o.MaxSubscribersPerOwner = 50
+	}
+	if o.KeepEnded <= 0 {
+		o.KeepEnded = 20
+	}
+	if o.Now == nil {
+		o.Now = time.Now
+	}
+	if o.Logger == nil {
+		o.Logger = slog.Default()
+	}
+	return o
+}
+
+// Stats are counters for metrics.
+type Stats struct {
+	LiveCalls   int    // calls with a running poller
+	Subscribers int    // open subscriptions
+	Pushes      uint64 // call states queued to subscribers
+	Drops       uint64 // subscribers dropped because their buffer was full
+}
+
+// Watcher runs the pollers and the hub. Its methods are safe for concurrent use.
+type Watcher struct {
+	up   Upstream
+	st   Store
+	opts Options
+	log  *slog.Logger
+
+	ctx  context.Context // canceled by Close; pollers run under it
+	stop context.CancelFunc
+	wg   sync.WaitGroup // pollers
+
+	mu     sync.Mutex
+	closed bool
+	calls  map[string]*entry // by call id
+	owners map[string]*owner
+	stats  Stats
+}
+
+// owner is one user's known calls and open subscriptions.
+type owner struct {
+	name  string
+	calls map[string]*entry
+	subs  map[*Subscription]struct{}
+}
+
+// entry is one known call. Only its poller changes it, so saves reach the Store in order.
+type entry struct {
+	call   dialer.Call     // latest state; guarded by Watcher.mu
+	live   bool            // a poller is running; guarded by Watcher.mu
+	cancel chan chan error // Cancel hands the DELETE to the poller and waits for its answer
+	done   chan struct{}   // closed when the poller has returned
+}
+
+// New returns a Watcher that polls up and saves to st. Call Resume to pick up the calls
+// that were live before a restart, and Close at shutdown.
+func New(up Upstream, st Store, opts Options) *Watcher {
+	opts = opts.withDefaults()
+	ctx, stop := context.WithCancel(context.Background())
+	return &Watcher{
+		up:     up,
+		st:     st,
+		opts:   opts,
+		log:    opts.Logger.With("component", "callwatch"),
+		ctx:    ctx,
+		stop:   stop,
+		calls:  make(map[string]*entry),
+		owners: make(map[string]*owner),
+	}
+}
+
+// Watch starts following a newly placed call. It is idempotent: a call already known is
+// left as it is. The call's owners' pages receive it at once.
+func (w *Watcher) Watch(c dialer.Call) {
+	if c.ID == "" || c.Owner == "" {
+		w.log.Warn("ignoring call without id or owner", "call_id", c.ID)
+		return
+	}
+	now := w.opts.Now()
+	if c.StartedAt.IsZero() {
+		c.StartedAt = now
+	}
+	if c.UpdatedAt.IsZero() {
+		c.UpdatedAt = now
+	}
+	c.History = slices.Clone(c.History)
+	if len(c.History) == 0 && c.Status != (dialer.Status{}) {
+		c.History = []dialer.StatusAt{{Status: c.Status, At: c.UpdatedAt}}
+	}
+
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	if w.closed {
+		return
+	}
+	if e, ok := w.calls[c.ID]; ok {
+		if e.call.Owner != c.Owner {
+			w.log.Warn("call id already watched for another owner", "call_id", c.ID)
+		}
+		return
+	}
+	e := &entry{call: snapshot(c), cancel: make(chan chan error), done: make(chan struct{})}
+	o := w.ownerLocked(c.Owner)
+	w.calls[c.ID] = e
+	o.calls[c.ID] = e
+	w.publishLocked(o, e.call, now)
+	if c.Status.Final() {
+		close(e.done)
+		w.pruneLocked(o)
+		return
+	}
+	e.live = true
+	w.stats.LiveCalls++
+	w.wg.Add(1)
+	go w.run(e, c)
+}
+
+// Resume restarts the pollers of the calls the Store still has as live.
+func (w *Watcher) Resume(ctx context.Context) error {
+	calls, err := w.st.LiveCalls(ctx)
+	if err != nil {
+		return err
+	}
+	for _, c := range calls {
+		w.Watch(c)
+	}
+	w.log.Info("resumed live calls", "calls", len(calls))
+	return nil
+}
+
+// Cancel asks RingCentral to cancel owner's call id. The DELETE runs on the call's poller, so
+// it never overlaps a GET of the same call, and the poll that follows at once decides what
+// the page says. A call that has already ended is left as it is (nil). It returns
+// dialer.ErrNotYourCall when the call belongs to someone else and dialer.ErrCallGone when it
+// is not known.
+func (w *Watcher) Cancel(ctx context.Context, owner, id string) error {
+	w.mu.Lock()
+	e, ok := w.calls[id]
+	closed := w.closed
+	var callOwner string
+	if ok {
+		callOwner = e.call.Owner
+	}
+	w.mu.Unlock()
+	switch {
+	case !ok:
+		return dialer.ErrCallGone
+	case callOwner != owner:
+		return dialer.ErrNotYourCall
+	case closed:
+		return ErrClosed
+	}
+	reply := make(chan error, 1)
+	select {
+	case e.cancel <- reply:
+	case <-e.done:
+		if w.ctx.Err() != nil {
+			return ErrClosed
+		}
+		return nil
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+	select {
+	case err := <-reply:
+		return err
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+}
+
+// Call returns the current state of owner's call id.
+func (w *Watcher) Call(owner, id string) (dialer.Call, bool) {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	e, ok := w.calls[id]
+	if !ok || e.call.Owner != owner {
+		return dialer.Call{}, false
+	}
+	return e.call, true
+}
+
+// Calls returns owner's calls known in memory (live and recently ended), newest first.
+func (w *Watcher) Calls(owner string) []dialer.Call {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	calls := w.callsLocked(owner)
+	slices.Reverse(calls)
+	return calls
+}
+
+// Stats returns the current counters.
+func (w *Watcher) Stats() Stats {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	return w.stats
+}
+
+// Close stops all pollers and closes all subscriptions (their C closes; Dropped does not).
+// Live calls stay live in the Store, so Resume picks them up after a restart.
+func (w *Watcher) Close() {
+	w.mu.Lock()
+	if !w.closed {
+		w.closed = true
+		for _, o := range w.owners {
+			for s := range o.subs {
+				w.unsubscribeLocked(o, s)
+			}
+		}
+	}
+	w.mu.Unlock()
+	w.stop()
+	w.wg.Wait()
+}
+
+// callsLocked returns owner's known calls, oldest first.
+func (w *Watcher) callsLocked(owner string) []dialer.Call {
+	o := w.owners[owner]
+	if o == nil {
+		return nil
+	}
+	calls := make([]dialer.Call, 0, len(o.calls))
+	for _, e := range o.calls {
+		calls = append(calls, e.call)
+	}
+	slices.SortFunc(calls, func(a, b dialer.Call) int {
+		return cmp.Or(a.StartedAt.Compare(b.StartedAt), cmp.Compare(a.ID, b.ID))
+	})
+	return calls
+}
+
+func (w *Watcher) ownerLocked(name string) *owner {
+	o := w.owners[name]
+	if o == nil {
+		o = &owner{name: name, calls: make(map[string]*entry), subs: make(map[*Subscription]struct{})}
+		w.owners[name] = o
+	}
+	return o
+}
+
+// pruneLocked forgets o's oldest ended calls beyond KeepEnded, and o itself once it has
+// neither calls nor subscribers.
+func (w *Watcher) pruneLocked(o *owner) {
+	var ended []*entry
+	for _, e := range o.calls {
+		if !e.live {
+			ended = append(ended, e)
+		}
+	}
+	if n := len(ended) - w.opts.KeepEnded; n > 0 {
+		slices.SortFunc(ended, func(a, b *entry) int { return a.call.StartedAt.Compare(b.call.StartedAt) })
+		for _, e := range ended[:n] {
+			delete(o.calls, e.call.ID)
+			delete(w.calls, e.call.ID)
+		}
+	}
+	w.forgetIfEmptyLocked(o)
+}
+
+func (w *Watcher) forgetIfEmptyLocked(o *owner) {
+	if len(o.calls) == 0 && len(o.subs) == 0 {
+		delete(w.owners, o.name)
+	}
+}
+
+// snapshot returns c with its History clipped, so a receiver that appends to it cannot
+// write into the poller's array.
+func snapshot(c dialer.Call) dialer.Call {
+	c.History = slices.Clip(c.History)
+	return c
+}

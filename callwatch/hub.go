@@ -1,0 +1,110 @@
+package callwatch
+
+import (
+	"time"
+
+	"github.com/ringout-dialer/ringout/dialer"
+)
+
+// Subscription receives one user's call states: first the current state of each of the
+// user's known calls (oldest first), then every change as it happens.
+//
+// C closes when the subscription ends: after Close, after Watcher.Close, or when the
+// subscriber fell behind and was dropped, in which case Dropped is closed too.
+type Subscription struct {
+	C <-chan dialer.Call
+
+	c       chan dialer.Call
+	dropped chan struct{}
+	w       *Watcher
+	owner   *owner
+}
+
+// Dropped is closed when the subscription was dropped because its buffer was full. The
+// reader should then reconnect (and will get the current state first).
+func (s *Subscription) Dropped() <-chan struct{} { return s.dropped }
+
+// Close ends the subscription. It is safe to call more than once.
+func (s *Subscription) Close() {
+	s.w.mu.Lock()
+	defer s.w.mu.Unlock()
+	s.w.unsubscribeLocked(s.owner, s)
+}
+
+// Subscribe opens a subscription to owner's calls with room for buf changes beyond the
+// current state. It returns dialer.ErrTooManyConnections when owner already has
+// MaxSubscribersPerOwner subscriptions, and ErrClosed after Close.
+func (w *Watcher) Subscribe(owner string, buf int) (*Subscription, error) {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	if w.closed {
+		return nil, ErrClosed
+	}
+	if o := w.owners[owner]; o != nil && len(o.subs) >= w.opts.MaxSubscribersPerOwner {
+		return nil, dialer.ErrTooManyConnections
+	}
+	o := w.ownerLocked(owner)
+	current := w.callsLocked(owner)
+	c := make(chan dialer.Call, max(buf, 1)+len(current))
+	for _, call := range current {
+		c <- call
+	}
+	s := &Subscription{C: c, c: c, dropped: make(chan struct{}), w: w, owner: o}
+	o.subs[s] = struct{}{}
+	w.stats.Subscribers++
+	return s, nil
+}
+
+// publishLocked queues c, observed at the given time, to every subscription of its owner
+// without ever blocking: a subscription whose buffer is full is dropped.
+func (w *Watcher) publishLocked(o *owner, c dialer.Call, observed time.Time) {
+	if len(o.subs) == 0 {
+		return
+	}
+	for s := range o.subs {
+		select {
+		case s.c <- c:
+			w.stats.Pushes++
+		default:
+			w.unsubscribeLocked(o, s)
+			close(s.dropped)
+			w.stats.Drops++
+			w.log.Info("dropped slow subscriber", "owner", o.name)
+		}
+	}
+	if w.opts.OnPush != nil {
+		w.opts.OnPush(w.opts.Now().Sub(observed))
+	}
+}
+
+func (w *Watcher) unsubscribeLocked(o *owner, s *Subscription) {
+	if _, ok := o.subs[s]; !ok {
+		return
+	}
+	delete(o.subs, s)
+	close(s.c)
+	w.stats.Subscribers--
+	w.forgetIfEmptyLocked(o)
+}
+
+// update records c, observed at the given time, as the latest state of e and pushes it to
+// the owner's pages.
+func (w *Watcher) update(e *entry, c dialer.Call, observed time.Time) {
+	c = snapshot(c)
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	e.call = c
+	o := w.owners[c.Owner]
+	if o == nil {
+		// Cannot happen while the call is live: an owner with calls is never forgotten.
+		return
+	}
+	if c.Status.Final() && e.live {
+		e.live = false
+		w.stats.LiveCalls--
+	}
+	w.publishLocked(o, c, observed)
+	if !e.live {
+		w.pruneLocked(o)
+	}
+}

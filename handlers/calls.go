@@ -1,0 +1,177 @@
+package handlers
+
+import (
+	"errors"
+	"net/http"
+
+	"github.com/ringout-dialer/ringout/auth"
+	"github.com/ringout-dialer/ringout/dialer"
+	"github.com/ringout-dialer/ringout/phone"
+	"github.com/ringout-dialer/ringout/ringcentral"
+	"github.com/ringout-dialer/ringout/store"
+	"github.com/ringout-dialer/ringout/views"
+)
+
+// placeCall places a RingOut from the dialer form. The page script gets the call card (or
+// the form with its errors) as a fragment; a browser without JavaScript is sent to the
+// call's own page.
+func (a *App) placeCall(w http.ResponseWriter, r *http.Request) {
+	s, ok := a.Auth.Session(r)
+	if !ok {
+		a.signedOut(w, r)
+		return
+	}
+	ctx := r.Context()
+	if err := r.ParseForm(); err != nil {
+		a.Logger.Warn("unreadable call form", "request_id", requestID(ctx), "err", err)
+		a.formFailed(w, r, s, callForm{Errors: views.FormErrors{Form: "The form could not be read. Reload the page and try again."}})
+		return
+	}
+	in := callForm{
+		From:       r.PostForm.Get("from"),
+		FromOther:  r.PostForm.Get("from_other"),
+		To:         r.PostForm.Get("to"),
+		PlayPrompt: r.PostForm.Get("playPrompt") != "",
+	}
+	req := ringcentral.RingOutRequest{PlayPrompt: in.PlayPrompt}
+	from := in.From
+	if from == views.FromOther {
+		from, in.From = in.FromOther, ""
+	}
+	var err error
+	if from != "" {
+		if req.From, err = phone.Normalize(from, s.HomeCountry); err != nil {
+			in.Errors.From = err.Error()
+		}
+	}
+	if req.To, err = phone.Normalize(in.To, s.HomeCountry); err != nil {
+		in.Errors.To = err.Error()
+	}
+	if in.Errors.Any() {
+		a.formFailed(w, r, s, in)
+		return
+	}
+
+	ro, err := a.RingCentral.ForSession(ctx, s).CreateRingOut(ctx, req)
+	if errors.Is(err, dialer.ErrSignedOut) {
+		a.signedOut(w, r)
+		return
+	}
+	if err != nil {
+		in.Errors.Form = a.explainRC(ctx, "placing a RingOut", err)
+		a.formFailed(w, r, s, in)
+		return
+	}
+	now := a.Now()
+	c := dialer.Call{
+		ID: ro.ID, Owner: s.UserID, From: req.From, To: req.To, PlayPrompt: req.PlayPrompt,
+		Status: ro.Status, StartedAt: now, UpdatedAt: now,
+		History: []dialer.StatusAt{{Status: ro.Status, At: now}},
+	}
+	if err := a.Store.SaveCall(ctx, c); err != nil {
+		a.logError(ctx, "saving a placed call", "call_id", c.ID, "err", err)
+	}
+	if req.From != "" {
+		if err := a.Store.SetLastFrom(ctx, s.UserID, req.From); err != nil {
+			a.logError(ctx, "saving the last used number", "err", err)
+		}
+	}
+	a.Watcher.Watch(c)
+	a.Logger.Info("call placed", "request_id", requestID(ctx), "call_id", c.ID, "user", s.UserID)
+	if fromFetch(r) {
+		fwd, _ := a.forwardingNumbers(ctx, s)
+		a.render(w, r, http.StatusCreated, views.CallCard(a.callVM(c, s, fwd)))
+		return
+	}
+	http.Redirect(w, r, "/calls/"+c.ID, http.StatusSeeOther)
+}
+
+// formFailed answers a call form that cannot be placed: the form with its messages, as a
+// fragment for the page script or as the whole page.
+func (a *App) formFailed(w http.ResponseWriter, r *http.Request, s *auth.Session, in callForm) {
+	vm, err := a.dialerVM(r.Context(), s, in)
+	if errors.Is(err, dialer.ErrSignedOut) {
+		a.signedOut(w, r)
+		return
+	}
+	if fromFetch(r) {
+		a.render(w, r, http.StatusUnprocessableEntity, views.DialerForm(vm))
+		return
+	}
+	a.page(w, r, http.StatusUnprocessableEntity, a.layout(s, "Dialer"), views.DialerPage(vm))
+}
+
+// showCall is one call's page, where the form post lands without JavaScript. While the
+// call is live it reloads itself every 2 s (pages with JavaScript get WebSocket updates).
+func (a *App) showCall(w http.ResponseWriter, r *http.Request) {
+	s, ok := a.Auth.Session(r)
+	if !ok {
+		a.signedOut(w, r)
+		return
+	}
+	c, ok := a.findCall(r, s)
+	if !ok {
+		a.notFound(w, r, s)
+		return
+	}
+	fwd, _ := a.forwardingNumbers(r.Context(), s)
+	lvm := a.layout(s, "Call")
+	lvm.NoScriptRefresh = c.Live()
+	a.page(w, r, http.StatusOK, lvm, views.CallPage(views.CallPageVM{Call: a.callVM(c, s, fwd)}))
+}
+
+// cancelCall asks RingCentral to cancel a call of the signed-in user; the next poll decides
+// what the page says. Another user's call id is refused as if it did not exist.
+func (a *App) cancelCall(w http.ResponseWriter, r *http.Request) {
+	s, ok := a.Auth.Session(r)
+	if !ok {
+		a.signedOut(w, r)
+		return
+	}
+	ctx := r.Context()
+	id := r.PathValue("id")
+	err := a.Watcher.Cancel(ctx, s.UserID, id)
+	switch {
+	case errors.Is(err, dialer.ErrNotYourCall), errors.Is(err, dialer.ErrCallGone):
+		if errors.Is(err, dialer.ErrNotYourCall) {
+			a.Logger.Warn("cancel of another user's call refused", "request_id", requestID(ctx), "call_id", id, "user", s.UserID)
+		}
+		a.notFound(w, r, s)
+		return
+	case errors.Is(err, dialer.ErrSignedOut):
+		a.signedOut(w, r)
+		return
+	}
+	c, _ := a.Watcher.Call(s.UserID, id)
+	if err != nil {
+		c.Note = a.explainRC(ctx, "canceling a RingOut", err)
+	}
+	if fromFetch(r) {
+		fwd, _ := a.forwardingNumbers(ctx, s)
+		a.render(w, r, http.StatusOK, views.CallCard(a.callVM(c, s, fwd)))
+		return
+	}
+	http.Redirect(w, r, "/calls/"+id, http.StatusSeeOther)
+}
+
+// findCall is the user's call from the watcher (live or recent) or the history.
+func (a *App) findCall(r *http.Request, s *auth.Session) (dialer.Call, bool) {
+	id := r.PathValue("id")
+	if c, ok := a.Watcher.Call(s.UserID, id); ok {
+		return c, true
+	}
+	c, err := a.Store.GetCall(r.Context(), s.UserID, id)
+	if err != nil && !errors.Is(err, store.ErrNotFound) {
+		a.logError(r.Context(), "reading a call", "call_id", id, "err", err)
+	}
+	return c, err == nil
+}
+
+func (a *App) notFound(w http.ResponseWriter, r *http.Request, s *auth.Session) {
+	if fromFetch(r) {
+		http.Error(w, "There is no such call.", http.StatusNotFound)
+		return
+	}
+	a.page(w, r, http.StatusNotFound, a.layout(s, "No such call"),
+		views.AuthErrorPage(views.AuthErrorVM{Title: "No such call", Message: "There is no such call among yours."}))
+}

@@ -1,0 +1,184 @@
+package handlers
+
+import (
+	"context"
+	"errors"
+	"net/http"
+	"slices"
+	"sync"
+	"time"
+
+	"github.com/ringout-dialer/ringout/auth"
+	"github.com/ringout-dialer/ringout/dialer"
+	"github.com/ringout-dialer/ringout/phone"
+	"github.com/ringout-dialer/ringout/ringcentral"
+	"github.com/ringout-dialer/ringout/views"
+)
+
+// scenarios are the simulator's numbers worth trying in a demo (rcsim picks a call's fate
+// by the last digit of the number called).
+var scenarios = []views.Scenario{
+	{Number: "+16505550120", Label: "Answered"},
+	{Number: "+16505550125", Label: "Busy"},
+	{Number: "+16505550126", Label: "No answer"},
+	{Number: "+16505550127", Label: "Rejected"},
+	{Number: "+16505550128", Label: "You don't pick up"},
+	{Number: "+16505550129", Label: "Long ring: try Cancel"},
+	{Number: "+442071838750", Label: "International"},
+}
+
+// home is the dialer for a signed-in person, the sign-in page for anyone else.
+func (a *App) home(w http.ResponseWriter, r *http.Request) {
+	s, ok := a.Auth.Session(r)
+	if !ok {
+		msg := ""
+		if r.URL.Query().Has("signed_out") {
+			msg = msgSignedOut
+		}
+		a.signInPage(w, r, msg)
+		return
+	}
+	in := callForm{To: r.URL.Query().Get("to")}
+	if len(in.To) > 64 {
+		in.To = ""
+	}
+	vm, err := a.dialerVM(r.Context(), s, in)
+	if errors.Is(err, dialer.ErrSignedOut) {
+		a.signInPage(w, r, msgSignedOut)
+		return
+	}
+	a.page(w, r, http.StatusOK, a.layout(s, "Dialer"), views.DialerPage(vm))
+}
+
+func (a *App) layout(s *auth.Session, title string) views.LayoutVM {
+	return views.LayoutVM{Title: title, SignedInAs: s.Name + " (ext " + s.ExtensionNumber + ")"}
+}
+
+// callForm is the dialer form as posted.
+type callForm struct {
+	From, FromOther, To string
+	PlayPrompt          bool
+	Errors              views.FormErrors
+}
+
+// dialerVM builds the dialer page: the form (with the last used "ring me at" number
+// preselected), the user's calls and the recent calls. A failure to read the forwarding
+// numbers is shown on the form; only a sign-in that ended is returned as an error.
+func (a *App) dialerVM(ctx context.Context, s *auth.Session, in callForm) (views.DialerVM, error) {
+	vm := views.DialerVM{FromOther: in.FromOther, To: in.To, PlayPrompt: in.PlayPrompt, Errors: in.Errors}
+	fwd, err := a.forwardingNumbers(ctx, s)
+	if errors.Is(err, dialer.ErrSignedOut) {
+		return vm, err
+	}
+	if err != nil && vm.Errors.From == "" {
+		vm.Errors.From = "Your forwarding numbers could not be loaded: " + a.explainRC(ctx, "listing forwarding numbers", err) +
+			" You can still type the number to ring you at."
+	}
+	selected := in.From
+	if selected == "" && in.FromOther == "" {
+		selected, _ = a.Store.LastFrom(ctx, s.UserID)
+	}
+	for i, f := range fwd {
+		vm.From = append(vm.From, views.FromOption{
+			Value:    f.PhoneNumber,
+			Label:    f.Label,
+			Type:     f.Type,
+			Number:   phone.Display(f.PhoneNumber, s.HomeCountry),
+			Selected: f.PhoneNumber == selected || (selected == "" && in.FromOther == "" && i == 0),
+		})
+	}
+	if a.Demo {
+		vm.Scenarios = scenarios
+	}
+	for _, c := range a.Watcher.Calls(s.UserID) {
+		vm.Calls = append(vm.Calls, a.callVM(c, s, fwd))
+	}
+	recent, err := a.Store.RecentCalls(ctx, s.UserID, views.MaxRecentCalls+len(vm.Calls))
+	if err != nil {
+		a.logError(ctx, "reading recent calls", "err", err)
+	}
+	for _, c := range recent {
+		if c.Live() || len(vm.Recent) == views.MaxRecentCalls {
+			continue
+		}
+		vm.Recent = append(vm.Recent, a.recentVM(c, s, fwd))
+	}
+	return vm, nil
+}
+
+// callVM is a call's card: numbers formatted for people, "ring me at" by its label.
+func (a *App) callVM(c dialer.Call, s *auth.Session, fwd []ringcentral.ForwardingNumber) views.CallVM {
+	return views.NewCallVM(c, phone.Display(c.To, s.HomeCountry), fromLabel(c.From, s, fwd), a.Now())
+}
+
+func (a *App) recentVM(c dialer.Call, s *auth.Session, fwd []ringcentral.ForwardingNumber) views.RecentCallVM {
+	vm := views.RecentCallVM{
+		ID:           c.ID,
+		Status:       string(c.Status.Call),
+		When:         c.StartedAt.Local().Format("Jan 2, 15:04"),
+		WhenISO:      c.StartedAt.UTC().Format(time.RFC3339),
+		From:         fromLabel(c.From, s, fwd),
+		To:           phone.Display(c.To, s.HomeCountry),
+		CallerStatus: string(c.Status.Caller),
+		CalleeStatus: string(c.Status.Callee),
+		Explanation:  dialer.ExplainCall(c.Status),
+	}
+	if len(c.History) > 0 {
+		vm.Timeline = views.Timeline(views.NewTimelineVM(c.StartedAt, c.History, c.History[len(c.History)-1].At))
+	}
+	return vm
+}
+
+func fromLabel(number string, s *auth.Session, fwd []ringcentral.ForwardingNumber) string {
+	if number == "" {
+		return "your default phone"
+	}
+	display := phone.Display(number, s.HomeCountry)
+	if i := slices.IndexFunc(fwd, func(f ringcentral.ForwardingNumber) bool { return f.PhoneNumber == number }); i >= 0 && fwd[i].Label != "" {
+		return fwd[i].Label + " " + display
+	}
+	return display
+}
+
+// forwardingNumbers are the user's "ring me at" phones, cached for a few minutes so that
+// opening many pages does not spend the user's RingCentral request budget.
+func (a *App) forwardingNumbers(ctx context.Context, s *auth.Session) ([]ringcentral.ForwardingNumber, error) {
+	if fwd, ok := a.numbers.get(s.UserID, a.Now()); ok {
+		return fwd, nil
+	}
+	fwd, err := a.RingCentral.ForSession(ctx, s).ForwardingNumbers(ctx)
+	if err != nil {
+		return nil, err
+	}
+	a.numbers.put(s.UserID, fwd, a.Now())
+	return fwd, nil
+}
+
+// numberCache keeps each user's forwarding numbers for ttl.
+type numberCache struct {
+	ttl time.Duration
+	mu  sync.Mutex
+	m   map[string]cachedNumbers
+}
+
+type cachedNumbers struct {
+	fwd []ringcentral.ForwardingNumber
+	at  time.Time
+}
+
+func newNumberCache(ttl time.Duration) *numberCache {
+	return &numberCache{ttl: ttl, m: map[string]cachedNumbers{}}
+}
+
+func (c *numberCache) get(user string, now time.Time) ([]ringcentral.ForwardingNumber, bool) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	e, ok := c.m[user]
+	return e.fwd, ok && now.Sub(e.at) < c.ttl
+}
+
+func (c *numberCache) put(user string, fwd []ringcentral.ForwardingNumber, now time.Time) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.m[user] = cachedNumbers{fwd: fwd, at: now}
+}

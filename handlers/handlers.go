@@ -1,0 +1,142 @@
+// Package handlers is the web app: one route table, thin handlers that parse a request,
+// call auth, the RingCentral client or the call watcher, and render a view; and the
+// WebSocket that pushes call updates to every open page of a user.
+package handlers
+
+import (
+	"bytes"
+	"context"
+	"log/slog"
+	"net/http"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/a-h/templ"
+
+	"github.com/ringout-dialer/ringout/auth"
+	"github.com/ringout-dialer/ringout/callwatch"
+	"github.com/ringout-dialer/ringout/static"
+	"github.com/ringout-dialer/ringout/store"
+	"github.com/ringout-dialer/ringout/views"
+)
+
+// Deps are the parts the handlers use.
+type Deps struct {
+	Auth        *auth.Auth
+	Store       *store.Store
+	Watcher     *callwatch.Watcher
+	RingCentral *RingCentral
+	Logger      *slog.Logger
+	Demo        bool
+	// PublicURL is the app's external base URL (scheme://host[:port]).
+	PublicURL string
+	// FrameAncestors are the origins allowed to embed the app in an iframe.
+	FrameAncestors []string
+	Now            func() time.Time
+}
+
+// App serves the dialer.
+type App struct {
+	Deps
+	assets  *static.Assets
+	handler http.Handler
+	numbers *numberCache
+
+	mu      sync.Mutex
+	closing chan struct{} // closed by Shutdown: WebSockets say goodbye
+	conns   sync.WaitGroup
+}
+
+// New returns the app with its routes.
+func New(d Deps) *App {
+	if d.Logger == nil {
+		d.Logger = slog.New(slog.DiscardHandler)
+	}
+	if d.Now == nil {
+		d.Now = time.Now
+	}
+	a := &App{Deps: d, assets: static.New(), numbers: newNumberCache(5 * time.Minute), closing: make(chan struct{})}
+
+	mux := http.NewServeMux()
+	mux.HandleFunc("GET /{$}", a.home)
+	mux.HandleFunc("GET /login", a.login)
+	mux.HandleFunc("GET /oauth/callback", a.callback)
+	mux.HandleFunc("POST /logout", a.logout)
+	mux.HandleFunc("POST /calls", a.placeCall)
+	mux.HandleFunc("GET /calls/{id}", a.showCall)
+	mux.HandleFunc("POST /calls/{id}/cancel", a.cancelCall)
+	mux.HandleFunc("GET /ws", a.websocket)
+	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) { w.Write([]byte("ok\n")) })
+	mux.Handle("GET /static/", a.assets)
+
+	// Every state-changing route refuses cross-site requests (Sec-Fetch-Site / Origin).
+	csrf := http.NewCrossOriginProtection()
+	csrf.SetDenyHandler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		a.Logger.Warn("cross-origin request refused", "request_id", requestID(r.Context()),
+			"method", r.Method, "path", r.URL.Path, "origin", r.Header.Get("Origin"))
+		http.Error(w, "This request came from another site and was refused.", http.StatusForbidden)
+	}))
+	a.handler = logRequests(d.Logger, securityHeaders(d.FrameAncestors, strings.HasPrefix(d.PublicURL, "https://"),
+		csrf.Handler(limitBodies(mux))))
+	return a
+}
+
+func (a *App) ServeHTTP(w http.ResponseWriter, r *http.Request) { a.handler.ServeHTTP(w, r) }
+
+// Shutdown tells every open WebSocket the server is going away (close code 1001), so the
+// pages reconnect to the next process. It is meant for http.Server.RegisterOnShutdown.
+func (a *App) Shutdown() {
+	a.mu.Lock()
+	select {
+	case <-a.closing:
+	default:
+		close(a.closing)
+	}
+	a.mu.Unlock()
+	a.conns.Wait()
+}
+
+// limitBodies caps request bodies: no form of ours is anywhere near 64 KiB.
+func limitBodies(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		r.Body = http.MaxBytesReader(w, r.Body, 64<<10)
+		next.ServeHTTP(w, r)
+	})
+}
+
+// page renders body inside the layout.
+func (a *App) page(w http.ResponseWriter, r *http.Request, status int, lvm views.LayoutVM, body templ.Component) {
+	lvm.AssetVersion = a.assets.Version()
+	lvm.Demo = a.Demo
+	lvm.FrameAncestors = a.FrameAncestors
+	lvm.Embedded = embedded(r)
+	a.render(w, r, status, views.Layout(lvm, body))
+}
+
+// render writes a component, or a logged 500 if it fails to render.
+func (a *App) render(w http.ResponseWriter, r *http.Request, status int, c templ.Component) {
+	var buf bytes.Buffer
+	if err := c.Render(r.Context(), &buf); err != nil {
+		a.Logger.Error("rendering", "request_id", requestID(r.Context()), "err", err)
+		http.Error(w, "Something went wrong on our side. Please try again.", http.StatusInternalServerError)
+		return
+	}
+	w.Header().Set("Content-Type", "text/html; charset=utf-8")
+	w.Header().Set("Cache-Control", "no-store")
+	w.WriteHeader(status)
+	w.Write(buf.Bytes())
+}
+
+// embedded reports whether the page is being loaded in a frame (Sec-Fetch-Dest), or the
+// URL asks for the embedded variant explicitly (?embed=1, for browsers without fetch metadata).
+func embedded(r *http.Request) bool {
+	return r.Header.Get("Sec-Fetch-Dest") == "iframe" || r.URL.Query().Get("embed") == "1"
+}
+
+// fromFetch reports whether the page script sent the request and wants a fragment back.
+func fromFetch(r *http.Request) bool { return r.Header.Get("X-Requested-With") == "fetch" }
+
+func (a *App) logError(ctx context.Context, msg string, args ...any) {
+	a.Logger.Error(msg, append([]any{"request_id", requestID(ctx)}, args...)...)
+}

@@ -1,0 +1,68 @@
+package handlers
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net/http"
+	"time"
+
+	"github.com/ringout-dialer/ringout/dialer"
+	"github.com/ringout-dialer/ringout/ringcentral"
+)
+
+// explainRC turns an error from RingCentral into a sentence for the person, with the
+// errorCode for support, and logs the reason (with RingCentral's errorCode and request id)
+// for the operator.
+func (a *App) explainRC(ctx context.Context, what string, err error) string {
+	e, ok := ringcentral.AsError(err)
+	if !ok {
+		a.logError(ctx, what, "err", err)
+		if errors.Is(err, context.DeadlineExceeded) {
+			return "RingCentral did not answer in time. Try again in a moment."
+		}
+		return "We could not reach RingCentral. Try again in a moment."
+	}
+	a.Logger.Warn(what, "request_id", requestID(ctx), "status", e.StatusCode, "error_code", e.ErrorCode,
+		"rc_request_id", e.RequestID, "message", e.Message, "parameter", e.ParameterName)
+	code := ""
+	if e.ErrorCode != "" {
+		code = " (" + e.ErrorCode + ")"
+	}
+	switch {
+	case e.StatusCode == http.StatusBadRequest && e.ParameterName != "":
+		return fmt.Sprintf("RingCentral did not accept %s. Check the number and try again.%s", paramName(e.ParameterName), code)
+	case e.StatusCode == http.StatusBadRequest:
+		return "RingCentral did not accept the request: " + e.Message + code
+	case e.StatusCode == http.StatusForbidden:
+		return "Your RingCentral user is not allowed to make RingOut calls. Ask your RingCentral administrator for the RingOut permission." + code
+	case errors.Is(err, dialer.ErrSignedOut):
+		return msgSignedOut
+	case e.StatusCode == http.StatusTooManyRequests:
+		return fmt.Sprintf("RingCentral asked us to slow down. Try again in %s.%s", seconds(e.RetryAfter()), code)
+	case e.StatusCode >= 500 || e.Malformed:
+		return fmt.Sprintf("RingCentral is having trouble right now (HTTP %d). Try again in a minute.%s", e.StatusCode, code)
+	}
+	return fmt.Sprintf("RingCentral refused the request (HTTP %d): %s%s", e.StatusCode, e.Message, code)
+}
+
+func paramName(p string) string {
+	switch p {
+	case "to.phoneNumber", "to":
+		return "the number to call"
+	case "from.phoneNumber", "from":
+		return "the \"ring me at\" number"
+	}
+	return p
+}
+
+func seconds(d time.Duration) string {
+	if d < time.Second {
+		return "a few seconds"
+	}
+	n := int(d.Round(time.Second) / time.Second)
+	if n == 1 {
+		return "1 second"
+	}
+	return fmt.Sprintf("%d seconds", n)
+}

@@ -1,0 +1,64 @@
+package handlers
+
+import (
+	"errors"
+	"net/http"
+
+	"github.com/ringout-dialer/ringout/auth"
+	"github.com/ringout-dialer/ringout/views"
+)
+
+// msgSignedOut is what a person whose RingCentral sign-in ended sees.
+const msgSignedOut = "Your RingCentral sign-in expired, please sign in again."
+
+func (a *App) login(w http.ResponseWriter, r *http.Request) {
+	to, err := a.Auth.BeginLogin(w, r)
+	if err != nil {
+		a.authFailed(w, r, err)
+		return
+	}
+	http.Redirect(w, r, to, http.StatusFound)
+}
+
+func (a *App) callback(w http.ResponseWriter, r *http.Request) {
+	if _, err := a.Auth.Callback(w, r); err != nil {
+		a.authFailed(w, r, err)
+		return
+	}
+	http.Redirect(w, r, "/", http.StatusSeeOther)
+}
+
+// authFailed shows the sign-in failure page with a "Try again" link. auth already logged
+// the reason; the page says what happened in a sentence.
+func (a *App) authFailed(w http.ResponseWriter, r *http.Request, err error) {
+	vm := views.AuthErrorVM{Title: "Sign-in did not work", Message: "Something went wrong on our side while signing you in."}
+	var ae *auth.Error
+	if errors.As(err, &ae) {
+		vm.Message = ae.Message
+	} else {
+		a.logError(r.Context(), "sign-in", "err", err)
+	}
+	a.page(w, r, http.StatusBadRequest, views.LayoutVM{Title: "Sign-in did not work"}, views.AuthErrorPage(vm))
+}
+
+func (a *App) logout(w http.ResponseWriter, r *http.Request) {
+	if err := a.Auth.Logout(w, r); err != nil {
+		a.logError(r.Context(), "logout", "err", err)
+	}
+	http.Redirect(w, r, "/", http.StatusSeeOther)
+}
+
+// signInPage is the home page of a person who is not signed in.
+func (a *App) signInPage(w http.ResponseWriter, r *http.Request, message string) {
+	a.page(w, r, http.StatusOK, views.LayoutVM{Title: "Sign in"}, views.SignInPage(views.SignInVM{Message: message}))
+}
+
+// signedOut answers a request whose RingCentral sign-in just ended: the page script reloads
+// on 401 and lands on the sign-in page with the explanation.
+func (a *App) signedOut(w http.ResponseWriter, r *http.Request) {
+	if fromFetch(r) {
+		http.Error(w, msgSignedOut, http.StatusUnauthorized)
+		return
+	}
+	http.Redirect(w, r, "/?signed_out=1", http.StatusSeeOther)
+}

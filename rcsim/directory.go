@@ -1,0 +1,114 @@
+package rcsim
+
+import "strings"
+
+// The demo account.
+const (
+	AccountID  = "37439510"
+	MainNumber = "+16505550100"
+)
+
+// User is one extension of the demo account.
+type User struct {
+	ID          string // extension id, e.g. "1640191004"
+	Number      string // extension number, e.g. "101"
+	Username    string
+	Password    string
+	FirstName   string
+	LastName    string
+	Email       string
+	DirectPhone string // E.164 direct number
+	RingOut     bool   // has the RingOut permission
+	Forwarding  []ForwardingNumber
+}
+
+// Name is the extension name: first and last name.
+func (u *User) Name() string { return u.FirstName + " " + u.LastName }
+
+// ForwardingNumber is one of a user's "ring me at" numbers.
+type ForwardingNumber struct {
+	ID          string
+	PhoneNumber string // E.164
+	Label       string
+	Type        string // Home, Mobile, Work, Other, …
+}
+
+type directory struct {
+	users []*User
+}
+
+// newDirectory is the demo account's users. Ids look like RingCentral's numeric ids.
+func newDirectory() *directory {
+	return &directory{users: []*User{
+		{ID: "1640191004", Number: "101", Username: "demo", Password: "demo", FirstName: "Dana", LastName: "Demo",
+			Email: "demo@example.com", DirectPhone: "+16505550101", RingOut: true,
+			Forwarding: []ForwardingNumber{
+				{ID: "1640191101", PhoneNumber: "+16505550111", Label: "My Mobile", Type: "Mobile"},
+				{ID: "1640191102", PhoneNumber: "+16505550112", Label: "Home", Type: "Home"},
+				{ID: "1640191103", PhoneNumber: "+14155550113", Label: "Office", Type: "Work"},
+				{ID: "1640191104", PhoneNumber: "+442071838750", Label: "London office", Type: "Other"},
+			}},
+		{ID: "1640192004", Number: "102", Username: "demo2", Password: "demo2", FirstName: "Devon", LastName: "Second",
+			Email: "demo2@example.com", DirectPhone: "+16505550102", RingOut: true,
+			Forwarding: []ForwardingNumber{
+				{ID: "1640192101", PhoneNumber: "+16505550121", Label: "Mobile", Type: "Mobile"},
+				{ID: "1640192102", PhoneNumber: "+14155550122", Label: "Desk", Type: "Work"},
+				{ID: "1640192103", PhoneNumber: "+33142685300", Label: "Paris flat", Type: "Home"},
+			}},
+		{ID: "1640193004", Number: "103", Username: "noperm", Password: "noperm", FirstName: "Noel", LastName: "Perm",
+			Email: "noperm@example.com", DirectPhone: "+16505550103", RingOut: false,
+			Forwarding: []ForwardingNumber{
+				{ID: "1640193101", PhoneNumber: "+16505550131", Label: "Mobile", Type: "Mobile"},
+				{ID: "1640193102", PhoneNumber: "+442071838752", Label: "Other", Type: "Other"},
+			}},
+	}}
+}
+
+// Users returns the demo account's users.
+func (s *Sim) Users() []User {
+	out := make([]User, 0, len(s.dir.users))
+	for _, u := range s.dir.users {
+		c := *u
+		c.Forwarding = append([]ForwardingNumber(nil), u.Forwarding...)
+		out = append(out, c)
+	}
+	return out
+}
+
+func (d *directory) byID(id string) *User {
+	for _, u := range d.users {
+		if u.ID == id {
+			return u
+		}
+	}
+	return nil
+}
+
+// login finds the user for a password grant or the sign-in form. The login name is the
+// username, or the main number (with or without "+") together with the extension number,
+// given apart or as "number*extension" (what the official SDKs send).
+func (d *directory) login(name, ext, password string) *User {
+	name = strings.TrimSpace(name)
+	if n, e, ok := strings.Cut(name, "*"); ok && ext == "" {
+		name, ext = n, e // the SDKs send "username*extension"
+	}
+	ext = strings.TrimSpace(ext)
+	for _, u := range d.users {
+		byName := strings.EqualFold(name, u.Username) && (ext == "" || ext == u.Number)
+		byNumber := (name == MainNumber || name == MainNumber[1:]) && ext == u.Number
+		if (byName || byNumber) && password == u.Password {
+			return u
+		}
+	}
+	return nil
+}
+
+// bySubject finds the user a JWT's sub names: extension id, username or extension number.
+func (d *directory) bySubject(sub string) *User {
+	for _, u := range d.users {
+		if sub == u.ID || sub == u.Username || sub == u.Number {
+			return u
+		}
+	}
+	return nil
+}

@@ -1,0 +1,99 @@
+// Package rcsim is a RingCentral simulator: an http.Handler that speaks the subset of the
+// RingCentral REST API the dialer uses (shared/ringcentral/openapi.yml) with the same JSON
+// shapes, status codes, error bodies and headers, so that the RingOut guide's SDK code works
+// against it unchanged. It stands in for RingCentral in every test and in the demo
+// (`go run .` mounts it at /sim), in the manner of google-cloud-go's pstest: New or
+// NewServer, a replaceable Clock, and the divergences from the real service written down here.
+//
+// # The demo account
+//
+// Account 37439510, main number +16505550100, home country US (id "1"), international calling
+// off. App: client id DemoClientID, secret DemoClientSecret. Users (username/password,
+// extension number, extension id):
+//
+//	demo/demo      101  1640191004  4 forwarding numbers (Mobile, Home, Work, Other +44…)
+//	demo2/demo2    102  1640192004  3 forwarding numbers (Mobile, Work, Home +33…)
+//	noperm/noperm  103  1640193004  2 forwarding numbers; no RingOut permission
+//
+// # Ring-out scenarios
+//
+// POST ring-out answers callStatus, callerStatus and calleeStatus InProgress. The call then
+// follows a script chosen by the last digit of `to`, in simulated time (t = 0 at POST; A is
+// when the caller answers: 2 s, or 4 s with playPrompt):
+//
+//	0–4  caller Success at A; callee Success at A+3 s (callStatus Success);
+//	     both Finished at A+13 s (callStatus stays Success)
+//	5    caller Success at A; callee Busy at A+1 s            → CannotReach
+//	6    caller Success at A; callee NoAnswer at A+20 s       → CannotReach
+//	7    caller Success at A; callee Rejected at A+3 s        → CannotReach
+//	8    callerStatus NoAnswer at 20 s, callee never rung (stays InProgress) → CannotReach
+//	9    caller Success at A; callee rings, NoAnswer at A+60 s → CannotReach
+//	not +1 (outside the home country): caller Success at A, callee InternationalDisabled
+//	     at A → CannotReach (takes precedence over the digit, except 8)
+//
+// Statuses are computed from the simulated clock on every read; they never move with the
+// number of requests. A call whose status is final stays readable for 30 s, then GET and
+// DELETE answer 404 CMN-102. DELETE before the caller answered ends the call (later GET:
+// 404 CMN-102); after that it answers 204 and the call goes on, as the guide says.
+// Sim.Act lets a presenter drive each leg by hand (Answer, Decline, Busy, NoReply, HangUp).
+//
+// # Time
+//
+// Everything runs on simulated time: Options.Clock (nil: real time) sped up by
+// Options.Speed. Call timings, token lifetimes, the 60 s authorization-code life and rate
+// windows all shrink by Speed; Retry-After is given in real (clock) seconds.
+//
+// # Mounting
+//
+// Links in responses (uri fields, paging, redirects) are absolute URLs built from the request:
+// scheme (TLS, or X-Forwarded-Proto), host (Host, or X-Forwarded-Host) and the mount prefix,
+// taken from X-Forwarded-Prefix or else from the difference between r.RequestURI and
+// r.URL.Path that http.StripPrefix leaves. Admin endpoints are served at /_admin/ of the
+// handler only (/sim/_admin/… when mounted): POST /_admin/faults (a Fault as JSON),
+// DELETE /_admin/faults, GET /_admin/requests.
+//
+// # Divergences from RingCentral
+//
+//   - Only the operations of openapi.yml exist; any other path is 404 CMN-102 in RingCentral's
+//     error shape, a wrong method 405 CMN-103. Query parameters other than page/perPage are
+//     ignored.
+//   - Any absolute http(s) redirect_uri is accepted (RingCentral requires a registered one).
+//     code_challenge_method must be S256 when a challenge is sent ("plain" is refused).
+//     The sign-in page takes a username (not the main number), and has no consent step.
+//   - Tokens are opaque random strings, not RingCentral's format. scope is
+//     "ReadAccounts RingOut" ("ReadAccounts" for noperm); requested scopes and
+//     access_token_ttl/refresh_token_ttl are ignored. A refresh returns a new pair and
+//     invalidates the old access and refresh tokens at once.
+//   - Password grant: username is the username (case-insensitive, extension optional) or the
+//     main number (+16505550100 or 16505550100) with the extension number.
+//   - JWT bearer grant: any well-formed JWT whose payload's sub names a user (extension id,
+//     username or extension number) is accepted; the signature and expiry are not checked.
+//   - OAuth errors are {"error", "error_description", "errors":[{errorCode, message}]}; the
+//     OAU codes are our best match, not verified against production. A wrong or missing
+//     client is 401 invalid_client OAU-123. Revoking an unknown token answers 200 (RFC 7009).
+//   - API 401s: no Authorization header: AGW-401 "Authorization header is not specified";
+//     unknown, malformed or revoked token: OAU-129 "Access token corrupted"; expired token:
+//     errorCode "TokenExpired", "Access token expired".
+//   - Another extension of the demo account in the path is 403 CMN-408 (as for a non-admin
+//     user); an unknown extension or account is 404 CMN-102.
+//   - The noperm user's ring-out is 403 CMN-401 (the app-permission code) on POST only; GET
+//     and DELETE of its (nonexistent) calls are 404.
+//   - Numbers: E.164, digits with country code (13445554444) or 10 US digits are accepted;
+//     spaces, dashes, dots and parentheses are ignored. No numbering-plan check. The home
+//     country is "+1 and 10 digits" (all of NANP, Canada included). Only the destination is
+//     checked against international calling; a non-US "from" rings normally. callerId and
+//     country are validated loosely and otherwise ignored. A forwardingNumberId that is not the
+//     user's is 400 CMN-101 naming from.forwardingNumberId.
+//   - Ring-out ids are random 12-digit strings; uri uses the real account and extension ids and
+//     the "ring-out" spelling whatever spelling the request used.
+//   - Rate limits: a sliding 60 s window per (group, key), groups from x-throttling-group
+//     (Heavy 10, Medium 40, Light 50, Auth 5). API requests are keyed by extension. Auth
+//     (token and revoke only; the sign-in page is not throttled) is keyed by the user the grant
+//     or token names, or by the client id when none is known. Rejected requests do not count.
+//     Retry-After is when the oldest counted request leaves the window. Throttling happens
+//     after authentication, so 401s carry no X-Rate-Limit headers.
+//   - Faults (POST /_admin/faults) are ours: matching responses carry X-Rcsim-Fault: true.
+//     A fault delay is real time, not simulated.
+//   - Extension info, phone numbers and caller id carry a plausible subset of the fields.
+//     Paging always fits one page unless perPage is smaller.
+package rcsim

@@ -1,0 +1,361 @@
+package rcsim
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/json"
+	"fmt"
+	"io"
+	"log/slog"
+	"math/big"
+	"net/http"
+	"net/http/httptest"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+)
+
+// Demo app credentials: the only client the simulator knows.
+const (
+	DemoClientID     = "demo-client-id"
+	DemoClientSecret = "demo-client-secret"
+)
+
+// Clock tells the time. Tests replace it to move calls, tokens and rate windows on demand.
+type Clock interface{ Now() time.Time }
+
+type realClock struct{}
+
+func (realClock) Now() time.Time { return time.Now() }
+
+// Options configure a Sim. The zero value is the demo: real time, normal speed, the
+// RingCentral default token lifetimes and rate limits.
+type Options struct {
+	// Clock is the time source; nil means real time.
+	Clock Clock
+	// Speed > 0 makes simulated time run Speed times faster than Clock: call timings, token
+	// lifetimes and rate-limit windows are all divided by Speed. 0 means 1.
+	Speed float64
+	// AccessTokenTTL and RefreshTokenTTL are the token lifetimes in simulated time;
+	// 0 means 3600 s and 7 days.
+	AccessTokenTTL, RefreshTokenTTL time.Duration
+	// RateLimits overrides the requests allowed per 60 s window for a throttling group
+	// ("Heavy", "Medium", "Light", "Auth"). A value <= 0 turns that group's limit off.
+	// Meant for tests; the demo keeps RingCentral's numbers.
+	RateLimits map[string]int
+	// Logger receives one line per request; nil discards. Tokens are never logged.
+	Logger *slog.Logger
+}
+
+// Request is one entry of the request log.
+type Request struct {
+	Time      time.Time `json:"time"` // simulated time it was handled
+	Method    string    `json:"method"`
+	Path      string    `json:"path"`      // without the mount prefix and without the query
+	Extension string    `json:"extension"` // id of the authenticated extension, or ""
+	Status    int       `json:"status"`
+	Group     string    `json:"group"` // throttling group, or "" when not throttled
+}
+
+// Sim is the RingCentral simulator, an http.Handler serving the API at its root
+// (/restapi/oauth/token, /restapi/v1.0/account/~/extension/~/ring-out, …) and the admin
+// endpoints under /_admin/.
+type Sim struct {
+	clock   Clock
+	speed   float64
+	start   time.Time // clock time at New
+	log     *slog.Logger
+	mux     *http.ServeMux
+	limits  map[string]int
+	dir     *directory
+	accTTL  time.Duration
+	refTTL  time.Duration
+	mu      sync.Mutex
+	codes   map[string]*authCode
+	access  map[string]*session // by access token
+	refresh map[string]*session // by refresh token
+	calls   map[string]*Call
+	windows map[string][]time.Time // rate-limit key → request times in the window
+	faults  []*Fault
+	reqs    []Request
+}
+
+// New returns a simulator with the demo account.
+func New(opts Options) *Sim {
+	s := &Sim{
+		clock:   opts.Clock,
+		speed:   opts.Speed,
+		log:     opts.Logger,
+		accTTL:  opts.AccessTokenTTL,
+		refTTL:  opts.RefreshTokenTTL,
+		dir:     newDirectory(),
+		codes:   map[string]*authCode{},
+		access:  map[string]*session{},
+		refresh: map[string]*session{},
+		calls:   map[string]*Call{},
+		windows: map[string][]time.Time{},
+		limits:  map[string]int{"Heavy": 10, "Medium": 40, "Light": 50, "Auth": 5},
+	}
+	if s.clock == nil {
+		s.clock = realClock{}
+	}
+	if s.speed <= 0 {
+		s.speed = 1
+	}
+	if s.log == nil {
+		s.log = slog.New(slog.DiscardHandler)
+	}
+	if s.accTTL <= 0 {
+		s.accTTL = time.Hour
+	}
+	if s.refTTL <= 0 {
+		s.refTTL = 7 * 24 * time.Hour
+	}
+	for g, n := range opts.RateLimits {
+		s.limits[g] = n
+	}
+	s.start = s.clock.Now()
+	s.mux = s.routes()
+	return s
+}
+
+// Now is the simulated time.
+func (s *Sim) Now() time.Time {
+	elapsed := s.clock.Now().Sub(s.start)
+	return s.start.Add(time.Duration(float64(elapsed) * s.speed))
+}
+
+// Requests returns a copy of the log of every API request handled (admin requests excluded).
+func (s *Sim) Requests() []Request {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return append([]Request(nil), s.reqs...)
+}
+
+// ResetRequests empties the request log.
+func (s *Sim) ResetRequests() {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.reqs = nil
+}
+
+// Server is a Sim listening on a local httptest server.
+type Server struct {
+	*Sim
+	URL string // base URL, e.g. http://127.0.0.1:41234 (no trailing slash)
+	ts  *httptest.Server
+}
+
+// NewServer starts a simulator on a local port. Close it when done.
+func NewServer(opts Options) *Server {
+	sim := New(opts)
+	ts := httptest.NewServer(sim)
+	return &Server{Sim: sim, URL: ts.URL, ts: ts}
+}
+
+// Close shuts the server down.
+func (s *Server) Close() { s.ts.Close() }
+
+// entry is the request-log entry being filled while a request is handled.
+type entry struct {
+	ext   string
+	group string
+}
+
+type entryKey struct{}
+
+// note records the authenticated extension and throttling group of the current request.
+func note(r *http.Request, ext, group string) {
+	if e, ok := r.Context().Value(entryKey{}).(*entry); ok {
+		if ext != "" {
+			e.ext = ext
+		}
+		if group != "" {
+			e.group = group
+		}
+	}
+}
+
+// statusWriter remembers the status code written.
+type statusWriter struct {
+	http.ResponseWriter
+	status int
+}
+
+func (w *statusWriter) WriteHeader(code int) {
+	if w.status == 0 {
+		w.status = code
+	}
+	w.ResponseWriter.WriteHeader(code)
+}
+
+func (w *statusWriter) Write(b []byte) (int, error) {
+	if w.status == 0 {
+		w.status = http.StatusOK
+	}
+	return w.ResponseWriter.Write(b)
+}
+
+// Unwrap lets http.ResponseController reach the connection (for dropped-connection faults).
+func (w *statusWriter) Unwrap() http.ResponseWriter { return w.ResponseWriter }
+
+// ServeHTTP serves the simulated API, applying injected faults first, and logs the request.
+func (s *Sim) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	if strings.HasPrefix(r.URL.Path, "/_admin/") {
+		s.mux.ServeHTTP(w, r)
+		return
+	}
+	reqID := newID(16)
+	w.Header().Set("RCRequestId", reqID)
+	e := &entry{}
+	r = r.WithContext(context.WithValue(r.Context(), entryKey{}, e))
+	sw := &statusWriter{ResponseWriter: w}
+	if !s.applyFault(sw, r) {
+		s.mux.ServeHTTP(sw, r)
+	}
+	// status stays 0 when no response was written (a dropped connection, a client gone).
+	now := s.Now()
+	s.mu.Lock()
+	s.reqs = append(s.reqs, Request{Time: now, Method: r.Method, Path: r.URL.Path, Extension: e.ext, Status: sw.status, Group: e.group})
+	s.mu.Unlock()
+	s.log.LogAttrs(r.Context(), slog.LevelInfo, "rcsim request",
+		slog.String("method", r.Method), slog.String("path", r.URL.Path),
+		slog.Int("status", sw.status), slog.String("extension", e.ext), slog.String("request_id", reqID))
+}
+
+// baseURL is the absolute URL the simulator is mounted at, as the client sees it: scheme and
+// host from the request (X-Forwarded-Proto/-Host when a proxy set them), and the mount prefix
+// from X-Forwarded-Prefix or else from the part of r.RequestURI that http.StripPrefix removed
+// from r.URL.Path.
+func baseURL(r *http.Request) string {
+	scheme := "http"
+	if r.TLS != nil {
+		scheme = "https"
+	}
+	if p := r.Header.Get("X-Forwarded-Proto"); p == "http" || p == "https" {
+		scheme = p
+	}
+	host := r.Host
+	if h := r.Header.Get("X-Forwarded-Host"); h != "" {
+		host = h
+	}
+	return scheme + "://" + host + mountPrefix(r)
+}
+
+func mountPrefix(r *http.Request) string {
+	if p := r.Header.Get("X-Forwarded-Prefix"); p != "" {
+		return "/" + strings.Trim(p, "/")
+	}
+	uri, _, _ := strings.Cut(r.RequestURI, "?")
+	if p, ok := strings.CutSuffix(uri, r.URL.EscapedPath()); ok && strings.HasPrefix(p, "/") {
+		return strings.TrimSuffix(p, "/")
+	}
+	return ""
+}
+
+// apiError is RingCentral's error body: the first error repeated at the top level.
+type apiError struct {
+	ErrorCode string       `json:"errorCode"`
+	Message   string       `json:"message"`
+	Errors    []errorEntry `json:"errors"`
+}
+
+type errorEntry struct {
+	ErrorCode     string `json:"errorCode"`
+	Message       string `json:"message"`
+	ParameterName string `json:"parameterName,omitempty"`
+}
+
+func writeJSON(w http.ResponseWriter, status int, v any) {
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(status)
+	if err := json.NewEncoder(w).Encode(v); err != nil {
+		return // the client went away; nothing more to do
+	}
+}
+
+func writeError(w http.ResponseWriter, status int, code, msg string) {
+	writeJSON(w, status, apiError{ErrorCode: code, Message: msg, Errors: []errorEntry{{ErrorCode: code, Message: msg}}})
+}
+
+// writeParamError is 400 CMN-101 naming the parameter, as RingCentral answers invalid input.
+func writeParamError(w http.ResponseWriter, param string) {
+	msg := fmt.Sprintf("Parameter [%s] value is invalid", param)
+	writeJSON(w, http.StatusBadRequest, apiError{ErrorCode: "CMN-101", Message: msg,
+		Errors: []errorEntry{{ErrorCode: "CMN-101", Message: msg, ParameterName: param}}})
+}
+
+func writeNotFound(w http.ResponseWriter, param string) {
+	writeError(w, http.StatusNotFound, "CMN-102", fmt.Sprintf("Resource for parameter [%s] is not found", param))
+}
+
+// routes is the simulator's route table. Paths registered with a method also get a
+// method-less fallback answering 405 in RingCentral's error shape.
+func (s *Sim) routes() *http.ServeMux {
+	mux := http.NewServeMux()
+	allowed := map[string][]string{}
+	handle := func(method, path string, h http.HandlerFunc) {
+		mux.HandleFunc(method+" "+path, h)
+		allowed[path] = append(allowed[path], method)
+	}
+	const ext = "/restapi/v1.0/account/{accountId}/extension/{extensionId}"
+
+	handle("GET", "/restapi/oauth/authorize", s.authorizePage)
+	handle("POST", "/restapi/oauth/authorize", s.authorizeSubmit)
+	handle("POST", "/restapi/oauth/token", s.token)
+	handle("POST", "/restapi/oauth/revoke", s.revoke)
+
+	handle("GET", ext, s.api("Light", s.extensionInfo))
+	handle("GET", ext+"/forwarding-number", s.api("Light", s.forwardingNumbers))
+	handle("GET", ext+"/phone-number", s.api("Light", s.phoneNumbers))
+	handle("GET", ext+"/caller-id", s.api("Light", s.callerID))
+	for _, spelling := range []string{"/ring-out", "/ringout"} {
+		handle("POST", ext+spelling, s.api("Heavy", s.createRingOut))
+		handle("GET", ext+spelling+"/{ringoutId}", s.api("Light", s.getRingOut))
+		handle("DELETE", ext+spelling+"/{ringoutId}", s.api("Heavy", s.deleteRingOut))
+	}
+
+	handle("POST", "/_admin/faults", s.addFault)
+	handle("DELETE", "/_admin/faults", s.clearFaults)
+	handle("GET", "/_admin/requests", s.requestLog)
+
+	for path, methods := range allowed {
+		allow := strings.Join(methods, ", ")
+		mux.HandleFunc(path, func(w http.ResponseWriter, r *http.Request) {
+			w.Header().Set("Allow", allow)
+			writeError(w, http.StatusMethodNotAllowed, "CMN-103", fmt.Sprintf("Method [%s] is not allowed", r.Method))
+		})
+	}
+	mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
+		writeError(w, http.StatusNotFound, "CMN-102", "Resource for parameter [path] is not found")
+	})
+	return mux
+}
+
+// newID returns n random decimal digits, the first not zero.
+func newID(n int) string {
+	var b strings.Builder
+	for i := range n {
+		lo := int64(0)
+		if i == 0 {
+			lo = 1
+		}
+		d, err := rand.Int(rand.Reader, big.NewInt(10-lo))
+		if err != nil {
+			panic(err) // crypto/rand never fails on supported platforms
+		}
+		b.WriteString(strconv.FormatInt(d.Int64()+lo, 10))
+	}
+	return b.String()
+}
+
+// newToken returns an opaque random token.
+func newToken() string {
+	return rand.Text()
+}
+
+// readBody reads at most 1 MiB of the request body.
+func readBody(r *http.Request) ([]byte, error) {
+	return io.ReadAll(http.MaxBytesReader(nil, r.Body, 1<<20))
+}

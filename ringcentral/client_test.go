@@ -1,0 +1,213 @@
+package ringcentral_test
+
+import (
+	"context"
+	"errors"
+	"net/http"
+	"strings"
+	"testing"
+	"time"
+
+	"golang.org/x/oauth2"
+
+	"github.com/ringout-dialer/ringout/dialer"
+	"github.com/ringout-dialer/ringout/rcsim"
+	"github.com/ringout-dialer/ringout/rcsim/rcsimtest"
+	"github.com/ringout-dialer/ringout/ringcentral"
+)
+
+// signIn starts a simulator and returns a client signed in as username (password grant,
+// as the guide's SDK samples do).
+func signIn(t *testing.T, sim *rcsim.Server, username string, opts ...ringcentral.Option) *ringcentral.Client {
+	t.Helper()
+	cfg := ringcentral.OAuthConfig(sim.URL, rcsim.DemoClientID, rcsim.DemoClientSecret, "")
+	contract := rcsimtest.ContractTransport(t, http.DefaultTransport)
+	t.Cleanup(func() {
+		if contract.Validated() == 0 {
+			t.Error("no response was validated against openapi.yml")
+		}
+	})
+	ctx := context.WithValue(t.Context(), oauth2.HTTPClient, &http.Client{Transport: contract})
+	tok, err := cfg.PasswordCredentialsToken(ctx, username, username)
+	if err != nil {
+		t.Fatalf("password grant for %s: %v", username, err)
+	}
+	return ringcentral.New(sim.URL, cfg.Client(ctx, tok), opts...)
+}
+
+func newSim(t *testing.T, opts rcsim.Options) *rcsim.Server {
+	t.Helper()
+	sim := rcsim.NewServer(opts)
+	t.Cleanup(sim.Close)
+	return sim
+}
+
+func TestExtensionAndNumbers(t *testing.T) {
+	sim := newSim(t, rcsim.Options{})
+	c := signIn(t, sim, "demo")
+	ext, err := c.Extension(t.Context())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if ext.ExtensionNumber != "101" || ext.Name == "" || ext.RegionalSettings.HomeCountry.ISOCode != "US" || ext.ID == 0 {
+		t.Errorf("extension = %+v, want ext 101 with a name, an id and home country US", ext)
+	}
+	fwd, err := c.ForwardingNumbers(t.Context())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(fwd) < 2 {
+		t.Fatalf("got %d forwarding numbers, want at least 2", len(fwd))
+	}
+	foreign := 0
+	for _, f := range fwd {
+		if f.PhoneNumber == "" || f.Type == "" || f.ID == "" {
+			t.Errorf("forwarding number without number, type or id: %+v", f)
+		}
+		if !strings.HasPrefix(f.PhoneNumber, "+1") {
+			foreign++
+		}
+	}
+	if foreign == 0 {
+		t.Error("want one non-US forwarding number")
+	}
+	if nums, err := c.PhoneNumbers(t.Context()); err != nil || len(nums) == 0 {
+		t.Errorf("PhoneNumbers = %v, %v", nums, err)
+	}
+	if _, err := c.CallerID(t.Context()); err != nil {
+		t.Errorf("CallerID: %v", err)
+	}
+}
+
+func TestRingOutLifecycle(t *testing.T) {
+	sim := newSim(t, rcsim.Options{})
+	c := signIn(t, sim, "demo")
+	ro, err := c.CreateRingOut(t.Context(), ringcentral.RingOutRequest{From: "+16505550101", To: "+16505550129"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := dialer.Status{Call: dialer.CallInProgress, Caller: dialer.LegInProgress, Callee: dialer.LegInProgress}
+	if ro.ID == "" || ro.Status != want {
+		t.Fatalf("created %+v, want an id and %+v", ro, want)
+	}
+	got, err := c.RingOut(t.Context(), ro.ID)
+	if err != nil || got.ID != ro.ID {
+		t.Fatalf("RingOut(%s) = %+v, %v", ro.ID, got, err)
+	}
+	if err := c.CancelRingOut(t.Context(), ro.ID); err != nil {
+		t.Fatalf("cancel before connect: %v", err)
+	}
+	_, err = c.RingOut(t.Context(), ro.ID)
+	if !errors.Is(err, dialer.ErrCallGone) {
+		t.Fatalf("after cancel: err = %v, want ErrCallGone", err)
+	}
+	e, ok := ringcentral.AsError(err)
+	if !ok || e.ErrorCode != "CMN-102" || e.RequestID == "" {
+		t.Errorf("after cancel: %+v, want CMN-102 with a request id", e)
+	}
+}
+
+func TestErrors(t *testing.T) {
+	sim := newSim(t, rcsim.Options{})
+	tests := []struct {
+		name, user, to  string
+		status          int
+		code, parameter string
+	}{
+		{"invalid number", "demo", "12", 400, "CMN-101", "to.phoneNumber"},
+		{"no RingOut permission", "noperm", "+16505550120", 403, "CMN-401", ""},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			c := signIn(t, sim, tt.user)
+			_, err := c.CreateRingOut(t.Context(), ringcentral.RingOutRequest{To: tt.to})
+			e, ok := ringcentral.AsError(err)
+			if !ok {
+				t.Fatalf("err = %v, want *ringcentral.Error", err)
+			}
+			if e.StatusCode != tt.status || e.ErrorCode != tt.code || e.ParameterName != tt.parameter || e.Message == "" {
+				t.Errorf("got %+v, want HTTP %d %s %q with a message", e, tt.status, tt.code, tt.parameter)
+			}
+			if e.Temporary() {
+				t.Error("a client error must not be temporary")
+			}
+		})
+	}
+}
+
+func TestRateLimit(t *testing.T) {
+	sim := newSim(t, rcsim.Options{})
+	c := signIn(t, sim, "demo2")
+	var last *ringcentral.Error
+	for i := 0; i < 12 && last == nil; i++ {
+		_, err := c.CreateRingOut(t.Context(), ringcentral.RingOutRequest{To: "+16505550129"})
+		if err != nil {
+			last, _ = ringcentral.AsError(err)
+			if last == nil {
+				t.Fatal(err)
+			}
+		}
+	}
+	if last == nil || last.StatusCode != http.StatusTooManyRequests || last.ErrorCode != "CMN-301" {
+		t.Fatalf("11 POSTs in a minute: last error %+v, want 429 CMN-301", last)
+	}
+	if last.RetryAfter() <= 0 || !last.Temporary() {
+		t.Errorf("429 without Retry-After or not temporary: %+v", last)
+	}
+	if rl := last.RateLimit; rl.Group != "Heavy" || rl.Limit != 10 || rl.Remaining != 0 || rl.Window != time.Minute {
+		t.Errorf("rate limit headers = %+v, want Heavy 10/60s with 0 remaining", rl)
+	}
+}
+
+// With a Budget, a burst of reads well past the Light limit is spread out and gets no 429.
+// The simulator runs 60× faster, so its one-minute window lasts one second.
+func TestBudgetAvoids429(t *testing.T) {
+	sim := newSim(t, rcsim.Options{Speed: 60})
+	b := ringcentral.NewBudget(nil, time.Second, 0.1)
+	c := signIn(t, sim, "demo", ringcentral.WithBudget(b))
+	for i := 0; i < 80; i++ {
+		if _, err := c.Extension(t.Context()); err != nil {
+			t.Fatalf("request %d: %v", i, err)
+		}
+	}
+}
+
+func TestMalformedAndUnknown(t *testing.T) {
+	sim := newSim(t, rcsim.Options{})
+	c := signIn(t, sim, "demo")
+	ro, err := c.CreateRingOut(t.Context(), ringcentral.RingOutRequest{To: "+16505550129"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	tests := []struct {
+		name, body string
+		status     int
+		check      func(t *testing.T, got ringcentral.RingOut, err error)
+	}{
+		{"malformed JSON", `{"id": "1", "status": {`, 200, func(t *testing.T, _ ringcentral.RingOut, err error) {
+			if e, ok := ringcentral.AsError(err); !ok || !e.Malformed || !e.Temporary() {
+				t.Errorf("err = %v, want a temporary malformed-response error", err)
+			}
+		}},
+		{"unknown status", `{"id":"1","uri":"http://x/1","status":{"callStatus":"Teleported","callerStatus":"Levitating","calleeStatus":"InProgress"}}`, 200,
+			func(t *testing.T, got ringcentral.RingOut, err error) {
+				if err != nil || got.Status.Call != "Teleported" || got.Status.Caller != "Levitating" {
+					t.Errorf("got %+v, %v; want the unknown values verbatim", got, err)
+				}
+			}},
+		{"HTML error page", `<html>Bad gateway</html>`, 502, func(t *testing.T, _ ringcentral.RingOut, err error) {
+			if e, ok := ringcentral.AsError(err); !ok || e.StatusCode != 502 || !e.Temporary() {
+				t.Errorf("err = %v, want a temporary 502", err)
+			}
+		}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			if err := sim.AddFault(rcsim.Fault{Method: "GET", Path: "/ring-out/", Count: 1, Status: tt.status, Body: tt.body}); err != nil {
+				t.Fatal(err)
+			}
+			got, err := c.RingOut(t.Context(), ro.ID)
+			tt.check(t, got, err)
+		})
+	}
+}

@@ -1,0 +1,180 @@
+// RingOut page script (ES module, no framework). Everything here enhances pages that already
+// work without it: live call updates over the WebSocket, form posts by fetch, the "try these"
+// numbers, the postMessage API for a host page that frames the app, and popup sign-in.
+const $ = (sel, root = document) => root.querySelector(sel);
+const body = document.body;
+const allowed = (body.dataset.frameAncestors || '').split(/\s+/).filter(Boolean);
+
+// The host page's origin, only when it is one of FRAME_ANCESTORS; never "*".
+const hostOrigin = (() => {
+  if (window.parent === window) return null;
+  let o = location.ancestorOrigins?.[0];
+  if (!o && document.referrer) try { o = new URL(document.referrer).origin; } catch {}
+  return allowed.includes(o) ? o : null;
+})();
+
+function tellHost(card) {
+  if (!hostOrigin) return;
+  const leg = (id) => $(`[data-testid=${id}]`, card)?.dataset.status || '';
+  window.parent.postMessage({
+    type: 'ringout:status', callId: card.dataset.callId, callStatus: card.dataset.callStatus,
+    callerStatus: leg('caller-leg'), calleeStatus: leg('callee-leg'),
+  }, hostOrigin);
+}
+
+// apply swaps server-rendered HTML into the page: every top-level element of the fragment
+// replaces the element with the same id; a call card not on the page yet goes on top of
+// #calls. Returns how many elements were placed.
+function apply(html) {
+  const t = document.createElement('template');
+  t.innerHTML = html; // inert: nothing runs, nothing loads
+  const calls = $('#calls');
+  let n = 0;
+  for (const el of [...t.content.children]) {
+    const old = el.id && document.getElementById(el.id);
+    if (old) {
+      const focus = old.contains(document.activeElement) && document.activeElement.dataset.testid;
+      old.replaceWith(el);
+      if (focus) $(`[data-testid=${focus}]`, el)?.focus();
+    } else if (el.dataset.testid === 'call' && calls && !('single' in calls.dataset)) {
+      calls.prepend(el);
+    } else continue;
+    n++;
+    if (el.dataset.testid === 'call') tellHost(el);
+  }
+  return n;
+}
+
+function say(el, text) {
+  el.textContent = text;
+  el.hidden = false;
+}
+
+function connect(attempt = 0) {
+  const status = $('#ws-status');
+  const state = (s, text) => { status.dataset.state = s; say(status, text); };
+  const ws = new WebSocket((location.protocol === 'https:' ? 'wss' : 'ws') + '://' + location.host + '/ws');
+  ws.onopen = () => { attempt = 0; state('live', 'Live'); };
+  ws.onmessage = (e) => { if (typeof e.data === 'string') apply(e.data); };
+  ws.onclose = () => {
+    state('down', 'Reconnecting…');
+    const d = Math.min(15000, 500 * 2 ** attempt); // 0.5 s doubling to 15 s, with jitter
+    setTimeout(() => connect(attempt + 1), d / 2 + Math.random() * d / 2);
+  };
+}
+
+function fillTo(number) {
+  const input = $('[data-testid=to-input]');
+  if (input) input.value = number;
+  return input;
+}
+
+function formMessage(form, text) {
+  let p = $('.form-msg', form);
+  if (!p) {
+    p = document.createElement('p');
+    p.className = 'error form-msg';
+    p.setAttribute('role', 'alert');
+    form.append(p);
+  }
+  say(p, text);
+}
+
+// Forms marked data-fetch (place a call, cancel) post by fetch; the server answers with a
+// fragment: the call card (2xx) or the form with its errors (422).
+document.addEventListener('submit', async (e) => {
+  const form = e.target;
+  if (!form.matches('form[data-fetch]')) return;
+  e.preventDefault();
+  const button = e.submitter || $('button', form);
+  button.disabled = true;
+  try {
+    const res = await fetch(form.action, {
+      method: 'POST', body: new URLSearchParams(new FormData(form)),
+      headers: { 'X-Requested-With': 'fetch' }, credentials: 'same-origin',
+    });
+    if (res.status === 401) return location.reload();
+    if (res.redirected) return location.assign(res.url);
+    if (res.ok && form.id === 'dial-form') {
+      form.querySelectorAll('[data-testid=form-error],.form-msg').forEach((el) => el.remove());
+      form.querySelectorAll('[aria-invalid]').forEach((el) => el.removeAttribute('aria-invalid'));
+    }
+    const placed = apply(await res.text());
+    if (!res.ok && !placed) formMessage(form, `Something went wrong (HTTP ${res.status}). Try again.`);
+    if (!res.ok) $('#dial-form [aria-invalid=true]')?.focus();
+  } catch {
+    formMessage(form, 'Could not reach the server. Check your connection and try again.');
+  } finally {
+    button.disabled = false;
+  }
+});
+
+// Popup sign-in from inside an iframe, where RingCentral's page cannot be shown and
+// third-party cookies may be blocked.
+let popup = null;
+let redeeming = false;
+function popupLogin(button) {
+  const msg = $('#popup-message');
+  msg.hidden = true;
+  popup = window.open(button.dataset.popupLogin, 'ringout-login', 'popup,width=480,height=640');
+  if (!popup) return say(msg, 'Your browser blocked the sign-in window. Allow pop-ups for this site, or click Sign in again.');
+  button.disabled = true;
+  const timer = setInterval(() => {
+    if (!popup?.closed) return;
+    clearInterval(timer);
+    setTimeout(() => { // let a message sent just before closing arrive first
+      if (redeeming) return;
+      popup = null;
+      button.disabled = false;
+      say(msg, 'The sign-in window was closed before you finished. Sign in again.');
+    }, 300);
+  }, 500);
+}
+
+window.addEventListener('message', async (e) => {
+  const d = e.data;
+  if (typeof d !== 'object' || d === null) return;
+  if (d.type === 'ringout:dial' && e.source === window.parent && allowed.includes(e.origin)) {
+    if (typeof d.to === 'string' && d.to.length <= 64) fillTo(d.to);
+    return;
+  }
+  const button = $('[data-popup-login]');
+  if (d.type !== 'ringout:signed-in' || !button || !popup || e.source !== popup ||
+      e.origin !== location.origin || typeof d.code !== 'string') return;
+  redeeming = true;
+  const res = await fetch('/login/redeem', {
+    method: 'POST', body: new URLSearchParams({ code: d.code, attempt: button.dataset.attempt }),
+    headers: { 'X-Requested-With': 'fetch' }, credentials: 'include',
+  }).catch(() => null);
+  if (res?.ok) return location.reload();
+  redeeming = false;
+  popup = null;
+  button.disabled = false;
+  say($('#popup-message'), 'Sign-in could not be completed. Sign in again.');
+});
+
+document.addEventListener('click', (e) => {
+  const fill = e.target.closest('[data-fill-to]');
+  if (fill) {
+    e.preventDefault();
+    fillTo(fill.dataset.fillTo)?.focus();
+  }
+  const login = e.target.closest('[data-popup-login]');
+  if (login) popupLogin(login);
+});
+
+// The popup's last page hands the single-use code to the iframe that opened it.
+const done = $('[data-popup-done]');
+if (done) {
+  if (window.opener) {
+    window.opener.postMessage({ type: 'ringout:signed-in', code: done.dataset.code }, location.origin);
+    setTimeout(() => window.close(), 100);
+  } else {
+    say($('#popup-done-message'), 'This window lost touch with the dialer. Close it and click Sign in again.');
+  }
+}
+
+const to = new URLSearchParams(location.search).get('to');
+if (to && !$('[data-testid=to-input]')?.value) fillTo(to);
+document.querySelectorAll('[data-testid=call]').forEach(tellHost);
+if ($('#calls')) connect();

@@ -1,0 +1,360 @@
+package static_test
+
+import (
+	"context"
+	"fmt"
+	"net/http"
+	"net/http/httptest"
+	"os"
+	"os/exec"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/a-h/templ"
+	"github.com/chromedp/chromedp"
+	"github.com/gorilla/websocket"
+
+	"github.com/ringout-dialer/ringout/static"
+	"github.com/ringout-dialer/ringout/views"
+)
+
+// app is a stand-in for the real handlers, just enough to drive app.js in Chromium: the
+// dialer page, POST /calls and cancel answering fragments, and a /ws that sends what the
+// test pushes.
+type app struct {
+	t       *testing.T
+	assets  *static.Assets
+	origins []string
+	push    chan string // fragments to send on the current WebSocket
+	mu      sync.Mutex
+	conns   int
+	posts   []string
+}
+
+func callVM(id, status, caller, callee string, cancelable bool) views.CallVM {
+	return views.CallVM{
+		ID: id, Status: status, To: "(650) 555-0129", From: "Mobile", Live: true, Message: "msg " + status,
+		Caller:     views.LegVM{Label: "Your phone", Status: caller},
+		Callee:     views.LegVM{Label: "The number you called", Status: callee},
+		Cancelable: cancelable,
+	}
+}
+
+func (a *app) render(w http.ResponseWriter, r *http.Request, status int, c templ.Component) {
+	w.Header().Set("Content-Type", "text/html; charset=utf-8")
+	w.Header().Set("Content-Security-Policy", "default-src 'self'; connect-src 'self'; frame-ancestors 'self' "+strings.Join(a.origins, " "))
+	w.WriteHeader(status)
+	if err := c.Render(r.Context(), w); err != nil {
+		a.t.Error(err)
+	}
+}
+
+func (a *app) handler() http.Handler {
+	mux := http.NewServeMux()
+	mux.Handle("GET /static/", a.assets)
+	mux.HandleFunc("GET /{$}", func(w http.ResponseWriter, r *http.Request) {
+		vm := views.DialerVM{
+			From:      []views.FromOption{{Value: "+16505550101", Label: "Mobile", Number: "(650) 555-0101", Selected: true}},
+			To:        r.URL.Query().Get("to"),
+			Scenarios: []views.Scenario{{Number: "+16505550125", Label: "Busy"}},
+			Calls:     []views.CallVM{callVM("c1", "InProgress", "InProgress", "", true)},
+		}
+		a.render(w, r, 200, views.Layout(views.LayoutVM{AssetVersion: a.assets.Version(), SignedInAs: "T (ext 1)", FrameAncestors: a.origins}, views.DialerPage(vm)))
+	})
+	mux.HandleFunc("POST /calls", func(w http.ResponseWriter, r *http.Request) {
+		a.mu.Lock()
+		a.posts = append(a.posts, r.Header.Get("X-Requested-With")+" to="+r.FormValue("to")+" playPrompt="+r.FormValue("playPrompt"))
+		a.mu.Unlock()
+		if r.FormValue("to") == "12" {
+			vm := views.DialerVM{To: "12", Errors: views.FormErrors{To: "This is not a valid phone number."}}
+			a.render(w, r, http.StatusUnprocessableEntity, views.DialerForm(vm))
+			return
+		}
+		a.render(w, r, 200, views.CallCard(callVM("c2", "InProgress", "InProgress", "", true)))
+	})
+	mux.HandleFunc("POST /calls/{id}/cancel", func(w http.ResponseWriter, r *http.Request) {
+		c := callVM(r.PathValue("id"), "Canceled", "Rejected", "", false)
+		a.render(w, r, 200, views.CallCard(c))
+	})
+	up := websocket.Upgrader{}
+	mux.HandleFunc("GET /ws", func(w http.ResponseWriter, r *http.Request) {
+		c, err := up.Upgrade(w, r, nil)
+		if err != nil {
+			return
+		}
+		defer c.Close()
+		a.mu.Lock()
+		a.conns++
+		a.mu.Unlock()
+		go func() { // notice the page going away
+			for {
+				if _, _, err := c.NextReader(); err != nil {
+					c.Close()
+					return
+				}
+			}
+		}()
+		for html := range a.push {
+			if html == "close" {
+				c.WriteMessage(websocket.CloseMessage, websocket.FormatCloseMessage(websocket.CloseGoingAway, "restart"))
+				return
+			}
+			if err := c.WriteMessage(websocket.TextMessage, []byte(html)); err != nil {
+				return
+			}
+		}
+	})
+	return mux
+}
+
+func (a *app) connections() int {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	return a.conns
+}
+
+func fragment(t *testing.T, c templ.Component) string {
+	var b strings.Builder
+	if err := c.Render(t.Context(), &b); err != nil {
+		t.Fatal(err)
+	}
+	return b.String()
+}
+
+func browser(t *testing.T) context.Context {
+	t.Helper()
+	if _, err := exec.LookPath("chromium"); err != nil {
+		if os.Getenv("CI") != "" {
+			t.Fatal("chromium is not installed; .ci/run installs it")
+		}
+		t.Skip("chromium not installed")
+	}
+	opts := append(chromedp.DefaultExecAllocatorOptions[:],
+		chromedp.ExecPath("chromium"),
+		chromedp.Flag("disable-site-isolation-trials", true), // lets the test read inside the cross-origin iframe
+		chromedp.NoSandbox,
+	)
+	actx, cancel := chromedp.NewExecAllocator(t.Context(), opts...)
+	t.Cleanup(cancel)
+	ctx, cancel := chromedp.NewContext(actx)
+	t.Cleanup(cancel)
+	ctx, cancel = context.WithTimeout(ctx, 60*time.Second)
+	t.Cleanup(cancel)
+	return ctx
+}
+
+func TestScriptInBrowser(t *testing.T) {
+	ctx := browser(t)
+	a := &app{t: t, assets: static.New(), push: make(chan string, 10)}
+	srv := httptest.NewServer(a.handler())
+	defer srv.Close()
+	defer close(a.push)
+
+	text := func(sel string) string {
+		s, err := chromedp.Run(ctx, chromedp.Text(chromedp.CSS(sel)))
+		if err != nil {
+			t.Fatalf("text of %s: %v", sel, err)
+		}
+		return s
+	}
+	waitAttr := func(sel, name, want string) {
+		t.Helper()
+		var got string
+		for range 50 {
+			res, err := chromedp.Run(ctx, chromedp.AttributeValue(chromedp.CSS(sel), name))
+			if err != nil {
+				t.Fatalf("%s: %v", sel, err)
+			}
+			if got = res.Value; got == want {
+				return
+			}
+			time.Sleep(100 * time.Millisecond)
+		}
+		t.Fatalf("%s %s = %q, want %q", sel, name, got, want)
+	}
+	count := func(sel string) int {
+		n, err := chromedp.Run(ctx, chromedp.Evaluate[int](fmt.Sprintf("document.querySelectorAll(%q).length", sel)))
+		if err != nil {
+			t.Fatal(err)
+		}
+		return n
+	}
+
+	// ?to= fills the number; the WebSocket comes up.
+	if err := chromedp.Do(ctx, chromedp.Navigate(srv.URL+"/?to=%2B16505550120"), chromedp.WaitVisible(chromedp.CSS("#ws-status[data-state=live]"))); err != nil {
+		t.Fatal(err)
+	}
+	if got := text("#ws-status"); got != "Live" {
+		t.Errorf("ws-status = %q", got)
+	}
+	value := func() string {
+		v, err := chromedp.Run(ctx, chromedp.Value(chromedp.CSS(`[data-testid=to-input]`)))
+		if err != nil {
+			t.Fatal(err)
+		}
+		return v
+	}
+	if to := value(); to != "+16505550120" {
+		t.Errorf("to-input = %q, want the ?to= number", to)
+	}
+
+	// A fragment for a known call replaces it in place; one for a new call goes on top.
+	a.push <- fragment(t, views.CallCard(callVM("c1", "InProgress", "Success", "InProgress", true)))
+	waitAttr("#call-c1 [data-testid=caller-leg]", "data-status", "Success")
+	a.push <- fragment(t, views.CallCard(callVM("c9", "InProgress", "InProgress", "", true)))
+	waitAttr("#calls > section:first-child", "id", "call-c9")
+	if n := count("[data-testid=call]"); n != 2 {
+		t.Errorf("%d call cards, want 2", n)
+	}
+
+	// The server going away: the page says so and reconnects by itself.
+	a.push <- "close"
+	if err := chromedp.Do(ctx, chromedp.WaitVisible(chromedp.CSS("#ws-status[data-state=down]")), chromedp.WaitVisible(chromedp.CSS("#ws-status[data-state=live]"))); err != nil {
+		t.Fatal(err)
+	}
+	if n := a.connections(); n != 2 {
+		t.Errorf("%d WebSocket connections, want 2 (one reconnect)", n)
+	}
+
+	// "Try these" fills the number without leaving the page.
+	if err := chromedp.Do(ctx, chromedp.Click(chromedp.CSS(`[data-testid=scenario]`))); err != nil {
+		t.Fatal(err)
+	}
+	if to := value(); to != "+16505550125" {
+		t.Errorf("after try-these to-input = %q", to)
+	}
+	if loc, err := chromedp.Run(ctx, chromedp.Location()); err != nil || !strings.HasSuffix(loc, "/?to=%2B16505550120") {
+		t.Errorf("try-these navigated to %q", loc)
+	}
+
+	// An invalid number: the form comes back with the error next to the field.
+	if err := chromedp.Do(ctx,
+		chromedp.SetValue(chromedp.CSS(`[data-testid=to-input]`), "12"),
+		chromedp.Click(chromedp.CSS(`[data-testid=call-button]`)),
+		chromedp.WaitVisible(chromedp.CSS(`#to-error[data-testid=form-error]`)),
+	); err != nil {
+		t.Fatal(err)
+	}
+	if got := text("#to-error"); got != "This is not a valid phone number." {
+		t.Errorf("form-error = %q", got)
+	}
+	// A valid one: the card appears and the error goes.
+	if err := chromedp.Do(ctx,
+		chromedp.SetValue(chromedp.CSS(`[data-testid=to-input]`), "+16505550120"),
+		chromedp.Click(chromedp.CSS(`[data-testid=prompt-checkbox]`)),
+		chromedp.Click(chromedp.CSS(`[data-testid=call-button]`)),
+		chromedp.WaitVisible(chromedp.CSS(`#call-c2`)),
+	); err != nil {
+		t.Fatal(err)
+	}
+	if n := count("[data-testid=form-error]"); n != 0 {
+		t.Errorf("%d form errors left after a successful call", n)
+	}
+	a.mu.Lock()
+	posts := fmt.Sprint(a.posts)
+	a.mu.Unlock()
+	if posts != "[fetch to=12 playPrompt= fetch to=+16505550120 playPrompt=true]" {
+		t.Errorf("server saw posts %s", posts)
+	}
+
+	// Cancel posts by fetch and shows the answer in place.
+	if err := chromedp.Do(ctx, chromedp.Click(chromedp.CSS(`#call-c2 [data-testid=cancel-button]`))); err != nil {
+		t.Fatal(err)
+	}
+	waitAttr("#call-c2", "data-call-status", "Canceled")
+	if n := count("#call-c2 [data-testid=cancel-button]"); n != 0 {
+		t.Error("cancel button still shown after cancel")
+	}
+	if loc, err := chromedp.Run(ctx, chromedp.Location()); err != nil || strings.Contains(loc, "/calls") {
+		t.Errorf("page navigated to %q; the script should have posted by fetch", loc)
+	}
+}
+
+// TestFramedPostMessage: a host page on another origin (localhost vs 127.0.0.1) frames the
+// dialer. The dialer reports call status to it, fills the number it sends, and ignores the
+// same message from an origin not in FRAME_ANCESTORS.
+func TestFramedPostMessage(t *testing.T) {
+	ctx := browser(t)
+	var hostOrigin string
+	a := &app{t: t, assets: static.New(), push: make(chan string, 10)}
+	appSrv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		a.handler().ServeHTTP(w, r)
+	}))
+	defer appSrv.Close()
+	defer close(a.push)
+	host := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		fmt.Fprintf(w, `<!doctype html><iframe id=f src=%q width=600 height=600></iframe><script>
+window.got = [];
+addEventListener('message', (e) => window.got.push({origin: e.origin, data: e.data}));
+function dial(to) { document.getElementById('f').contentWindow.postMessage({type: 'ringout:dial', to}, '*'); }
+</script>`, appSrv.URL+"/")
+	})
+	hostSrv := httptest.NewServer(host)
+	defer hostSrv.Close()
+	hostURL := strings.Replace(hostSrv.URL, "127.0.0.1", "localhost", 1)
+	hostOrigin = hostURL
+	strangerSrv := httptest.NewServer(host)
+	defer strangerSrv.Close()
+
+	iframeTo := func() string {
+		v, err := chromedp.Run(ctx, chromedp.Evaluate[string](`document.getElementById('f').contentDocument?.querySelector('[data-testid=to-input]')?.value ?? 'unreadable'`))
+		if err != nil {
+			t.Fatal(err)
+		}
+		return v
+	}
+	tests := []struct {
+		name, hostURL string
+		trusted       bool
+	}{
+		{"allowed host", hostURL, true},
+		{"stranger", strings.Replace(strangerSrv.URL, "127.0.0.1", "localhost", 1), false},
+	}
+	a.origins = []string{hostOrigin}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			if err := chromedp.Do(ctx, chromedp.Navigate(tt.hostURL)); err != nil {
+				t.Fatal(err)
+			}
+			var ready bool
+			for range 50 {
+				var err error
+				ready, err = chromedp.Run(ctx, chromedp.Evaluate[bool](`!!document.getElementById('f').contentDocument?.querySelector('#ws-status[data-state=live]')`))
+				if err != nil {
+					t.Fatal(err)
+				}
+				if ready {
+					break
+				}
+				time.Sleep(100 * time.Millisecond)
+			}
+			if !ready {
+				t.Fatal("framed dialer did not come up")
+			}
+			a.push <- fragment(t, views.CallCard(callVM("c1", "InProgress", "Success", "InProgress", true)))
+			if _, err := chromedp.Run(ctx, chromedp.Evaluate[any](`dial('+16505550127')`)); err != nil {
+				t.Fatal(err)
+			}
+			time.Sleep(500 * time.Millisecond)
+			got, err := chromedp.Run(ctx, chromedp.Evaluate[[]map[string]any](`window.got.map((m) => m.data)`))
+			if err != nil {
+				t.Fatal(err)
+			}
+			if !tt.trusted {
+				if len(got) != 0 || iframeTo() != "" {
+					t.Errorf("stranger host got %v and filled %q", got, iframeTo())
+				}
+				return
+			}
+			want := `[map[callId:c1 callStatus:InProgress calleeStatus: callerStatus:InProgress type:ringout:status] map[callId:c1 callStatus:InProgress calleeStatus:InProgress callerStatus:Success type:ringout:status]]`
+			if fmt.Sprint(got) != want {
+				t.Errorf("host received\n%v\nwant\n%s", got, want)
+			}
+			if v := iframeTo(); v != "+16505550127" {
+				t.Errorf("to-input in the frame = %q, want the number the host sent", v)
+			}
+		})
+	}
+}

@@ -1,0 +1,97 @@
+package static
+
+import (
+	"bytes"
+	"compress/gzip"
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"testing"
+)
+
+func TestServe(t *testing.T) {
+	a := New()
+	srv := httptest.NewServer(http.StripPrefix("/static", a))
+	defer srv.Close()
+	v := a.Version()
+	if len(v) != 12 {
+		t.Fatalf("Version() = %q", v)
+	}
+	css, _ := files.ReadFile("app.css")
+	js, _ := files.ReadFile("app.js")
+	tests := []struct {
+		name, method, path, encoding, ifNoneMatch string
+		status                                    int
+		contentType, cache, contentEncoding       string
+		body                                      []byte
+	}{
+		{"css current version", "GET", "/static/app.css?v=" + v, "", "", 200, "text/css; charset=utf-8", "public, max-age=31536000, immutable", "", css},
+		{"js gzip", "GET", "/static/app.js?v=" + v, "gzip, deflate, br", "", 200, "text/javascript; charset=utf-8", "public, max-age=31536000, immutable", "gzip", js},
+		{"gzip refused", "GET", "/static/app.js?v=" + v, "gzip;q=0, br", "", 200, "text/javascript; charset=utf-8", "public, max-age=31536000, immutable", "", js},
+		{"stale version is not cached forever", "GET", "/static/app.js?v=0123", "", "", 200, "text/javascript; charset=utf-8", "no-cache", "", js},
+		{"no version", "GET", "/static/app.css", "", "", 200, "text/css; charset=utf-8", "no-cache", "", css},
+		{"revalidation", "GET", "/static/app.css", "", `"` + v + `"`, 304, "", "no-cache", "", nil},
+		{"head", "HEAD", "/static/app.css?v=" + v, "", "", 200, "text/css; charset=utf-8", "public, max-age=31536000, immutable", "", nil},
+		{"unknown file", "GET", "/static/static.go", "", "", 404, "text/plain; charset=utf-8", "", "", nil},
+		{"directory escape", "GET", "/static/../go.mod", "", "", 404, "text/plain; charset=utf-8", "", "", nil},
+		{"post", "POST", "/static/app.css", "", "", 405, "text/plain; charset=utf-8", "", "", nil},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			req, _ := http.NewRequestWithContext(t.Context(), tt.method, srv.URL+tt.path, nil)
+			req.Header.Set("Accept-Encoding", tt.encoding) // empty disables the transport's own gzip
+			if tt.ifNoneMatch != "" {
+				req.Header.Set("If-None-Match", tt.ifNoneMatch)
+			}
+			res, err := srv.Client().Do(req)
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer res.Body.Close()
+			body, _ := io.ReadAll(res.Body)
+			if res.StatusCode != tt.status {
+				t.Fatalf("status %d, want %d", res.StatusCode, tt.status)
+			}
+			h := res.Header
+			if h.Get("Content-Type") != tt.contentType || h.Get("Cache-Control") != tt.cache || h.Get("Content-Encoding") != tt.contentEncoding {
+				t.Errorf("Content-Type %q, Cache-Control %q, Content-Encoding %q; want %q, %q, %q",
+					h.Get("Content-Type"), h.Get("Cache-Control"), h.Get("Content-Encoding"), tt.contentType, tt.cache, tt.contentEncoding)
+			}
+			if tt.status != 200 {
+				return
+			}
+			if h.Get("X-Content-Type-Options") != "nosniff" || h.Get("ETag") == "" {
+				t.Errorf("nosniff %q, ETag %q", h.Get("X-Content-Type-Options"), h.Get("ETag"))
+			}
+			if tt.contentEncoding == "gzip" {
+				zr, err := gzip.NewReader(bytes.NewReader(body))
+				if err != nil {
+					t.Fatal(err)
+				}
+				body, _ = io.ReadAll(zr)
+			}
+			if tt.method == "GET" && !bytes.Equal(body, tt.body) {
+				t.Errorf("body differs from the embedded file (%d bytes, want %d)", len(body), len(tt.body))
+			}
+		})
+	}
+}
+
+func TestSizeBudgets(t *testing.T) {
+	for name, limit := range map[string]int{"app.css": 8 << 10, "app.js": 8 << 10} {
+		b, err := files.ReadFile(name)
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Logf("%s: %d bytes", name, len(b))
+		if len(b) > limit {
+			t.Errorf("%s is %d bytes, over its %d budget", name, len(b), limit)
+		}
+	}
+}
+
+func TestVersionStable(t *testing.T) {
+	if a, b := New(), New(); a.Version() != b.Version() {
+		t.Errorf("version not stable: %q vs %q", a.Version(), b.Version())
+	}
+}

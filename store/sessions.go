@@ -1,0 +1,204 @@
+package store
+
+import (
+	"context"
+	"database/sql"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"time"
+)
+
+// Session is a signed-in browser: who the user is at RingCentral and when the sign-in was
+// last used. Its tokens are read and written separately (Token, SaveToken).
+type Session struct {
+	ID              string // opaque random id, the only thing the cookie carries
+	UserID          string // RingCentral extension id
+	AccountID       string
+	Name            string
+	ExtensionNumber string
+	HomeCountry     string // ISO 3166 code, e.g. "US"
+	CreatedAt       time.Time
+	LastSeen        time.Time
+	// Expires is when the refresh token expires: the sign-in cannot last longer.
+	Expires time.Time
+}
+
+// Token is a session's RingCentral OAuth tokens, in clear in memory only.
+type Token struct {
+	AccessToken   string    `json:"access"`
+	RefreshToken  string    `json:"refresh"`
+	Expiry        time.Time `json:"expiry"`
+	RefreshExpiry time.Time `json:"refresh_expiry"`
+}
+
+// CreateSession stores a new session with its tokens. sess.Expires is taken from
+// tok.RefreshExpiry.
+func (s *Store) CreateSession(ctx context.Context, sess Session, tok Token) error {
+	sealed, err := s.sealToken(sess.ID, tok)
+	if err != nil {
+		return err
+	}
+	_, err = s.db.ExecContext(ctx, `INSERT INTO sessions
+		(id, user_id, account_id, name, extension_number, home_country, created_at, last_seen, expires_at, token)
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+		sess.ID, sess.UserID, sess.AccountID, sess.Name, sess.ExtensionNumber, sess.HomeCountry,
+		toDB(sess.CreatedAt), toDB(sess.LastSeen), toDB(tok.RefreshExpiry), sealed)
+	if err != nil {
+		return fmt.Errorf("store: create session: %w", err)
+	}
+	return nil
+}
+
+const sessionColumns = `id, user_id, account_id, name, extension_number, home_country, created_at, last_seen, expires_at`
+
+func scanSession(row *sql.Row) (Session, error) {
+	var ss Session
+	var created, seen, expires int64
+	err := row.Scan(&ss.ID, &ss.UserID, &ss.AccountID, &ss.Name, &ss.ExtensionNumber, &ss.HomeCountry,
+		&created, &seen, &expires)
+	if errors.Is(err, sql.ErrNoRows) {
+		return Session{}, ErrNotFound
+	}
+	if err != nil {
+		return Session{}, fmt.Errorf("store: read session: %w", err)
+	}
+	ss.CreatedAt, ss.LastSeen, ss.Expires = fromDB(created), fromDB(seen), fromDB(expires)
+	return ss, nil
+}
+
+// GetSession returns the session with this id, or ErrNotFound.
+func (s *Store) GetSession(ctx context.Context, id string) (Session, error) {
+	return scanSession(s.db.QueryRowContext(ctx, `SELECT `+sessionColumns+` FROM sessions WHERE id = ?`, id))
+}
+
+// LatestSession returns the user's most recently used session, or ErrNotFound. Pollers that
+// act for a user (not for a request) take their token from it.
+func (s *Store) LatestSession(ctx context.Context, userID string) (Session, error) {
+	return scanSession(s.db.QueryRowContext(ctx, `SELECT `+sessionColumns+` FROM sessions
+		WHERE user_id = ? ORDER BY last_seen DESC, created_at DESC LIMIT 1`, userID))
+}
+
+// TouchSession records that the session was used at now.
+func (s *Store) TouchSession(ctx context.Context, id string, now time.Time) error {
+	_, err := s.db.ExecContext(ctx, `UPDATE sessions SET last_seen = ? WHERE id = ?`, toDB(now), id)
+	if err != nil {
+		return fmt.Errorf("store: touch session: %w", err)
+	}
+	return nil
+}
+
+// DeleteSession deletes the session and its tokens. Deleting a missing session is not an error.
+func (s *Store) DeleteSession(ctx context.Context, id string) error {
+	if _, err := s.db.ExecContext(ctx, `DELETE FROM sessions WHERE id = ?`, id); err != nil {
+		return fmt.Errorf("store: delete session: %w", err)
+	}
+	return nil
+}
+
+// DeleteExpiredSessions deletes the sessions whose refresh token expired before now and
+// returns how many there were.
+func (s *Store) DeleteExpiredSessions(ctx context.Context, now time.Time) (int64, error) {
+	res, err := s.db.ExecContext(ctx, `DELETE FROM sessions WHERE expires_at < ?`, toDB(now))
+	if err != nil {
+		return 0, fmt.Errorf("store: delete expired sessions: %w", err)
+	}
+	return res.RowsAffected()
+}
+
+// Token returns the session's decrypted tokens: ErrNotFound when the session is gone,
+// ErrDecrypt when they cannot be decrypted with this store's key.
+func (s *Store) Token(ctx context.Context, sessionID string) (Token, error) {
+	var sealed []byte
+	err := s.db.QueryRowContext(ctx, `SELECT token FROM sessions WHERE id = ?`, sessionID).Scan(&sealed)
+	if errors.Is(err, sql.ErrNoRows) {
+		return Token{}, ErrNotFound
+	}
+	if err != nil {
+		return Token{}, fmt.Errorf("store: read token: %w", err)
+	}
+	plain, err := s.open(sealed, sessionID)
+	if err != nil {
+		return Token{}, err
+	}
+	var tok Token
+	if err := json.Unmarshal(plain, &tok); err != nil {
+		return Token{}, ErrDecrypt
+	}
+	return tok, nil
+}
+
+// SaveToken replaces the session's tokens (after a refresh), or returns ErrNotFound when the
+// session is gone.
+func (s *Store) SaveToken(ctx context.Context, sessionID string, tok Token) error {
+	sealed, err := s.sealToken(sessionID, tok)
+	if err != nil {
+		return err
+	}
+	res, err := s.db.ExecContext(ctx, `UPDATE sessions SET token = ?, expires_at = ? WHERE id = ?`,
+		sealed, toDB(tok.RefreshExpiry), sessionID)
+	if err != nil {
+		return fmt.Errorf("store: save token: %w", err)
+	}
+	if n, err := res.RowsAffected(); err == nil && n == 0 {
+		return ErrNotFound
+	}
+	return nil
+}
+
+func (s *Store) sealToken(sessionID string, tok Token) ([]byte, error) {
+	plain, err := json.Marshal(tok)
+	if err != nil {
+		return nil, fmt.Errorf("store: encode token: %w", err)
+	}
+	return s.seal(plain, sessionID), nil
+}
+
+// LoginAttempt is a sign-in in progress: the OAuth state and PKCE verifier issued to one
+// browser, identified by an opaque pre-login id in a cookie.
+type LoginAttempt struct {
+	BrowserID string
+	State     string
+	Verifier  string
+	// PopupID ties the attempt to a sign-in started from an embedded (iframe) page, which
+	// redeems it later; empty for the normal flow.
+	PopupID   string
+	CreatedAt time.Time
+}
+
+// PutLoginAttempt stores a login attempt, replacing the browser's previous one.
+func (s *Store) PutLoginAttempt(ctx context.Context, a LoginAttempt) error {
+	_, err := s.db.ExecContext(ctx, `INSERT OR REPLACE INTO login_attempts
+		(browser_id, state, verifier, popup_id, created_at) VALUES (?, ?, ?, ?, ?)`,
+		a.BrowserID, a.State, a.Verifier, a.PopupID, toDB(a.CreatedAt))
+	if err != nil {
+		return fmt.Errorf("store: put login attempt: %w", err)
+	}
+	return nil
+}
+
+// TakeLoginAttempt deletes and returns the browser's login attempt, so it can be used only
+// once; ErrNotFound when there is none (never issued, or already taken).
+func (s *Store) TakeLoginAttempt(ctx context.Context, browserID string) (LoginAttempt, error) {
+	a := LoginAttempt{BrowserID: browserID}
+	var created int64
+	err := s.db.QueryRowContext(ctx, `DELETE FROM login_attempts WHERE browser_id = ?
+		RETURNING state, verifier, popup_id, created_at`, browserID).Scan(&a.State, &a.Verifier, &a.PopupID, &created)
+	if errors.Is(err, sql.ErrNoRows) {
+		return LoginAttempt{}, ErrNotFound
+	}
+	if err != nil {
+		return LoginAttempt{}, fmt.Errorf("store: take login attempt: %w", err)
+	}
+	a.CreatedAt = fromDB(created)
+	return a, nil
+}
+
+// DeleteLoginAttemptsBefore deletes attempts created before t (abandoned sign-ins).
+func (s *Store) DeleteLoginAttemptsBefore(ctx context.Context, t time.Time) (int64, error) {
+	res, err := s.db.ExecContext(ctx, `DELETE FROM login_attempts WHERE created_at < ?`, toDB(t))
+	if err != nil {
+		return 0, fmt.Errorf("store: delete login attempts: %w", err)
+	}
+	return res.RowsAffected()
+}

@@ -1,0 +1,192 @@
+// Package store keeps the dialer's state in one SQLite file (modernc.org/sqlite, pure Go):
+// sign-in sessions with their RingCentral tokens, pending logins (OAuth state and PKCE
+// verifier), call history and small per-user preferences.
+//
+// Tokens are encrypted at rest with AES-256-GCM under a key the caller derives from the
+// session secret; the session id is bound to each ciphertext as additional data, so a token
+// copied to another session's row does not decrypt. The schema is created and migrated on
+// Open from a list of migrations numbered by SQLite's user_version.
+package store
+
+import (
+	"context"
+	"crypto/aes"
+	"crypto/cipher"
+	"crypto/rand"
+	"database/sql"
+	"errors"
+	"fmt"
+	"net/url"
+	"time"
+
+	_ "modernc.org/sqlite" // registers the "sqlite" driver
+)
+
+// ErrNotFound is returned when the row asked for does not exist.
+var ErrNotFound = errors.New("store: not found")
+
+// ErrDecrypt is returned when a stored token cannot be decrypted: the key changed (a new
+// SESSION_SECRET) or the row was tampered with.
+var ErrDecrypt = errors.New("store: cannot decrypt token")
+
+// maxOpenConns bounds the connection pool. SQLite allows one writer at a time; in WAL mode
+// readers do not block it, so a few connections let reads proceed while a write waits on
+// busy_timeout, and a small pool keeps lock contention low.
+const maxOpenConns = 4
+
+// Store is the SQLite database. It is safe for concurrent use.
+type Store struct {
+	db   *sql.DB
+	aead cipher.AEAD
+}
+
+// Open opens (creating if needed) the database file at path and migrates its schema.
+// key is the 32-byte AES-256 key that encrypts tokens at rest.
+func Open(ctx context.Context, path string, key []byte) (*Store, error) {
+	if len(key) != 32 {
+		return nil, fmt.Errorf("store: key must be 32 bytes, got %d", len(key))
+	}
+	block, err := aes.NewCipher(key)
+	if err != nil {
+		return nil, fmt.Errorf("store: %w", err)
+	}
+	aead, err := cipher.NewGCM(block)
+	if err != nil {
+		return nil, fmt.Errorf("store: %w", err)
+	}
+	q := url.Values{}
+	q.Add("_pragma", "busy_timeout(5000)")
+	q.Add("_pragma", "journal_mode(WAL)")
+	q.Add("_pragma", "foreign_keys(1)")
+	q.Add("_pragma", "synchronous(NORMAL)")
+	q.Set("_txlock", "immediate") // take the write lock at BEGIN: no upgrade deadlocks
+	db, err := sql.Open("sqlite", "file:"+path+"?"+q.Encode())
+	if err != nil {
+		return nil, fmt.Errorf("store: open %s: %w", path, err)
+	}
+	db.SetMaxOpenConns(maxOpenConns)
+	db.SetMaxIdleConns(maxOpenConns)
+	s := &Store{db: db, aead: aead}
+	if err := s.migrate(ctx); err != nil {
+		db.Close()
+		return nil, fmt.Errorf("store: open %s: %w", path, err)
+	}
+	return s, nil
+}
+
+// Close closes the database.
+func (s *Store) Close() error { return s.db.Close() }
+
+// migrations are applied in order; the database's user_version is how many have run.
+// Append only: never edit a migration that has shipped.
+var migrations = []string{
+	`CREATE TABLE sessions (
+		id               TEXT PRIMARY KEY,
+		user_id          TEXT NOT NULL,
+		account_id       TEXT NOT NULL,
+		name             TEXT NOT NULL,
+		extension_number TEXT NOT NULL,
+		home_country     TEXT NOT NULL,
+		created_at       INTEGER NOT NULL,
+		last_seen        INTEGER NOT NULL,
+		expires_at       INTEGER NOT NULL, -- refresh token expiry: the sign-in ends then at the latest
+		token            BLOB NOT NULL     -- AES-GCM(nonce || sealed JSON), session id as additional data
+	);
+	CREATE INDEX sessions_user ON sessions (user_id, last_seen);
+	CREATE INDEX sessions_expires ON sessions (expires_at);
+
+	CREATE TABLE login_attempts (
+		browser_id TEXT PRIMARY KEY,
+		state      TEXT NOT NULL,
+		verifier   TEXT NOT NULL,
+		popup_id   TEXT NOT NULL DEFAULT '',
+		created_at INTEGER NOT NULL
+	);
+
+	CREATE TABLE calls (
+		id               TEXT PRIMARY KEY,
+		owner            TEXT NOT NULL,
+		from_number      TEXT NOT NULL,
+		to_number        TEXT NOT NULL,
+		play_prompt      INTEGER NOT NULL,
+		call_status      TEXT NOT NULL,
+		caller_status    TEXT NOT NULL,
+		callee_status    TEXT NOT NULL,
+		live             INTEGER NOT NULL,
+		cancel_requested INTEGER NOT NULL,
+		note             TEXT NOT NULL,
+		started_at       INTEGER NOT NULL,
+		updated_at       INTEGER NOT NULL,
+		history          TEXT NOT NULL
+	);
+	CREATE INDEX calls_owner ON calls (owner, started_at);
+	CREATE INDEX calls_live ON calls (live) WHERE live = 1;
+
+	CREATE TABLE preferences (
+		owner     TEXT PRIMARY KEY,
+		last_from TEXT NOT NULL DEFAULT ''
+	);`,
+}
+
+func (s *Store) migrate(ctx context.Context) error {
+	var version int
+	if err := s.db.QueryRowContext(ctx, "PRAGMA user_version").Scan(&version); err != nil {
+		return err
+	}
+	if version > len(migrations) {
+		return fmt.Errorf("database schema version %d is newer than this program (%d)", version, len(migrations))
+	}
+	for i := version; i < len(migrations); i++ {
+		tx, err := s.db.BeginTx(ctx, nil)
+		if err != nil {
+			return err
+		}
+		if _, err := tx.ExecContext(ctx, migrations[i]); err != nil {
+			tx.Rollback()
+			return fmt.Errorf("migration %d: %w", i+1, err)
+		}
+		if _, err := tx.ExecContext(ctx, fmt.Sprintf("PRAGMA user_version = %d", i+1)); err != nil {
+			tx.Rollback()
+			return fmt.Errorf("migration %d: %w", i+1, err)
+		}
+		if err := tx.Commit(); err != nil {
+			return fmt.Errorf("migration %d: %w", i+1, err)
+		}
+	}
+	return nil
+}
+
+// seal encrypts plaintext bound to ad: nonce || ciphertext.
+func (s *Store) seal(plaintext []byte, ad string) []byte {
+	nonce := make([]byte, s.aead.NonceSize(), s.aead.NonceSize()+len(plaintext)+s.aead.Overhead())
+	rand.Read(nonce) // never returns an error (crypto/rand, Go 1.24+)
+	return s.aead.Seal(nonce, nonce, plaintext, []byte(ad))
+}
+
+// open decrypts what seal produced for the same ad.
+func (s *Store) open(sealed []byte, ad string) ([]byte, error) {
+	n := s.aead.NonceSize()
+	if len(sealed) < n+s.aead.Overhead() {
+		return nil, ErrDecrypt
+	}
+	plain, err := s.aead.Open(nil, sealed[:n], sealed[n:], []byte(ad))
+	if err != nil {
+		return nil, ErrDecrypt
+	}
+	return plain, nil
+}
+
+// Times are stored as Unix nanoseconds; the zero time as 0.
+func toDB(t time.Time) int64 {
+	if t.IsZero() {
+		return 0
+	}
+	return t.UnixNano()
+}
+
+func fromDB(n int64) time.Time {
+	if n == 0 {
+		return time.Time{}
+	}
+	return time.Unix(0, n).UTC()
+}

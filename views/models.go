@@ -1,0 +1,158 @@
+// Package views holds the pages of the RingOut dialer as templ components, and the small
+// view-model structs they take. Handlers fill the view-models with strings already formatted
+// for people (phone numbers, times); the components only lay them out.
+//
+// Stable hooks for tests and users' automation are data-testid attributes (see DESIGN.md).
+// Pages carry no inline script or style, so they run under a strict Content-Security-Policy;
+// the behaviour lives in /static/app.js.
+package views
+
+import "github.com/a-h/templ"
+
+// FromOther is the value of the "Other number…" choice of the from-select; the number typed
+// by the user is then in the form field from_other.
+const FromOther = "other"
+
+// MaxRecentCalls is how many rows RecentCalls shows at most.
+const MaxRecentCalls = 20
+
+// LayoutVM is what every page shares.
+type LayoutVM struct {
+	Title        string // page title, before " · RingOut"; empty for just "RingOut"
+	AssetVersion string // content hash of the static files, appended as ?v= for cache-busting
+	// SignedInAs is "Name (ext 101)" when a user is signed in, empty otherwise.
+	SignedInAs string
+	Demo       bool // demo mode: show the "calls are simulated" banner
+	Embedded   bool // the page is shown in an iframe on another site
+	// FrameAncestors are the origins allowed to embed the app; the page script exchanges
+	// postMessage messages with them only.
+	FrameAncestors []string
+	// NoScriptRefresh makes browsers without JavaScript reload the page every 2 s
+	// (the single-call page while the call is live).
+	NoScriptRefresh bool
+}
+
+// SignInVM is the sign-in page.
+type SignInVM struct {
+	Message string // optional notice, e.g. "Your RingCentral sign-in expired, please sign in again."
+	// Embedded switches to the popup sign-in used inside an iframe; Attempt then identifies
+	// this iframe's sign-in attempt (it is sent to /login and /login/redeem).
+	Embedded bool
+	Attempt  string
+}
+
+// AuthErrorVM is the page shown when sign-in failed.
+type AuthErrorVM struct {
+	Title   string
+	Message string
+}
+
+// PopupDoneVM is the last page of the popup sign-in: it hands Code (single use, short
+// lived) to the iframe that opened the popup, by postMessage to the app's own origin.
+type PopupDoneVM struct {
+	Code string
+}
+
+// FromOption is one of the user's forwarding numbers in the "ring me at" list.
+type FromOption struct {
+	Value    string // what the form sends (E.164)
+	Label    string // the user's name for it, e.g. "Mobile"
+	Type     string // RingCentral's type, e.g. "Mobile", "PhoneLine"; shown when it differs from Label
+	Number   string // formatted for people, e.g. "(650) 555-0101"
+	Selected bool   // the last one used
+}
+
+// Text is how the option reads in the list: "Mobile · (650) 555-0101".
+func (o FromOption) Text() string {
+	s := o.Label
+	if o.Type != "" && o.Type != o.Label {
+		if s == "" {
+			s = o.Type
+		} else {
+			s += " (" + o.Type + ")"
+		}
+	}
+	if s == "" {
+		return o.Number
+	}
+	return s + " · " + o.Number
+}
+
+// FormErrors are the messages shown next to the dialer form's fields; empty means no error.
+type FormErrors struct {
+	From string // about the "ring me at" number
+	To   string // about the number to call
+	Form string // about the whole request, e.g. a RingCentral error with its errorCode
+}
+
+// Any reports whether there is at least one error.
+func (e FormErrors) Any() bool { return e.From != "" || e.To != "" || e.Form != "" }
+
+// Scenario is a demo number worth trying, shown in demo mode.
+type Scenario struct {
+	Number string // E.164, filled into the to-input
+	Label  string // what happens, e.g. "Answered", "Busy"
+}
+
+// DialerVM is the dialer form and the user's calls.
+type DialerVM struct {
+	From       []FromOption
+	FromOther  string // the typed "other" number; when non-empty and no option is Selected, "Other number…" is
+	To         string
+	PlayPrompt bool
+	Errors     FormErrors
+	Scenarios  []Scenario // the "try these" list; empty outside demo mode
+	Calls      []CallVM   // live calls, newest first
+	Recent     []RecentCallVM
+}
+
+// otherSelected reports whether "Other number…" is the selected option.
+func (vm DialerVM) otherSelected() bool {
+	for _, o := range vm.From {
+		if o.Selected {
+			return false
+		}
+	}
+	return vm.FromOther != "" || len(vm.From) == 0
+}
+
+// LegVM is one leg of a call.
+type LegVM struct {
+	Label       string // "Your phone", "The number you called"
+	Status      string // RingCentral's status word, verbatim; empty before the first poll
+	Explanation string // the plain-language sentence
+}
+
+// CallVM is one call as its card shows it.
+type CallVM struct {
+	ID         string
+	Status     string // the latest callStatus, for data-call-status
+	To         string // the number called, formatted for people
+	From       string // the "ring me at" phone, e.g. "Mobile" or "(650) 555-0101"
+	Live       bool   // still being set up or talking
+	Message    string // the plain-language sentence about the whole call
+	Caller     LegVM
+	Callee     LegVM
+	Cancelable bool
+	Note       string          // e.g. "RingCentral asked us to slow down"; empty for none
+	Timeline   templ.Component // may be nil
+}
+
+// CallPageVM is the page with a single call, where the no-JavaScript form post lands.
+type CallPageVM struct {
+	Call CallVM
+}
+
+// RecentCallVM is one row of the recent calls list.
+type RecentCallVM struct {
+	ID           string
+	Status       string // final callStatus, for data-call-status
+	When         string // formatted for people, e.g. "Mar 3, 14:05"
+	WhenISO      string // RFC 3339, for the <time datetime> attribute; may be empty
+	From         string
+	To           string
+	CallerStatus string
+	CalleeStatus string
+	Explanation  string
+	Timeline     templ.Component // may be nil
+}
