@@ -35,6 +35,14 @@ func (c config) demo() bool { return c.RCClientID == "" }
 
 func (c config) tls() bool { return c.TLSCert != "" }
 
+// scheme is the scheme the app serves.
+func (c config) scheme() string {
+	if c.tls() {
+		return "https"
+	}
+	return "http"
+}
+
 func parseConfig(args []string, getenv func(string) string, stderr io.Writer) (config, error) {
 	fs := flag.NewFlagSet("ringout", flag.ContinueOnError)
 	fs.SetOutput(stderr)
@@ -47,7 +55,7 @@ func parseConfig(args []string, getenv func(string) string, stderr io.Writer) (c
 	var c config
 	var frameAncestors string
 	fs.StringVar(&c.Addr, "addr", env("ADDR", "127.0.0.1:8080"), "listen address")
-	fs.StringVar(&c.PublicURL, "public_url", env("PUBLIC_URL", ""), "external base URL (default http://ADDR)")
+	fs.StringVar(&c.PublicURL, "public_url", env("PUBLIC_URL", ""), "external base URL (default http://ADDR, with the port actually bound)")
 	fs.StringVar(&c.RCServerURL, "rc_server_url", env("RC_SERVER_URL", "https://platform.ringcentral.com"), "RingCentral API base URL")
 	fs.StringVar(&c.RCClientID, "rc_client_id", env("RC_CLIENT_ID", ""), "RingCentral app client id (unset: demo mode)")
 	fs.StringVar(&c.RCClientSecret, "rc_client_secret", env("RC_CLIENT_SECRET", ""), "RingCentral app client secret")
@@ -64,15 +72,8 @@ func parseConfig(args []string, getenv func(string) string, stderr io.Writer) (c
 	if (c.TLSCert == "") != (c.TLSKey == "") {
 		return c, errors.New("TLS_CERT and TLS_KEY must be set together")
 	}
-	if c.PublicURL == "" {
-		scheme := "http"
-		if c.tls() {
-			scheme = "https"
-		}
-		c.PublicURL = scheme + "://" + c.Addr
-	}
 	c.PublicURL = strings.TrimRight(c.PublicURL, "/")
-	if u, err := url.Parse(c.PublicURL); err != nil || u.Host == "" || (u.Scheme != "http" && u.Scheme != "https") {
+	if u, err := url.Parse(c.PublicURL); c.PublicURL != "" && (err != nil || u.Host == "" || (u.Scheme != "http" && u.Scheme != "https")) {
 		return c, fmt.Errorf("PUBLIC_URL %q is not an http(s) URL", c.PublicURL)
 	}
 	if c.RCClientID != "" && c.RCClientSecret == "" {

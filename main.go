@@ -14,6 +14,7 @@ import (
 	"os"
 	"os/signal"
 	"path/filepath"
+	"strings"
 	"syscall"
 	"time"
 
@@ -74,16 +75,15 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout 
 	if err != nil {
 		return err
 	}
+	if cfg.PublicURL == "" {
+		cfg.PublicURL = cfg.scheme() + "://" + ln.Addr().String()
+	}
 	mux := http.NewServeMux()
 	server, authServer, clientID, clientSecret := cfg.RCServerURL, cfg.RCServerURL, cfg.RCClientID, cfg.RCClientSecret
 	if cfg.demo() {
 		sim := rcsim.New(rcsim.Options{Speed: cfg.SimSpeed, Logger: log})
 		mux.Handle("/sim/", http.StripPrefix("/sim", sim))
-		scheme := "http"
-		if cfg.tls() {
-			scheme = "https"
-		}
-		server = scheme + "://" + ln.Addr().String() + "/sim"
+		server = cfg.scheme() + "://" + ln.Addr().String() + "/sim"
 		authServer = cfg.PublicURL + "/sim"
 		clientID, clientSecret = rcsim.DemoClientID, rcsim.DemoClientSecret
 	}
@@ -95,7 +95,7 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout 
 		OAuth:         oauth,
 		HTTPClient:    httpClient,
 		Server:        server,
-		SecureCookies: cfg.tls() || len(cfg.PublicURL) > 8 && cfg.PublicURL[:8] == "https://",
+		SecureCookies: strings.HasPrefix(cfg.PublicURL, "https://"),
 		Secret:        secret,
 		Logger:        log,
 	}, st)

@@ -5,6 +5,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"net/url"
+	"path/filepath"
 	"strings"
 	"sync"
 	"testing"
@@ -58,6 +59,16 @@ func TestSignInHappyPath(t *testing.T) {
 	h.token(c) // remembered: the logs must not contain it
 	if _, body := get(t, c, h.app.URL+"/me"); body != s.Name {
 		t.Errorf("API call as the user returned %q, want %q", body, s.Name)
+	}
+	if !strings.Contains(h.logs.String(), `"msg":"signed in"`) {
+		t.Errorf("sign-in not logged; the scan of the logs for tokens proves nothing: %s", h.logs)
+	}
+	// Bad input never panics: no session is "signed out".
+	if _, err := h.auth.Load().TokenSource(nil).Token(); !errors.Is(err, dialer.ErrSignedOut) {
+		t.Errorf("TokenSource(nil): %v, want ErrSignedOut", err)
+	}
+	if _, err := ringcentral.New(h.sim.URL, h.auth.Load().HTTPClient(t.Context(), &auth.Session{ID: "nope"})).Extension(t.Context()); !errors.Is(err, dialer.ErrSignedOut) {
+		t.Errorf("HTTPClient of an unknown session: %v, want ErrSignedOut", err)
 	}
 	if h.contract.Validated() == 0 {
 		t.Error("no RingCentral response was checked against openapi.yml")
@@ -240,7 +251,7 @@ func TestCookieIsOpaqueAndRotated(t *testing.T) {
 }
 
 func TestSecureCookies(t *testing.T) {
-	st, err := store.Open(t.Context(), t.TempDir()+"/x.db", make([]byte, 32))
+	st, err := store.Open(t.Context(), filepath.Join(t.TempDir(), "x.db"), make([]byte, 32))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -284,7 +295,7 @@ func TestForgedCookies(t *testing.T) {
 	other := httptest.NewRecorder()
 	func() {
 		key, _ := auth.StoreKey([]byte("another-secret-another-secret-00"))
-		st, err := store.Open(t.Context(), t.TempDir()+"/o.db", key)
+		st, err := store.Open(t.Context(), filepath.Join(t.TempDir(), "o.db"), key)
 		if err != nil {
 			t.Fatal(err)
 		}

@@ -21,7 +21,15 @@ import (
 // caller's error (from the ringcentral client) matches dialer.ErrSignedOut; when the session
 // is gone the request fails with an error matching dialer.ErrSignedOut. ctx is not retained.
 func (a *Auth) HTTPClient(ctx context.Context, s *Session) *http.Client {
-	return a.client(&transport{a: a, sessionID: s.ID})
+	return a.client(&transport{a: a, sessionID: idOf(s)})
+}
+
+// idOf is the session's id, or "" (no such session: requests fail as signed out) for nil.
+func idOf(s *Session) string {
+	if s == nil {
+		return ""
+	}
+	return s.ID
 }
 
 // OwnerClient returns a client that authorizes requests as the user owner (an extension
@@ -40,7 +48,7 @@ func (a *Auth) OwnerClient(ctx context.Context, owner string) (*http.Client, err
 
 // TokenSource returns the session's refreshing token source (what HTTPClient uses).
 func (a *Auth) TokenSource(s *Session) oauth2.TokenSource {
-	return tokenSource{a: a, sessionID: s.ID}
+	return tokenSource{a: a, sessionID: idOf(s)}
 }
 
 type tokenSource struct {
@@ -64,14 +72,14 @@ func (a *Auth) client(t *transport) *http.Client {
 type transport struct {
 	a         *Auth
 	base      http.RoundTripper
-	sessionID string // this session, or
-	owner     string // the owner's most recently used session
+	sessionID string // this session, unless
+	owner     string // set: the owner's most recently used session
 }
 
 func (t *transport) RoundTrip(req *http.Request) (*http.Response, error) {
 	ctx := req.Context()
 	sid := t.sessionID
-	if sid == "" {
+	if t.owner != "" {
 		ss, err := t.a.st.LatestSession(ctx, t.owner)
 		if err != nil {
 			closeBody(req)

@@ -316,8 +316,14 @@ func (s *Sim) createRingOut(w http.ResponseWriter, r *http.Request, u *User) {
 			return
 		}
 	}
-	c := newCall(newID(12), u.ID, from, to, req.PlayPrompt, s.Now())
+	now := s.Now()
+	c := newCall(newID(12), u.ID, from, to, req.PlayPrompt, now)
 	s.mu.Lock()
+	for id, old := range s.calls { // forget calls nobody can read any more
+		if old.gone(now) {
+			delete(s.calls, id)
+		}
+	}
 	s.calls[c.ID] = c
 	s.mu.Unlock()
 	s.writeRingOut(w, r, u, c)

@@ -193,7 +193,7 @@ func TestRingOutBadRequests(t *testing.T) {
 
 	// from omitted: the first forwarding number rings; by id: that number.
 	for body, want := range map[string]string{
-		`{"to":{"phoneNumber":"+16505550120"}}`: "+16505550111",
+		`{"to":{"phoneNumber":"+16505550120"}}`:                                          "+16505550111",
 		`{"from":{"forwardingNumberId":"1640191103"},"to":{"phoneNumber":"6505550120"}}`: "+14155550113",
 	} {
 		id, r := e.place(tok, body)

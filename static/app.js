@@ -1,6 +1,5 @@
-// RingOut page script (ES module, no framework). Everything here enhances pages that already
-// work without it: live call updates over the WebSocket, form posts by fetch, the "try these"
-// numbers, the postMessage API for a host page that frames the app, and popup sign-in.
+// RingOut page script. It enhances pages that work without it: live calls over the
+// WebSocket, fetch form posts, "try these", the host page postMessage API, popup sign-in.
 const $ = (sel, root = document) => root.querySelector(sel);
 const body = document.body;
 const allowed = (body.dataset.frameAncestors || '').split(/\s+/).filter(Boolean);
@@ -22,12 +21,11 @@ function tellHost(card) {
   }, hostOrigin);
 }
 
-// apply swaps server-rendered HTML into the page: every top-level element of the fragment
-// replaces the element with the same id; a call card not on the page yet goes on top of
-// #calls. Returns how many elements were placed.
+// apply puts each top-level element of a server fragment in place of the element with its
+// id, or a new call card on top of #calls. Returns how many were placed.
 function apply(html) {
   const t = document.createElement('template');
-  t.innerHTML = html; // inert: nothing runs, nothing loads
+  t.innerHTML = html; // inert: nothing runs
   const calls = $('#calls');
   let n = 0;
   for (const el of [...t.content.children]) {
@@ -80,8 +78,7 @@ function formMessage(form, text) {
   say(p, text);
 }
 
-// Forms marked data-fetch (place a call, cancel) post by fetch; the server answers with a
-// fragment: the call card (2xx) or the form with its errors (422).
+// data-fetch forms post by fetch; the answer is a call card (2xx) or the form with errors.
 document.addEventListener('submit', async (e) => {
   const form = e.target;
   if (!form.matches('form[data-fetch]')) return;
@@ -109,24 +106,24 @@ document.addEventListener('submit', async (e) => {
   }
 });
 
-// Popup sign-in from inside an iframe, where RingCentral's page cannot be shown and
-// third-party cookies may be blocked.
+// Popup sign-in from an iframe (RingCentral's page refuses to be framed).
 let popup = null;
 let redeeming = false;
+function again(text) {
+  popup = null;
+  $('[data-popup-login]').disabled = false;
+  say($('#popup-message'), text);
+}
 function popupLogin(button) {
-  const msg = $('#popup-message');
-  msg.hidden = true;
+  $('#popup-message').hidden = true;
   popup = window.open(button.dataset.popupLogin, 'ringout-login', 'popup,width=480,height=640');
-  if (!popup) return say(msg, 'Your browser blocked the sign-in window. Allow pop-ups for this site, or click Sign in again.');
+  if (!popup) return again('Your browser blocked the sign-in window. Allow pop-ups for this site, or click Sign in again.');
   button.disabled = true;
   const timer = setInterval(() => {
     if (!popup?.closed) return;
     clearInterval(timer);
-    setTimeout(() => { // let a message sent just before closing arrive first
-      if (redeeming) return;
-      popup = null;
-      button.disabled = false;
-      say(msg, 'The sign-in window was closed before you finished. Sign in again.');
+    setTimeout(() => { // a message sent just before closing arrives first
+      if (!redeeming) again('The sign-in window was closed before you finished. Sign in again.');
     }, 300);
   }, 500);
 }
@@ -148,9 +145,7 @@ window.addEventListener('message', async (e) => {
   }).catch(() => null);
   if (res?.ok) return location.reload();
   redeeming = false;
-  popup = null;
-  button.disabled = false;
-  say($('#popup-message'), 'Sign-in could not be completed. Sign in again.');
+  again('Sign-in could not be completed. Sign in again.');
 });
 
 document.addEventListener('click', (e) => {
@@ -163,12 +158,12 @@ document.addEventListener('click', (e) => {
   if (login) popupLogin(login);
 });
 
-// The popup's last page hands the single-use code to the iframe that opened it.
+// The popup's last page hands the code to the iframe that opened it.
 const done = $('[data-popup-done]');
 if (done) {
   if (window.opener) {
     window.opener.postMessage({ type: 'ringout:signed-in', code: done.dataset.code }, location.origin);
-    setTimeout(() => window.close(), 100);
+    setTimeout(close, 100);
   } else {
     say($('#popup-done-message'), 'This window lost touch with the dialer. Close it and click Sign in again.');
   }
