@@ -353,8 +353,9 @@ func (s *Sim) getRingOut(w http.ResponseWriter, r *http.Request, u *User) {
 	}
 }
 
-// deleteRingOut is DELETE ring-out/{ringoutId}: ends the call while the first leg is not up;
-// afterwards it still answers 204 and the call goes on, as the guide says.
+// deleteRingOut is DELETE ring-out/{ringoutId}: ends the call while it is not connected
+// (the callee has not answered); afterwards it still answers 204 and the call goes on, as
+// the guide says.
 func (s *Sim) deleteRingOut(w http.ResponseWriter, r *http.Request, u *User) {
 	c := s.lookup(w, r, u)
 	if c == nil {

@@ -179,10 +179,12 @@ func (c *Call) act(leg dialer.Leg, a Action, now time.Time) {
 	sort.SliceStable(c.events, func(i, j int) bool { return c.events[i].at < c.events[j].at })
 }
 
-// connected reports whether the first leg is up, after which DELETE no longer ends the call.
+// connected reports whether both legs are (or were) up, after which DELETE no longer ends
+// the call. DESIGN.md reads the guide's two statements ("cancel while the callee is
+// InProgress"; "once connected, DELETE does not terminate the call") this way.
 func (c *Call) connected(now time.Time) bool {
 	st, _ := c.statusAt(now)
-	return st.Caller == dialer.LegSuccess || st.Caller == dialer.LegFinished
+	return st.Connected() || st.Caller == dialer.LegFinished || st.Callee == dialer.LegFinished
 }
 
 // CallView is a snapshot of a call, for a presenter page.

@@ -33,8 +33,10 @@
 //
 // Statuses are computed from the simulated clock on every read; they never move with the
 // number of requests. A call whose status is final stays readable for 30 s, then GET and
-// DELETE answer 404 CMN-102. DELETE before the caller answered ends the call (later GET:
-// 404 CMN-102); after that it answers 204 and the call goes on, as the guide says.
+// DELETE answer 404 CMN-102. DELETE before both legs are connected ends the call (later GET:
+// 404 CMN-102); after that it answers 204 and the call goes on, as the guide says. (The
+// guide says both "cancel while the callee is InProgress" and "once the first leg is
+// established DELETE does not terminate the call"; we follow the first, as DESIGN.md does.)
 // Sim.Act lets a presenter drive each leg by hand (Answer, Decline, Busy, NoReply, HangUp).
 //
 // # Time
