@@ -7,6 +7,8 @@
 // the behaviour lives in /static/app.js.
 package views
 
+//go:generate go tool templ generate
+
 import "github.com/a-h/templ"
 
 // FromOther is the value of the "Other number…" choice of the from-select; the number typed
