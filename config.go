@@ -28,6 +28,7 @@ type config struct {
 	TLSKey         string
 	SimAddr        string
 	SimSpeed       float64
+	SimUsers       int
 }
 
 // demo reports whether the app runs on its embedded simulator (no RingCentral app configured).
@@ -66,6 +67,7 @@ func parseConfig(args []string, getenv func(string) string, stderr io.Writer) (c
 	fs.StringVar(&c.TLSKey, "tls_key", env("TLS_KEY", ""), "TLS key file")
 	fs.StringVar(&c.SimAddr, "sim_addr", env("SIM_ADDR", "127.0.0.1:8090"), "listen address of `ringout sim`")
 	fs.Float64Var(&c.SimSpeed, "sim-speed", 1, "simulator clock speed factor (demo mode and `ringout sim`)")
+	fs.IntVar(&c.SimUsers, "sim-users", 0, "extra simulator users load1…loadN (password = username) for load tests (demo mode)")
 	if err := fs.Parse(args); err != nil {
 		return c, err
 	}
@@ -85,6 +87,9 @@ func parseConfig(args []string, getenv func(string) string, stderr io.Writer) (c
 			return c, fmt.Errorf("FRAME_ANCESTORS: %q is not an origin like https://intranet.example.com", o)
 		}
 		c.FrameAncestors = append(c.FrameAncestors, u.Scheme+"://"+u.Host)
+	}
+	if c.SimUsers < 0 || c.SimUsers > 100000 {
+		return c, errors.New("-sim-users must be between 0 and 100000")
 	}
 	if c.SimSpeed <= 0 {
 		return c, errors.New("-sim-speed must be positive")

@@ -130,6 +130,20 @@ func chromium(t *testing.T) string {
 // newBrowser starts a headless Chromium for the test and returns a context for its first tab.
 func newBrowser(t *testing.T, extraFlags ...chromedp.ExecAllocatorOption) context.Context {
 	t.Helper()
+	// Chromium's helper processes may still write to the profile for a moment after the
+	// browser exits, so it is removed with retries rather than by t.TempDir.
+	profile, err := os.MkdirTemp("", "ringout-chromium-")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		for range 20 {
+			if os.RemoveAll(profile) == nil {
+				return
+			}
+			time.Sleep(100 * time.Millisecond)
+		}
+	})
 	opts := append(chromedp.DefaultExecAllocatorOptions[:],
 		chromedp.ExecPath(chromium(t)),
 		chromedp.NoSandbox,
@@ -138,7 +152,7 @@ func newBrowser(t *testing.T, extraFlags ...chromedp.ExecAllocatorOption) contex
 		chromedp.Flag("disable-background-networking", true),
 		chromedp.Flag("disable-component-update", true),
 		chromedp.Flag("disable-sync", true),
-		chromedp.UserDataDir(t.TempDir()),
+		chromedp.UserDataDir(profile),
 	)
 	opts = append(opts, extraFlags...)
 	alloc, cancelAlloc := chromedp.NewExecAllocator(context.Background(), opts...)

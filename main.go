@@ -21,6 +21,7 @@ import (
 	"github.com/ringout-dialer/ringout/auth"
 	"github.com/ringout-dialer/ringout/callwatch"
 	"github.com/ringout-dialer/ringout/handlers"
+	"github.com/ringout-dialer/ringout/metrics"
 	"github.com/ringout-dialer/ringout/rcsim"
 	"github.com/ringout-dialer/ringout/ringcentral"
 	"github.com/ringout-dialer/ringout/store"
@@ -81,7 +82,7 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout 
 	mux := http.NewServeMux()
 	server, authServer, clientID, clientSecret := cfg.RCServerURL, cfg.RCServerURL, cfg.RCClientID, cfg.RCClientSecret
 	if cfg.demo() {
-		sim := rcsim.New(rcsim.Options{Speed: cfg.SimSpeed, Logger: log})
+		sim := rcsim.New(rcsim.Options{Speed: cfg.SimSpeed, Logger: log, ExtraUsers: cfg.SimUsers})
 		mux.Handle("/sim/", http.StripPrefix("/sim", sim))
 		server = cfg.scheme() + "://" + ln.Addr().String() + "/sim"
 		authServer = cfg.PublicURL + "/sim"
@@ -89,6 +90,12 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout 
 	}
 
 	httpClient := &http.Client{Timeout: 20 * time.Second}
+	if cfg.demo() && cfg.tls() {
+		if httpClient.Transport, err = selfTransport(cfg); err != nil {
+			return err
+		}
+	}
+	checkEmbedding(cfg, log)
 	oauth := ringcentral.OAuthConfig(server, clientID, clientSecret, cfg.PublicURL+"/oauth/callback")
 	oauth.Endpoint.AuthURL = authServer + "/restapi/oauth/authorize"
 	a, err := auth.New(auth.Config{
@@ -102,9 +109,13 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout 
 	if err != nil {
 		return err
 	}
-	rc := handlers.NewRingCentral(a, server)
-	watcher := callwatch.New(rc, st, callwatch.Options{Logger: log})
+	m := metrics.New()
+	rc := handlers.NewRingCentral(a, server, ringcentral.WithObserver(func(g ringcentral.Group, status int, d time.Duration) {
+		m.RingCentralRequest(string(g), status, d)
+	}))
+	watcher := callwatch.New(rc, st, callwatch.Options{Logger: log, OnFinal: m.CallEnded})
 	defer watcher.Close()
+	m.SetLiveCalls(func() int { return watcher.Stats().LiveCalls })
 	if err := watcher.Resume(ctx); err != nil {
 		log.Error("resuming live calls", "err", err)
 	}
@@ -117,6 +128,7 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout 
 		Demo:           cfg.demo(),
 		PublicURL:      cfg.PublicURL,
 		FrameAncestors: cfg.FrameAncestors,
+		Metrics:        m,
 	})
 	mux.Handle("/", app)
 	fmt.Fprintf(stdout, "RingOut dialer on %s (demo mode: %v)\n", cfg.PublicURL, cfg.demo())
@@ -161,7 +173,13 @@ func serveListener(ctx context.Context, ln net.Listener, h http.Handler, cfg con
 	log.Info("shutting down")
 	sctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
-	if err := srv.Shutdown(sctx); err != nil && !errors.Is(err, context.DeadlineExceeded) {
+	err := srv.Shutdown(sctx)
+	if onShutdown != nil {
+		// Shutdown starts onShutdown but does not wait for it, nor for hijacked connections:
+		// wait here until every WebSocket has said goodbye (it is idempotent).
+		onShutdown()
+	}
+	if err != nil && !errors.Is(err, context.DeadlineExceeded) {
 		return err
 	}
 	return nil

@@ -84,6 +84,8 @@ type Auth struct {
 
 	mu    sync.Mutex
 	locks map[string]*sessionLock // by session id: single-flight refresh
+
+	popups *popupCodes
 }
 
 // New returns an Auth over st. A new Auth over the same store and Secret recognises the
@@ -123,7 +125,8 @@ func New(cfg Config, st *store.Store) (*Auth, error) {
 	}
 	cs := sessions.NewCookieStore(hashKey, blockKey)
 	cs.MaxAge(int(sessionMaxAge / time.Second))
-	return &Auth{cfg: cfg, st: st, cookies: cs, log: cfg.Logger, locks: map[string]*sessionLock{}}, nil
+	return &Auth{cfg: cfg, st: st, cookies: cs, log: cfg.Logger, locks: map[string]*sessionLock{},
+		popups: newPopupCodes()}, nil
 }
 
 // StoreKey derives the 32-byte token encryption key for store.Open from SESSION_SECRET.
@@ -188,12 +191,18 @@ func (a *Auth) fail(ctx context.Context, kind ErrorKind, reason string, err erro
 // browser (a short-lived cookie with an opaque id) and returns the RingCentral authorize URL
 // to redirect to.
 func (a *Auth) BeginLogin(w http.ResponseWriter, r *http.Request) (string, error) {
+	return a.beginLogin(w, r, "")
+}
+
+// beginLogin is BeginLogin; popupID is the embedded page's attempt id for a popup sign-in.
+func (a *Auth) beginLogin(w http.ResponseWriter, r *http.Request, popupID string) (string, error) {
 	ctx := r.Context()
 	now := a.cfg.Now()
 	attempt := store.LoginAttempt{
 		BrowserID: randomID(),
 		State:     randomID(),
 		Verifier:  oauth2.GenerateVerifier(),
+		PopupID:   popupID,
 		CreatedAt: now,
 	}
 	if _, err := a.st.DeleteLoginAttemptsBefore(ctx, now.Add(-loginTTL)); err != nil {
@@ -212,7 +221,10 @@ func (a *Auth) BeginLogin(w http.ResponseWriter, r *http.Request) (string, error
 // to this browser, once, within 10 minutes; exchanges the code with the PKCE verifier; reads
 // the user's profile; stores the session with its tokens; and sets a new session cookie
 // (the id is always fresh: no session fixation). Failures are *Error, already logged.
-func (a *Auth) Callback(w http.ResponseWriter, r *http.Request) (*Session, error) {
+//
+// A sign-in started by BeginPopupLogin sets no session cookie in the popup: it returns a
+// single-use PopupCode instead, which the iframe that opened the popup redeems (Redeem).
+func (a *Auth) Callback(w http.ResponseWriter, r *http.Request) (*SignedIn, error) {
 	ctx := r.Context()
 	q := r.URL.Query()
 	browserID, hasCookie := a.readCookie(r, a.loginCookie())
@@ -269,6 +281,11 @@ func (a *Auth) Callback(w http.ResponseWriter, r *http.Request) (*Session, error
 	if err := a.st.CreateSession(ctx, ss, tok); err != nil {
 		return nil, a.fail(ctx, Internal, "storing the session", err)
 	}
+	if attempt.PopupID != "" {
+		code := a.popups.mint(attempt.PopupID, ss.ID, now)
+		a.log.InfoContext(ctx, "signed in (popup)", "user", ss.UserID, "extension", ss.ExtensionNumber)
+		return &SignedIn{Session: fromStore(ss), PopupCode: code}, nil
+	}
 	// A browser that was signed in already (perhaps as someone else) drops that session.
 	if old, ok := a.readCookie(r, a.sessionCookie()); ok {
 		if err := a.st.DeleteSession(ctx, old); err != nil {
@@ -279,14 +296,32 @@ func (a *Auth) Callback(w http.ResponseWriter, r *http.Request) (*Session, error
 		return nil, a.fail(ctx, Internal, "writing the session cookie", err)
 	}
 	a.log.InfoContext(ctx, "signed in", "user", ss.UserID, "extension", ss.ExtensionNumber)
-	return fromStore(ss), nil
+	return &SignedIn{Session: fromStore(ss)}, nil
 }
 
-// Session returns the signed-in session of the request's cookie. A missing, forged,
-// truncated or expired cookie, or a session that ended, is simply "not signed in".
+// SignedIn is a completed sign-in.
+type SignedIn struct {
+	*Session
+	// PopupCode is set for a popup sign-in: the single-use code the popup hands to the
+	// iframe that opened it. It is a secret; never log it or put it in a URL.
+	PopupCode string
+}
+
+// sessionID returns the session id in the request's cookie: the top-level one, else the
+// framed app's partitioned one.
+func (a *Auth) sessionID(r *http.Request) (string, bool) {
+	if id, ok := a.readCookie(r, a.sessionCookie()); ok {
+		return id, true
+	}
+	return a.readCookie(r, embedSessionCookie)
+}
+
+// Session returns the signed-in session of the request's cookie (the top-level app's or,
+// inside an iframe, the partitioned one Redeem set). A missing, forged, truncated or expired
+// cookie, or a session that ended, is simply "not signed in".
 func (a *Auth) Session(r *http.Request) (*Session, bool) {
 	ctx := r.Context()
-	id, ok := a.readCookie(r, a.sessionCookie())
+	id, ok := a.sessionID(r)
 	if !ok {
 		return nil, false
 	}
@@ -315,8 +350,11 @@ func (a *Auth) Session(r *http.Request) (*Session, bool) {
 // expires the cookie.
 func (a *Auth) Logout(w http.ResponseWriter, r *http.Request) error {
 	ctx := r.Context()
+	id, ok := a.sessionID(r)
 	a.clearCookie(w, a.sessionCookie())
-	id, ok := a.readCookie(r, a.sessionCookie())
+	if _, framed := a.readCookie(r, embedSessionCookie); framed {
+		a.clearCookieWith(w, embedSessionCookie, embedded(0))
+	}
 	if !ok {
 		return nil
 	}
@@ -350,7 +388,7 @@ func (a *Auth) Sweep(ctx context.Context) error {
 	now := a.cfg.Now()
 	_, err1 := a.st.DeleteExpiredSessions(ctx, now)
 	_, err2 := a.st.DeleteLoginAttemptsBefore(ctx, now.Add(-loginTTL))
-	return errors.Join(err1, err2)
+	return errors.Join(err1, err2, a.dropUnredeemed(ctx, now))
 }
 
 // endSession deletes a session that can no longer be used and logs why.

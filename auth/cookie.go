@@ -15,6 +15,20 @@ const idKey = "id"
 func (a *Auth) sessionCookie() string { return a.cookieName("ringout") }
 func (a *Auth) loginCookie() string   { return a.cookieName("ringout-login") }
 
+// The cookies of the app framed by another site: the session set by Redeem and the iframe's
+// sign-in attempt. They are always __Host-, Secure, SameSite=None and Partitioned (CHIPS):
+// the browser keeps them in a jar keyed by the top-level site, so they work inside an iframe
+// where third-party cookies are blocked, and no other site's frame can use them.
+const (
+	embedSessionCookie = "__Host-ringout-embed"
+	embedAttemptCookie = "__Host-ringout-embed-attempt"
+)
+
+// embedded are the cookie options of the framed app's cookies.
+func embedded(maxAge time.Duration) cookieOptions {
+	return cookieOptions{MaxAge: maxAge, SameSite: http.SameSiteNoneMode, Partitioned: true}
+}
+
 func (a *Auth) cookieName(base string) string {
 	if a.cfg.SecureCookies {
 		return "__Host-" + base
@@ -23,7 +37,7 @@ func (a *Auth) cookieName(base string) string {
 }
 
 // cookieOptions are what differs between the cookies we write. The embedded (iframe)
-// variant will set SameSite=None and Partitioned (CHIPS), which need Secure.
+// variant sets SameSite=None and Partitioned (CHIPS), which need Secure.
 type cookieOptions struct {
 	MaxAge      time.Duration // <0 deletes the cookie
 	SameSite    http.SameSite // 0 means Lax
@@ -41,7 +55,14 @@ func (a *Auth) setCookie(w http.ResponseWriter, r *http.Request, name, id string
 
 // clearCookie tells the browser to delete the cookie.
 func (a *Auth) clearCookie(w http.ResponseWriter, name string) {
-	http.SetCookie(w, sessions.NewCookie(name, "", a.cookieAttrs(cookieOptions{MaxAge: -1})))
+	a.clearCookieWith(w, name, cookieOptions{})
+}
+
+// clearCookieWith deletes a cookie written with options o: a partitioned cookie is deleted
+// only by a Set-Cookie that is partitioned too.
+func (a *Auth) clearCookieWith(w http.ResponseWriter, name string, o cookieOptions) {
+	o.MaxAge = -1
+	http.SetCookie(w, sessions.NewCookie(name, "", a.cookieAttrs(o)))
 }
 
 func (a *Auth) cookieAttrs(o cookieOptions) *sessions.Options {

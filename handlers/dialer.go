@@ -77,6 +77,10 @@ func (a *App) dialerVM(ctx context.Context, s *auth.Session, in callForm) (views
 	selected := in.From
 	if selected == "" && in.FromOther == "" {
 		selected, _ = a.Store.LastFrom(ctx, s.UserID)
+		// A number typed under "Other number…" last time is offered there again.
+		if selected != "" && !slices.ContainsFunc(fwd, func(f ringcentral.ForwardingNumber) bool { return f.PhoneNumber == selected }) {
+			vm.FromOther, selected = phone.Display(selected, s.HomeCountry), ""
+		}
 	}
 	for i, f := range fwd {
 		vm.From = append(vm.From, views.FromOption{
@@ -84,7 +88,7 @@ func (a *App) dialerVM(ctx context.Context, s *auth.Session, in callForm) (views
 			Label:    f.Label,
 			Type:     f.Type,
 			Number:   phone.Display(f.PhoneNumber, s.HomeCountry),
-			Selected: f.PhoneNumber == selected || (selected == "" && in.FromOther == "" && i == 0),
+			Selected: f.PhoneNumber == selected || (selected == "" && vm.FromOther == "" && i == 0),
 		})
 	}
 	if a.Demo {

@@ -16,6 +16,7 @@ import (
 
 	"github.com/ringout-dialer/ringout/auth"
 	"github.com/ringout-dialer/ringout/callwatch"
+	"github.com/ringout-dialer/ringout/metrics"
 	"github.com/ringout-dialer/ringout/static"
 	"github.com/ringout-dialer/ringout/store"
 	"github.com/ringout-dialer/ringout/views"
@@ -34,6 +35,8 @@ type Deps struct {
 	// FrameAncestors are the origins allowed to embed the app in an iframe.
 	FrameAncestors []string
 	Now            func() time.Time
+	// Metrics, when set, is served at GET /metrics and told about WebSockets and pushes.
+	Metrics *metrics.Metrics
 }
 
 // App serves the dialer.
@@ -62,11 +65,15 @@ func New(d Deps) *App {
 	mux.HandleFunc("GET /{$}", a.home)
 	mux.HandleFunc("GET /login", a.login)
 	mux.HandleFunc("GET /oauth/callback", a.callback)
+	mux.HandleFunc("POST /login/redeem", a.redeemLogin)
 	mux.HandleFunc("POST /logout", a.logout)
 	mux.HandleFunc("POST /calls", a.placeCall)
 	mux.HandleFunc("GET /calls/{id}", a.showCall)
 	mux.HandleFunc("POST /calls/{id}/cancel", a.cancelCall)
 	mux.HandleFunc("GET /ws", a.websocket)
+	if d.Metrics != nil {
+		mux.Handle("GET /metrics", d.Metrics.Handler())
+	}
 	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) { w.Write([]byte("ok\n")) })
 	mux.Handle("GET /static/", a.assets)
 
@@ -95,6 +102,20 @@ func (a *App) Shutdown() {
 	}
 	a.mu.Unlock()
 	a.conns.Wait()
+}
+
+// track counts a WebSocket in for Shutdown to wait for. It reports false once Shutdown has
+// begun: then the connection must not start. (The lock orders Add before Wait.)
+func (a *App) track() bool {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	select {
+	case <-a.closing:
+		return false
+	default:
+		a.conns.Add(1)
+		return true
+	}
 }
 
 // limitBodies caps request bodies: no form of ours is anywhere near 64 KiB.

@@ -18,12 +18,14 @@ type RingCentral struct {
 	auth    *auth.Auth
 	server  string
 	budgets *ringcentral.Budgets
+	opts    []ringcentral.Option
 }
 
-// NewRingCentral returns the client factory for the API at server.
-func NewRingCentral(a *auth.Auth, server string) *RingCentral {
+// NewRingCentral returns the client factory for the API at server. opts are added to every
+// client it hands out (e.g. ringcentral.WithObserver for metrics).
+func NewRingCentral(a *auth.Auth, server string, opts ...ringcentral.Option) *RingCentral {
 	// Leave 10 % of each limit for requests we do not schedule (other apps of the user).
-	return &RingCentral{auth: a, server: server, budgets: ringcentral.NewBudgets(nil, time.Minute, 0.1)}
+	return &RingCentral{auth: a, server: server, budgets: ringcentral.NewBudgets(nil, time.Minute, 0.1), opts: opts}
 }
 
 // ForSession returns a client acting as the session's user.
@@ -35,7 +37,8 @@ func (rc *RingCentral) ForSession(ctx context.Context, s *auth.Session) *ringcen
 func (rc *RingCentral) Budget(user string) *ringcentral.Budget { return rc.budgets.For(user) }
 
 func (rc *RingCentral) client(hc *http.Client, user string) *ringcentral.Client {
-	return ringcentral.New(rc.server, hc, ringcentral.WithBudget(rc.budgets.For(user)))
+	opts := append([]ringcentral.Option{ringcentral.WithBudget(rc.budgets.For(user))}, rc.opts...)
+	return ringcentral.New(rc.server, hc, opts...)
 }
 
 func (rc *RingCentral) forOwner(ctx context.Context, owner string) (*ringcentral.Client, error) {

@@ -12,6 +12,10 @@ import (
 const msgSignedOut = "Your RingCentral sign-in expired, please sign in again."
 
 func (a *App) login(w http.ResponseWriter, r *http.Request) {
+	if r.URL.Query().Get("popup") == "1" {
+		a.popupLogin(w, r)
+		return
+	}
 	to, err := a.Auth.BeginLogin(w, r)
 	if err != nil {
 		a.authFailed(w, r, err)
@@ -21,8 +25,13 @@ func (a *App) login(w http.ResponseWriter, r *http.Request) {
 }
 
 func (a *App) callback(w http.ResponseWriter, r *http.Request) {
-	if _, err := a.Auth.Callback(w, r); err != nil {
+	in, err := a.Auth.Callback(w, r)
+	if err != nil {
 		a.authFailed(w, r, err)
+		return
+	}
+	if in.PopupCode != "" {
+		a.popupDone(w, r, in.PopupCode)
 		return
 	}
 	http.Redirect(w, r, "/", http.StatusSeeOther)
@@ -48,9 +57,19 @@ func (a *App) logout(w http.ResponseWriter, r *http.Request) {
 	http.Redirect(w, r, "/", http.StatusSeeOther)
 }
 
-// signInPage is the home page of a person who is not signed in.
+// signInPage is the home page of a person who is not signed in. Inside an iframe it starts
+// an embedded sign-in attempt, whose button opens the sign-in in a popup.
 func (a *App) signInPage(w http.ResponseWriter, r *http.Request, message string) {
-	a.page(w, r, http.StatusOK, views.LayoutVM{Title: "Sign in"}, views.SignInPage(views.SignInVM{Message: message}))
+	vm := views.SignInVM{Message: message}
+	if embedded(r) {
+		attempt, err := a.Auth.NewEmbedAttempt(w, r)
+		if err != nil {
+			a.authFailed(w, r, err)
+			return
+		}
+		vm.Embedded, vm.Attempt = true, attempt
+	}
+	a.page(w, r, http.StatusOK, views.LayoutVM{Title: "Sign in"}, views.SignInPage(vm))
 }
 
 // signedOut answers a request whose RingCentral sign-in just ended: the page script reloads

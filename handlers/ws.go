@@ -39,6 +39,7 @@ func (a *App) websocket(w http.ResponseWriter, r *http.Request) {
 		WriteBufferSize: 4096,
 		CheckOrigin:     a.sameOrigin,
 	}
+	subscribed := a.Now()
 	sub, err := a.Watcher.Subscribe(s.UserID, wsSendBuffer)
 	if err != nil {
 		status, msg := http.StatusServiceUnavailable, "The call updates are not available right now."
@@ -50,12 +51,17 @@ func (a *App) websocket(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	defer sub.Close()
+	if !a.track() {
+		http.Error(w, "The server is restarting; the page reconnects by itself.", http.StatusServiceUnavailable)
+		return
+	}
+	defer a.conns.Done()
 	conn, err := up.Upgrade(w, r, nil)
 	if err != nil {
 		return // the upgrader has answered with the reason
 	}
-	a.conns.Add(1)
-	defer a.conns.Done()
+	a.Metrics.WebSocketOpened()
+	defer a.Metrics.WebSocketClosed()
 	defer conn.Close()
 	conn.SetReadLimit(wsReadLimit)
 
@@ -98,6 +104,7 @@ func (a *App) websocket(w http.ResponseWriter, r *http.Request) {
 			if err := conn.WriteMessage(websocket.TextMessage, buf.Bytes()); err != nil {
 				return
 			}
+			a.pushed(c, subscribed)
 		case <-ping.C:
 			if err := conn.WriteControl(websocket.PingMessage, nil, time.Now().Add(wsWriteWait)); err != nil {
 				return

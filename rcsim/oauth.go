@@ -170,6 +170,7 @@ func (s *Sim) authorizeSubmit(w http.ResponseWriter, r *http.Request) {
 		code := newToken()
 		s.mu.Lock()
 		s.codes[code] = &authCode{user: u, redirectURI: v.Get("redirect_uri"), challenge: v.Get("code_challenge"), expires: s.Now().Add(codeTTL)}
+		s.rememberLocked(code)
 		s.mu.Unlock()
 		q.Set("code", code)
 	}
@@ -333,6 +334,7 @@ func (s *Sim) newSession(u *User, endpointID string) tokenInfo {
 	s.mu.Lock()
 	s.access[ses.access] = ses
 	s.refresh[ses.refresh] = ses
+	s.rememberLocked(ses.access, ses.refresh)
 	s.mu.Unlock()
 	return tokenInfo{AccessToken: ses.access, TokenType: "bearer", ExpiresIn: int(s.accTTL / time.Second),
 		RefreshToken: ses.refresh, RefreshTokenExpiresIn: int(s.refTTL / time.Second), Scope: scope(u),

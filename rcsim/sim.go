@@ -46,6 +46,8 @@ type Options struct {
 	RateLimits map[string]int
 	// Logger receives one line per request; nil discards. Tokens are never logged.
 	Logger *slog.Logger
+	// ExtraUsers adds that many users for load tests (see load.go); 0 keeps the demo's three.
+	ExtraUsers int
 }
 
 // Request is one entry of the request log.
@@ -79,6 +81,7 @@ type Sim struct {
 	windows map[string][]time.Time // rate-limit key → request times in the window
 	faults  []*Fault
 	reqs    []Request
+	issued  []string // secrets handed out, for the /_admin/secrets leak checks (load.go)
 }
 
 // New returns a simulator with the demo account.
@@ -115,6 +118,7 @@ func New(opts Options) *Sim {
 	for g, n := range opts.RateLimits {
 		s.limits[g] = n
 	}
+	s.dir.addLoadUsers(opts.ExtraUsers)
 	s.start = s.clock.Now()
 	s.mux = s.routes()
 	return s
@@ -202,7 +206,7 @@ func (w *statusWriter) Unwrap() http.ResponseWriter { return w.ResponseWriter }
 
 // ServeHTTP serves the simulated API, applying injected faults first, and logs the request.
 func (s *Sim) ServeHTTP(w http.ResponseWriter, r *http.Request) {
-	if strings.HasPrefix(r.URL.Path, "/_admin/") {
+	if strings.HasPrefix(r.URL.Path, "/_admin/") || isPhonesPath(r.URL.Path) {
 		s.mux.ServeHTTP(w, r)
 		return
 	}
@@ -319,6 +323,8 @@ func (s *Sim) routes() *http.ServeMux {
 	handle("POST", "/_admin/faults", s.addFault)
 	handle("DELETE", "/_admin/faults", s.clearFaults)
 	handle("GET", "/_admin/requests", s.requestLog)
+	handle("GET", "/_admin/secrets", s.secretLog)
+	s.phoneRoutes(mux)
 
 	for path, methods := range allowed {
 		allow := strings.Join(methods, ", ")

@@ -4,7 +4,8 @@
 //
 // A Client is built on an *http.Client that authorizes requests (normally one from
 // golang.org/x/oauth2 whose TokenSource keeps the user's token fresh). Every call takes a
-// context; the client adds a per-request timeout. Error responses are decoded into *Error,
+// context; the client adds a per-request timeout and retries a GET (never a POST) at most
+// twice, with backoff, after a 5xx, a timeout or a dropped connection. Error responses are decoded into *Error,
 // which carries the HTTP status, RingCentral's errorCode, message, parameterName, the
 // Retry-After delay and the request id. A Budget, when given, keeps one user's requests inside
 // RingCentral's per-group rate limits by waiting before a request would exceed them.
@@ -17,9 +18,12 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"math/rand/v2"
+	"net"
 	"net/http"
 	"net/url"
 	"strings"
+	"syscall"
 	"time"
 
 	"github.com/ringout-dialer/ringout/dialer"
@@ -40,7 +44,13 @@ type Client struct {
 	hc      *http.Client
 	budget  *Budget
 	timeout time.Duration
+	observe Observer
 }
+
+// Observer is told about every request the client sent: its rate-limit group, the HTTP
+// status of the answer (0 when there was none: a network error or timeout) and how long it
+// took. It must be quick and safe for concurrent use (e.g. a metrics counter).
+type Observer func(g Group, status int, d time.Duration)
 
 // Option configures a Client.
 type Option func(*Client)
@@ -51,6 +61,9 @@ func WithBudget(b *Budget) Option { return func(c *Client) { c.budget = b } }
 
 // WithTimeout sets the per-request timeout (default DefaultTimeout).
 func WithTimeout(d time.Duration) Option { return func(c *Client) { c.timeout = d } }
+
+// WithObserver calls o after each request (see Observer).
+func WithObserver(o Observer) Option { return func(c *Client) { c.observe = o } }
 
 // New returns a client for the API at server (e.g. DefaultServer) that sends requests with hc.
 func New(server string, hc *http.Client, opts ...Option) *Client {
@@ -193,8 +206,69 @@ func (c *Client) CancelRingOut(ctx context.Context, id string) error {
 	return c.do(ctx, Heavy, http.MethodDelete, extPath+"/ring-out/"+url.PathEscape(id), nil, nil)
 }
 
+// Retries of idempotent GETs after a 5xx, a timeout or a dropped connection.
+const (
+	maxRetries     = 2                      // so at most 3 attempts
+	retryBase      = 250 * time.Millisecond // first backoff; doubled per retry, with jitter
+	maxRetryAfter  = 5 * time.Second        // a longer Retry-After on a 5xx is left to the caller
+	retryMinFactor = 0.5                    // jitter: each wait is uniformly in [factor·d, d]
+)
+
 // do sends one request in the given rate-limit group and decodes a JSON answer into out.
+// A GET is retried up to maxRetries times, with exponential backoff and jitter, when
+// RingCentral answers 5xx or the request times out or its connection drops. Nothing else
+// is retried: a POST ring-out that may have reached RingCentral must not place a second call.
 func (c *Client) do(ctx context.Context, g Group, method, path string, in, out any) error {
+	for attempt := 0; ; attempt++ {
+		err := c.once(ctx, g, method, path, in, out)
+		if err == nil || method != http.MethodGet || attempt == maxRetries || ctx.Err() != nil {
+			return err
+		}
+		wait, ok := retryWait(err, attempt)
+		if !ok {
+			return err
+		}
+		t := time.NewTimer(wait)
+		select {
+		case <-ctx.Done():
+			t.Stop()
+			return err
+		case <-t.C:
+		}
+	}
+}
+
+// retryWait reports whether a GET that failed with err may be sent again, and after how long.
+func retryWait(err error, attempt int) (time.Duration, bool) {
+	d := retryBase << attempt
+	d = time.Duration(float64(d) * (retryMinFactor + (1-retryMinFactor)*rand.Float64()))
+	if e, ok := AsError(err); ok {
+		if e.StatusCode < 500 || e.Retry > maxRetryAfter {
+			return 0, false
+		}
+		return max(d, e.Retry), true
+	}
+	return d, transient(err)
+}
+
+// transient reports whether a transport error is worth one more try: a timeout, or a
+// connection that was refused, reset or closed before the answer. Errors from the token
+// source (a failed refresh, a signed-out user) are not.
+func transient(err error) bool {
+	if errors.Is(err, dialer.ErrSignedOut) {
+		return false
+	}
+	var ne net.Error
+	if errors.As(err, &ne) && ne.Timeout() {
+		return true
+	}
+	var op *net.OpError
+	return errors.Is(err, context.DeadlineExceeded) || errors.Is(err, io.EOF) ||
+		errors.Is(err, io.ErrUnexpectedEOF) || errors.Is(err, syscall.ECONNRESET) || errors.As(err, &op)
+}
+
+// once sends one request and decodes its answer.
+func (c *Client) once(ctx context.Context, g Group, method, path string, in, out any) error {
 	if c.budget != nil {
 		if err := c.budget.Wait(ctx, g); err != nil {
 			return err
@@ -218,7 +292,15 @@ func (c *Client) do(ctx context.Context, g Group, method, path string, in, out a
 	if in != nil {
 		req.Header.Set("Content-Type", "application/json")
 	}
+	start := time.Now()
 	resp, err := c.hc.Do(req)
+	if c.observe != nil {
+		status := 0
+		if err == nil {
+			status = resp.StatusCode
+		}
+		c.observe(g, status, time.Since(start))
+	}
 	if err != nil {
 		return fmt.Errorf("ringcentral: %s %s: %w", method, path, err)
 	}

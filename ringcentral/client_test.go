@@ -182,20 +182,21 @@ func TestMalformedAndUnknown(t *testing.T) {
 	tests := []struct {
 		name, body string
 		status     int
+		count      int // how many answers are faulted: a GET is retried after a 5xx
 		check      func(t *testing.T, got ringcentral.RingOut, err error)
 	}{
-		{"malformed JSON", `{"id": "1", "status": {`, 200, func(t *testing.T, _ ringcentral.RingOut, err error) {
+		{"malformed JSON", `{"id": "1", "status": {`, 200, 1, func(t *testing.T, _ ringcentral.RingOut, err error) {
 			if e, ok := ringcentral.AsError(err); !ok || !e.Malformed || !e.Temporary() {
 				t.Errorf("err = %v, want a temporary malformed-response error", err)
 			}
 		}},
-		{"unknown status", `{"id":"1","uri":"http://x/1","status":{"callStatus":"Teleported","callerStatus":"Levitating","calleeStatus":"InProgress"}}`, 200,
+		{"unknown status", `{"id":"1","uri":"http://x/1","status":{"callStatus":"Teleported","callerStatus":"Levitating","calleeStatus":"InProgress"}}`, 200, 1,
 			func(t *testing.T, got ringcentral.RingOut, err error) {
 				if err != nil || got.Status.Call != "Teleported" || got.Status.Caller != "Levitating" {
 					t.Errorf("got %+v, %v; want the unknown values verbatim", got, err)
 				}
 			}},
-		{"HTML error page", `<html>Bad gateway</html>`, 502, func(t *testing.T, _ ringcentral.RingOut, err error) {
+		{"HTML error page", `<html>Bad gateway</html>`, 502, 3, func(t *testing.T, _ ringcentral.RingOut, err error) {
 			if e, ok := ringcentral.AsError(err); !ok || e.StatusCode != 502 || !e.Temporary() {
 				t.Errorf("err = %v, want a temporary 502", err)
 			}
@@ -203,7 +204,7 @@ func TestMalformedAndUnknown(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			if err := sim.AddFault(rcsim.Fault{Method: "GET", Path: "/ring-out/", Count: 1, Status: tt.status, Body: tt.body}); err != nil {
+			if err := sim.AddFault(rcsim.Fault{Method: "GET", Path: "/ring-out/", Count: tt.count, Status: tt.status, Body: tt.body}); err != nil {
 				t.Fatal(err)
 			}
 			got, err := c.RingOut(t.Context(), ro.ID)

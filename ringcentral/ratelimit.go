@@ -76,7 +76,9 @@ func NewBudget(limits map[Group]int, window time.Duration, headroom float64) *Bu
 	b := &Budget{limiters: map[Group]*rate.Limiter{}, paused: map[Group]time.Time{}}
 	for g, n := range limits {
 		usable := int(float64(n) * (1 - headroom))
-		burst := max(1, usable/5)
+		// A fifth of the limit at once, but for small limits (Heavy: place, then cancel at
+		// once) up to 4, so a cancel never queues behind the call it cancels.
+		burst := max(1, usable/5, min(4, usable/2))
 		perWindow := max(1, usable-burst)
 		b.limiters[g] = rate.NewLimiter(rate.Limit(float64(perWindow)/window.Seconds()), burst)
 	}

@@ -30,6 +30,7 @@ function apply(html) {
   let n = 0;
   for (const el of [...t.content.children]) {
     const old = el.id && document.getElementById(el.id);
+    if (old && Number(el.dataset.version) < Number(old.dataset.version)) continue; // stale
     if (old) {
       const focus = old.contains(document.activeElement) && document.activeElement.dataset.testid;
       old.replaceWith(el);

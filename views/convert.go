@@ -1,6 +1,7 @@
 package views
 
 import (
+	"strconv"
 	"time"
 
 	"github.com/ringout-dialer/ringout/dialer"
@@ -20,6 +21,7 @@ func NewCallVM(c dialer.Call, to, from string, now time.Time) CallVM {
 		Callee:     newLegVM(dialer.Callee, c.Status.Callee),
 		Cancelable: c.Status.Cancelable() && !c.CancelRequested,
 		Note:       c.Note,
+		Version:    strconv.FormatInt(c.UpdatedAt.UnixNano(), 10),
 	}
 	if len(c.History) > 0 {
 		end := now

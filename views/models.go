@@ -136,8 +136,11 @@ type CallVM struct {
 	Caller     LegVM
 	Callee     LegVM
 	Cancelable bool
-	Note       string          // e.g. "RingCentral asked us to slow down"; empty for none
-	Timeline   templ.Component // may be nil
+	Note       string // e.g. "RingCentral asked us to slow down"; empty for none
+	// Version orders the states of one call (its last change, in Unix nanoseconds): the page
+	// script never replaces a card by an older one (a fetch answer overtaken by a push).
+	Version  string
+	Timeline templ.Component // may be nil
 }
 
 // CallPageVM is the page with a single call, where the no-JavaScript form post lands.

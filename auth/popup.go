@@ -1,0 +1,176 @@
+package auth
+
+// Sign-in for the app framed by another site (an intranet page). RingCentral's sign-in page
+// refuses to be framed and the iframe's cookies are third-party, so:
+//
+//  1. The framed sign-in page gets an attempt id (NewEmbedAttempt), also kept in a short-lived
+//     partitioned cookie: only this iframe's cookie jar holds it.
+//  2. Its button opens a popup at /login?popup=1&attempt=ID (BeginPopupLogin), which runs the
+//     normal OAuth flow first-party. On the callback the server stores the session and mints a
+//     single-use code (≤ 60 s, kept hashed, bound to the attempt and the session) instead of
+//     setting a cookie in the popup.
+//  3. The popup posts the code to the iframe (postMessage to the app's own origin only), and
+//     the iframe POSTs it with its attempt id to /login/redeem (Redeem): the code must be
+//     fresh, unused and bound to this attempt, and the attempt must be the one in the iframe's
+//     cookie. Redeem then sets the partitioned session cookie for the same server-side session.
+//
+// No token ever leaves the server; the code alone is worthless outside the iframe that asked.
+
+import (
+	"context"
+	"crypto/sha256"
+	"crypto/subtle"
+	"net/http"
+	"sync"
+	"time"
+)
+
+// popupCodeTTL is how long the popup's code may take to reach the iframe and be redeemed.
+const popupCodeTTL = 60 * time.Second
+
+// popupCode is a minted, not yet redeemed code, stored under the SHA-256 of the code.
+type popupCode struct {
+	attempt   string // the embedded page's attempt id
+	sessionID string // the session created by the popup's sign-in
+	expires   time.Time
+}
+
+// popupCodes are the codes waiting to be redeemed. They live only in this process: a
+// restart within the minute a code lives makes the user sign in again.
+type popupCodes struct {
+	mu    sync.Mutex
+	codes map[[sha256.Size]byte]popupCode
+}
+
+func newPopupCodes() *popupCodes {
+	return &popupCodes{codes: map[[sha256.Size]byte]popupCode{}}
+}
+
+// mint returns a fresh code bound to attempt and sessionID.
+func (p *popupCodes) mint(attempt, sessionID string, now time.Time) string {
+	code := randomID()
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	p.codes[sha256.Sum256([]byte(code))] = popupCode{attempt: attempt, sessionID: sessionID, expires: now.Add(popupCodeTTL)}
+	return code
+}
+
+// take removes and returns the code: whatever happens next, it works at most once.
+func (p *popupCodes) take(code string) (popupCode, bool) {
+	key := sha256.Sum256([]byte(code))
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	c, ok := p.codes[key]
+	delete(p.codes, key)
+	return c, ok
+}
+
+// expired removes the codes that expired before now and returns their sessions.
+func (p *popupCodes) expired(now time.Time) []string {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	var ids []string
+	for k, c := range p.codes {
+		if now.After(c.expires) {
+			ids = append(ids, c.sessionID)
+			delete(p.codes, k)
+		}
+	}
+	return ids
+}
+
+// dropUnredeemed deletes the sessions whose code was never redeemed: nobody holds a cookie
+// for them, and their tokens should not linger.
+func (a *Auth) dropUnredeemed(ctx context.Context, now time.Time) error {
+	var err error
+	for _, id := range a.popups.expired(now) {
+		if e := a.st.DeleteSession(ctx, id); e != nil && err == nil {
+			err = e
+		}
+	}
+	return err
+}
+
+// NewEmbedAttempt starts the sign-in of a framed page: it returns a fresh attempt id for the
+// page's popup button and keeps it in the iframe's partitioned attempt cookie (10 minutes).
+func (a *Auth) NewEmbedAttempt(w http.ResponseWriter, r *http.Request) (string, error) {
+	id := randomID()
+	if err := a.setCookie(w, r, embedAttemptCookie, id, embedded(loginTTL)); err != nil {
+		return "", err
+	}
+	return id, nil
+}
+
+// BeginPopupLogin is BeginLogin for the popup opened by a framed page whose attempt id is
+// attempt: the callback then mints a code for that attempt instead of setting a cookie.
+func (a *Auth) BeginPopupLogin(w http.ResponseWriter, r *http.Request, attempt string) (string, error) {
+	if !wellFormedID(attempt) {
+		return "", a.fail(r.Context(), BadState, "popup sign-in without a well-formed attempt id", nil)
+	}
+	if err := a.dropUnredeemed(r.Context(), a.cfg.Now()); err != nil {
+		a.log.WarnContext(r.Context(), "deleting unredeemed popup sessions", "err", err)
+	}
+	return a.beginLogin(w, r, attempt)
+}
+
+// Redeem completes a popup sign-in in the iframe: code is the one the popup handed over,
+// attempt the page's attempt id. The code must be unused, at most 60 s old and minted for
+// this attempt, and the attempt must be the one in this iframe's cookie. Then the iframe
+// gets the partitioned session cookie of the session the popup created. Failures are
+// *Error, already logged.
+func (a *Auth) Redeem(w http.ResponseWriter, r *http.Request, code, attempt string) (*Session, error) {
+	ctx := r.Context()
+	now := a.cfg.Now()
+	cookieAttempt, hasCookie := a.readCookie(r, embedAttemptCookie)
+	c, found := a.popups.take(code) // single use, whatever the outcome
+	var failed *Error
+	switch {
+	case code == "" || attempt == "":
+		failed = a.fail(ctx, MissingParams, "redeem without code or attempt", nil)
+	case !hasCookie:
+		failed = a.fail(ctx, BadState, "redeem without the iframe's attempt cookie", nil)
+	case subtle.ConstantTimeCompare([]byte(cookieAttempt), []byte(attempt)) != 1:
+		failed = a.fail(ctx, BadState, "redeem for an attempt this iframe did not start", nil)
+	case !found:
+		failed = a.fail(ctx, BadState, "unknown or already redeemed popup code", nil)
+	case subtle.ConstantTimeCompare([]byte(c.attempt), []byte(attempt)) != 1:
+		failed = a.fail(ctx, BadState, "popup code minted for another attempt", nil)
+	case now.After(c.expires):
+		failed = a.fail(ctx, Expired, "popup code older than 60 s", nil)
+	}
+	if failed != nil {
+		if found { // nobody will ever hold a cookie for this session
+			a.endSession(ctx, c.sessionID, "popup code not redeemed")
+		}
+		return nil, failed
+	}
+	ss, err := a.st.GetSession(ctx, c.sessionID)
+	if err != nil {
+		return nil, a.fail(ctx, Internal, "reading the popup's session", err)
+	}
+	// An iframe that was signed in already (perhaps as someone else) drops that session.
+	if old, ok := a.readCookie(r, embedSessionCookie); ok && old != ss.ID {
+		if err := a.st.DeleteSession(ctx, old); err != nil {
+			a.log.WarnContext(ctx, "deleting the replaced session", "err", err)
+		}
+	}
+	a.clearCookieWith(w, embedAttemptCookie, embedded(0))
+	if err := a.setCookie(w, r, embedSessionCookie, ss.ID, embedded(sessionMaxAge)); err != nil {
+		return nil, a.fail(ctx, Internal, "writing the embedded session cookie", err)
+	}
+	a.log.InfoContext(ctx, "signed in (embedded)", "user", ss.UserID)
+	return fromStore(ss), nil
+}
+
+// wellFormedID reports whether s looks like an id of randomID: 43 base64url characters.
+func wellFormedID(s string) bool {
+	if len(s) != 43 {
+		return false
+	}
+	for _, c := range []byte(s) {
+		if !('a' <= c && c <= 'z' || 'A' <= c && c <= 'Z' || '0' <= c && c <= '9' || c == '-' || c == '_') {
+			return false
+		}
+	}
+	return true
+}

@@ -1,0 +1,568 @@
+// Command loadtest runs the dialer on its embedded simulator as a subprocess on loopback,
+// signs in many simulated users, opens many WebSocket viewers over many live calls, and
+// prints what it measured: viewers, calls, status-push latency (the app's own
+// status_push_latency_seconds histogram, from a poll observing a change to the WebSocket
+// write finishing, and the spread of arrival times across the viewers of one user), the
+// server's resident memory (peak and current, from /proc) and the 429s and errors seen.
+//
+//	go run ./cmd/loadtest -viewers 10000 -calls 1000 -duration 60s
+//
+// Run it from the module's directory. It is bounded in time and stops the app when done.
+package main
+
+import (
+	"bufio"
+	"cmp"
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"net/http/cookiejar"
+	"net/url"
+	"os"
+	"os/exec"
+	"os/signal"
+	"path/filepath"
+	"regexp"
+	"slices"
+	"strconv"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"syscall"
+	"time"
+
+	"github.com/PuerkitoBio/goquery"
+	"github.com/gorilla/websocket"
+	"golang.org/x/sync/errgroup"
+)
+
+// maxViewersPerUser stays under the app's per-user WebSocket cap (50).
+const maxViewersPerUser = 40
+
+type options struct {
+	viewers  int
+	calls    int
+	users    int
+	duration time.Duration
+	speed    float64
+	to       string
+	memLimit string
+}
+
+func main() {
+	var o options
+	flag.IntVar(&o.viewers, "viewers", 10000, "WebSocket viewers to open, spread over the users")
+	flag.IntVar(&o.calls, "calls", 1000, "live calls to place, spread over the users")
+	flag.IntVar(&o.users, "users", 0, "simulated users (0: one per call, and enough for the viewers)")
+	flag.DurationVar(&o.duration, "duration", 60*time.Second, "how long to watch the calls once placed")
+	flag.Float64Var(&o.speed, "sim-speed", 1, "simulator clock speed")
+	flag.StringVar(&o.memLimit, "app-gomemlimit", "", "GOMEMLIMIT for the app (e.g. 200MiB; empty: Go's default)")
+	flag.StringVar(&o.to, "to", "+16505550199", "number called (ending in 9: the callee rings ~60 s of simulated time)")
+	flag.Parse()
+	if o.users == 0 {
+		o.users = max(o.calls, (o.viewers+maxViewersPerUser-1)/maxViewersPerUser, 1)
+	}
+	if o.viewers < 0 || o.calls < 0 || o.users < 1 || o.duration <= 0 || o.viewers > o.users*maxViewersPerUser {
+		fmt.Fprintf(os.Stderr, "loadtest: need viewers, calls >= 0, duration > 0 and at most %d viewers per user\n", maxViewersPerUser)
+		os.Exit(2)
+	}
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	log := slog.New(slog.NewTextHandler(os.Stderr, nil))
+	if err := run(ctx, o, log, os.Stdout); err != nil {
+		log.Error("load test failed", "err", err)
+		os.Exit(1)
+	}
+}
+
+func run(ctx context.Context, o options, log *slog.Logger, out io.Writer) error {
+	raiseFileLimit(log)
+	tmp, err := os.MkdirTemp("", "ringout-load")
+	if err != nil {
+		return err
+	}
+	defer os.RemoveAll(tmp)
+
+	log.Info("building the app")
+	bin := filepath.Join(tmp, "ringout")
+	build := exec.CommandContext(ctx, "go", "build", "-o", bin, "github.com/ringout-dialer/ringout")
+	build.Stdout, build.Stderr = os.Stderr, os.Stderr
+	if err := build.Run(); err != nil {
+		return fmt.Errorf("go build: %w", err)
+	}
+	app, err := startApp(ctx, bin, tmp, o, log)
+	if err != nil {
+		return err
+	}
+	defer app.stop(log)
+
+	var r result
+	r.start = time.Now()
+	log.Info("signing in", "users", o.users)
+	users, err := signInAll(ctx, app.url, o.users, &r)
+	if err != nil {
+		return err
+	}
+	log.Info("signed in", "users", len(users), "took", time.Since(r.start).Round(time.Millisecond))
+
+	watchCtx, stopWatching := context.WithCancel(ctx)
+	defer stopWatching()
+	arrivals := newArrivals()
+	log.Info("opening viewers", "viewers", o.viewers)
+	t0 := time.Now()
+	var viewers sync.WaitGroup
+	openViewers(watchCtx, app.url, users, o.viewers, arrivals, &viewers, &r)
+	log.Info("viewers open", "viewers", r.viewers.Load(), "took", time.Since(t0).Round(time.Millisecond))
+
+	log.Info("placing calls", "calls", o.calls)
+	t0 = time.Now()
+	end := time.After(o.duration) // the watch starts with the first call
+	placeCalls(ctx, app.url, users, o.calls, o.to, &r)
+	log.Info("calls placed", "calls", r.calls.Load(), "took", time.Since(t0).Round(time.Millisecond))
+
+	select {
+	case <-ctx.Done():
+	case <-end:
+	}
+	metrics, err := scrape(app.url)
+	if err != nil {
+		return err
+	}
+	rss, hwm := memory(app.cmd.Process.Pid)
+	r.stopping.Store(true)
+	stopWatching()
+	viewers.Wait()
+
+	p50, p99, n := histogramQuantiles(metrics, "status_push_latency_seconds", 0.5, 0.99)
+	spread := arrivals.spreads()
+	fmt.Fprintf(out, "viewers:            %d open of %d (%d failed to open, %d dropped early)\n", r.viewers.Load(), o.viewers, r.viewerErrors.Load(), r.viewerDrops.Load())
+	fmt.Fprintf(out, "calls:              %d placed of %d (%d failed); live at the end: %v\n", r.calls.Load(), o.calls, r.callErrors.Load(), sample(metrics, "live_calls"))
+	fmt.Fprintf(out, "users:              %d (%d sign-ins failed)\n", len(users), r.signInErrors.Load())
+	fmt.Fprintf(out, "pushes received:    %d fragments by the viewers\n", arrivals.total.Load())
+	fmt.Fprintf(out, "push latency:       p50 %s, p99 %s over %d pushes (server: poll observed → WebSocket write done)\n", ms(p50), ms(p99), n)
+	fmt.Fprintf(out, "arrival spread:     p50 %s, p99 %s (first to last viewer of one user, same update)\n", ms(quantile(spread, .5)), ms(quantile(spread, .99)))
+	fmt.Fprintf(out, "server RSS:         peak %d MB, current %d MB\n", hwm>>20, rss>>20)
+	fmt.Fprintf(out, "RingCentral 429s:   %v\n", sample(metrics, "ringcentral_rate_limited_total"))
+	fmt.Fprintf(out, "server errors:      %d error lines logged\n", app.errorLines.Load())
+	fmt.Fprintf(out, "server Go memory:   heap in use %.0f MB, stacks %.0f MB, %v goroutines\n",
+		sample(metrics, "go_memstats_heap_inuse_bytes")/(1<<20), sample(metrics, "go_memstats_stack_inuse_bytes")/(1<<20), sample(metrics, "go_goroutines"))
+	fmt.Fprintf(out, "websocket_connections at scrape: %v; took %s in all\n", sample(metrics, "websocket_connections"), time.Since(r.start).Round(time.Second))
+	return nil
+}
+
+// result counts what happened.
+type result struct {
+	start                                  time.Time
+	viewers, calls                         atomic.Int64
+	signInErrors, viewerErrors, callErrors atomic.Int64
+	viewerDrops                            atomic.Int64
+	stopping                               atomic.Bool
+}
+
+func ms(s float64) string { return fmt.Sprintf("%.1f ms", s*1000) }
+
+// raiseFileLimit lifts the open-files limit to its hard maximum, for this process and the
+// app it starts: 10 000 WebSockets need 10 000 sockets on each side.
+func raiseFileLimit(log *slog.Logger) {
+	var l syscall.Rlimit
+	if err := syscall.Getrlimit(syscall.RLIMIT_NOFILE, &l); err != nil {
+		return
+	}
+	l.Cur = l.Max
+	if err := syscall.Setrlimit(syscall.RLIMIT_NOFILE, &l); err != nil {
+		log.Warn("raising the open-files limit", "err", err)
+	}
+}
+
+// app is the dialer running as a subprocess.
+type app struct {
+	url        string
+	cmd        *exec.Cmd
+	done       chan struct{}
+	errorLines atomic.Int64
+}
+
+func startApp(ctx context.Context, bin, dir string, o options, log *slog.Logger) (*app, error) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return nil, err
+	}
+	addr := ln.Addr().String()
+	ln.Close()
+	cmd := exec.Command(bin, "-sim-users", strconv.Itoa(o.users), "-sim-speed", strconv.FormatFloat(o.speed, 'f', -1, 64))
+	cmd.Env = append(os.Environ(), "ADDR="+addr, "DATA_DIR="+filepath.Join(dir, "data"))
+	if o.memLimit != "" {
+		cmd.Env = append(cmd.Env, "GOMEMLIMIT="+o.memLimit)
+	}
+	cmd.Stderr = os.Stderr
+	stdout, err := cmd.StdoutPipe()
+	if err != nil {
+		return nil, err
+	}
+	if err := cmd.Start(); err != nil {
+		return nil, err
+	}
+	a := &app{url: "http://" + addr, cmd: cmd, done: make(chan struct{})}
+	go func() {
+		defer close(a.done)
+		sc := bufio.NewScanner(stdout)
+		sc.Buffer(make([]byte, 64<<10), 1<<20)
+		for sc.Scan() {
+			if strings.Contains(sc.Text(), `"level":"ERROR"`) {
+				if a.errorLines.Add(1) <= 5 {
+					log.Warn("app logged an error", "line", sc.Text())
+				}
+			}
+		}
+		cmd.Wait()
+	}()
+	deadline := time.Now().Add(20 * time.Second)
+	for time.Now().Before(deadline) {
+		if resp, err := http.Get(a.url + "/healthz"); err == nil {
+			resp.Body.Close()
+			log.Info("app started", "url", a.url, "pid", cmd.Process.Pid)
+			return a, nil
+		}
+		select {
+		case <-a.done:
+			return nil, errors.New("the app exited at start")
+		case <-ctx.Done():
+			a.stop(log)
+			return nil, ctx.Err()
+		case <-time.After(50 * time.Millisecond):
+		}
+	}
+	a.stop(log)
+	return nil, errors.New("the app did not answer /healthz within 20 s")
+}
+
+// stop sends SIGTERM, and SIGKILL if the app has not exited 15 s later.
+func (a *app) stop(log *slog.Logger) {
+	a.cmd.Process.Signal(syscall.SIGTERM)
+	select {
+	case <-a.done:
+	case <-time.After(15 * time.Second):
+		log.Warn("the app did not stop in 15 s; killing it")
+		a.cmd.Process.Kill()
+		<-a.done
+	}
+}
+
+// user is one signed-in simulated user.
+type user struct {
+	name   string
+	client *http.Client
+	cookie string // Cookie header for the WebSocket handshake
+}
+
+func signInAll(ctx context.Context, base string, n int, r *result) ([]*user, error) {
+	users := make([]*user, n)
+	g, gctx := errgroup.WithContext(ctx)
+	g.SetLimit(32)
+	for i := range n {
+		g.Go(func() error {
+			u, err := signIn(gctx, base, fmt.Sprintf("load%d", i+1))
+			if err != nil {
+				r.signInErrors.Add(1)
+				slog.Warn("sign-in failed", "user", i+1, "err", err)
+				return nil
+			}
+			users[i] = u
+			return nil
+		})
+	}
+	if err := g.Wait(); err != nil {
+		return nil, err
+	}
+	users = slices.DeleteFunc(users, func(u *user) bool { return u == nil })
+	if len(users) == 0 {
+		return nil, errors.New("no user could sign in")
+	}
+	return users, ctx.Err()
+}
+
+// signIn goes through /login and the simulator's sign-in form, as a person would.
+func signIn(ctx context.Context, base, name string) (*user, error) {
+	jar, _ := cookiejar.New(nil)
+	hc := &http.Client{Jar: jar, Timeout: 30 * time.Second}
+	req, _ := http.NewRequestWithContext(ctx, http.MethodGet, base+"/login", nil)
+	resp, err := hc.Do(req)
+	if err != nil {
+		return nil, err
+	}
+	doc, err := goquery.NewDocumentFromReader(resp.Body)
+	resp.Body.Close()
+	if err != nil {
+		return nil, err
+	}
+	form := url.Values{}
+	doc.Find("form input[type=hidden]").Each(func(_ int, s *goquery.Selection) {
+		form.Set(s.AttrOr("name", ""), s.AttrOr("value", ""))
+	})
+	form.Set("username", name)
+	form.Set("password", name)
+	form.Set("action", "signin")
+	req, _ = http.NewRequestWithContext(ctx, http.MethodPost, resp.Request.URL.String(), strings.NewReader(form.Encode()))
+	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+	resp, err = hc.Do(req)
+	if err != nil {
+		return nil, err
+	}
+	io.Copy(io.Discard, resp.Body)
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusOK || resp.Request.URL.Path != "/" {
+		return nil, fmt.Errorf("sign-in ended at %s with %s", resp.Request.URL.Path, resp.Status)
+	}
+	u, _ := url.Parse(base)
+	var cookies []string
+	for _, c := range jar.Cookies(u) {
+		cookies = append(cookies, c.Name+"="+c.Value)
+	}
+	return &user{name: name, client: hc, cookie: strings.Join(cookies, "; ")}, nil
+}
+
+// placeCalls places n calls, round robin over the users, 32 at a time.
+func placeCalls(ctx context.Context, base string, users []*user, n int, to string, r *result) {
+	g, ctx := errgroup.WithContext(ctx)
+	g.SetLimit(32)
+	for i := range n {
+		u := users[i%len(users)]
+		g.Go(func() error {
+			req, _ := http.NewRequestWithContext(ctx, http.MethodPost, base+"/calls", strings.NewReader(url.Values{"to": {to}}.Encode()))
+			req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+			req.Header.Set("X-Requested-With", "fetch")
+			resp, err := u.client.Do(req)
+			if err != nil {
+				r.callErrors.Add(1)
+				slog.Warn("placing a call", "user", u.name, "err", err)
+				return nil
+			}
+			io.Copy(io.Discard, resp.Body)
+			resp.Body.Close()
+			if resp.StatusCode != http.StatusCreated {
+				r.callErrors.Add(1)
+				slog.Warn("placing a call", "user", u.name, "status", resp.Status)
+				return nil
+			}
+			r.calls.Add(1)
+			return nil
+		})
+	}
+	g.Wait()
+}
+
+// openViewers opens n WebSockets, round robin over the users, 64 handshakes at a time.
+// Each runs until ctx ends, recording when each fragment arrives.
+func openViewers(ctx context.Context, base string, users []*user, n int, arr *arrivals, wg *sync.WaitGroup, r *result) {
+	dialer := websocket.Dialer{HandshakeTimeout: 20 * time.Second, ReadBufferSize: 1024, WriteBufferSize: 256}
+	wsURL := "ws" + strings.TrimPrefix(base, "http") + "/ws"
+	sem := make(chan struct{}, 64)
+	var handshakes sync.WaitGroup
+	for i := range n {
+		u := users[i%len(users)]
+		sem <- struct{}{}
+		handshakes.Add(1)
+		go func() {
+			defer handshakes.Done()
+			conn, _, err := dialer.DialContext(ctx, wsURL, http.Header{"Origin": {base}, "Cookie": {u.cookie}})
+			<-sem
+			if err != nil {
+				r.viewerErrors.Add(1)
+				slog.Warn("opening a viewer", "user", u.name, "err", err)
+				return
+			}
+			r.viewers.Add(1)
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				view(ctx, conn, u.name, arr, r)
+			}()
+		}()
+	}
+	handshakes.Wait()
+}
+
+var (
+	callIDRE = regexp.MustCompile(`data-call-id="([^"]*)"`)
+	statusRE = regexp.MustCompile(`data-(?:call-)?status="([^"]*)"`)
+)
+
+func view(ctx context.Context, conn *websocket.Conn, owner string, arr *arrivals, r *result) {
+	defer conn.Close()
+	stop := context.AfterFunc(ctx, func() { conn.Close() })
+	defer stop()
+	for {
+		_, msg, err := conn.ReadMessage()
+		at := time.Now()
+		if err != nil {
+			if !r.stopping.Load() && ctx.Err() == nil {
+				r.viewerDrops.Add(1)
+			}
+			return
+		}
+		id := callIDRE.FindSubmatch(msg)
+		if id == nil {
+			continue
+		}
+		// The same update of the same call is the same call id and statuses.
+		key := owner + "/" + string(id[1])
+		for _, m := range statusRE.FindAllSubmatch(msg, 3) {
+			key += "/" + string(m[1])
+		}
+		arr.add(key, at)
+	}
+}
+
+// arrivals records, for each update, the first and last time a viewer received it.
+type arrivals struct {
+	total atomic.Int64
+	mu    sync.Mutex
+	seen  map[string]*span
+}
+
+type span struct {
+	first, last time.Time
+	n           int
+}
+
+func newArrivals() *arrivals { return &arrivals{seen: map[string]*span{}} }
+
+func (a *arrivals) add(key string, at time.Time) {
+	a.total.Add(1)
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	s := a.seen[key]
+	if s == nil {
+		a.seen[key] = &span{first: at, last: at, n: 1}
+		return
+	}
+	s.first, s.last, s.n = minTime(s.first, at), maxTime(s.last, at), s.n+1
+}
+
+func minTime(a, b time.Time) time.Time {
+	if b.Before(a) {
+		return b
+	}
+	return a
+}
+
+func maxTime(a, b time.Time) time.Time {
+	if b.After(a) {
+		return b
+	}
+	return a
+}
+
+// spreads are, in seconds and sorted, the first-to-last arrival spreads of every update
+// that more than one viewer received.
+func (a *arrivals) spreads() []float64 {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	var out []float64
+	for _, s := range a.seen {
+		if s.n > 1 {
+			out = append(out, s.last.Sub(s.first).Seconds())
+		}
+	}
+	slices.Sort(out)
+	return out
+}
+
+func quantile(sorted []float64, q float64) float64 {
+	if len(sorted) == 0 {
+		return 0
+	}
+	return sorted[min(len(sorted)-1, int(q*float64(len(sorted))))]
+}
+
+func scrape(base string) (string, error) {
+	resp, err := http.Get(base + "/metrics")
+	if err != nil {
+		return "", err
+	}
+	defer resp.Body.Close()
+	b, err := io.ReadAll(resp.Body)
+	if resp.StatusCode != http.StatusOK {
+		return "", fmt.Errorf("GET /metrics: %s", resp.Status)
+	}
+	return string(b), err
+}
+
+// sample is the value of an unlabelled sample, or NaN.
+func sample(metrics, name string) float64 {
+	for line := range strings.Lines(metrics) {
+		if v, ok := strings.CutPrefix(strings.TrimSpace(line), name+" "); ok {
+			if f, err := strconv.ParseFloat(v, 64); err == nil {
+				return f
+			}
+		}
+	}
+	return 0
+}
+
+var bucketRE = regexp.MustCompile(`^(\w+)_bucket\{le="([^"]+)"\} (\S+)$`)
+
+// histogramQuantiles estimates quantiles of a Prometheus histogram as histogram_quantile
+// does: linear interpolation inside the bucket. It also returns the number of observations.
+func histogramQuantiles(metrics, name string, qs ...float64) (q1, q2 float64, count int) {
+	type bucket struct{ le, n float64 }
+	var bs []bucket
+	for line := range strings.Lines(metrics) {
+		m := bucketRE.FindStringSubmatch(strings.TrimSpace(line))
+		if m == nil || m[1] != name {
+			continue
+		}
+		le, err1 := strconv.ParseFloat(m[2], 64) // "+Inf" parses as +Inf
+		n, err2 := strconv.ParseFloat(m[3], 64)
+		if err1 == nil && err2 == nil {
+			bs = append(bs, bucket{le, n})
+		}
+	}
+	slices.SortFunc(bs, func(a, b bucket) int { return cmp.Compare(a.le, b.le) })
+	if len(bs) == 0 || bs[len(bs)-1].n == 0 {
+		return 0, 0, 0
+	}
+	total := bs[len(bs)-1].n
+	at := func(q float64) float64 {
+		rank := q * total
+		lo, below := 0.0, 0.0
+		for _, b := range bs {
+			if b.n >= rank {
+				if b.le > 1e300 { // +Inf: the highest finite bound is all we know
+					return lo
+				}
+				return lo + (b.le-lo)*(rank-below)/max(b.n-below, 1)
+			}
+			lo, below = b.le, b.n
+		}
+		return lo
+	}
+	return at(qs[0]), at(qs[1]), int(total)
+}
+
+// memory reads the app's resident set size and its peak (VmRSS, VmHWM) in bytes.
+func memory(pid int) (rss, hwm int64) {
+	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/status", pid))
+	if err != nil {
+		return 0, 0
+	}
+	for line := range strings.Lines(string(b)) {
+		f := strings.Fields(line)
+		if len(f) < 2 {
+			continue
+		}
+		kb, _ := strconv.ParseInt(f[1], 10, 64)
+		switch f[0] {
+		case "VmRSS:":
+			rss = kb << 10
+		case "VmHWM:":
+			hwm = kb << 10
+		}
+	}
+	return rss, hwm
+}

@@ -1,0 +1,36 @@
+package main
+
+import (
+	"math"
+	"testing"
+)
+
+func TestHistogramQuantiles(t *testing.T) {
+	const h = `# TYPE x histogram
+x_bucket{le="0.01"} 50
+x_bucket{le="0.02"} 90
+x_bucket{le="0.1"} 100
+x_bucket{le="+Inf"} 100
+x_sum 1
+x_count 100
+`
+	tests := []struct {
+		name     string
+		metrics  string
+		p50, p99 float64
+		n        int
+	}{
+		{"interpolated inside buckets", h, 0.01, 0.02 + 0.08*0.9, 100},
+		{"no observations", `x_bucket{le="+Inf"} 0`, 0, 0, 0},
+		{"absent", "", 0, 0, 0},
+		{"beyond the last finite bucket", "x_bucket{le=\"0.1\"} 1\nx_bucket{le=\"+Inf\"} 10\n", 0.1, 0.1, 10},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			p50, p99, n := histogramQuantiles(tt.metrics, "x", .5, .99)
+			if math.Abs(p50-tt.p50) > 1e-9 || math.Abs(p99-tt.p99) > 1e-9 || n != tt.n {
+				t.Errorf("got p50 %v p99 %v n %d, want %v %v %d", p50, p99, n, tt.p50, tt.p99, tt.n)
+			}
+		})
+	}
+}

@@ -1,0 +1,294 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"fmt"
+	"image/png"
+	"os"
+	"path/filepath"
+	"slices"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/chromedp/chromedp"
+)
+
+// The demo experience in Chromium: the simulator's virtual phones drive the dialer, the
+// timelines match what the call went through, and the README's screenshots.
+
+// recordCalls records, in the dialer page, every data-status each leg of every call card
+// shows, by call id: window.seenBy[id] = {caller: [...], callee: [...]}.
+const recordCalls = `(() => {
+  window.seenBy = {};
+  const note = () => {
+    for (const c of document.querySelectorAll('[data-testid=call]')) {
+      const s = window.seenBy[c.dataset.callId] ??= {caller: [], callee: []};
+      for (const k of ['caller', 'callee']) {
+        const v = c.querySelector('[data-testid=' + k + '-leg]')?.dataset.status;
+        if (v && s[k][s[k].length - 1] !== v) s[k].push(v);
+      }
+    }
+  };
+  new MutationObserver(note).observe(document.body, {subtree: true, childList: true, attributes: true});
+  note();
+  return true;
+})()`
+
+// seenLegs is the statuses of both seenLegs, in order.
+type seenLegs struct{ Caller, Callee []string }
+
+// timelineOf reads the timeline inside the element matching sel: each row's segments
+// (data-status and data-phase) in order, and the tick labels.
+func timelineOf(sel string) (string, *struct {
+	Caller, Callee, CallerPhase, CalleePhase, Ticks, Titles []string
+}) {
+	js := fmt.Sprintf(`(() => {
+  const svg = document.querySelector(%q + ' [data-testid=timeline]');
+  if (!svg) return null;
+  const all = (q, f) => [...svg.querySelectorAll(q)].map(f);
+  return {
+    caller: all('rect[data-row=caller]', r => r.dataset.status),
+    callee: all('rect[data-row=callee]', r => r.dataset.status),
+    callerPhase: all('rect[data-row=caller]', r => r.dataset.phase),
+    calleePhase: all('rect[data-row=callee]', r => r.dataset.phase),
+    ticks: all('.tl-tick', t => t.textContent),
+    titles: all('rect title', t => t.textContent),
+  };
+})()`, sel)
+	return js, &struct{ Caller, Callee, CallerPhase, CalleePhase, Ticks, Titles []string }{}
+}
+
+// phonesTab opens another tab of the browser. It is created by a Run without a deadline:
+// chromedp ties a tab to the context of the Run that creates it.
+func phonesTab(t *testing.T, browser context.Context) context.Context {
+	t.Helper()
+	tab := newTab(t, browser)
+	if err := chromedp.Run(tab); err != nil {
+		t.Fatalf("opening a tab: %v", err)
+	}
+	return tab
+}
+
+func callSel(id string) string { return fmt.Sprintf(`[data-testid=call][data-call-id=%q]`, id) }
+
+func phoneSel(id, leg string) string {
+	return fmt.Sprintf(`[data-testid=phone-call][data-call-id=%q] [data-testid=phone-%s]`, id, leg)
+}
+
+// dialNumber types a number, presses Call and returns the new call's id.
+func dialNumber(t *testing.T, ctx context.Context, number string) string {
+	t.Helper()
+	var before []string
+	browse(t, ctx, 5*time.Second, chromedp.Evaluate(`[...document.querySelectorAll('[data-testid=call]')].map(c => c.dataset.callId)`, &before))
+	var id string
+	browse(t, ctx, 20*time.Second,
+		chromedp.Evaluate(`document.querySelector('[data-testid=to-input]').value = ''`, nil),
+		chromedp.SendKeys(byTestID("to-input"), number, chromedp.ByQuery),
+		chromedp.Click(byTestID("call-button"), chromedp.ByQuery),
+		chromedp.Poll(fmt.Sprintf(`(() => { const c = [...document.querySelectorAll('[data-testid=call]')].find(c => !%s.includes(c.dataset.callId)); return c ? c.dataset.callId : false })()`, jsArray(before)),
+			&id, chromedp.WithPollingInterval(50*time.Millisecond)),
+	)
+	return id
+}
+
+func jsArray(ss []string) string {
+	q := make([]string, len(ss))
+	for i, s := range ss {
+		q[i] = fmt.Sprintf("%q", s)
+	}
+	return "[" + strings.Join(q, ",") + "]"
+}
+
+// timelinePhase is the colour group views.Phase gives a leg status.
+func timelinePhase(status string) string {
+	switch status {
+	case "InProgress":
+		return "ringing"
+	case "Success":
+		return "answered"
+	case "Finished":
+		return "finished"
+	}
+	return "failed"
+}
+
+// checkTimeline compares the timeline inside sel with the statuses the page showed.
+func checkTimeline(t *testing.T, ctx context.Context, sel string, seen seenLegs) {
+	t.Helper()
+	js, tl := timelineOf(sel)
+	browse(t, ctx, 5*time.Second, chromedp.Evaluate(js, tl))
+	if tl.Caller == nil && tl.Callee == nil {
+		t.Fatalf("no timeline in %s", sel)
+	}
+	for _, row := range []struct {
+		name             string
+		got, phases, saw []string
+	}{{"caller", tl.Caller, tl.CallerPhase, seen.Caller}, {"callee", tl.Callee, tl.CalleePhase, seen.Callee}} {
+		if !slices.Equal(row.got, row.saw) {
+			t.Errorf("%s: timeline %s row shows %v, the page showed the leg go through %v", sel, row.name, row.got, row.saw)
+		}
+		for i, st := range row.got {
+			if row.phases[i] != timelinePhase(st) {
+				t.Errorf("%s: %s segment %s is coloured %q, want %q", sel, row.name, st, row.phases[i], timelinePhase(st))
+			}
+		}
+	}
+	if len(tl.Ticks) < 2 || tl.Ticks[0] != "0:00" {
+		t.Errorf("%s: tick labels %v, want m:ss timestamps from 0:00", sel, tl.Ticks)
+	}
+	for _, title := range tl.Titles {
+		if !strings.Contains(title, ":") {
+			t.Errorf("%s: segment title %q has no timestamp", sel, title)
+		}
+	}
+}
+
+// TestBrowserPhonesDriveTheDialer: a presenter answers both phones on /sim/phones and hangs
+// up; the dialer's seenLegs follow, and the call's timeline shows what it went through.
+func TestBrowserPhonesDriveTheDialer(t *testing.T) {
+	app := startApp(t, nil, "-sim-speed", "1")
+	dialer := newBrowser(t)
+	signIn(t, dialer, app, "demo")
+	var ok bool
+	browse(t, dialer, 5*time.Second, chromedp.Evaluate(recordCalls, &ok))
+	// Digit 8: by its script the first phone never answers, so only the presenter moves it.
+	id := dialNumber(t, dialer, "(650) 555-0128")
+
+	phones := phonesTab(t, dialer)
+	browse(t, phones, 20*time.Second,
+		chromedp.Navigate(app.URL+"/sim/phones"),
+		waitAttr(phoneSel(id, "caller"), "data-state", "ringing"),
+		waitAttr(phoneSel(id, "callee"), "data-state", "idle"),
+	)
+	steps := []struct {
+		name, leg, button string
+		dialerLeg, want   string // the dialer leg that must move, and to what
+	}{
+		{"answer the first phone", "caller", "phone-answer", "caller-leg", "Success"},
+		{"answer the number called", "callee", "phone-answer", "callee-leg", "Success"},
+		{"hang up", "caller", "phone-hangup", "callee-leg", "Finished"},
+	}
+	for _, s := range steps {
+		browse(t, phones, 10*time.Second,
+			chromedp.WaitVisible(phoneSel(id, s.leg)+" "+byTestID(s.button), chromedp.ByQuery),
+			chromedp.Click(phoneSel(id, s.leg)+" "+byTestID(s.button), chromedp.ByQuery),
+		)
+		start := time.Now()
+		browse(t, dialer, 10*time.Second, waitAttr(callSel(id)+" "+byTestID(s.dialerLeg), "data-status", s.want))
+		t.Logf("%s: dialer showed %s %s %v after the click", s.name, s.dialerLeg, s.want, time.Since(start).Round(time.Millisecond))
+	}
+	browse(t, phones, 10*time.Second,
+		waitAttr(phoneSel(id, "caller"), "data-state", "ended"),
+		waitAttr(phoneSel(id, "callee"), "data-state", "ended"),
+	)
+	var seen map[string]seenLegs
+	browse(t, dialer, 5*time.Second, chromedp.Evaluate(`window.seenBy`, &seen))
+	want := seenLegs{Caller: []string{"InProgress", "Success", "Finished"}, Callee: []string{"InProgress", "Success", "Finished"}}
+	if got := seen[id]; !slices.Equal(got.Caller, want.Caller) || !slices.Equal(got.Callee, want.Callee) {
+		t.Errorf("dialer seenLegs went through %+v, want %+v", got, want)
+	}
+	checkTimeline(t, dialer, callSel(id), seen[id])
+}
+
+// TestBrowserTimelineMatchesStatuses: for answered and failed calls, the card's timeline and
+// the recent-calls row's timeline (after a reload) show each leg's statuses in the order the
+// page showed them.
+func TestBrowserTimelineMatchesStatuses(t *testing.T) {
+	app := startApp(t, nil, "-sim-speed", "4")
+	ctx := newBrowser(t)
+	signIn(t, ctx, app, "demo2")
+	var ok bool
+	browse(t, ctx, 5*time.Second, chromedp.Evaluate(recordCalls, &ok))
+	tests := []struct {
+		number string
+		callee []string // the statuses the number called goes through
+	}{
+		{"(650) 555-0120", []string{"InProgress", "Success", "Finished"}},
+		{"(650) 555-0125", []string{"InProgress", "Busy"}},
+		{"(650) 555-0127", []string{"InProgress", "Rejected"}},
+	}
+	ids := make([]string, len(tests))
+	for i, tt := range tests {
+		ids[i] = dialNumber(t, ctx, tt.number)
+		browse(t, ctx, 30*time.Second, waitAttr(callSel(ids[i])+" "+byTestID("callee-leg"), "data-status", tt.callee[len(tt.callee)-1]))
+	}
+	var seen map[string]seenLegs
+	browse(t, ctx, 5*time.Second, chromedp.Evaluate(`window.seenBy`, &seen))
+	for i, tt := range tests {
+		if got := seen[ids[i]].Callee; !slices.Equal(got, tt.callee) {
+			t.Errorf("%s: callee went through %v, want %v", tt.number, got, tt.callee)
+		}
+		checkTimeline(t, ctx, callSel(ids[i]), seen[ids[i]])
+	}
+	browse(t, ctx, 10*time.Second, chromedp.Reload(), chromedp.WaitVisible(byTestID("recent-call"), chromedp.ByQuery))
+	for i := range tests {
+		checkTimeline(t, ctx, fmt.Sprintf(`[data-testid=recent-call][data-call-id=%q]`, ids[i]), seen[ids[i]])
+	}
+}
+
+// TestDemoScreenshots takes the README's pictures: the dialer mid-call, the virtual phones
+// and the timelines of recent calls, at 1000×700, into testoutput/screenshots/. With
+// RINGOUT_UPDATE_SCREENSHOTS=1 it also copies them to docs/screenshots/ (committed).
+func TestDemoScreenshots(t *testing.T) {
+	app := startApp(t, nil, "-sim-speed", "4")
+	dialer := newBrowser(t)
+	const w, h = 1000, 700
+	browse(t, dialer, 5*time.Second, chromedp.EmulateViewport(w, h))
+	signIn(t, dialer, app, "demo2")
+	for _, n := range []struct{ number, callee string }{
+		{"(650) 555-0120", "Finished"}, {"(650) 555-0125", "Busy"}, {"+44 20 7183 8750", "InternationalDisabled"},
+	} {
+		id := dialNumber(t, dialer, n.number)
+		browse(t, dialer, 30*time.Second, waitAttr(callSel(id)+" "+byTestID("callee-leg"), "data-status", n.callee))
+	}
+	browse(t, dialer, 10*time.Second, chromedp.Reload(), chromedp.WaitVisible(byTestID("recent-call"), chromedp.ByQuery))
+	// The long ring: the first phone answers, the number called keeps ringing.
+	id := dialNumber(t, dialer, "(650) 555-0129")
+	browse(t, dialer, 20*time.Second, waitAttr(callSel(id)+" "+byTestID("caller-leg"), "data-status", "Success"))
+
+	phones := phonesTab(t, dialer)
+	browse(t, phones, 20*time.Second,
+		chromedp.EmulateViewport(w, h),
+		chromedp.Navigate(app.URL+"/sim/phones"),
+		waitAttr(phoneSel(id, "callee"), "data-state", "ringing"),
+	)
+	shots := map[string][]byte{}
+	var b []byte
+	browse(t, phones, 10*time.Second, chromedp.CaptureScreenshot(&b))
+	shots["phones.png"] = b
+	browse(t, dialer, 10*time.Second,
+		chromedp.ScrollIntoView(callSel(id), chromedp.ByQuery),
+		chromedp.CaptureScreenshot(&b))
+	shots["dialer.png"] = b
+	browse(t, dialer, 10*time.Second, chromedp.Screenshot(byTestID("recent-calls"), &b, chromedp.ByQuery))
+	shots["timeline.png"] = b
+
+	dirs := []string{filepath.Join("testoutput", "screenshots")}
+	if os.Getenv("RINGOUT_UPDATE_SCREENSHOTS") == "1" {
+		dirs = append(dirs, filepath.Join("docs", "screenshots"))
+	}
+	for name, b := range shots {
+		img, err := png.Decode(bytes.NewReader(b))
+		if err != nil {
+			t.Fatalf("%s: %v", name, err)
+		}
+		size := img.Bounds().Size()
+		t.Logf("%s: %d×%d, %d KB", name, size.X, size.Y, len(b)/1024)
+		if len(b) > 150<<10 {
+			t.Errorf("%s is %d KB, want < 150 KB", name, len(b)/1024)
+		}
+		if size.X > w || size.Y > 2*h {
+			t.Errorf("%s is %v, want at most %d×%d", name, size, w, 2*h)
+		}
+		for _, dir := range dirs {
+			if err := os.MkdirAll(dir, 0o755); err != nil {
+				t.Fatal(err)
+			}
+			if err := os.WriteFile(filepath.Join(dir, name), b, 0o644); err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
+}

@@ -1,0 +1,668 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"net/http"
+	"os"
+	"path/filepath"
+	"slices"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/chromedp/cdproto/emulation"
+	"github.com/chromedp/cdproto/network"
+	"github.com/chromedp/chromedp"
+
+	"github.com/ringout-dialer/ringout/auth"
+	"github.com/ringout-dialer/ringout/dialer"
+	"github.com/ringout-dialer/ringout/store"
+)
+
+// Browser tests of the dialer (issue 5): each starts the whole app on its own simulator and
+// drives Chromium through it, then checks what a person sees and what RingCentral (the
+// simulator's request log) was asked.
+
+// demoUserID is the simulator's extension id of the demo user (rcsim/doc.go): the owner of
+// that user's calls.
+const demoUserID = "1640191004"
+
+// simRequest is one entry of the simulator's request log, with its simulated time.
+type simRequest struct {
+	Time      time.Time
+	Method    string
+	Path      string
+	Extension string
+	Status    int
+}
+
+func simLog(t *testing.T, app *testApp) []simRequest {
+	t.Helper()
+	resp, err := http.Get(app.URL + "/sim/_admin/requests")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	var reqs []simRequest
+	if err := json.NewDecoder(resp.Body).Decode(&reqs); err != nil {
+		t.Fatal(err)
+	}
+	return reqs
+}
+
+// ringOutRequests are the logged requests with method to the ring-out resource (id "" for
+// the collection, i.e. POSTs).
+func ringOutRequests(reqs []simRequest, method, id string) []simRequest {
+	var out []simRequest
+	for _, r := range reqs {
+		if r.Method != method {
+			continue
+		}
+		path := strings.TrimSuffix(r.Path, "/")
+		if strings.HasSuffix(path, "/ring-out/"+id) || (id == "" && (strings.HasSuffix(path, "/ring-out") || strings.HasSuffix(path, "/ringout"))) {
+			out = append(out, r)
+		}
+	}
+	return out
+}
+
+// testBrowser is newBrowser with its profile in a directory removed after the browser has
+// gone (Chromium may still be writing to it for a moment after it is told to quit, which
+// makes t.TempDir's cleanup fail the test).
+func testBrowser(t *testing.T) context.Context {
+	t.Helper()
+	dir, err := os.MkdirTemp("", "ringout-chromium-")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		for range 20 {
+			if os.RemoveAll(dir) == nil {
+				return
+			}
+			time.Sleep(100 * time.Millisecond)
+		}
+	})
+	return newBrowser(t, chromedp.UserDataDir(dir))
+}
+
+// openTab opens another tab of browser on the app's home page. The tab is created by a Run
+// without a deadline: chromedp ties a tab to the context of the Run that creates it.
+func openTab(t *testing.T, browser context.Context, app *testApp, setup ...chromedp.Action) context.Context {
+	t.Helper()
+	tab := newTab(t, browser)
+	if err := chromedp.Run(tab); err != nil {
+		t.Fatalf("opening a tab: %v", err)
+	}
+	browse(t, tab, 10*time.Second, append(setup, chromedp.Navigate(app.URL+"/"), chromedp.WaitVisible(byTestID("signed-in-as"), chromedp.ByQuery))...)
+	return tab
+}
+
+// recordCallees records, in the page, every data-status the callee leg of each call card
+// shows, by call id, in window.callees.
+const recordCallees = `(() => {
+  window.callees = {};
+  const note = () => document.querySelectorAll('[data-testid=call]').forEach((c) => {
+    const a = (window.callees[c.dataset.callId] ??= []);
+    const v = c.querySelector('[data-testid=callee-leg]')?.dataset.status;
+    if (v && a[a.length-1] !== v) a.push(v);
+  });
+  new MutationObserver(note).observe(document.body, {subtree: true, childList: true, attributes: true});
+  note();
+  return true;
+})()`
+
+func callCard(id string) string { return fmt.Sprintf(`[data-testid=call][data-call-id=%q]`, id) }
+
+func inCall(id, testID string) string { return callCard(id) + " " + byTestID(testID) }
+
+// dial types to (after clearing the field), optionally ticks the prompt box, presses Call
+// and returns the id of the call card that appears.
+func dial(t *testing.T, ctx context.Context, to string, playPrompt bool) string {
+	t.Helper()
+	var before, id string
+	actions := []chromedp.Action{
+		chromedp.Evaluate(`document.querySelector('[data-testid=call]')?.dataset.callId || ''`, &before),
+		setValue(byTestID("to-input"), ""),
+		chromedp.SendKeys(byTestID("to-input"), to, chromedp.ByQuery),
+	}
+	if playPrompt {
+		actions = append(actions, chromedp.Click(byTestID("prompt-checkbox"), chromedp.ByQuery))
+	}
+	actions = append(actions,
+		chromedp.Click(byTestID("call-button"), chromedp.ByQuery),
+		chromedp.ActionFunc(func(ctx context.Context) error {
+			return chromedp.Poll(fmt.Sprintf(`(() => { const id = document.querySelector('[data-testid=call]')?.dataset.callId; return id && id !== %q ? id : false })()`, before),
+				&id, chromedp.WithPollingInterval(50*time.Millisecond)).Do(ctx)
+		}),
+	)
+	browse(t, ctx, 30*time.Second, actions...)
+	return id
+}
+
+// setValue sets a form field's value as a person choosing it would (with a change event).
+func setValue(sel, value string) chromedp.Action {
+	return chromedp.Evaluate(fmt.Sprintf(`(() => { const e = document.querySelector(%q); e.value = %q; e.dispatchEvent(new Event('change', {bubbles: true})); return e.value })()`, sel, value), nil)
+}
+
+// waitText waits until the element matching sel contains want (case-insensitive).
+func waitText(sel, want string) chromedp.Action {
+	return chromedp.Poll(fmt.Sprintf(`(() => { const e = document.querySelector(%q); return !!e && e.textContent.toLowerCase().includes(%q) })()`, sel, strings.ToLower(want)), nil,
+		chromedp.WithPollingInterval(50*time.Millisecond))
+}
+
+// waitGone waits until nothing matches sel.
+func waitGone(sel string) chromedp.Action {
+	return chromedp.Poll(fmt.Sprintf(`!document.querySelector(%q)`, sel), nil, chromedp.WithPollingInterval(50*time.Millisecond))
+}
+
+func textOf(t *testing.T, ctx context.Context, sel string) string {
+	t.Helper()
+	var s string
+	browse(t, ctx, 5*time.Second, chromedp.Evaluate(fmt.Sprintf(`document.querySelector(%q)?.textContent ?? ''`, sel), &s))
+	return strings.Join(strings.Fields(s), " ")
+}
+
+func TestBrowserBusyCall(t *testing.T) {
+	t.Parallel()
+	app := startApp(t, nil, "-sim-speed", "4")
+	ctx := testBrowser(t)
+	signIn(t, ctx, app, "demo")
+	id := dial(t, ctx, "(650) 555-0125", false)
+	browse(t, ctx, 20*time.Second, waitAttr(callCard(id), "data-call-status", "CannotReach"))
+	var callee string
+	browse(t, ctx, 5*time.Second, chromedp.AttributeValue(inCall(id, "callee-leg"), "data-status", &callee, nil, chromedp.ByQuery))
+	if callee != "Busy" {
+		t.Errorf("callee leg data-status = %q, want Busy", callee)
+	}
+	if msg := textOf(t, ctx, inCall(id, "call-message")); !strings.Contains(strings.ToLower(msg), "busy") {
+		t.Errorf("call message = %q, want it to say the number was busy", msg)
+	}
+	if n := len(ringOutRequests(simLog(t, app), http.MethodPost, "")); n != 1 {
+		t.Errorf("simulator saw %d ring-out POSTs, want 1", n)
+	}
+}
+
+// TestBrowserCancelRinging cancels a call before the first leg is up (the simulator's
+// scenario 9, with the prompt so the caller answers only after 4 s at real speed): the
+// page says Canceled once a poll confirms it, and RingCentral got exactly one DELETE.
+func TestBrowserCancelRinging(t *testing.T) {
+	t.Parallel()
+	app := startApp(t, nil, "-sim-speed", "1")
+	ctx := testBrowser(t)
+	signIn(t, ctx, app, "demo")
+	id := dial(t, ctx, "650-555-0129", true)
+	browse(t, ctx, 20*time.Second,
+		chromedp.Click(inCall(id, "cancel-button"), chromedp.ByQuery),
+		waitAttr(callCard(id), "data-call-status", "Canceled"),
+		waitGone(inCall(id, "cancel-button")),
+	)
+	if msg := textOf(t, ctx, inCall(id, "call-message")); !strings.Contains(strings.ToLower(msg), "canceled") {
+		t.Errorf("call message = %q, want it to say the call was canceled", msg)
+	}
+	time.Sleep(1500 * time.Millisecond) // a second DELETE, if any, would have gone out by now
+	if n := len(ringOutRequests(simLog(t, app), http.MethodDelete, id)); n != 1 {
+		t.Errorf("simulator saw %d DELETEs of the call, want exactly 1", n)
+	}
+}
+
+// TestBrowserCancelAfterConnected cancels a call whose two legs are already connected, from
+// a page that still shows the Cancel button (a page that has not caught up yet: the button
+// is put back as it was before the call connected). RingCentral answers 204 but the call
+// goes on, and the page says so honestly, then shows the call finishing.
+func TestBrowserCancelAfterConnected(t *testing.T) {
+	t.Parallel()
+	app := startApp(t, nil, "-sim-speed", "2")
+	ctx := testBrowser(t)
+	signIn(t, ctx, app, "demo")
+	id := dial(t, ctx, "(650) 555-0120", false)
+	var ok bool
+	browse(t, ctx, 20*time.Second,
+		chromedp.Evaluate(fmt.Sprintf(`window.staleCancel = document.querySelector(%q).closest('form').outerHTML; true`, inCall(id, "cancel-button")), &ok),
+		waitAttr(inCall(id, "caller-leg"), "data-status", "Success"),
+		waitAttr(inCall(id, "callee-leg"), "data-status", "Success"),
+		waitGone(inCall(id, "cancel-button")),
+		chromedp.Evaluate(fmt.Sprintf(`document.querySelector(%q).insertAdjacentHTML('beforeend', window.staleCancel); true`, callCard(id)), &ok),
+		chromedp.Click(inCall(id, "cancel-button"), chromedp.ByQuery),
+		waitText(inCall(id, "call-note"), "already connected"),
+	)
+	note := textOf(t, ctx, inCall(id, "call-note"))
+	var status string
+	browse(t, ctx, 30*time.Second,
+		waitAttr(inCall(id, "callee-leg"), "data-status", "Finished"),
+		waitAttr(inCall(id, "caller-leg"), "data-status", "Finished"),
+		chromedp.AttributeValue(callCard(id), "data-call-status", &status, nil, chromedp.ByQuery),
+	)
+	if !strings.Contains(note, "cannot cancel") {
+		t.Errorf("note = %q, want it to say RingCentral cannot cancel a connected call", note)
+	}
+	if status != "Success" {
+		t.Errorf("call status after the refused cancel = %q, want Success (the call went on)", status)
+	}
+	if n := len(ringOutRequests(simLog(t, app), http.MethodDelete, id)); n != 1 {
+		t.Errorf("simulator saw %d DELETEs, want 1", n)
+	}
+}
+
+// TestBrowserTabsShareOnePoller places the same kind of call (scenario 0) once with one
+// open tab and once with three: every tab follows the call, and RingCentral sees the same
+// single stream of GETs either way, never two within 0.9 s.
+func TestBrowserTabsShareOnePoller(t *testing.T) {
+	t.Parallel()
+	const speed = 4
+	app := startApp(t, nil, "-sim-speed", fmt.Sprint(speed))
+	browser := testBrowser(t)
+	signIn(t, browser, app, "demo")
+
+	watch := func(tabs []context.Context, dialFrom context.Context, to string) string {
+		for _, tab := range tabs {
+			var ok bool
+			browse(t, tab, 10*time.Second, chromedp.Evaluate(recordCallees, &ok))
+		}
+		id := dial(t, dialFrom, to, false)
+		for i, tab := range tabs {
+			var seen []string
+			browse(t, tab, 30*time.Second,
+				waitAttr(inCall(id, "callee-leg"), "data-status", "Finished"),
+				chromedp.Evaluate(fmt.Sprintf(`window.callees[%q]`, id), &seen))
+			if got := strings.Join(seen, ">"); got != "InProgress>Success>Finished" {
+				t.Errorf("tab %d: callee leg went through %q, want InProgress>Success>Finished", i, got)
+			}
+		}
+		time.Sleep(2 * time.Second) // the poller has stopped by now; nothing more should come
+		return id
+	}
+	gets := func(id string) []simRequest { return ringOutRequests(simLog(t, app), http.MethodGet, id) }
+
+	one := watch([]context.Context{browser}, browser, "(650) 555-0120")
+	tabs := []context.Context{browser}
+	for range 2 {
+		tabs = append(tabs, openTab(t, browser, app))
+	}
+	three := watch(tabs, tabs[2], "(650) 555-0121")
+
+	g1, g3 := gets(one), gets(three)
+	t.Logf("GETs of the call: %d with 1 tab, %d with 3 tabs", len(g1), len(g3))
+	if len(g1) == 0 || len(g3) < len(g1)-2 || len(g3) > len(g1)+2 {
+		t.Errorf("GETs with 3 tabs = %d, with 1 tab = %d: want the same ±2", len(g3), len(g1))
+	}
+	// The call lasts 15 s of simulated time; polling at most once a second, plus slack.
+	if most := int(15/speed) + 1 + 2; len(g1) > most || len(g3) > most {
+		t.Errorf("GETs: %d and %d, want at most %d for a call of %v", len(g1), len(g3), most, 15*time.Second/speed)
+	}
+	for _, g := range [][]simRequest{g1, g3} {
+		for i := 1; i < len(g); i++ {
+			if gap := g[i].Time.Sub(g[i-1].Time) / speed; gap < 900*time.Millisecond {
+				t.Errorf("two GETs of the same call %v apart (real time), want ≥ 0.9 s", gap)
+			}
+		}
+	}
+}
+
+// TestBrowserWithoutJavaScript places a call from a tab with JavaScript off: the form posts,
+// the browser lands on the call's page, which reloads itself until the call has ended.
+func TestBrowserWithoutJavaScript(t *testing.T) {
+	t.Parallel()
+	app := startApp(t, nil, "-sim-speed", "4")
+	browser := testBrowser(t)
+	signIn(t, browser, app, "demo")
+	ctx := openTab(t, browser, app, emulation.SetScriptExecutionDisabled(true))
+	browse(t, ctx, 20*time.Second,
+		chromedp.SendKeys(byTestID("to-input"), "(650) 555-0120", chromedp.ByQuery),
+		chromedp.Click(byTestID("call-button"), chromedp.ByQuery),
+	)
+	// Read the page every 100 ms until the call has ended; the page reloads itself in
+	// between, so a read may land on a page being replaced.
+	type pageState struct {
+		Path, Call, Callee, WS string
+		Loaded                 float64
+	}
+	var st pageState
+	loads := map[float64]bool{}
+	deadline := time.Now().Add(40 * time.Second)
+	for !(st.Call == "Success" && st.Callee == "Finished") {
+		if time.Now().After(deadline) {
+			t.Fatalf("the call's page did not reach its final state; last seen %+v", st)
+		}
+		time.Sleep(100 * time.Millisecond)
+		rctx, cancel := context.WithTimeout(ctx, 2*time.Second)
+		err := chromedp.Run(rctx, chromedp.Evaluate(`({
+			Path: location.pathname,
+			Call: document.querySelector('[data-testid=call]')?.dataset.callStatus ?? '',
+			Callee: document.querySelector('[data-testid=callee-leg]')?.dataset.status ?? '',
+			WS: document.querySelector('#ws-status')?.hidden === false ? 'shown' : '',
+			Loaded: performance.timeOrigin,
+		})`, &st))
+		cancel()
+		if err == nil && st.Call != "" {
+			loads[st.Loaded] = true
+			if !strings.HasPrefix(st.Path, "/calls/") {
+				t.Fatalf("the form post landed on %q, want /calls/{id}", st.Path)
+			}
+			if st.WS != "" {
+				t.Fatal("the WebSocket status shows although JavaScript is off")
+			}
+		}
+	}
+	if len(loads) < 2 {
+		t.Errorf("the call's page was loaded %d times, want it to refresh itself while the call was live", len(loads))
+	}
+	t.Logf("the call's page was loaded %d times", len(loads))
+	// Once the call has ended the page stops refreshing.
+	var refresh bool
+	browse(t, ctx, 5*time.Second, chromedp.Evaluate(`!!document.querySelector('noscript')`, &refresh))
+	if refresh {
+		t.Error("the page of an ended call still refreshes itself")
+	}
+}
+
+// TestBrowserNumbers checks the number field: an invalid number is refused next to the
+// field with no call placed; the usual ways of writing a number are accepted; an
+// international number reaches RingCentral, which refuses it for this account.
+func TestBrowserNumbers(t *testing.T) {
+	t.Parallel()
+	app := startApp(t, nil, "-sim-speed", "4")
+	ctx := testBrowser(t)
+	signIn(t, ctx, app, "demo")
+
+	var nextToField bool
+	browse(t, ctx, 20*time.Second,
+		chromedp.SendKeys(byTestID("to-input"), "12345", chromedp.ByQuery),
+		chromedp.Click(byTestID("call-button"), chromedp.ByQuery),
+		chromedp.WaitVisible(byTestID("form-error"), chromedp.ByQuery),
+		chromedp.Evaluate(`(() => { const e = document.querySelector('[data-testid=form-error]'); return e.closest('.field')?.contains(document.querySelector('[data-testid=to-input]')) && document.querySelector('[data-testid=to-input]').getAttribute('aria-describedby') === e.id })()`, &nextToField),
+	)
+	if msg := textOf(t, ctx, byTestID("form-error")); msg == "" {
+		t.Error("the form error for 12345 is empty")
+	}
+	if !nextToField {
+		t.Error("the error for 12345 is not next to (and described by) the number field")
+	}
+	if n := len(ringOutRequests(simLog(t, app), http.MethodPost, "")); n != 0 {
+		t.Errorf("an invalid number placed %d ring-out POSTs, want none", n)
+	}
+	var calls int
+	browse(t, ctx, 5*time.Second, chromedp.Evaluate(`document.querySelectorAll('[data-testid=call]').length`, &calls))
+	if calls != 0 {
+		t.Errorf("%d call cards after an invalid number, want none", calls)
+	}
+
+	for _, tc := range []struct{ typed, status, message string }{
+		{"(650) 555-0101", "InProgress", ""},
+		{"650.555.0101", "InProgress", ""},
+		{"+44 20 7183 8750", "CannotReach", "International calling is turned off for your account"},
+	} {
+		id := dial(t, ctx, tc.typed, false)
+		var errs int
+		browse(t, ctx, 20*time.Second,
+			chromedp.Evaluate(`document.querySelectorAll('#dial-form [data-testid=form-error]').length`, &errs))
+		if errs != 0 {
+			t.Errorf("%q: %d form errors after the call was placed", tc.typed, errs)
+		}
+		if tc.status != "InProgress" {
+			browse(t, ctx, 20*time.Second, waitAttr(callCard(id), "data-call-status", tc.status))
+			if page := textOf(t, ctx, callCard(id)); !strings.Contains(page, tc.message) {
+				t.Errorf("%q: call card says %q, want %q", tc.typed, page, tc.message)
+			}
+		}
+	}
+	if n := len(ringOutRequests(simLog(t, app), http.MethodPost, "")); n != 3 {
+		t.Errorf("simulator saw %d ring-out POSTs for three valid numbers, want 3", n)
+	}
+}
+
+// TestBrowserNoPermission: a user without the RingOut permission gets a plain sentence with
+// RingCentral's errorCode on the form.
+func TestBrowserNoPermission(t *testing.T) {
+	t.Parallel()
+	app := startApp(t, nil, "-sim-speed", "4")
+	ctx := testBrowser(t)
+	signIn(t, ctx, app, "noperm")
+	browse(t, ctx, 20*time.Second,
+		chromedp.SendKeys(byTestID("to-input"), "(650) 555-0120", chromedp.ByQuery),
+		chromedp.Click(byTestID("call-button"), chromedp.ByQuery),
+		chromedp.WaitVisible(byTestID("form-error"), chromedp.ByQuery),
+	)
+	msg := textOf(t, ctx, byTestID("form-error"))
+	if !strings.Contains(msg, "CMN-401") || !strings.Contains(msg, "not allowed") {
+		t.Errorf("form error = %q, want a plain sentence with CMN-401", msg)
+	}
+	if strings.Contains(msg, "{") || strings.Contains(msg, "errorCode") {
+		t.Errorf("form error = %q, looks like raw JSON", msg)
+	}
+}
+
+// TestBrowserRingMeAt: the "ring me at" number used last is preselected after a reload, and
+// another number typed under "Other number…" is used and remembered.
+func TestBrowserRingMeAt(t *testing.T) {
+	t.Parallel()
+	app := startApp(t, nil, "-sim-speed", "4")
+	ctx := testBrowser(t)
+	signIn(t, ctx, app, "demo")
+	var options []string
+	browse(t, ctx, 10*time.Second, chromedp.Evaluate(`[...document.querySelectorAll('[data-testid=from-select] option')].map(o => o.value)`, &options))
+	if len(options) < 3 || options[len(options)-1] != "other" {
+		t.Fatalf("from-select options = %v, want the forwarding numbers and then \"other\"", options)
+	}
+	second := options[1]
+	browse(t, ctx, 10*time.Second, setValue(byTestID("from-select"), second))
+	id := dial(t, ctx, "(650) 555-0125", false)
+	browse(t, ctx, 20*time.Second, waitAttr(callCard(id), "data-call-status", "CannotReach"))
+
+	var selected string
+	browse(t, ctx, 10*time.Second, chromedp.Reload(), chromedp.WaitVisible(byTestID("from-select"), chromedp.ByQuery),
+		chromedp.Value(byTestID("from-select"), &selected, chromedp.ByQuery))
+	if selected != second {
+		t.Errorf("after a reload the from-select has %q, want the last used %q", selected, second)
+	}
+
+	var visible bool
+	browse(t, ctx, 10*time.Second,
+		setValue(byTestID("from-select"), "other"),
+		chromedp.Evaluate(`document.getElementById('from_other').checkVisibility()`, &visible),
+		chromedp.SendKeys("#from_other", "650 555 0177", chromedp.ByQuery))
+	if !visible {
+		t.Error(`the "Other number" field is not visible once "Other number…" is chosen`)
+	}
+	id = dial(t, ctx, "(650) 555-0125", false)
+	if h := textOf(t, ctx, callCard(id)+" h3"); !strings.Contains(h, "(650) 555-0177") {
+		t.Errorf("call card heading = %q, want it to ring (650) 555-0177", h)
+	}
+	var other string
+	browse(t, ctx, 20*time.Second, waitAttr(callCard(id), "data-call-status", "CannotReach"),
+		chromedp.Reload(), chromedp.WaitVisible(byTestID("from-select"), chromedp.ByQuery),
+		chromedp.Value(byTestID("from-select"), &selected, chromedp.ByQuery),
+		chromedp.Value("#from_other", &other, chromedp.ByQuery))
+	if selected != "other" || strings.Join(strings.Fields(other), "") == "" {
+		t.Errorf("after a reload: from-select %q, other number %q; want \"other\" with the typed number", selected, other)
+	}
+}
+
+// seedCalls writes n finished calls of the demo user, one a minute ending an hour ago,
+// into the app's database in dataDir, as an earlier run of the app would have.
+func seedCalls(t *testing.T, dataDir, secret string, n int) []string {
+	t.Helper()
+	key, err := auth.StoreKey([]byte(secret))
+	if err != nil {
+		t.Fatal(err)
+	}
+	st, err := store.Open(t.Context(), filepath.Join(dataDir, "ringout.db"), key)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close()
+	var ids []string // newest first
+	start := time.Now().Add(-time.Hour)
+	for i := range n {
+		at := start.Add(-time.Duration(i) * time.Minute)
+		status := dialer.Status{Call: dialer.CallCannotReach, Caller: dialer.LegSuccess, Callee: dialer.LegBusy}
+		c := dialer.Call{
+			ID: fmt.Sprintf("90000000%04d", i), Owner: demoUserID, From: "+16505550101", To: "+16505550125",
+			Status: status, StartedAt: at, UpdatedAt: at.Add(time.Second),
+			History: []dialer.StatusAt{{Status: status, At: at.Add(time.Second)}},
+		}
+		if err := st.SaveCall(t.Context(), c); err != nil {
+			t.Fatal(err)
+		}
+		ids = append(ids, c.ID)
+	}
+	return ids
+}
+
+// TestBrowserRecentCalls: after calls finish, the recent calls list shows them newest
+// first, above the older ones, and never more than 20 rows.
+func TestBrowserRecentCalls(t *testing.T) {
+	t.Parallel()
+	dir := t.TempDir()
+	secret := strings.Repeat("recent-calls-secret-", 3)
+	older := seedCalls(t, dir, secret, 25)
+	app := startApp(t, map[string]string{"DATA_DIR": dir, "SESSION_SECRET": secret}, "-sim-speed", "4")
+	ctx := testBrowser(t)
+	signIn(t, ctx, app, "demo")
+
+	first := dial(t, ctx, "(650) 555-0125", false)
+	browse(t, ctx, 20*time.Second, waitAttr(callCard(first), "data-call-status", "CannotReach"))
+	second := dial(t, ctx, "(650) 555-0127", false)
+	browse(t, ctx, 20*time.Second, waitAttr(callCard(second), "data-call-status", "CannotReach"))
+
+	var rows []struct{ ID, Status string }
+	browse(t, ctx, 10*time.Second, chromedp.Reload(), chromedp.WaitVisible(byTestID("recent-calls"), chromedp.ByQuery),
+		chromedp.Evaluate(`[...document.querySelectorAll('[data-testid=recent-calls] [data-testid=recent-call]')].map(e => ({ID: e.dataset.callId, Status: e.dataset.callStatus}))`, &rows))
+	var ids []string
+	for _, r := range rows {
+		ids = append(ids, r.ID)
+		if r.Status != "CannotReach" {
+			t.Errorf("recent call %s has data-call-status %q, want CannotReach", r.ID, r.Status)
+		}
+	}
+	want := append([]string{second, first}, older[:18]...)
+	if !slices.Equal(ids, want) {
+		t.Errorf("recent calls = %v,\nwant the two new calls, newest first, then the 18 newest older ones: %v", ids, want)
+	}
+}
+
+// TestBrowserManyTabsNoThrottling: two live calls and ten open tabs of the same user stay
+// inside RingCentral's rate limits (no 429 at all) while every tab follows both calls to
+// their end.
+func TestBrowserManyTabsNoThrottling(t *testing.T) {
+	t.Parallel()
+	const speed = 3 // the long-ringing calls end after ~21 s; the simulator's window is 20 s
+	app := startApp(t, nil, "-sim-speed", fmt.Sprint(speed))
+	browser := testBrowser(t)
+	signIn(t, browser, app, "demo")
+	a := dial(t, browser, "(650) 555-0129", false)
+	b := dial(t, browser, "(650) 555-0139", false)
+	began := time.Now()
+
+	tabs := make([]context.Context, 10)
+	tabs[0] = browser
+	for i := 1; i < len(tabs); i++ {
+		tabs[i] = openTab(t, browser, app)
+	}
+	var wg sync.WaitGroup
+	errs := make([]error, len(tabs))
+	for i, tab := range tabs {
+		wg.Go(func() {
+			ctx, cancel := context.WithTimeout(tab, 60*time.Second)
+			defer cancel()
+			errs[i] = chromedp.Run(ctx,
+				waitAttr(inCall(a, "callee-leg"), "data-status", "NoAnswer"),
+				waitAttr(inCall(b, "callee-leg"), "data-status", "NoAnswer"),
+				waitAttr(callCard(a), "data-call-status", "CannotReach"),
+				waitAttr(callCard(b), "data-call-status", "CannotReach"),
+			)
+		})
+	}
+	wg.Wait()
+	for i, err := range errs {
+		if err != nil {
+			t.Errorf("tab %d did not see both calls end: %v", i, err)
+		}
+	}
+	reqs := simLog(t, app)
+	var throttled int
+	for _, r := range reqs {
+		if r.Status == http.StatusTooManyRequests {
+			throttled++
+		}
+	}
+	ga, gb := ringOutRequests(reqs, http.MethodGet, a), ringOutRequests(reqs, http.MethodGet, b)
+	t.Logf("%v with 10 tabs: %d requests to the simulator, %d GETs of call A, %d of call B, %d answered 429",
+		time.Since(began).Round(time.Second), len(reqs), len(ga), len(gb), throttled)
+	if throttled != 0 {
+		t.Errorf("the simulator answered %d requests with 429, want none", throttled)
+	}
+	if len(ga) < 3 || len(gb) < 3 {
+		t.Errorf("GETs of the calls: %d and %d, want both calls polled throughout", len(ga), len(gb))
+	}
+}
+
+// TestBrowserPageWeight loads the signed-in dialer with a couple of calls in the recent
+// list, cache off, and adds up what went over the wire (compressed, headers included) for
+// the page and all its assets. It must stay under 32 KB, all from the app's own origin.
+func TestBrowserPageWeight(t *testing.T) {
+	t.Parallel()
+	dir := t.TempDir()
+	secret := strings.Repeat("page-weight-secret-", 3)
+	seedCalls(t, dir, secret, 2)
+	app := startApp(t, map[string]string{"DATA_DIR": dir, "SESSION_SECRET": secret}, "-sim-speed", "4")
+	browser := testBrowser(t)
+	signIn(t, browser, app, "demo")
+
+	ctx := newTab(t, browser)
+	var mu sync.Mutex
+	urls := map[network.RequestID]string{}
+	sizes := map[network.RequestID]float64{}
+	chromedp.ListenTarget(ctx, func(ev any) {
+		mu.Lock()
+		defer mu.Unlock()
+		switch ev := ev.(type) {
+		case *network.EventRequestWillBeSent:
+			urls[ev.RequestID] = ev.Request.URL
+		case *network.EventLoadingFinished:
+			sizes[ev.RequestID] = ev.EncodedDataLength
+		}
+	})
+	var rows int
+	browse(t, ctx, 20*time.Second,
+		network.Enable(),
+		network.SetCacheDisabled(true),
+		chromedp.Navigate(app.URL+"/"),
+		chromedp.WaitVisible(byTestID("signed-in-as"), chromedp.ByQuery),
+		chromedp.Poll(`document.readyState === 'complete' && document.querySelector('#ws-status')?.dataset.state === 'live'`, nil),
+		chromedp.Evaluate(`document.querySelectorAll('[data-testid=recent-call]').length`, &rows),
+	)
+	time.Sleep(300 * time.Millisecond) // the last loadingFinished events
+	if rows != 2 {
+		t.Errorf("%d recent calls on the page, want the 2 seeded", rows)
+	}
+	mu.Lock()
+	defer mu.Unlock()
+	var total float64
+	var parts []string
+	for id, u := range urls {
+		if strings.HasPrefix(u, "ws:") || strings.HasPrefix(u, "wss:") {
+			continue
+		}
+		if !strings.HasPrefix(u, app.URL+"/") {
+			t.Errorf("the page loaded %s from another origin", u)
+		}
+		size, ok := sizes[id]
+		if !ok {
+			t.Errorf("no loadingFinished for %s", u)
+		}
+		total += size
+		parts = append(parts, fmt.Sprintf("%s %.0f B", strings.TrimPrefix(u, app.URL), size))
+	}
+	slices.Sort(parts)
+	t.Logf("page weight %.0f B: %s", total, strings.Join(parts, ", "))
+	if len(parts) < 3 {
+		t.Errorf("only %d requests seen (%v), want the page, its stylesheet and its script", len(parts), parts)
+	}
+	if total > 32*1024 {
+		t.Errorf("the signed-in page weighs %.0f B over the wire, want ≤ 32 KB", total)
+	}
+}

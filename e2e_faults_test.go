@@ -1,0 +1,595 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"crypto/tls"
+	"encoding/json"
+	"fmt"
+	"net"
+	"net/http"
+	"net/http/cookiejar"
+	"net/url"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/PuerkitoBio/goquery"
+	"github.com/gorilla/websocket"
+
+	"github.com/ringout-dialer/ringout/auth"
+	"github.com/ringout-dialer/ringout/dialer"
+	"github.com/ringout-dialer/ringout/rcsim"
+	"github.com/ringout-dialer/ringout/store"
+)
+
+// runApp is startApp that can also be stopped before the test ends (as SIGTERM would) and
+// started again on the same ADDR (env) and DATA_DIR: stop cancels run()'s context and returns what run returned. It is safe to call twice.
+func runApp(t *testing.T, env map[string]string, args ...string) (*testApp, func() error) {
+	t.Helper()
+	if env == nil {
+		env = map[string]string{}
+	}
+	addr := env["ADDR"] // set: a restart on the same address, as pages expect
+	if addr == "" {
+		ln, err := net.Listen("tcp", "127.0.0.1:0")
+		if err != nil {
+			t.Fatal(err)
+		}
+		addr = ln.Addr().String()
+		ln.Close()
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	if _, ok := env["DATA_DIR"]; !ok {
+		env["DATA_DIR"] = t.TempDir()
+	}
+	env["ADDR"] = addr
+	a := &testApp{URL: "http://" + addr, out: &lockedBuffer{}}
+	health := http.DefaultClient
+	if env["TLS_CERT"] != "" {
+		a.URL = "https://" + addr
+		// The test's own self-signed certificate: only the health check skips verification.
+		health = &http.Client{Transport: &http.Transport{TLSClientConfig: &tls.Config{InsecureSkipVerify: true}}}
+	}
+	done := make(chan error, 1)
+	go func() { done <- run(ctx, args, func(k string) string { return env[k] }, a.out) }()
+	var once sync.Once
+	var runErr error
+	stop := func() error {
+		once.Do(func() { cancel(); runErr = <-done })
+		return runErr
+	}
+	t.Cleanup(func() {
+		if err := stop(); err != nil {
+			t.Errorf("run: %v", err)
+		}
+		if t.Failed() {
+			t.Logf("app log:\n%s", a.out.String())
+		}
+	})
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		resp, err := health.Get(a.URL + "/healthz")
+		if err == nil {
+			resp.Body.Close()
+			if resp.StatusCode == http.StatusOK {
+				return a, stop
+			}
+		}
+		select {
+		case err := <-done:
+			done <- err
+			t.Fatalf("app stopped: %v\n%s", err, a.out.String())
+		default:
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("app did not start: %v\n%s", err, a.out.String())
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+}
+
+// newClient is a browser-like HTTP client: a cookie jar, and redirects followed.
+func newClient(t *testing.T) *http.Client {
+	t.Helper()
+	jar, err := cookiejar.New(nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return &http.Client{Jar: jar, Timeout: 30 * time.Second}
+}
+
+// httpSignIn signs user in over plain HTTP: GET /login, the simulator's sign-in form,
+// /oauth/callback, the dialer. It returns the signed-in client.
+func httpSignIn(t *testing.T, app *testApp, user string) *http.Client {
+	t.Helper()
+	c := newClient(t)
+	httpSignInWith(t, c, app.URL, user)
+	return c
+}
+
+func httpSignInWith(t *testing.T, c *http.Client, appURL, user string) {
+	t.Helper()
+	resp, err := c.Get(appURL + "/login")
+	if err != nil {
+		t.Fatal(err)
+	}
+	doc, err := goquery.NewDocumentFromReader(resp.Body)
+	resp.Body.Close()
+	if err != nil {
+		t.Fatal(err)
+	}
+	form := url.Values{}
+	doc.Find(`form input[type=hidden]`).Each(func(_ int, s *goquery.Selection) {
+		form.Set(s.AttrOr("name", ""), s.AttrOr("value", ""))
+	})
+	if form.Get("state") == "" {
+		t.Fatalf("GET /login did not lead to the sign-in form (HTTP %d at %s)", resp.StatusCode, resp.Request.URL)
+	}
+	form.Set("username", user)
+	form.Set("password", user)
+	form.Set("action", "signin")
+	resp, err = c.PostForm(resp.Request.URL.String(), form)
+	if err != nil {
+		t.Fatal(err)
+	}
+	doc, err = goquery.NewDocumentFromReader(resp.Body)
+	resp.Body.Close()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if doc.Find(byTestID("signed-in-as")).Length() == 0 {
+		t.Fatalf("not signed in after the callback (HTTP %d at %s)", resp.StatusCode, resp.Request.URL)
+	}
+}
+
+// post sends a form as the page script does (X-Requested-With: fetch) and returns the
+// status and the body.
+func post(t *testing.T, c *http.Client, u string, form url.Values, header http.Header) (int, string) {
+	t.Helper()
+	req, err := http.NewRequestWithContext(t.Context(), http.MethodPost, u, strings.NewReader(form.Encode()))
+	if err != nil {
+		t.Fatal(err)
+	}
+	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+	req.Header.Set("X-Requested-With", "fetch")
+	for k, v := range header {
+		req.Header[k] = v
+	}
+	resp, err := c.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	var b bytes.Buffer
+	b.ReadFrom(resp.Body)
+	return resp.StatusCode, b.String()
+}
+
+// get returns the status and body of a GET.
+func get(t *testing.T, c *http.Client, u string) (int, string) {
+	t.Helper()
+	resp, err := c.Get(u)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	var b bytes.Buffer
+	b.ReadFrom(resp.Body)
+	return resp.StatusCode, b.String()
+}
+
+// card is what a call card says.
+type card struct {
+	ID, Status, Caller, Callee, Message, Note, Text string
+}
+
+// cards reads the call cards of an HTML page or fragment.
+func cards(html string) []card {
+	doc, err := goquery.NewDocumentFromReader(strings.NewReader(html))
+	if err != nil {
+		return nil
+	}
+	var out []card
+	doc.Find(byTestID("call")).Each(func(_ int, s *goquery.Selection) {
+		out = append(out, card{
+			ID:      s.AttrOr("data-call-id", ""),
+			Status:  s.AttrOr("data-call-status", ""),
+			Caller:  s.Find(byTestID("caller-leg")).AttrOr("data-status", ""),
+			Callee:  s.Find(byTestID("callee-leg")).AttrOr("data-status", ""),
+			Message: strings.TrimSpace(s.Find(byTestID("call-message")).Text()),
+			Note:    strings.TrimSpace(s.Find(byTestID("call-note")).Text()),
+			Text:    strings.Join(strings.Fields(s.Text()), " "),
+		})
+	})
+	return out
+}
+
+// formError is the text of the form's error messages.
+func formError(html string) string {
+	doc, err := goquery.NewDocumentFromReader(strings.NewReader(html))
+	if err != nil {
+		return ""
+	}
+	return strings.Join(strings.Fields(doc.Find(byTestID("form-error")).Text()), " ")
+}
+
+// placeCall places a RingOut to `to` through POST /calls and returns its id.
+func placeCall(t *testing.T, app *testApp, c *http.Client, to string) string {
+	t.Helper()
+	status, body := post(t, c, app.URL+"/calls", url.Values{"to": {to}}, nil)
+	cs := cards(body)
+	if status != http.StatusCreated || len(cs) != 1 || cs[0].ID == "" {
+		t.Fatalf("POST /calls = %d, want 201 with a call card:\n%s", status, body)
+	}
+	return cs[0].ID
+}
+
+// addFault arms a fault in the app's embedded simulator.
+func addFault(t *testing.T, simURL string, f rcsim.Fault) {
+	t.Helper()
+	b, _ := json.Marshal(f)
+	resp, err := http.Post(simURL+"/_admin/faults", "application/json", bytes.NewReader(b))
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusNoContent {
+		t.Fatalf("adding fault %+v: HTTP %d", f, resp.StatusCode)
+	}
+}
+
+// viewer is a WebSocket client of /ws that keeps every call card it is sent, as a page would.
+type viewer struct {
+	conn *websocket.Conn
+	mu   sync.Mutex
+	seen []card
+	err  error // why reading stopped
+	done chan struct{}
+}
+
+func dialWS(t *testing.T, appURL string, c *http.Client, origin string) (*websocket.Conn, *http.Response, error) {
+	t.Helper()
+	h := http.Header{}
+	if origin != "" {
+		h.Set("Origin", origin)
+	}
+	d := websocket.Dialer{Jar: c.Jar, HandshakeTimeout: 5 * time.Second}
+	return d.DialContext(t.Context(), "ws"+strings.TrimPrefix(appURL, "http")+"/ws", h)
+}
+
+// watch opens the WebSocket as the client's page would.
+func watch(t *testing.T, appURL string, c *http.Client) *viewer {
+	t.Helper()
+	conn, resp, err := dialWS(t, appURL, c, appURL)
+	if err != nil {
+		status := 0
+		if resp != nil {
+			status = resp.StatusCode
+		}
+		t.Fatalf("WebSocket: %v (HTTP %d)", err, status)
+	}
+	v := &viewer{conn: conn, done: make(chan struct{})}
+	t.Cleanup(func() { conn.Close() })
+	go func() {
+		defer close(v.done)
+		for {
+			_, msg, err := conn.ReadMessage()
+			v.mu.Lock()
+			if err != nil {
+				v.err = err
+				v.mu.Unlock()
+				return
+			}
+			v.seen = append(v.seen, cards(string(msg))...)
+			v.mu.Unlock()
+		}
+	}()
+	return v
+}
+
+// history is every state the viewer was sent for call id, in order.
+func (v *viewer) history(id string) []card {
+	v.mu.Lock()
+	defer v.mu.Unlock()
+	var out []card
+	for _, c := range v.seen {
+		if c.ID == id {
+			out = append(out, c)
+		}
+	}
+	return out
+}
+
+// waitFinal waits until the viewer was sent a final state of call id and returns the history.
+func (v *viewer) waitFinal(t *testing.T, id string, timeout time.Duration) []card {
+	t.Helper()
+	deadline := time.Now().Add(timeout)
+	for {
+		h := v.history(id)
+		if n := len(h); n > 0 && final(h[n-1]) {
+			return h
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("call %s did not reach a final state in %v; pushed: %+v", id, timeout, h)
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+}
+
+func final(c card) bool {
+	return dialer.Status{Call: dialer.CallStatus(c.Status), Caller: dialer.LegStatus(c.Caller), Callee: dialer.LegStatus(c.Callee)}.Final()
+}
+
+// storedCall reads a call from the app's SQLite file, as a restarted app would.
+func storedCall(t *testing.T, dataDir, owner, id string) dialer.Call {
+	t.Helper()
+	secret, err := os.ReadFile(filepath.Join(dataDir, "session_secret"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	key, err := auth.StoreKey(secret)
+	if err != nil {
+		t.Fatal(err)
+	}
+	st, err := store.Open(t.Context(), filepath.Join(dataDir, "ringout.db"), key)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close()
+	c, err := st.GetCall(t.Context(), owner, id)
+	if err != nil {
+		t.Fatalf("call %s is not in the store: %v", id, err)
+	}
+	return c
+}
+
+// demoOwner is the demo user's extension id, the owner of its calls.
+const demoOwner = "1640191004"
+
+// TestFaultsWhilePolling drives upstream faults on GET ring-out while the app follows an
+// answered call (…0120: both legs Finished after ~15 s simulated). Each time the call must
+// still end correctly, the page must say what is happening, and SQLite must keep the call.
+func TestFaultsWhilePolling(t *testing.T) {
+	t.Parallel()
+	tests := []struct {
+		name  string
+		fault rcsim.Fault
+		// note is a note the page must show along the way ("" : none may show).
+		note     string
+		wantGETs func(reqs []simReq) string // "" when the request log is as expected
+	}{
+		{
+			name:  "429 with Retry-After",
+			fault: rcsim.Fault{Status: 429, RetryAfter: 2},
+			note:  "RingCentral asked us to slow down",
+			wantGETs: func(reqs []simReq) string {
+				// The poller waits Retry-After (2 s real = 8 s simulated at speed 4).
+				for i, r := range reqs[:len(reqs)-1] {
+					if r.Status == 429 {
+						if gap := reqs[i+1].Time.Sub(r.Time); gap < 7*time.Second {
+							return "the GET after the 429 came " + gap.String() + " (simulated) later; want ≥ 8 s (Retry-After 2 s × speed 4)"
+						}
+						return ""
+					}
+				}
+				return "no 429 in the log"
+			},
+		},
+		{
+			name:     "503 twice is retried inside one poll",
+			fault:    rcsim.Fault{Status: 503, Count: 2},
+			wantGETs: retriedThenOK(503, 2),
+		},
+		{
+			name:     "500 once",
+			fault:    rcsim.Fault{Status: 500},
+			wantGETs: retriedThenOK(500, 1),
+		},
+		{
+			// Dropped connections are logged with status 0. Whether Go's transport or our
+			// retry resends, the poll gets its answer without the page noticing.
+			name:     "dropped connections",
+			fault:    rcsim.Fault{Drop: true, Count: 2},
+			wantGETs: retriedThenOK(0, 2),
+		},
+		{
+			name:     "503 beyond the retries",
+			fault:    rcsim.Fault{Status: 503, Count: 6},
+			note:     "RingCentral is not answering right now; still trying.",
+			wantGETs: retriedThenOK(503, 6),
+		},
+		{
+			name:     "malformed JSON",
+			fault:    rcsim.Fault{Status: 200, Body: `{"id": "1", "status": {`},
+			note:     "RingCentral is not answering right now; still trying.",
+			wantGETs: retriedThenOK(200, 1),
+		},
+		{
+			name: "unknown leg status",
+			fault: rcsim.Fault{Status: 200, Count: 2,
+				Body: `{"id":"1","uri":"http://x/1","status":{"callStatus":"InProgress","callerStatus":"Levitating","calleeStatus":"InProgress"}}`},
+			note:     "", // the leg says it: checked below
+			wantGETs: func([]simReq) string { return "" },
+		},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			dataDir := t.TempDir()
+			app := startApp(t, map[string]string{"DATA_DIR": dataDir}, "-sim-speed", "4")
+			c := httpSignIn(t, app, "demo")
+			v := watch(t, app.URL, c)
+			tt.fault.Method, tt.fault.Path = "GET", "/ring-out/"
+			addFault(t, app.URL+"/sim", tt.fault) // before the call: the first poll goes out at once
+			id := placeCall(t, app, c, "+16505550120")
+			h := v.waitFinal(t, id, 30*time.Second)
+
+			last := h[len(h)-1]
+			if last.Status != "Success" || last.Caller != "Finished" || last.Callee != "Finished" {
+				t.Errorf("final state %+v, want Success with both legs Finished", last)
+			}
+			var notes []string
+			levitating := false
+			for _, s := range h {
+				if s.Note != "" {
+					notes = append(notes, s.Note)
+				}
+				if s.Caller == "Levitating" && strings.Contains(s.Text, `RingCentral reports your phone as "Levitating"`) {
+					levitating = true
+				}
+				if strings.Contains(strings.ToLower(s.Text), "error") {
+					t.Errorf("the page showed an error: %q", s.Text)
+				}
+			}
+			if tt.note != "" && !strings.Contains(strings.Join(notes, "|"), tt.note) {
+				t.Errorf("notes shown %q, want %q among them", notes, tt.note)
+			}
+			if tt.note == "" && len(notes) > 0 {
+				t.Errorf("notes shown %q, want none (the retries hide the fault)", notes)
+			}
+			if strings.Contains(tt.fault.Body, "Levitating") && !levitating {
+				t.Errorf("the page never showed the unknown caller status verbatim; pushed %+v", h)
+			}
+			if last.Note != "" {
+				t.Errorf("final note %q, want none once RingCentral answers again", last.Note)
+			}
+			if msg := tt.wantGETs(simGETs(t, app)); msg != "" {
+				t.Error(msg)
+			}
+			stored := storedCall(t, dataDir, demoOwner, id)
+			if stored.Status.Call != dialer.CallSuccess || stored.Status.Callee != dialer.LegFinished {
+				t.Errorf("stored call %+v, want its final state", stored.Status)
+			}
+		})
+	}
+}
+
+// simReq is one GET ring-out/{id} of the simulator's request log.
+type simReq struct {
+	Time   time.Time
+	Status int
+}
+
+func simGETs(t *testing.T, app *testApp) []simReq {
+	t.Helper()
+	resp, err := http.Get(app.URL + "/sim/_admin/requests")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	var all []rcsim.Request
+	if err := json.NewDecoder(resp.Body).Decode(&all); err != nil {
+		t.Fatal(err)
+	}
+	var out []simReq
+	for _, r := range all {
+		if r.Method == http.MethodGet && strings.Contains(r.Path, "/ring-out/") {
+			out = append(out, simReq{r.Time, r.Status})
+		}
+	}
+	return out
+}
+
+// retriedThenOK checks that the log starts with n answers of the given status and then
+// the real ones (200).
+func retriedThenOK(status, n int) func([]simReq) string {
+	return func(reqs []simReq) string {
+		if len(reqs) <= n {
+			return "too few GETs in the log"
+		}
+		for i, r := range reqs[:n] {
+			if r.Status != status {
+				return fmt.Sprintf("GET %d was answered %d, want the fault's %d", i, r.Status, status)
+			}
+		}
+		if reqs[n].Status != http.StatusOK {
+			return "the GET after the faults was not answered 200"
+		}
+		return ""
+	}
+}
+
+// TestUnknownCallStatus: a callStatus RingCentral added after we were written is shown
+// verbatim, and the call is kept.
+func TestUnknownCallStatus(t *testing.T) {
+	t.Parallel()
+	dataDir := t.TempDir()
+	app := startApp(t, map[string]string{"DATA_DIR": dataDir}, "-sim-speed", "4")
+	c := httpSignIn(t, app, "demo")
+	v := watch(t, app.URL, c)
+	addFault(t, app.URL+"/sim", rcsim.Fault{Method: "GET", Path: "/ring-out/", Status: 200,
+		Body: `{"id":"1","uri":"http://x/1","status":{"callStatus":"Teleported","callerStatus":"Success","calleeStatus":"Beamed"}}`})
+	id := placeCall(t, app, c, "+16505550120")
+	h := v.waitFinal(t, id, 20*time.Second)
+	last := h[len(h)-1]
+	for _, want := range []string{`RingCentral reports the call as "Teleported"`, `RingCentral reports the number you called as "Beamed"`} {
+		if !strings.Contains(last.Text, want) {
+			t.Errorf("card %q, want it to say %s", last.Text, want)
+		}
+	}
+	if status, page := get(t, c, app.URL+"/calls/"+id); status != http.StatusOK || !strings.Contains(page, "Teleported") {
+		t.Errorf("GET /calls/%s = %d, want the call page with the unknown status", id, status)
+	}
+	if got := storedCall(t, dataDir, demoOwner, id); got.Status.Call != "Teleported" {
+		t.Errorf("stored status %+v, want Teleported kept verbatim", got.Status)
+	}
+}
+
+// TestFaultsOnPlacingACall: when POST ring-out fails the form says so in plain words, the
+// POST was sent exactly once (never retried: a retry could place a second call), and no
+// call exists at RingCentral or in our history.
+func TestFaultsOnPlacingACall(t *testing.T) {
+	t.Parallel()
+	tests := []struct {
+		name  string
+		fault rcsim.Fault
+		want  []string // in the form's error
+	}{
+		{"429", rcsim.Fault{Status: 429, RetryAfter: 7}, []string{"RingCentral asked us to slow down", "7 seconds", "CMN-301"}},
+		{"503", rcsim.Fault{Status: 503}, []string{"RingCentral is having trouble right now (HTTP 503)"}},
+		{"500", rcsim.Fault{Status: 500}, []string{"RingCentral is having trouble right now (HTTP 500)"}},
+		{"dropped connection", rcsim.Fault{Drop: true}, []string{"We could not reach RingCentral"}},
+		{"malformed JSON", rcsim.Fault{Status: 200, Body: `{"id":`}, []string{"RingCentral is having trouble right now"}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			dataDir := t.TempDir()
+			app := startApp(t, map[string]string{"DATA_DIR": dataDir}, "-sim-speed", "4")
+			c := httpSignIn(t, app, "demo")
+			tt.fault.Method, tt.fault.Path = "POST", "/ring-out"
+			addFault(t, app.URL+"/sim", tt.fault)
+			status, body := post(t, c, app.URL+"/calls", url.Values{"to": {"+16505550120"}}, nil)
+			if status != http.StatusUnprocessableEntity {
+				t.Errorf("POST /calls = %d, want 422 with the form", status)
+			}
+			msg := formError(body)
+			for _, w := range tt.want {
+				if !strings.Contains(msg, w) {
+					t.Errorf("form error %q, want it to contain %q", msg, w)
+				}
+			}
+			if len(cards(body)) != 0 {
+				t.Error("the answer shows a call card for a call that was not placed")
+			}
+			time.Sleep(500 * time.Millisecond) // let any (wrong) retry arrive
+			posts := 0
+			for _, r := range app.simRequests(t) {
+				if r.Method == http.MethodPost && strings.Contains(r.Path, "ring-out") {
+					posts++
+				}
+			}
+			if posts != 1 {
+				t.Errorf("the simulator saw %d POST ring-out, want exactly 1", posts)
+			}
+			_, home := get(t, c, app.URL+"/")
+			if n := strings.Count(home, `data-testid="recent-call"`) + len(cards(home)); n != 0 {
+				t.Errorf("the dialer lists %d calls after a failed POST, want none", n)
+			}
+		})
+	}
+}
