@@ -5,7 +5,6 @@ import (
 	"encoding/json"
 	"fmt"
 	"net/http"
-	"os"
 	"path/filepath"
 	"slices"
 	"strings"
@@ -67,26 +66,6 @@ func ringOutRequests(reqs []simRequest, method, id string) []simRequest {
 		}
 	}
 	return out
-}
-
-// testBrowser is newBrowser with its profile in a directory removed after the browser has
-// gone (Chromium may still be writing to it for a moment after it is told to quit, which
-// makes t.TempDir's cleanup fail the test).
-func testBrowser(t *testing.T) context.Context {
-	t.Helper()
-	dir, err := os.MkdirTemp("", "ringout-chromium-")
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() {
-		for range 20 {
-			if os.RemoveAll(dir) == nil {
-				return
-			}
-			time.Sleep(100 * time.Millisecond)
-		}
-	})
-	return newBrowser(t, chromedp.UserDataDir(dir))
 }
 
 // openTab opens another tab of browser on the app's home page. The tab is created by a Run
@@ -169,7 +148,7 @@ func textOf(t *testing.T, ctx context.Context, sel string) string {
 func TestBrowserBusyCall(t *testing.T) {
 	t.Parallel()
 	app := startApp(t, nil, "-sim-speed", "4")
-	ctx := testBrowser(t)
+	ctx := newBrowser(t)
 	signIn(t, ctx, app, "demo")
 	id := dial(t, ctx, "(650) 555-0125", false)
 	browse(t, ctx, 20*time.Second, waitAttr(callCard(id), "data-call-status", "CannotReach"))
@@ -192,7 +171,7 @@ func TestBrowserBusyCall(t *testing.T) {
 func TestBrowserCancelRinging(t *testing.T) {
 	t.Parallel()
 	app := startApp(t, nil, "-sim-speed", "1")
-	ctx := testBrowser(t)
+	ctx := newBrowser(t)
 	signIn(t, ctx, app, "demo")
 	id := dial(t, ctx, "650-555-0129", true)
 	browse(t, ctx, 20*time.Second,
@@ -216,7 +195,7 @@ func TestBrowserCancelRinging(t *testing.T) {
 func TestBrowserCancelAfterConnected(t *testing.T) {
 	t.Parallel()
 	app := startApp(t, nil, "-sim-speed", "2")
-	ctx := testBrowser(t)
+	ctx := newBrowser(t)
 	signIn(t, ctx, app, "demo")
 	id := dial(t, ctx, "(650) 555-0120", false)
 	var ok bool
@@ -254,7 +233,7 @@ func TestBrowserTabsShareOnePoller(t *testing.T) {
 	t.Parallel()
 	const speed = 4
 	app := startApp(t, nil, "-sim-speed", fmt.Sprint(speed))
-	browser := testBrowser(t)
+	browser := newBrowser(t)
 	signIn(t, browser, app, "demo")
 
 	watch := func(tabs []context.Context, dialFrom context.Context, to string) string {
@@ -307,7 +286,7 @@ func TestBrowserTabsShareOnePoller(t *testing.T) {
 func TestBrowserWithoutJavaScript(t *testing.T) {
 	t.Parallel()
 	app := startApp(t, nil, "-sim-speed", "4")
-	browser := testBrowser(t)
+	browser := newBrowser(t)
 	signIn(t, browser, app, "demo")
 	ctx := openTab(t, browser, app, emulation.SetScriptExecutionDisabled(true))
 	browse(t, ctx, 20*time.Second,
@@ -365,7 +344,7 @@ func TestBrowserWithoutJavaScript(t *testing.T) {
 func TestBrowserNumbers(t *testing.T) {
 	t.Parallel()
 	app := startApp(t, nil, "-sim-speed", "4")
-	ctx := testBrowser(t)
+	ctx := newBrowser(t)
 	signIn(t, ctx, app, "demo")
 
 	var nextToField bool
@@ -419,7 +398,7 @@ func TestBrowserNumbers(t *testing.T) {
 func TestBrowserNoPermission(t *testing.T) {
 	t.Parallel()
 	app := startApp(t, nil, "-sim-speed", "4")
-	ctx := testBrowser(t)
+	ctx := newBrowser(t)
 	signIn(t, ctx, app, "noperm")
 	browse(t, ctx, 20*time.Second,
 		chromedp.SendKeys(byTestID("to-input"), "(650) 555-0120", chromedp.ByQuery),
@@ -440,7 +419,7 @@ func TestBrowserNoPermission(t *testing.T) {
 func TestBrowserRingMeAt(t *testing.T) {
 	t.Parallel()
 	app := startApp(t, nil, "-sim-speed", "4")
-	ctx := testBrowser(t)
+	ctx := newBrowser(t)
 	signIn(t, ctx, app, "demo")
 	var options []string
 	browse(t, ctx, 10*time.Second, chromedp.Evaluate(`[...document.querySelectorAll('[data-testid=from-select] option')].map(o => o.value)`, &options))
@@ -520,7 +499,7 @@ func TestBrowserRecentCalls(t *testing.T) {
 	secret := strings.Repeat("recent-calls-secret-", 3)
 	older := seedCalls(t, dir, secret, 25)
 	app := startApp(t, map[string]string{"DATA_DIR": dir, "SESSION_SECRET": secret}, "-sim-speed", "4")
-	ctx := testBrowser(t)
+	ctx := newBrowser(t)
 	signIn(t, ctx, app, "demo")
 
 	first := dial(t, ctx, "(650) 555-0125", false)
@@ -551,7 +530,7 @@ func TestBrowserManyTabsNoThrottling(t *testing.T) {
 	t.Parallel()
 	const speed = 3 // the long-ringing calls end after ~21 s; the simulator's window is 20 s
 	app := startApp(t, nil, "-sim-speed", fmt.Sprint(speed))
-	browser := testBrowser(t)
+	browser := newBrowser(t)
 	signIn(t, browser, app, "demo")
 	a := dial(t, browser, "(650) 555-0129", false)
 	b := dial(t, browser, "(650) 555-0139", false)
@@ -609,7 +588,7 @@ func TestBrowserPageWeight(t *testing.T) {
 	secret := strings.Repeat("page-weight-secret-", 3)
 	seedCalls(t, dir, secret, 2)
 	app := startApp(t, map[string]string{"DATA_DIR": dir, "SESSION_SECRET": secret}, "-sim-speed", "4")
-	browser := testBrowser(t)
+	browser := newBrowser(t)
 	signIn(t, browser, app, "demo")
 
 	ctx := newTab(t, browser)

@@ -28,7 +28,7 @@ import (
 
 // runApp is startApp that can also be stopped before the test ends (as SIGTERM would) and
 // started again on the same ADDR (env) and DATA_DIR: stop cancels run()'s context and returns what run returned. It is safe to call twice.
-func runApp(t *testing.T, env map[string]string, args ...string) (*testApp, func() error) {
+func runApp(t testing.TB, env map[string]string, args ...string) (*testApp, func() error) {
 	t.Helper()
 	if env == nil {
 		env = map[string]string{}
@@ -93,7 +93,7 @@ func runApp(t *testing.T, env map[string]string, args ...string) (*testApp, func
 }
 
 // newClient is a browser-like HTTP client: a cookie jar, and redirects followed.
-func newClient(t *testing.T) *http.Client {
+func newClient(t testing.TB) *http.Client {
 	t.Helper()
 	jar, err := cookiejar.New(nil)
 	if err != nil {
@@ -104,14 +104,14 @@ func newClient(t *testing.T) *http.Client {
 
 // httpSignIn signs user in over plain HTTP: GET /login, the simulator's sign-in form,
 // /oauth/callback, the dialer. It returns the signed-in client.
-func httpSignIn(t *testing.T, app *testApp, user string) *http.Client {
+func httpSignIn(t testing.TB, app *testApp, user string) *http.Client {
 	t.Helper()
 	c := newClient(t)
 	httpSignInWith(t, c, app.URL, user)
 	return c
 }
 
-func httpSignInWith(t *testing.T, c *http.Client, appURL, user string) {
+func httpSignInWith(t testing.TB, c *http.Client, appURL, user string) {
 	t.Helper()
 	resp, err := c.Get(appURL + "/login")
 	if err != nil {
@@ -148,7 +148,7 @@ func httpSignInWith(t *testing.T, c *http.Client, appURL, user string) {
 
 // post sends a form as the page script does (X-Requested-With: fetch) and returns the
 // status and the body.
-func post(t *testing.T, c *http.Client, u string, form url.Values, header http.Header) (int, string) {
+func post(t testing.TB, c *http.Client, u string, form url.Values, header http.Header) (int, string) {
 	t.Helper()
 	req, err := http.NewRequestWithContext(t.Context(), http.MethodPost, u, strings.NewReader(form.Encode()))
 	if err != nil {
@@ -170,7 +170,7 @@ func post(t *testing.T, c *http.Client, u string, form url.Values, header http.H
 }
 
 // get returns the status and body of a GET.
-func get(t *testing.T, c *http.Client, u string) (int, string) {
+func get(t testing.TB, c *http.Client, u string) (int, string) {
 	t.Helper()
 	resp, err := c.Get(u)
 	if err != nil {
@@ -218,7 +218,7 @@ func formError(html string) string {
 }
 
 // placeCall places a RingOut to `to` through POST /calls and returns its id.
-func placeCall(t *testing.T, app *testApp, c *http.Client, to string) string {
+func placeCall(t testing.TB, app *testApp, c *http.Client, to string) string {
 	t.Helper()
 	status, body := post(t, c, app.URL+"/calls", url.Values{"to": {to}}, nil)
 	cs := cards(body)
@@ -229,7 +229,7 @@ func placeCall(t *testing.T, app *testApp, c *http.Client, to string) string {
 }
 
 // addFault arms a fault in the app's embedded simulator.
-func addFault(t *testing.T, simURL string, f rcsim.Fault) {
+func addFault(t testing.TB, simURL string, f rcsim.Fault) {
 	t.Helper()
 	b, _ := json.Marshal(f)
 	resp, err := http.Post(simURL+"/_admin/faults", "application/json", bytes.NewReader(b))
@@ -251,7 +251,7 @@ type viewer struct {
 	done chan struct{}
 }
 
-func dialWS(t *testing.T, appURL string, c *http.Client, origin string) (*websocket.Conn, *http.Response, error) {
+func dialWS(t testing.TB, appURL string, c *http.Client, origin string) (*websocket.Conn, *http.Response, error) {
 	t.Helper()
 	h := http.Header{}
 	if origin != "" {
@@ -262,7 +262,7 @@ func dialWS(t *testing.T, appURL string, c *http.Client, origin string) (*websoc
 }
 
 // watch opens the WebSocket as the client's page would.
-func watch(t *testing.T, appURL string, c *http.Client) *viewer {
+func watch(t testing.TB, appURL string, c *http.Client) *viewer {
 	t.Helper()
 	conn, resp, err := dialWS(t, appURL, c, appURL)
 	if err != nil {
@@ -325,7 +325,7 @@ func final(c card) bool {
 }
 
 // storedCall reads a call from the app's SQLite file, as a restarted app would.
-func storedCall(t *testing.T, dataDir, owner, id string) dialer.Call {
+func storedCall(t testing.TB, dataDir, owner, id string) dialer.Call {
 	t.Helper()
 	secret, err := os.ReadFile(filepath.Join(dataDir, "session_secret"))
 	if err != nil {
@@ -474,7 +474,7 @@ type simReq struct {
 	Status int
 }
 
-func simGETs(t *testing.T, app *testApp) []simReq {
+func simGETs(t testing.TB, app *testApp) []simReq {
 	t.Helper()
 	resp, err := http.Get(app.URL + "/sim/_admin/requests")
 	if err != nil {

@@ -217,10 +217,23 @@ func startEmbedSites(t *testing.T, args ...string) *embedSites {
 }
 
 // browser starts Chromium resolving the test sites to 127.0.0.1, accepting the test
-// certificate, and blocking third-party cookies.
+// certificate, and blocking third-party cookies. Chromium 156's profile default already
+// blocks them; the profile here allows them (as a user may have chosen) and
+// --test-third-party-cookie-phaseout blocks unpartitioned ones anyway, as Chrome's
+// third-party cookie phase-out does. Without that switch this profile sends them
+// (checked by hand: TestEmbedFramingAndCookies then fails).
 func (s *embedSites) browser(t *testing.T) context.Context {
 	t.Helper()
+	dir := t.TempDir()
+	prefs := `{"profile": {"cookie_controls_mode": 0, "block_third_party_cookies": false}}`
+	if err := os.MkdirAll(filepath.Join(dir, "Default"), 0o700); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(dir, "Default", "Preferences"), []byte(prefs), 0o600); err != nil {
+		t.Fatal(err)
+	}
 	return newBrowser(t,
+		chromedp.UserDataDir(dir),
 		chromedp.Flag("host-resolver-rules", s.rules),
 		chromedp.Flag("ignore-certificate-errors", true),
 		chromedp.Flag("test-third-party-cookie-phaseout", true),

@@ -45,6 +45,7 @@ type App struct {
 	assets  *static.Assets
 	handler http.Handler
 	numbers *numberCache
+	sockets *sockets // the WebSocket upgrader and rendered cards (ws.go)
 
 	mu      sync.Mutex
 	closing chan struct{} // closed by Shutdown: WebSockets say goodbye
@@ -60,6 +61,7 @@ func New(d Deps) *App {
 		d.Now = time.Now
 	}
 	a := &App{Deps: d, assets: static.New(), numbers: newNumberCache(5 * time.Minute), closing: make(chan struct{})}
+	a.sockets = newSockets(a.sameOrigin)
 
 	mux := http.NewServeMux()
 	mux.HandleFunc("GET /{$}", a.home)

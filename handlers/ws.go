@@ -2,16 +2,21 @@ package handlers
 
 import (
 	"bytes"
+	"context"
 	"errors"
 	"net/http"
 	"net/url"
 	"slices"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/gorilla/websocket"
 
+	"github.com/ringout-dialer/ringout/auth"
+	"github.com/ringout-dialer/ringout/callwatch"
 	"github.com/ringout-dialer/ringout/dialer"
+	"github.com/ringout-dialer/ringout/ringcentral"
 	"github.com/ringout-dialer/ringout/views"
 )
 
@@ -21,24 +26,51 @@ const (
 	wsPongWait   = 60 * time.Second
 	wsPingPeriod = wsPongWait * 9 / 10
 	wsReadLimit  = 512 // pages send nothing but control frames
-	wsSendBuffer = 32  // call updates queued per page before it counts as too slow
+	// wsSendBuffer is the call updates queued per page before it counts as too slow. A
+	// dropped page loses nothing: it reconnects and gets the current state first.
+	wsSendBuffer = 8
+	// wsCardReuse is how long a rendered card is reused for other pages of the same user.
+	// Within it every page of the user gets the same bytes; after it (a page that connects
+	// later) the card is rendered again so that a live call's timeline reaches "now".
+	wsCardReuse = time.Second
 )
+
+// sockets is what the WebSocket endpoint shares between connections: the upgrader (with
+// one write buffer pool, so that idle connections hold no write buffer) and the cards
+// rendered once per change for all pages of a user.
+type sockets struct {
+	upgrader websocket.Upgrader
+	cards    *cardCache
+}
+
+func newSockets(checkOrigin func(*http.Request) bool) *sockets {
+	return &sockets{
+		upgrader: websocket.Upgrader{
+			// Pages send only control frames (≤ 125 bytes of payload).
+			ReadBufferSize:  256,
+			WriteBufferSize: 4096,
+			WriteBufferPool: &sync.Pool{},
+			CheckOrigin:     checkOrigin,
+		},
+		cards: newCardCache(),
+	}
+}
 
 // websocket pushes the user's call cards, rendered by the server, to one open page: first
 // the current state of every call the watcher knows (so a reloaded or reconnected page is
 // never stale), then every change. The page sends nothing; a slow page is dropped by the
 // hub and reconnects by itself.
+//
+// After the upgrade the handler returns: one goroutine reads (pongs, the page going away)
+// and one writes, both started fresh with small stacks, and the HTTP server's buffers and
+// request are released. Each connection costs about two small stacks and 2 KB of heap.
 func (a *App) websocket(w http.ResponseWriter, r *http.Request) {
 	s, ok := a.Auth.Session(r)
 	if !ok {
 		http.Error(w, msgSignedOut, http.StatusUnauthorized)
 		return
 	}
-	up := websocket.Upgrader{
-		ReadBufferSize:  512,
-		WriteBufferSize: 4096,
-		CheckOrigin:     a.sameOrigin,
-	}
+	reqID := requestID(r.Context())
 	subscribed := a.Now()
 	sub, err := a.Watcher.Subscribe(s.UserID, wsSendBuffer)
 	if err != nil {
@@ -46,75 +78,166 @@ func (a *App) websocket(w http.ResponseWriter, r *http.Request) {
 		if errors.Is(err, dialer.ErrTooManyConnections) {
 			status, msg = http.StatusTooManyRequests, "You have too many dialer pages open. Close some and reload."
 		}
-		a.Logger.Warn("websocket refused", "request_id", requestID(r.Context()), "user", s.UserID, "err", err)
+		a.Logger.Warn("websocket refused", "request_id", reqID, "user", s.UserID, "err", err)
 		http.Error(w, msg, status)
 		return
 	}
-	defer sub.Close()
 	if !a.track() {
+		sub.Close()
 		http.Error(w, "The server is restarting; the page reconnects by itself.", http.StatusServiceUnavailable)
 		return
 	}
-	defer a.conns.Done()
-	conn, err := up.Upgrade(w, r, nil)
+	fwd, _ := a.forwardingNumbers(r.Context(), s)
+	conn, err := a.sockets.upgrader.Upgrade(w, r, nil)
 	if err != nil {
+		sub.Close()
+		a.conns.Done()
 		return // the upgrader has answered with the reason
 	}
 	a.Metrics.WebSocketOpened()
-	defer a.Metrics.WebSocketClosed()
-	defer conn.Close()
 	conn.SetReadLimit(wsReadLimit)
+	p := &page{a: a, conn: conn, sub: sub, session: s, fwd: fwd, subscribed: subscribed,
+		requestID: reqID, gone: make(chan struct{})}
+	go p.read()
+	go p.write()
+}
 
-	// Reader: answers pings, notices the page going away. Any data message is a protocol
-	// violation from our page and ends the connection.
-	gone := make(chan struct{})
-	go func() {
-		defer close(gone)
-		conn.SetReadDeadline(time.Now().Add(wsPongWait))
-		conn.SetPongHandler(func(string) error { return conn.SetReadDeadline(time.Now().Add(wsPongWait)) })
-		for {
-			if _, _, err := conn.NextReader(); err != nil {
-				return
-			}
-			a.Logger.Warn("unexpected websocket message", "user", s.UserID)
-			conn.WriteControl(websocket.CloseMessage,
-				websocket.FormatCloseMessage(websocket.ClosePolicyViolation, "this socket only sends"), time.Now().Add(wsWriteWait))
-			return
-		}
-	}()
+// page is one open WebSocket.
+type page struct {
+	a          *App
+	conn       *websocket.Conn
+	sub        *callwatch.Subscription
+	session    *auth.Session
+	fwd        []ringcentral.ForwardingNumber
+	subscribed time.Time
+	requestID  string
+	gone       chan struct{} // closed by read when the page goes away
+}
 
+// read answers pings and notices the page going away. Any data message is a protocol
+// violation from our page and ends the connection.
+func (p *page) read() {
+	defer close(p.gone)
+	p.conn.SetReadDeadline(time.Now().Add(wsPongWait))
+	p.conn.SetPongHandler(func(string) error { return p.conn.SetReadDeadline(time.Now().Add(wsPongWait)) })
+	if _, _, err := p.conn.NextReader(); err != nil {
+		return
+	}
+	p.a.Logger.Warn("unexpected websocket message", "request_id", p.requestID, "user", p.session.UserID)
+	p.conn.WriteControl(websocket.CloseMessage,
+		websocket.FormatCloseMessage(websocket.ClosePolicyViolation, "this socket only sends"), time.Now().Add(wsWriteWait))
+}
+
+// write sends the call cards and pings until the page goes away, the hub drops it or the
+// server shuts down, then closes the connection.
+func (p *page) write() {
+	a := p.a
+	defer a.conns.Done()
+	defer a.Metrics.WebSocketClosed()
+	defer p.conn.Close()
+	defer p.sub.Close()
 	ping := time.NewTicker(wsPingPeriod)
 	defer ping.Stop()
-	fwd, _ := a.forwardingNumbers(r.Context(), s)
-	var buf bytes.Buffer
 	for {
 		select {
-		case c, ok := <-sub.C:
+		case c, ok := <-p.sub.C:
 			if !ok { // dropped as too slow: the page reconnects and gets the current state
-				conn.WriteControl(websocket.CloseMessage,
+				p.conn.WriteControl(websocket.CloseMessage,
 					websocket.FormatCloseMessage(websocket.CloseTryAgainLater, "too slow"), time.Now().Add(wsWriteWait))
 				return
 			}
-			buf.Reset()
-			if err := views.CallCard(a.callVM(c, s, fwd)).Render(r.Context(), &buf); err != nil {
-				a.logError(r.Context(), "rendering a call card", "err", err)
+			msg, err := a.sockets.cards.get(c, a.Now(), func() ([]byte, error) {
+				var buf bytes.Buffer
+				err := views.CallCard(a.callVM(c, p.session, p.fwd)).Render(context.Background(), &buf)
+				return buf.Bytes(), err
+			})
+			if err != nil {
+				a.Logger.Error("rendering a call card", "request_id", p.requestID, "call_id", c.ID, "err", err)
 				continue
 			}
-			conn.SetWriteDeadline(time.Now().Add(wsWriteWait))
-			if err := conn.WriteMessage(websocket.TextMessage, buf.Bytes()); err != nil {
+			p.conn.SetWriteDeadline(time.Now().Add(wsWriteWait))
+			if err := p.conn.WritePreparedMessage(msg); err != nil {
 				return
 			}
-			a.pushed(c, subscribed)
+			a.pushed(c, p.subscribed)
 		case <-ping.C:
-			if err := conn.WriteControl(websocket.PingMessage, nil, time.Now().Add(wsWriteWait)); err != nil {
+			if err := p.conn.WriteControl(websocket.PingMessage, nil, time.Now().Add(wsWriteWait)); err != nil {
 				return
 			}
-		case <-gone:
+		case <-p.gone:
 			return
 		case <-a.closing:
-			conn.WriteControl(websocket.CloseMessage,
+			p.conn.WriteControl(websocket.CloseMessage,
 				websocket.FormatCloseMessage(websocket.CloseGoingAway, "server restarting"), time.Now().Add(wsWriteWait))
 			return
+		}
+	}
+}
+
+// cardCache holds the latest rendered card of each call as a prepared WebSocket message,
+// so that a change is rendered and framed once for all pages of its owner, not once per
+// page. A call's card is seen only by its owner, so the call id is the key.
+type cardCache struct {
+	mu    sync.Mutex
+	cards map[string]*card
+	swept time.Time
+}
+
+// card is one rendering of a call in one state; once makes the pages that want it at the
+// same moment wait for a single render.
+type card struct {
+	version  cardVersion
+	rendered time.Time
+	once     sync.Once
+	msg      *websocket.PreparedMessage
+	err      error
+}
+
+// cardVersion is what identifies a state of a call: the watcher stamps UpdatedAt on every
+// change; the rest guards against two changes stamped with the same time.
+type cardVersion struct {
+	updated         int64
+	status          dialer.Status
+	note            string
+	cancelRequested bool
+}
+
+func versionOf(c dialer.Call) cardVersion {
+	return cardVersion{c.UpdatedAt.UnixNano(), c.Status, c.Note, c.CancelRequested}
+}
+
+func newCardCache() *cardCache { return &cardCache{cards: map[string]*card{}} }
+
+// get returns c's card, rendering it with render unless a page of the same user had it
+// rendered in the last wsCardReuse.
+func (cc *cardCache) get(c dialer.Call, now time.Time, render func() ([]byte, error)) (*websocket.PreparedMessage, error) {
+	v := versionOf(c)
+	cc.mu.Lock()
+	e := cc.cards[c.ID]
+	if e == nil || e.version != v || now.Sub(e.rendered) >= wsCardReuse {
+		e = &card{version: v, rendered: now}
+		cc.cards[c.ID] = e
+		cc.sweepLocked(now)
+	}
+	cc.mu.Unlock()
+	e.once.Do(func() {
+		var b []byte
+		if b, e.err = render(); e.err == nil {
+			e.msg, e.err = websocket.NewPreparedMessage(websocket.TextMessage, b)
+		}
+	})
+	return e.msg, e.err
+}
+
+// sweepLocked forgets, at most once per wsCardReuse, the cards too old to be reused.
+func (cc *cardCache) sweepLocked(now time.Time) {
+	if now.Sub(cc.swept) < wsCardReuse {
+		return
+	}
+	cc.swept = now
+	for id, e := range cc.cards {
+		if now.Sub(e.rendered) >= wsCardReuse {
+			delete(cc.cards, id)
 		}
 	}
 }

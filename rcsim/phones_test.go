@@ -222,6 +222,14 @@ func TestPhonesMountedUnderPrefix(t *testing.T) {
 			t.Errorf("GET %s: %d", v, r.StatusCode)
 		}
 	}
+	resp, err = http.PostForm(ts.URL+"/sim/phones/act", url.Values{"call": {"1"}, "leg": {"caller"}, "action": {"answer"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusNotFound || resp.Header.Get("Content-Type") != "text/plain; charset=utf-8" {
+		t.Errorf("acting on an unknown call under /sim: %d %s, want 404 text", resp.StatusCode, resp.Header.Get("Content-Type"))
+	}
 	if doc.Find("style, [style]").Length() > 0 || strings.Contains(page, "<script>") {
 		t.Error("the page has inline style or script, which its CSP refuses")
 	}

@@ -12,13 +12,19 @@ const hostOrigin = (() => {
   return allowed.includes(o) ? o : null;
 })();
 
+// tellHost tells the host page a call's status when it changed (not resent cards).
+const told = new Map();
 function tellHost(card) {
   if (!hostOrigin) return;
   const leg = (id) => $(`[data-testid=${id}]`, card)?.dataset.status || '';
-  window.parent.postMessage({
+  const m = {
     type: 'ringout:status', callId: card.dataset.callId, callStatus: card.dataset.callStatus,
     callerStatus: leg('caller-leg'), calleeStatus: leg('callee-leg'),
-  }, hostOrigin);
+  };
+  const k = m.callStatus + m.callerStatus + m.calleeStatus;
+  if (told.get(m.callId) === k) return;
+  told.set(m.callId, k);
+  window.parent.postMessage(m, hostOrigin);
 }
 
 // apply puts each top-level element of a server fragment in place of the element with its

@@ -3,9 +3,12 @@ package views
 import (
 	"cmp"
 	"fmt"
+	"math"
 	"slices"
 	"strconv"
 	"time"
+
+	"github.com/ringout-dialer/ringout/dialer"
 )
 
 // TimelinePoint is the statuses of both legs from At (since the call started) on.
@@ -27,7 +30,7 @@ const (
 	tlWidth   = 320
 	tlHeight  = 54
 	tlX0      = 44 // left of the plot; the row labels sit before it
-	tlTail    = 14 // width kept after End so that a final status stays visible
+	tlTail    = 44 // width kept after End, so that the final status shows with its word
 	tlRowH    = 14
 	tlTickGap = 30 // minimum distance between tick labels
 )
@@ -35,6 +38,8 @@ const (
 type tlSegment struct {
 	Row, Status, Phase, Title string
 	X, Y, W                   string
+	// Label is the status in words, written on the segment when it fits; LX, LY place it.
+	Label, LX, LY string
 }
 
 type tlTick struct {
@@ -71,11 +76,22 @@ func (vm TimelineVM) layout() tlLayout {
 		{"caller", "Your phone", 4, func(p TimelinePoint) string { return p.Caller }},
 		{"callee", "The number you called", 22, func(p TimelinePoint) string { return p.Callee }},
 	}
+	// phase is a leg's colour at a point: the number called is not rung ("waiting") until
+	// your phone answered, although RingCentral reports it InProgress from the start.
+	phase := func(row string, p TimelinePoint) string {
+		if row == "callee" && p.Callee == "InProgress" && (p.Caller == "InProgress" || p.Caller == "") {
+			return "waiting"
+		}
+		if row == "callee" {
+			return Phase(p.Callee)
+		}
+		return Phase(p.Caller)
+	}
 	for _, r := range rows {
 		for i := 0; i < len(pts); {
-			st := r.status(pts[i])
+			st, ph := r.status(pts[i]), phase(r.name, pts[i])
 			j := i + 1
-			for j < len(pts) && r.status(pts[j]) == st {
+			for j < len(pts) && r.status(pts[j]) == st && phase(r.name, pts[j]) == ph {
 				j++
 			}
 			from, x1, to := pts[i].At, float64(tlWidth), ""
@@ -86,12 +102,19 @@ func (vm TimelineVM) layout() tlLayout {
 				to = "–" + mmss(end)
 			}
 			if st != "" {
-				x0 := x(from)
-				l.Segments = append(l.Segments, tlSegment{
-					Row: r.name, Status: st, Phase: Phase(st),
-					Title: fmt.Sprintf("%s: %s, %s%s", r.label, st, mmss(from), to),
-					X:     num(x0), Y: strconv.Itoa(r.y), W: num(max(x1-x0, 1)),
-				})
+				// Rounded as drawn, so that a segment starts exactly where the previous ends.
+				x0 := math.Round(x(from)*10) / 10
+				w := max(math.Round(x1*10)/10-x0, 1)
+				word := phaseWord(ph, st)
+				seg := tlSegment{
+					Row: r.name, Status: st, Phase: ph,
+					Title: fmt.Sprintf("%s: %s (%s), %s%s", r.label, word, st, mmss(from), to),
+					X:     num(x0), Y: strconv.Itoa(r.y), W: num(w),
+				}
+				if float64(len(word))*tlCharW+6 <= w {
+					seg.Label, seg.LX, seg.LY = word, num(x0+3), strconv.Itoa(r.y+10)
+				}
+				l.Segments = append(l.Segments, seg)
 			}
 			i = j
 		}
@@ -112,6 +135,32 @@ func (vm TimelineVM) layout() tlLayout {
 		add(end)
 	}
 	return l
+}
+
+// tlCharW is the width of a character of a segment label, roughly, in SVG units.
+const tlCharW = 4.2
+
+// phaseWord is a leg status in a few words for the picture; RingCentral's word is in the title.
+func phaseWord(phase, status string) string {
+	switch phase {
+	case "waiting":
+		return "Not rung yet"
+	case "ringing":
+		return "Ringing"
+	case "answered":
+		return "Answered"
+	case "finished":
+		return "Hung up"
+	}
+	switch dialer.LegStatus(status) {
+	case dialer.LegNoAnswer:
+		return "No answer"
+	case dialer.LegInternationalDisabled:
+		return "Intl. off"
+	case dialer.LegNoSessionFound:
+		return "Gone"
+	}
+	return status
 }
 
 // mmss formats a duration since the start of the call as m:ss.

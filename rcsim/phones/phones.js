@@ -30,7 +30,8 @@ list.addEventListener('submit', async e => {
   const body = new URLSearchParams(new FormData(form, e.submitter));
   for (const b of form.querySelectorAll('button')) b.disabled = true;
   try {
-    await fetch(form.action, { method: 'POST', body, headers: { Accept: 'application/json' } });
+    // getAttribute: form.action would be the buttons named "action".
+    await fetch(form.getAttribute('action'), { method: 'POST', body, headers: { Accept: 'application/json' } });
   } finally {
     last = '';
     await refresh();
