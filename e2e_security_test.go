@@ -438,3 +438,30 @@ func TestWebSocketOrigin(t *testing.T) {
 		t.Errorf("signed-out WebSocket: %v, want 401", err)
 	}
 }
+
+// TestRequestSizeLimits: a 1 MB form is refused at once with 413 and a sentence saying
+// why, not read to the end, not a hang, not a 500.
+func TestRequestSizeLimits(t *testing.T) {
+	t.Parallel()
+	app := startApp(t, nil, "-sim-speed", "4")
+	c := httpSignIn(t, app, "demo")
+	big := url.Values{"to": {"+16505550120"}, "padding": {strings.Repeat("x", 1<<20)}}
+	for _, path := range []string{"/calls", "/calls/123456789012/cancel", "/logout"} {
+		start := time.Now()
+		status, body := post(t, c, app.URL+path, big, nil)
+		took := time.Since(start)
+		if path == "/calls" {
+			if status != http.StatusRequestEntityTooLarge || !strings.Contains(body, "too large") {
+				t.Errorf("POST %s with 1 MB = %d %q, want 413 saying the form is too large", path, status, body)
+			}
+		} else if status >= 500 {
+			t.Errorf("POST %s with 1 MB = %d", path, status)
+		}
+		if took > 5*time.Second {
+			t.Errorf("POST %s with 1 MB took %v", path, took)
+		}
+	}
+	if n := countSim(t, app, "POST", "/ring-out"); n != 0 {
+		t.Errorf("the 1 MB form placed %d calls", n)
+	}
+}

@@ -89,7 +89,11 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout 
 		clientID, clientSecret = rcsim.DemoClientID, rcsim.DemoClientSecret
 	}
 
-	httpClient := &http.Client{Timeout: 20 * time.Second}
+	// The pollers of all live calls talk to one host: keep enough idle connections for
+	// them (Go's default is 2 per host, which makes nearly every poll dial anew).
+	transport := http.DefaultTransport.(*http.Transport).Clone()
+	transport.MaxIdleConns, transport.MaxIdleConnsPerHost = 64, 64
+	httpClient := &http.Client{Timeout: 20 * time.Second, Transport: transport}
 	if cfg.demo() && cfg.tls() {
 		if httpClient.Transport, err = selfTransport(cfg); err != nil {
 			return err

@@ -18,6 +18,7 @@ type Subscription struct {
 	dropped chan struct{}
 	w       *Watcher
 	owner   *owner
+	notify  func()
 }
 
 // Dropped is closed when the subscription was dropped because its buffer was full. The
@@ -35,6 +36,14 @@ func (s *Subscription) Close() {
 // current state. It returns dialer.ErrTooManyConnections when owner already has
 // MaxSubscribersPerOwner subscriptions, and ErrClosed after Close.
 func (w *Watcher) Subscribe(owner string, buf int) (*Subscription, error) {
+	return w.SubscribeFunc(owner, buf, nil)
+}
+
+// SubscribeFunc is Subscribe with a wake-up call: notify, when not nil, is called after
+// states are queued to C and after C closes, so that the receiver needs no goroutine
+// waiting on C (it drains C when woken). notify runs under the hub's lock: it must be
+// quick and must not call the Watcher (starting a goroutine is fine).
+func (w *Watcher) SubscribeFunc(owner string, buf int, notify func()) (*Subscription, error) {
 	w.mu.Lock()
 	defer w.mu.Unlock()
 	if w.closed {
@@ -49,9 +58,12 @@ func (w *Watcher) Subscribe(owner string, buf int) (*Subscription, error) {
 	for _, call := range current {
 		c <- call
 	}
-	s := &Subscription{C: c, c: c, dropped: make(chan struct{}), w: w, owner: o}
+	s := &Subscription{C: c, c: c, dropped: make(chan struct{}), w: w, owner: o, notify: notify}
 	o.subs[s] = struct{}{}
 	w.stats.Subscribers++
+	if len(current) > 0 {
+		s.wake()
+	}
 	return s, nil
 }
 
@@ -65,9 +77,10 @@ func (w *Watcher) publishLocked(o *owner, c dialer.Call, observed time.Time) {
 		select {
 		case s.c <- c:
 			w.stats.Pushes++
+			s.wake()
 		default:
-			w.unsubscribeLocked(o, s)
 			close(s.dropped)
+			w.unsubscribeLocked(o, s)
 			w.stats.Drops++
 			w.log.Info("dropped slow subscriber", "owner", o.name)
 		}
@@ -83,6 +96,7 @@ func (w *Watcher) unsubscribeLocked(o *owner, s *Subscription) {
 	}
 	delete(o.subs, s)
 	close(s.c)
+	s.wake()
 	w.stats.Subscribers--
 	w.forgetIfEmptyLocked(o)
 }
@@ -106,5 +120,11 @@ func (w *Watcher) update(e *entry, c dialer.Call, observed time.Time) {
 	w.publishLocked(o, c, observed)
 	if !e.live {
 		w.pruneLocked(o)
+	}
+}
+
+func (s *Subscription) wake() {
+	if s.notify != nil {
+		s.notify()
 	}
 }

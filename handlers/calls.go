@@ -23,6 +23,11 @@ func (a *App) placeCall(w http.ResponseWriter, r *http.Request) {
 	}
 	ctx := r.Context()
 	if err := r.ParseForm(); err != nil {
+		if tooBig := (*http.MaxBytesError)(nil); errors.As(err, &tooBig) {
+			a.Logger.Warn("call form too large", "request_id", requestID(ctx), "limit", tooBig.Limit)
+			http.Error(w, "The form is too large to be a phone call. Reload the page and try again.", http.StatusRequestEntityTooLarge)
+			return
+		}
 		a.Logger.Warn("unreadable call form", "request_id", requestID(ctx), "err", err)
 		a.formFailed(w, r, s, callForm{Errors: views.FormErrors{Form: "The form could not be read. Reload the page and try again."}})
 		return

@@ -101,6 +101,7 @@ func (a *App) Shutdown() {
 	case <-a.closing:
 	default:
 		close(a.closing)
+		a.sockets.goAway()
 	}
 	a.mu.Unlock()
 	a.conns.Wait()

@@ -41,9 +41,13 @@ const (
 type sockets struct {
 	upgrader websocket.Upgrader
 	cards    *cardCache
+	// ctx ends at shutdown (goAway): every open page is then told to reconnect.
+	ctx    context.Context
+	goAway context.CancelFunc
 }
 
 func newSockets(checkOrigin func(*http.Request) bool) *sockets {
+	ctx, cancel := context.WithCancel(context.Background())
 	return &sockets{
 		upgrader: websocket.Upgrader{
 			// Pages send only control frames (≤ 125 bytes of payload).
@@ -52,7 +56,9 @@ func newSockets(checkOrigin func(*http.Request) bool) *sockets {
 			WriteBufferPool: &sync.Pool{},
 			CheckOrigin:     checkOrigin,
 		},
-		cards: newCardCache(),
+		cards:  newCardCache(),
+		ctx:    ctx,
+		goAway: cancel,
 	}
 }
 
@@ -61,34 +67,37 @@ func newSockets(checkOrigin func(*http.Request) bool) *sockets {
 // never stale), then every change. The page sends nothing; a slow page is dropped by the
 // hub and reconnects by itself.
 //
-// After the upgrade the handler returns: one goroutine reads (pongs, the page going away)
-// and one writes, both started fresh with small stacks, and the HTTP server's buffers and
-// request are released. Each connection costs about two small stacks and 2 KB of heap.
+// After the upgrade the handler returns, releasing the HTTP server's buffers and the
+// request. A connection then costs one goroutine, parked in a read (pongs, the page going
+// away), and about 2 KB of heap: the hub wakes the page when there is something to send
+// and a short-lived goroutine writes it; pings go out from a timer.
 func (a *App) websocket(w http.ResponseWriter, r *http.Request) {
 	s, ok := a.Auth.Session(r)
 	if !ok {
 		http.Error(w, msgSignedOut, http.StatusUnauthorized)
 		return
 	}
-	reqID := requestID(r.Context())
-	subscribed := a.Now()
-	sub, err := a.Watcher.Subscribe(s.UserID, wsSendBuffer)
-	if err != nil {
-		status, msg := http.StatusServiceUnavailable, "The call updates are not available right now."
-		if errors.Is(err, dialer.ErrTooManyConnections) {
-			status, msg = http.StatusTooManyRequests, "You have too many dialer pages open. Close some and reload."
-		}
-		a.Logger.Warn("websocket refused", "request_id", reqID, "user", s.UserID, "err", err)
-		http.Error(w, msg, status)
-		return
-	}
 	if !a.track() {
-		sub.Close()
 		http.Error(w, "The server is restarting; the page reconnects by itself.", http.StatusServiceUnavailable)
 		return
 	}
 	fwd, _ := a.forwardingNumbers(r.Context(), s)
+	p := &page{a: a, session: s, fwd: fwd, subscribed: a.Now(), requestID: requestID(r.Context())}
+	sub, err := a.Watcher.SubscribeFunc(s.UserID, wsSendBuffer, p.wake)
+	if err != nil {
+		a.conns.Done()
+		status, msg := http.StatusServiceUnavailable, "The call updates are not available right now."
+		if errors.Is(err, dialer.ErrTooManyConnections) {
+			status, msg = http.StatusTooManyRequests, "You have too many dialer pages open. Close some and reload."
+		}
+		a.Logger.Warn("websocket refused", "request_id", p.requestID, "user", s.UserID, "err", err)
+		http.Error(w, msg, status)
+		return
+	}
 	conn, err := a.sockets.upgrader.Upgrade(w, r, nil)
+	p.mu.Lock()
+	p.sub, p.conn, p.closed = sub, conn, err != nil
+	p.mu.Unlock()
 	if err != nil {
 		sub.Close()
 		a.conns.Done()
@@ -96,81 +105,151 @@ func (a *App) websocket(w http.ResponseWriter, r *http.Request) {
 	}
 	a.Metrics.WebSocketOpened()
 	conn.SetReadLimit(wsReadLimit)
-	p := &page{a: a, conn: conn, sub: sub, session: s, fwd: fwd, subscribed: subscribed,
-		requestID: reqID, gone: make(chan struct{})}
+	p.wake() // the current state may have been queued before the upgrade
 	go p.read()
-	go p.write()
 }
 
 // page is one open WebSocket.
 type page struct {
 	a          *App
-	conn       *websocket.Conn
-	sub        *callwatch.Subscription
 	session    *auth.Session
 	fwd        []ringcentral.ForwardingNumber
 	subscribed time.Time
 	requestID  string
-	gone       chan struct{} // closed by read when the page goes away
+
+	mu       sync.Mutex
+	sub      *callwatch.Subscription
+	conn     *websocket.Conn // nil until the upgrade is done
+	pinger   *time.Timer
+	flushing bool // a flush goroutine runs
+	again    bool // woken while flushing: drain once more
+	closed   bool // read has ended; nothing more is written
 }
 
-// read answers pings and notices the page going away. Any data message is a protocol
-// violation from our page and ends the connection.
+// read runs for the life of the connection: it answers pings, notices the page going away
+// and then releases everything. Any data message is a protocol violation from our page and
+// ends the connection.
 func (p *page) read() {
-	defer close(p.gone)
-	p.conn.SetReadDeadline(time.Now().Add(wsPongWait))
-	p.conn.SetPongHandler(func(string) error { return p.conn.SetReadDeadline(time.Now().Add(wsPongWait)) })
-	if _, _, err := p.conn.NextReader(); err != nil {
+	a, conn := p.a, p.conn
+	p.mu.Lock()
+	p.pinger = time.AfterFunc(wsPingPeriod, p.ping)
+	p.mu.Unlock()
+	goAway := context.AfterFunc(a.sockets.ctx, func() {
+		conn.WriteControl(websocket.CloseMessage,
+			websocket.FormatCloseMessage(websocket.CloseGoingAway, "server restarting"), time.Now().Add(wsWriteWait))
+		conn.Close()
+	})
+	defer func() {
+		goAway()
+		p.mu.Lock()
+		p.closed = true
+		p.pinger.Stop()
+		p.mu.Unlock()
+		conn.Close()
+		p.sub.Close()
+		a.Metrics.WebSocketClosed()
+		a.conns.Done()
+	}()
+	conn.SetReadDeadline(time.Now().Add(wsPongWait))
+	conn.SetPongHandler(func(string) error { return conn.SetReadDeadline(time.Now().Add(wsPongWait)) })
+	if _, _, err := conn.NextReader(); err != nil {
 		return
 	}
-	p.a.Logger.Warn("unexpected websocket message", "request_id", p.requestID, "user", p.session.UserID)
-	p.conn.WriteControl(websocket.CloseMessage,
+	a.Logger.Warn("unexpected websocket message", "request_id", p.requestID, "user", p.session.UserID)
+	conn.WriteControl(websocket.CloseMessage,
 		websocket.FormatCloseMessage(websocket.ClosePolicyViolation, "this socket only sends"), time.Now().Add(wsWriteWait))
 }
 
-// write sends the call cards and pings until the page goes away, the hub drops it or the
-// server shuts down, then closes the connection.
-func (p *page) write() {
-	a := p.a
-	defer a.conns.Done()
-	defer a.Metrics.WebSocketClosed()
-	defer p.conn.Close()
-	defer p.sub.Close()
-	ping := time.NewTicker(wsPingPeriod)
-	defer ping.Stop()
+// ping runs on a timer; a page that does not answer is closed by read's deadline.
+func (p *page) ping() {
+	if err := p.conn.WriteControl(websocket.PingMessage, nil, time.Now().Add(wsWriteWait)); err != nil {
+		p.conn.Close()
+		return
+	}
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if !p.closed {
+		p.pinger.Reset(wsPingPeriod)
+	}
+}
+
+// wake is the hub's call (under its lock) when the subscription has something: it starts
+// a flush unless one runs, in which case that one drains again.
+func (p *page) wake() {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	switch {
+	case p.closed:
+	case p.flushing:
+		p.again = true
+	default:
+		p.flushing = true
+		go p.flush()
+	}
+}
+
+// flush writes what the subscription holds until it is empty. Only one flush runs at a
+// time per page, so there is one writer, as gorilla/websocket requires.
+func (p *page) flush() {
 	for {
-		select {
-		case c, ok := <-p.sub.C:
-			if !ok { // dropped as too slow: the page reconnects and gets the current state
-				p.conn.WriteControl(websocket.CloseMessage,
-					websocket.FormatCloseMessage(websocket.CloseTryAgainLater, "too slow"), time.Now().Add(wsWriteWait))
-				return
-			}
-			msg, err := a.sockets.cards.get(c, a.Now(), func() ([]byte, error) {
-				var buf bytes.Buffer
-				err := views.CallCard(a.callVM(c, p.session, p.fwd)).Render(context.Background(), &buf)
-				return buf.Bytes(), err
-			})
-			if err != nil {
-				a.Logger.Error("rendering a call card", "request_id", p.requestID, "call_id", c.ID, "err", err)
-				continue
-			}
-			p.conn.SetWriteDeadline(time.Now().Add(wsWriteWait))
-			if err := p.conn.WritePreparedMessage(msg); err != nil {
-				return
-			}
-			a.pushed(c, p.subscribed)
-		case <-ping.C:
-			if err := p.conn.WriteControl(websocket.PingMessage, nil, time.Now().Add(wsWriteWait)); err != nil {
-				return
-			}
-		case <-p.gone:
-			return
-		case <-a.closing:
-			p.conn.WriteControl(websocket.CloseMessage,
-				websocket.FormatCloseMessage(websocket.CloseGoingAway, "server restarting"), time.Now().Add(wsWriteWait))
+		p.mu.Lock()
+		p.again = false
+		conn, sub := p.conn, p.sub
+		if p.closed || conn == nil { // gone, or not upgraded yet (the handler wakes it then)
+			p.flushing = false
+			p.mu.Unlock()
 			return
 		}
+		p.mu.Unlock()
+		open := p.drain(conn, sub)
+		p.mu.Lock()
+		if !open || !p.again {
+			p.flushing = false
+			p.mu.Unlock()
+			return
+		}
+		p.mu.Unlock()
+	}
+}
+
+// drain writes the queued call cards. It reports false when the connection is done: the
+// hub dropped the page as too slow or closed, or a write failed.
+func (p *page) drain(conn *websocket.Conn, sub *callwatch.Subscription) bool {
+	a := p.a
+	for {
+		var c dialer.Call
+		var ok bool
+		select {
+		case c, ok = <-sub.C:
+		default:
+			return true
+		}
+		if !ok {
+			code, why := websocket.CloseGoingAway, "server restarting"
+			select {
+			case <-sub.Dropped(): // the page reconnects and gets the current state
+				code, why = websocket.CloseTryAgainLater, "too slow"
+			default:
+			}
+			conn.WriteControl(websocket.CloseMessage, websocket.FormatCloseMessage(code, why), time.Now().Add(wsWriteWait))
+			conn.Close()
+			return false
+		}
+		msg, err := a.sockets.cards.get(c, a.Now(), func() ([]byte, error) {
+			var buf bytes.Buffer
+			err := views.CallCard(a.callVM(c, p.session, p.fwd)).Render(context.Background(), &buf)
+			return buf.Bytes(), err
+		})
+		if err != nil {
+			a.Logger.Error("rendering a call card", "request_id", p.requestID, "call_id", c.ID, "err", err)
+			continue
+		}
+		conn.SetWriteDeadline(time.Now().Add(wsWriteWait))
+		if err := conn.WritePreparedMessage(msg); err != nil {
+			conn.Close()
+			return false
+		}
+		a.pushed(c, p.subscribed)
 	}
 }
 
