@@ -2,11 +2,8 @@ package main
 
 import (
 	"bytes"
-	"context"
-	"crypto/tls"
 	"encoding/json"
 	"fmt"
-	"net"
 	"net/http"
 	"net/http/cookiejar"
 	"net/url"
@@ -25,72 +22,6 @@ import (
 	"github.com/ringout-dialer/ringout/rcsim"
 	"github.com/ringout-dialer/ringout/store"
 )
-
-// runApp is startApp that can also be stopped before the test ends (as SIGTERM would) and
-// started again on the same ADDR (env) and DATA_DIR: stop cancels run()'s context and returns what run returned. It is safe to call twice.
-func runApp(t testing.TB, env map[string]string, args ...string) (*testApp, func() error) {
-	t.Helper()
-	if env == nil {
-		env = map[string]string{}
-	}
-	addr := env["ADDR"] // set: a restart on the same address, as pages expect
-	if addr == "" {
-		ln, err := net.Listen("tcp", "127.0.0.1:0")
-		if err != nil {
-			t.Fatal(err)
-		}
-		addr = ln.Addr().String()
-		ln.Close()
-	}
-	ctx, cancel := context.WithCancel(context.Background())
-	if _, ok := env["DATA_DIR"]; !ok {
-		env["DATA_DIR"] = t.TempDir()
-	}
-	env["ADDR"] = addr
-	a := &testApp{URL: "http://" + addr, out: &lockedBuffer{}}
-	health := http.DefaultClient
-	if env["TLS_CERT"] != "" {
-		a.URL = "https://" + addr
-		// The test's own self-signed certificate: only the health check skips verification.
-		health = &http.Client{Transport: &http.Transport{TLSClientConfig: &tls.Config{InsecureSkipVerify: true}}}
-	}
-	done := make(chan error, 1)
-	go func() { done <- run(ctx, args, func(k string) string { return env[k] }, a.out) }()
-	var once sync.Once
-	var runErr error
-	stop := func() error {
-		once.Do(func() { cancel(); runErr = <-done })
-		return runErr
-	}
-	t.Cleanup(func() {
-		if err := stop(); err != nil {
-			t.Errorf("run: %v", err)
-		}
-		if t.Failed() {
-			t.Logf("app log:\n%s", a.out.String())
-		}
-	})
-	deadline := time.Now().Add(10 * time.Second)
-	for {
-		resp, err := health.Get(a.URL + "/healthz")
-		if err == nil {
-			resp.Body.Close()
-			if resp.StatusCode == http.StatusOK {
-				return a, stop
-			}
-		}
-		select {
-		case err := <-done:
-			done <- err
-			t.Fatalf("app stopped: %v\n%s", err, a.out.String())
-		default:
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("app did not start: %v\n%s", err, a.out.String())
-		}
-		time.Sleep(20 * time.Millisecond)
-	}
-}
 
 // newClient is a browser-like HTTP client: a cookie jar, and redirects followed.
 func newClient(t testing.TB) *http.Client {

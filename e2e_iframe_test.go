@@ -176,44 +176,8 @@ func startEmbedSites(t *testing.T, args ...string) *embedSites {
 		"TLS_KEY":         keyFile,
 		"DATA_DIR":        filepath.Join(dir, "data"),
 	}
-	a := &testApp{URL: env["PUBLIC_URL"], out: &lockedBuffer{}}
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan error, 1)
-	go func() { done <- run(ctx, args, func(k string) string { return env[k] }, a.out) }()
-	t.Cleanup(func() {
-		cancel()
-		if err := <-done; err != nil {
-			t.Errorf("run: %v", err)
-		}
-		if t.Failed() {
-			t.Logf("app log:\n%s", a.out.String())
-		}
-	})
-	pool := x509.NewCertPool()
-	pool.AddCert(cert.Leaf)
-	hc := &http.Client{Timeout: 2 * time.Second, Transport: &http.Transport{
-		TLSClientConfig: &tls.Config{RootCAs: pool, ServerName: "dialer.test"}}}
-	deadline := time.Now().Add(10 * time.Second)
-	for {
-		resp, err := hc.Get("https://127.0.0.1:" + port + "/healthz")
-		if err == nil {
-			resp.Body.Close()
-			if resp.StatusCode == http.StatusOK {
-				s.app = a
-				return s
-			}
-		}
-		select {
-		case err := <-done:
-			done <- err
-			t.Fatalf("app stopped: %v\n%s", err, a.out.String())
-		default:
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("app did not start: %v\n%s", err, a.out.String())
-		}
-		time.Sleep(20 * time.Millisecond)
-	}
+	s.app = startApp(t, env, args...)
+	return s
 }
 
 // browser starts Chromium resolving the test sites to 127.0.0.1, accepting the test

@@ -1,7 +1,9 @@
 package main
 
 import (
+	"cmp"
 	"context"
+	"crypto/tls"
 	"encoding/json"
 	"fmt"
 	"net"
@@ -41,28 +43,53 @@ func (l *lockedBuffer) String() string {
 }
 
 // startApp runs the app until the test ends. env are extra environment variables.
-func startApp(t *testing.T, env map[string]string, args ...string) *testApp {
+func startApp(t testing.TB, env map[string]string, args ...string) *testApp {
 	t.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	addr := ln.Addr().String()
-	ln.Close()
+	a, _ := runApp(t, env, args...)
+	return a
+}
+
+// runApp runs the whole app via run(), as `go run .` would, until the test ends, on a free
+// loopback port (or env's ADDR, so that a restart keeps the address pages expect) with its
+// embedded simulator unless env says otherwise. stop ends it early (as SIGTERM would) and
+// returns what run returned; it is safe to call twice.
+func runApp(t testing.TB, env map[string]string, args ...string) (*testApp, func() error) {
+	t.Helper()
 	if env == nil {
 		env = map[string]string{}
 	}
+	addr := env["ADDR"] // set: a restart on the same address, as pages expect
+	if addr == "" {
+		ln, err := net.Listen("tcp", "127.0.0.1:0")
+		if err != nil {
+			t.Fatal(err)
+		}
+		addr = ln.Addr().String()
+		ln.Close()
+	}
+	ctx, cancel := context.WithCancel(context.Background())
 	if _, ok := env["DATA_DIR"]; !ok {
 		env["DATA_DIR"] = t.TempDir()
 	}
 	env["ADDR"] = addr
-	a := &testApp{URL: "http://" + addr, out: &lockedBuffer{}}
-	ctx, cancel := context.WithCancel(context.Background())
+	base := "http://" + addr
+	health := http.DefaultClient
+	if env["TLS_CERT"] != "" {
+		base = "https://" + addr
+		// The test's own self-signed certificate: only the health check skips verification.
+		health = &http.Client{Transport: &http.Transport{TLSClientConfig: &tls.Config{InsecureSkipVerify: true}}}
+	}
+	a := &testApp{URL: cmp.Or(env["PUBLIC_URL"], base), out: &lockedBuffer{}}
 	done := make(chan error, 1)
 	go func() { done <- run(ctx, args, func(k string) string { return env[k] }, a.out) }()
+	var once sync.Once
+	var runErr error
+	stop := func() error {
+		once.Do(func() { cancel(); runErr = <-done })
+		return runErr
+	}
 	t.Cleanup(func() {
-		cancel()
-		if err := <-done; err != nil {
+		if err := stop(); err != nil {
 			t.Errorf("run: %v", err)
 		}
 		if t.Failed() {
@@ -71,15 +98,16 @@ func startApp(t *testing.T, env map[string]string, args ...string) *testApp {
 	})
 	deadline := time.Now().Add(10 * time.Second)
 	for {
-		resp, err := http.Get(a.URL + "/healthz")
+		resp, err := health.Get(base + "/healthz")
 		if err == nil {
 			resp.Body.Close()
 			if resp.StatusCode == http.StatusOK {
-				return a
+				return a, stop
 			}
 		}
 		select {
 		case err := <-done:
+			done <- err
 			t.Fatalf("app stopped: %v\n%s", err, a.out.String())
 		default:
 		}

@@ -15,6 +15,7 @@ import (
 	"os/signal"
 	"path/filepath"
 	"strings"
+	"sync"
 	"syscall"
 	"time"
 
@@ -113,6 +114,11 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout 
 	if err != nil {
 		return err
 	}
+	var sweeping sync.WaitGroup
+	defer sweeping.Wait() // before the store closes
+	sweepCtx, stopSweep := context.WithCancel(ctx)
+	defer stopSweep()
+	sweeping.Go(func() { sweep(sweepCtx, a, log) })
 	m := metrics.New()
 	rc := handlers.NewRingCentral(a, server, ringcentral.WithObserver(func(g ringcentral.Group, status int, d time.Duration) {
 		m.RingCentralRequest(string(g), status, d)
@@ -187,4 +193,20 @@ func serveListener(ctx context.Context, ln net.Listener, h http.Handler, cfg con
 		return err
 	}
 	return nil
+}
+
+// sweep deletes expired sessions and abandoned sign-ins now and every hour until ctx ends.
+func sweep(ctx context.Context, a *auth.Auth, log *slog.Logger) {
+	t := time.NewTicker(time.Hour)
+	defer t.Stop()
+	for {
+		if err := a.Sweep(ctx); err != nil && ctx.Err() == nil {
+			log.Warn("sweeping expired sessions", "err", err)
+		}
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
+	}
 }

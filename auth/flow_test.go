@@ -161,7 +161,8 @@ func TestCallbackFailures(t *testing.T) {
 		{"profile lookup fails", auth.Profile, func(t *testing.T, c *http.Client) string {
 			page, body := h.authorize(c)
 			cb := h.submit(page, body, "demo", "demo", "signin")
-			if err := h.sim.AddFault(rcsim.Fault{Method: "GET", Path: "/extension/", Status: 500}); err != nil {
+			// Three 500s: the client retries a GET twice before giving up.
+			if err := h.sim.AddFault(rcsim.Fault{Method: "GET", Path: "/extension/", Status: 500, Count: 3}); err != nil {
 				t.Fatal(err)
 			}
 			return cb

@@ -81,6 +81,8 @@ func (a *App) placeCall(w http.ResponseWriter, r *http.Request) {
 			a.logError(ctx, "saving the last used number", "err", err)
 		}
 	}
+	// The first card's push latency counts from here, once the call is safely stored.
+	c.UpdatedAt = a.Now()
 	a.Watcher.Watch(c)
 	a.Logger.Info("call placed", "request_id", requestID(ctx), "call_id", c.ID, "user", s.UserID)
 	if fromFetch(r) {
