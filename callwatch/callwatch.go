@@ -173,7 +173,8 @@ func (w *Watcher) Watch(c dialer.Call) {
 	o := w.ownerLocked(c.Owner)
 	w.calls[c.ID] = e
 	o.calls[c.ID] = e
-	w.publishLocked(o, e.call, now)
+	first := e.call
+	w.publishLocked(o, &first, now)
 	if c.Status.Final() {
 		close(e.done)
 		w.pruneLocked(o)

@@ -110,7 +110,7 @@ func TestFanOutToManySubscribers(t *testing.T) {
 		wg.Go(func() {
 			for c := range s.C {
 				seen[i] = append(seen[i], c.Status)
-				if final(c) {
+				if final(*c) {
 					break
 				}
 			}

@@ -258,8 +258,8 @@ func until(t *testing.T, s *Subscription, ok func(dialer.Call) bool) dialer.Call
 			if !open {
 				t.Fatal("subscription closed before the expected state arrived")
 			}
-			if ok(c) {
-				return c
+			if ok(*c) {
+				return *c
 			}
 		case <-timeout:
 			t.Fatal("expected state did not arrive")

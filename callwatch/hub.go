@@ -9,12 +9,14 @@ import (
 // Subscription receives one user's call states: first the current state of each of the
 // user's known calls (oldest first), then every change as it happens.
 //
+// The states are shared by all subscriptions of the owner: readers must not modify them.
+//
 // C closes when the subscription ends: after Close, after Watcher.Close, or when the
 // subscriber fell behind and was dropped, in which case Dropped is closed too.
 type Subscription struct {
-	C <-chan dialer.Call
+	C <-chan *dialer.Call
 
-	c       chan dialer.Call
+	c       chan *dialer.Call
 	dropped chan struct{}
 	w       *Watcher
 	owner   *owner
@@ -54,9 +56,9 @@ func (w *Watcher) SubscribeFunc(owner string, buf int, notify func()) (*Subscrip
 	}
 	o := w.ownerLocked(owner)
 	current := w.callsLocked(owner)
-	c := make(chan dialer.Call, max(buf, 1)+len(current))
-	for _, call := range current {
-		c <- call
+	c := make(chan *dialer.Call, max(buf, 1)+len(current))
+	for i := range current {
+		c <- &current[i]
 	}
 	s := &Subscription{C: c, c: c, dropped: make(chan struct{}), w: w, owner: o, notify: notify}
 	o.subs[s] = struct{}{}
@@ -69,7 +71,7 @@ func (w *Watcher) SubscribeFunc(owner string, buf int, notify func()) (*Subscrip
 
 // publishLocked queues c, observed at the given time, to every subscription of its owner
 // without ever blocking: a subscription whose buffer is full is dropped.
-func (w *Watcher) publishLocked(o *owner, c dialer.Call, observed time.Time) {
+func (w *Watcher) publishLocked(o *owner, c *dialer.Call, observed time.Time) {
 	if len(o.subs) == 0 {
 		return
 	}
@@ -117,7 +119,7 @@ func (w *Watcher) update(e *entry, c dialer.Call, observed time.Time) {
 		e.live = false
 		w.stats.LiveCalls--
 	}
-	w.publishLocked(o, c, observed)
+	w.publishLocked(o, &c, observed)
 	if !e.live {
 		w.pruneLocked(o)
 	}

@@ -50,7 +50,7 @@ func TestSubscribeFuncWakesTheReceiver(t *testing.T) {
 							close(closed)
 							return
 						}
-						got = append(got, c)
+						got = append(got, *c)
 						continue
 					default:
 					}

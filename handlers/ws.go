@@ -217,7 +217,7 @@ func (p *page) flush() {
 func (p *page) drain(conn *websocket.Conn, sub *callwatch.Subscription) bool {
 	a := p.a
 	for {
-		var c dialer.Call
+		var c *dialer.Call
 		var ok bool
 		select {
 		case c, ok = <-sub.C:
@@ -235,9 +235,9 @@ func (p *page) drain(conn *websocket.Conn, sub *callwatch.Subscription) bool {
 			conn.Close()
 			return false
 		}
-		msg, err := a.sockets.cards.get(c, a.Now(), func() ([]byte, error) {
+		msg, err := a.sockets.cards.get(*c, a.Now(), func() ([]byte, error) {
 			var buf bytes.Buffer
-			err := views.CallCard(a.callVM(c, p.session, p.fwd)).Render(context.Background(), &buf)
+			err := views.CallCard(a.callVM(*c, p.session, p.fwd)).Render(context.Background(), &buf)
 			return buf.Bytes(), err
 		})
 		if err != nil {
@@ -249,7 +249,7 @@ func (p *page) drain(conn *websocket.Conn, sub *callwatch.Subscription) bool {
 			conn.Close()
 			return false
 		}
-		a.pushed(c, p.subscribed)
+		a.pushed(*c, p.subscribed)
 	}
 }
 
