@@ -204,6 +204,17 @@ func TestBrowserTimelineMatchesStatuses(t *testing.T) {
 	app := startApp(t, nil, "-sim-speed", "4")
 	ctx := newBrowser(t)
 	signIn(t, ctx, app, "demo2")
+	// The "try these" list shows numbers the way people write them; a click fills one in.
+	busy := `[data-testid=scenario][data-fill-to="+16505550125"]`
+	var shown, filled string
+	browse(t, ctx, 5*time.Second,
+		chromedp.Text(busy+" + .num", &shown, chromedp.ByQuery),
+		chromedp.Click(busy, chromedp.ByQuery),
+		chromedp.Value(byTestID("to-input"), &filled, chromedp.ByQuery),
+	)
+	if shown != "(650) 555-0125" || filled != "+16505550125" {
+		t.Errorf("try these: Busy shown as %q and fills %q, want (650) 555-0125 and +16505550125", shown, filled)
+	}
 	var ok bool
 	browse(t, ctx, 5*time.Second, chromedp.Evaluate(recordCalls, &ok))
 	tests := []struct {

@@ -237,8 +237,8 @@ func TestAnotherUsersCall(t *testing.T) {
 	id := placeCall(t, app, owner, "+16505550129")
 	intruder := httpSignIn(t, app, "demo2")
 
-	if status, body := get(t, intruder, app.URL+"/calls/"+id); status != http.StatusNotFound || strings.Contains(body, id) {
-		t.Errorf("GET /calls/%s as another user = %d (mentions the id: %v), want 404", id, status, strings.Contains(body, id))
+	if status, body := get(t, intruder, app.URL+"/calls/"+id); status != http.StatusNotFound || strings.Contains(body, id) || !strings.Contains(body, `href="/">Back to the dialer`) {
+		t.Errorf("GET /calls/%s as another user = %d (mentions the id: %v), want 404 with a way back to the dialer:\n%s", id, status, strings.Contains(body, id), body)
 	}
 	if status, _ := post(t, intruder, app.URL+"/calls/"+id+"/cancel", nil, nil); status != http.StatusNotFound {
 		t.Errorf("cancel as another user = %d, want 404", status)

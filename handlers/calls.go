@@ -179,6 +179,5 @@ func (a *App) notFound(w http.ResponseWriter, r *http.Request, s *auth.Session) 
 		http.Error(w, "There is no such call.", http.StatusNotFound)
 		return
 	}
-	a.page(w, r, http.StatusNotFound, a.layout(s, "No such call"),
-		views.AuthErrorPage(views.AuthErrorVM{Title: "No such call", Message: "There is no such call among yours."}))
+	a.page(w, r, http.StatusNotFound, a.layout(s, "No such call"), views.NoSuchCallPage())
 }

@@ -92,7 +92,10 @@ func (a *App) dialerVM(ctx context.Context, s *auth.Session, in callForm) (views
 		})
 	}
 	if a.Demo {
-		vm.Scenarios = scenarios
+		for _, sc := range scenarios {
+			sc.Shown = phone.Display(sc.Number, s.HomeCountry)
+			vm.Scenarios = append(vm.Scenarios, sc)
+		}
 	}
 	for _, c := range a.Watcher.Calls(s.UserID) {
 		vm.Calls = append(vm.Calls, a.callVM(c, s, fwd))

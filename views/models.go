@@ -93,6 +93,7 @@ func (e FormErrors) Any() bool { return e.From != "" || e.To != "" || e.Form != 
 // Scenario is a demo number worth trying, shown in demo mode.
 type Scenario struct {
 	Number string // E.164, filled into the to-input
+	Shown  string // Number formatted for people
 	Label  string // what happens, e.g. "Answered", "Busy"
 }
 
