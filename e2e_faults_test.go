@@ -10,6 +10,7 @@ import (
 	"net/url"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -448,28 +449,33 @@ func retriedThenOK(status, n int) func([]simReq) string {
 }
 
 // TestUnknownCallStatus: a callStatus RingCentral added after we were written is shown
-// verbatim, and the call is kept.
+// verbatim, does not stop the watch (the call is followed to its real end) and is kept in
+// the call's history.
 func TestUnknownCallStatus(t *testing.T) {
 	t.Parallel()
 	dataDir := t.TempDir()
 	app := startApp(t, map[string]string{"DATA_DIR": dataDir}, "-sim-speed", "4")
 	c := httpSignIn(t, app, "demo")
 	v := watch(t, app.URL, c)
-	addFault(t, app.URL+"/sim", rcsim.Fault{Method: "GET", Path: "/ring-out/", Status: 200,
+	addFault(t, app.URL+"/sim", rcsim.Fault{Method: "GET", Path: "/ring-out/", Status: 200, Count: 2,
 		Body: `{"id":"1","uri":"http://x/1","status":{"callStatus":"Teleported","callerStatus":"Success","calleeStatus":"Beamed"}}`})
 	id := placeCall(t, app, c, "+16505550120")
-	h := v.waitFinal(t, id, 20*time.Second)
-	last := h[len(h)-1]
+	h := v.waitFinal(t, id, 30*time.Second)
+	i := slices.IndexFunc(h, func(c card) bool { return c.Status == "Teleported" })
+	if i < 0 {
+		t.Fatalf("no card showed the unknown status; pushed: %+v", h)
+	}
 	for _, want := range []string{`RingCentral reports the call as "Teleported"`, `RingCentral reports the number you called as "Beamed"`} {
-		if !strings.Contains(last.Text, want) {
-			t.Errorf("card %q, want it to say %s", last.Text, want)
+		if !strings.Contains(h[i].Text, want) {
+			t.Errorf("card %q, want it to say %s", h[i].Text, want)
 		}
 	}
-	if status, page := get(t, c, app.URL+"/calls/"+id); status != http.StatusOK || !strings.Contains(page, "Teleported") {
-		t.Errorf("GET /calls/%s = %d, want the call page with the unknown status", id, status)
+	if last := h[len(h)-1]; last.Callee != string(dialer.LegFinished) {
+		t.Errorf("after the unknown status the call ended as %+v, want it followed to Finished", last)
 	}
-	if got := storedCall(t, dataDir, demoOwner, id); got.Status.Call != "Teleported" {
-		t.Errorf("stored status %+v, want Teleported kept verbatim", got.Status)
+	got := storedCall(t, dataDir, demoOwner, id)
+	if !slices.ContainsFunc(got.History, func(s dialer.StatusAt) bool { return s.Status.Call == "Teleported" }) || !got.Status.Final() {
+		t.Errorf("stored call %+v, want Teleported kept verbatim in its history and a final status", got)
 	}
 }
 

@@ -66,15 +66,19 @@ type Status struct {
 }
 
 // Final reports whether the call can no longer change, so polling may stop.
+// A callStatus this package does not know (one RingCentral added later) is not final:
+// the call is still followed, until a known outcome, RingCentral forgetting it (404) or the
+// watch ceiling.
 func (s Status) Final() bool {
 	switch s.Call {
-	case CallInProgress, "":
-		return false
 	case CallSuccess:
 		// Both legs connected: the call goes on until both legs are Finished.
 		return s.Caller == LegFinished && s.Callee == LegFinished
+	case CallCannotReach, CallNoAnsweringMachine, CallInvalid, CallError, CallNoSessionFound, CallUnknown,
+		CallCanceled, CallEnded, CallLost:
+		return true
 	}
-	return true
+	return false
 }
 
 // Connected reports whether both legs are up (or were), so a DELETE no longer ends the call.

@@ -41,7 +41,7 @@ func ExplainCall(s Status) string {
 	case CallNoSessionFound:
 		return "RingCentral no longer knows this call; it has already ended."
 	}
-	return fmt.Sprintf("RingCentral reports the call as %q.", string(s.Call))
+	return fmt.Sprintf("RingCentral reports the call as %q, a status this app does not know yet; it keeps following the call.", string(s.Call))
 }
 
 // ExplainLeg is the plain-language sentence for one leg's status.

@@ -173,7 +173,7 @@ func TestNewCallVM(t *testing.T) {
 		{
 			name:   "unknown status from RingCentral",
 			call:   dialer.Call{ID: "5", Status: dialer.Status{Call: "Teleported", Callee: "Levitating"}},
-			status: "Teleported", calleeText: `RingCentral reports the number you called as "Levitating".`,
+			live: true, status: "Teleported", calleeText: `RingCentral reports the number you called as "Levitating".`,
 		},
 	}
 	for _, tt := range tests {
