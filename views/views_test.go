@@ -171,8 +171,8 @@ func TestNewCallVM(t *testing.T) {
 			tl: true, status: "CannotReach", calleeText: "The number you called is busy.",
 		},
 		{
-			name:   "unknown status from RingCentral",
-			call:   dialer.Call{ID: "5", Status: dialer.Status{Call: "Teleported", Callee: "Levitating"}},
+			name: "unknown status from RingCentral",
+			call: dialer.Call{ID: "5", Status: dialer.Status{Call: "Teleported", Callee: "Levitating"}},
 			live: true, status: "Teleported", calleeText: `RingCentral reports the number you called as "Levitating".`,
 		},
 	}
