@@ -17,7 +17,7 @@ import (
 
 // TestPopupSignIn drives the iframe sign-in's browser half: the button opens the popup, the
 // popup's last page posts the code back, the page redeems it and reloads; and a popup closed
-// early gives the message and the button back.
+// early or blocked gives the message and the button back.
 func TestPopupSignIn(t *testing.T) {
 	ctx := browser(t)
 	assets := static.New()
@@ -106,6 +106,21 @@ func TestPopupSignIn(t *testing.T) {
 	}
 	if err := chromedp.Run(ctx, chromedp.WaitEnabled(`[data-testid=sign-in]`, chromedp.ByQuery)); err != nil {
 		t.Fatal(err)
+	}
+
+	// The browser blocks the popup (window.open answers null, as a pop-up blocker makes it):
+	// the page says so and the button works again.
+	if err := chromedp.Run(ctx,
+		chromedp.Navigate(srv.URL+"/?attempt=blocked"),
+		chromedp.Evaluate(`window.open = () => null`, nil),
+		chromedp.Click(`[data-testid=sign-in]`, chromedp.ByQuery),
+		chromedp.WaitVisible(`[data-testid=popup-message]`, chromedp.ByQuery),
+		chromedp.WaitEnabled(`[data-testid=sign-in]`, chromedp.ByQuery),
+	); err != nil {
+		t.Fatal(err)
+	}
+	if got, want := text(`[data-testid=popup-message]`), "Your browser blocked the sign-in window. Allow pop-ups for this site, or click Sign in again."; got != want {
+		t.Errorf("blocked popup: message = %q, want %q", got, want)
 	}
 
 	// A full round: the popup hands the code back, the page redeems it and reloads signed in.
