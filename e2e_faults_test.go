@@ -488,12 +488,15 @@ func TestFaultsOnPlacingACall(t *testing.T) {
 		name  string
 		fault rcsim.Fault
 		want  []string // in the form's error
+		// mayHavePlaced: RingCentral may have placed the call (no answer, 5xx, unreadable
+		// answer), so the form warns against calling again; after a 4xx it must not.
+		mayHavePlaced bool
 	}{
-		{"429", rcsim.Fault{Status: 429, RetryAfter: 7}, []string{"RingCentral asked us to slow down", "7 seconds", "CMN-301"}},
-		{"503", rcsim.Fault{Status: 503}, []string{"RingCentral is having trouble right now (HTTP 503)"}},
-		{"500", rcsim.Fault{Status: 500}, []string{"RingCentral is having trouble right now (HTTP 500)"}},
-		{"dropped connection", rcsim.Fault{Drop: true}, []string{"We could not reach RingCentral"}},
-		{"malformed JSON", rcsim.Fault{Status: 200, Body: `{"id":`}, []string{"RingCentral is having trouble right now"}},
+		{"429", rcsim.Fault{Status: 429, RetryAfter: 7}, []string{"RingCentral asked us to slow down", "7 seconds", "CMN-301"}, false},
+		{"503", rcsim.Fault{Status: 503}, []string{"RingCentral is having trouble right now (HTTP 503)"}, true},
+		{"500", rcsim.Fault{Status: 500}, []string{"RingCentral is having trouble right now (HTTP 500)"}, true},
+		{"dropped connection", rcsim.Fault{Drop: true}, []string{"We could not reach RingCentral"}, true},
+		{"malformed JSON", rcsim.Fault{Status: 200, Body: `{"id":`}, []string{"RingCentral is having trouble right now"}, true},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -512,6 +515,9 @@ func TestFaultsOnPlacingACall(t *testing.T) {
 				if !strings.Contains(msg, w) {
 					t.Errorf("form error %q, want it to contain %q", msg, w)
 				}
+			}
+			if warned := strings.Contains(msg, "if your phone rings, answer it instead of calling again"); warned != tt.mayHavePlaced {
+				t.Errorf("form error %q warns that the call may have been placed: %v, want %v", msg, warned, tt.mayHavePlaced)
 			}
 			if len(cards(body)) != 0 {
 				t.Error("the answer shows a call card for a call that was not placed")

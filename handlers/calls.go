@@ -64,6 +64,9 @@ func (a *App) placeCall(w http.ResponseWriter, r *http.Request) {
 	}
 	if err != nil {
 		in.Errors.Form = a.explainRC(ctx, "placing a RingOut", err)
+		if outcomeUnknown(err) {
+			in.Errors.Form += " " + msgMayHavePlaced
+		}
 		a.formFailed(w, r, s, in)
 		return
 	}

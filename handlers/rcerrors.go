@@ -66,3 +66,15 @@ func seconds(d time.Duration) string {
 	}
 	return fmt.Sprintf("%d seconds", n)
 }
+
+// msgMayHavePlaced follows a failed POST ring-out whose outcome is unknown: it is never
+// retried (a retry could ring the user twice), so the person decides, knowing the risk.
+const msgMayHavePlaced = "RingCentral may have placed the call all the same: if your phone rings, answer it instead of calling again."
+
+// outcomeUnknown reports whether a request that failed may still have been carried out by
+// RingCentral: no answer at all (timeout, dropped connection), a server error, or an
+// answer we could not read. A 4xx, 429 included, means RingCentral did nothing.
+func outcomeUnknown(err error) bool {
+	e, ok := ringcentral.AsError(err)
+	return !ok || e.StatusCode >= 500 || e.Malformed
+}
