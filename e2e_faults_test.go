@@ -479,6 +479,41 @@ func TestUnknownCallStatus(t *testing.T) {
 	}
 }
 
+// TestCallingFasterThanRingCentralAllows: POST ring-out is in the Heavy group (10 a minute
+// per user). Four calls in a row go through; the fifth is refused at once, before anything
+// is sent, with when to try again, so RingCentral never answers 429.
+func TestCallingFasterThanRingCentralAllows(t *testing.T) {
+	t.Parallel()
+	app := startApp(t, nil, "-sim-speed", "4")
+	c := httpSignIn(t, app, "demo")
+	for range 4 {
+		placeCall(t, app, c, "+16505550129")
+	}
+	start := time.Now()
+	status, body := post(t, c, app.URL+"/calls", url.Values{"to": {"+16505550129"}}, nil)
+	took := time.Since(start)
+	msg := formError(body)
+	if status != http.StatusUnprocessableEntity || !strings.Contains(msg, "RingCentral allows 10 a minute. Try again in") ||
+		strings.Contains(msg, "may have placed") {
+		t.Errorf("5th call: HTTP %d, form error %q; want 422 saying when to try again", status, msg)
+	}
+	if took > 3*time.Second {
+		t.Errorf("the 5th call was refused after %v, want at once", took)
+	}
+	posts, throttled := 0, 0
+	for _, r := range app.simRequests(t) {
+		if r.Method == http.MethodPost && strings.Contains(r.Path, "ring-out") {
+			posts++
+		}
+		if r.Status == http.StatusTooManyRequests {
+			throttled++
+		}
+	}
+	if posts != 4 || throttled != 0 {
+		t.Errorf("simulator saw %d ring-out POSTs and %d 429s, want 4 and none", posts, throttled)
+	}
+}
+
 // TestFaultsOnPlacingACall: when POST ring-out fails the form says so in plain words, the
 // POST was sent exactly once (never retried: a retry could place a second call), and no
 // call exists at RingCentral or in our history.

@@ -17,7 +17,7 @@ func FuzzCallForm(f *testing.F) {
 	app, _ := runApp(f, nil, "-sim-speed", "4")
 	c := httpSignIn(f, app, "demo")
 	seeds := [][4]string{ // from, from_other, to, playPrompt
-		{"", "", "+16505550120", "on"}, // the one valid call: the Heavy budget allows a burst of 1
+		{"", "", "+16505550120", "on"}, // valid: the Heavy budget takes 4 at once, then refuses at once (422)
 		{"", "", "", ""},
 		{"", "", "abc", ""},
 		{"", "", "+", "on"},

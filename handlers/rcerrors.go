@@ -15,6 +15,11 @@ import (
 // errorCode for support, and logs the reason (with RingCentral's errorCode and request id)
 // for the operator.
 func (a *App) explainRC(ctx context.Context, what string, err error) string {
+	if wait := (*ringcentral.WaitError)(nil); errors.As(err, &wait) {
+		a.Logger.Warn(what, "request_id", requestID(ctx), "err", err)
+		return fmt.Sprintf("You placed or canceled calls quickly, and RingCentral allows %d a minute. Try again in %s.",
+			ringcentral.Limits[wait.Group], seconds(wait.Wait))
+	}
 	e, ok := ringcentral.AsError(err)
 	if !ok {
 		a.logError(ctx, what, "err", err)
@@ -75,6 +80,9 @@ const msgMayHavePlaced = "RingCentral may have placed the call all the same: if 
 // RingCentral: no answer at all (timeout, dropped connection), a server error, or an
 // answer we could not read. A 4xx, 429 included, means RingCentral did nothing.
 func outcomeUnknown(err error) bool {
+	if wait := (*ringcentral.WaitError)(nil); errors.As(err, &wait) {
+		return false // never sent
+	}
 	e, ok := ringcentral.AsError(err)
 	return !ok || e.StatusCode >= 500 || e.Malformed
 }

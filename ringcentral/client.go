@@ -18,6 +18,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"math"
 	"math/rand/v2"
 	"net"
 	"net/http"
@@ -206,6 +207,12 @@ func (c *Client) CancelRingOut(ctx context.Context, id string) error {
 	return c.do(ctx, Heavy, http.MethodDelete, extPath+"/ring-out/"+url.PathEscape(id), nil, nil)
 }
 
+// clickPatience is how long a POST or DELETE (a person's click: place or cancel a call) may
+// wait for room in the user's rate budget. Past it the request is not sent and fails at once
+// with a *WaitError saying when to try again, instead of holding the person (and, for a
+// cancel, the call's poller) for up to a refill period. Reads wait as long as it takes.
+const clickPatience = 2 * time.Second
+
 // Retries of idempotent GETs after a 5xx, a timeout or a dropped connection.
 const (
 	maxRetries     = 2                      // so at most 3 attempts
@@ -270,7 +277,11 @@ func transient(err error) bool {
 // once sends one request and decodes its answer.
 func (c *Client) once(ctx context.Context, g Group, method, path string, in, out any) error {
 	if c.budget != nil {
-		if err := c.budget.Wait(ctx, g); err != nil {
+		patience := time.Duration(math.MaxInt64)
+		if method != http.MethodGet {
+			patience = clickPatience
+		}
+		if err := c.budget.Wait(ctx, g, patience); err != nil {
 			return err
 		}
 	}

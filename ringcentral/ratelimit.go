@@ -2,6 +2,7 @@ package ringcentral
 
 import (
 	"context"
+	"fmt"
 	"net/http"
 	"strconv"
 	"sync"
@@ -85,25 +86,62 @@ func NewBudget(limits map[Group]int, window time.Duration, headroom float64) *Bu
 	return b
 }
 
-// Wait blocks until a request in group g fits the budget, or ctx ends.
-func (b *Budget) Wait(ctx context.Context, g Group) error {
+// Wait blocks until a request in group g fits the budget, or ctx ends. A request that would
+// have to wait longer than patience is not held: Wait returns a *WaitError at once.
+func (b *Budget) Wait(ctx context.Context, g Group, patience time.Duration) error {
 	b.mu.Lock()
 	l := b.limiters[g]
 	until := b.paused[g]
 	b.mu.Unlock()
 	if d := time.Until(until); d > 0 {
-		t := time.NewTimer(d)
-		defer t.Stop()
-		select {
-		case <-ctx.Done():
-			return ctx.Err()
-		case <-t.C:
+		if d > patience {
+			return &WaitError{Group: g, Wait: d}
 		}
+		if err := sleep(ctx, d); err != nil {
+			return err
+		}
+		patience -= d
 	}
 	if l == nil {
 		return nil
 	}
-	return l.Wait(ctx)
+	r := l.Reserve()
+	if d := r.Delay(); d > patience {
+		r.Cancel()
+		return &WaitError{Group: g, Wait: d}
+	} else if err := sleep(ctx, d); err != nil {
+		r.Cancel()
+		return err
+	}
+	return nil
+}
+
+// WaitError says that a request was not sent because the user's rate budget has no room
+// for it yet. Like a 429 it is a dialer.RateLimitedError.
+type WaitError struct {
+	Group Group
+	Wait  time.Duration
+}
+
+func (e *WaitError) Error() string {
+	return fmt.Sprintf("ringcentral: no room in the %s rate budget for %v", e.Group, e.Wait.Round(time.Millisecond))
+}
+
+// RetryAfter is how long until the budget has room (dialer.RateLimitedError).
+func (e *WaitError) RetryAfter() time.Duration { return e.Wait }
+
+func sleep(ctx context.Context, d time.Duration) error {
+	if d <= 0 {
+		return ctx.Err()
+	}
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-ctx.Done():
+		return ctx.Err()
+	case <-t.C:
+		return nil
+	}
 }
 
 // Pause holds every request of group g for d (RingCentral's Retry-After; at least 1 s).
