@@ -12,6 +12,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/chromedp/cdproto/emulation"
 	"github.com/chromedp/chromedp"
 )
 
@@ -238,9 +239,28 @@ func TestBrowserTimelineMatchesStatuses(t *testing.T) {
 		}
 		checkTimeline(t, ctx, callSel(ids[i]), seen[ids[i]])
 	}
-	browse(t, ctx, 10*time.Second, chromedp.Reload(), chromedp.WaitVisible(byTestID("recent-call"), chromedp.ByQuery))
+	// The reader is in India (UTC+5:30, so even the minutes differ from the server's UTC):
+	// recent calls show their start in the reader's time.
+	browse(t, ctx, 10*time.Second,
+		emulation.SetTimezoneOverride("Asia/Kolkata"),
+		emulation.SetLocaleOverride().WithLocale("en-US"),
+		chromedp.Reload(), chromedp.WaitVisible(byTestID("recent-call"), chromedp.ByQuery))
 	for i := range tests {
-		checkTimeline(t, ctx, fmt.Sprintf(`[data-testid=recent-call][data-call-id=%q]`, ids[i]), seen[ids[i]])
+		row := fmt.Sprintf(`[data-testid=recent-call][data-call-id=%q]`, ids[i])
+		checkTimeline(t, ctx, row, seen[ids[i]])
+		var shown, iso string
+		var ok bool
+		browse(t, ctx, 5*time.Second,
+			chromedp.Text(row+" time", &shown, chromedp.ByQuery),
+			chromedp.AttributeValue(row+" time", "datetime", &iso, &ok, chromedp.ByQuery))
+		started, err := time.Parse(time.RFC3339, iso)
+		if err != nil {
+			t.Fatalf("recent call datetime %q: %v", iso, err)
+		}
+		kolkata := time.FixedZone("IST", 5*3600+1800)
+		if want := started.In(kolkata).Format("Jan 2, 03:04 PM"); shown != want {
+			t.Errorf("recent call %s shows %q, want %q (its start in the reader's time zone)", ids[i], shown, want)
+		}
 	}
 }
 

@@ -176,6 +176,13 @@ if (done) {
   }
 }
 
+// Times in the reader's own time zone; the server's rendering stays when JavaScript is off.
+const when = new Intl.DateTimeFormat(undefined, { month: 'short', day: 'numeric', hour: '2-digit', minute: '2-digit' });
+document.querySelectorAll('time[datetime]').forEach((t) => {
+  const d = new Date(t.dateTime);
+  if (!Number.isNaN(d.getTime())) t.textContent = when.format(d);
+});
+
 const to = new URLSearchParams(location.search).get('to');
 if (to && !$('[data-testid=to-input]')?.value) fillTo(to);
 document.querySelectorAll('[data-testid=call]').forEach(tellHost);
