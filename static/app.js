@@ -176,11 +176,11 @@ if (done) {
   }
 }
 
-// Times in the reader's own time zone; the server's rendering stays when JavaScript is off.
+// Times in the reader's time zone (without JavaScript, the server's).
 const when = new Intl.DateTimeFormat(undefined, { month: 'short', day: 'numeric', hour: '2-digit', minute: '2-digit' });
 document.querySelectorAll('time[datetime]').forEach((t) => {
   const d = new Date(t.dateTime);
-  if (!Number.isNaN(d.getTime())) t.textContent = when.format(d);
+  if (d.getTime()) t.textContent = when.format(d);
 });
 
 const to = new URLSearchParams(location.search).get('to');

@@ -77,8 +77,10 @@ func TestServe(t *testing.T) {
 	}
 }
 
+// TestSizeBudgets keeps the page's own assets small: the whole signed-in page must stay
+// under 32 KB on the wire (TestBrowserPageWeight); these are the sources before gzip.
 func TestSizeBudgets(t *testing.T) {
-	for name, limit := range map[string]int{"app.css": 8 << 10, "app.js": 7 << 10} {
+	for name, limit := range map[string]int{"app.css": 8 << 10, "app.js": 8 << 10} {
 		b, err := files.ReadFile(name)
 		if err != nil {
 			t.Fatal(err)
