@@ -557,6 +557,13 @@ func TestFaultsOnPlacingACall(t *testing.T) {
 			if len(cards(body)) != 0 {
 				t.Error("the answer shows a call card for a call that was not placed")
 			}
+			if tt.fault.Status == http.StatusTooManyRequests {
+				// Calling again within Retry-After: the same sentence, and nothing is sent.
+				_, body := post(t, c, app.URL+"/calls", url.Values{"to": {"+16505550120"}}, nil)
+				if msg := formError(body); !strings.Contains(msg, "RingCentral asked us to slow down. Try again in") {
+					t.Errorf("calling again during Retry-After: form error %q", msg)
+				}
+			}
 			time.Sleep(500 * time.Millisecond) // let any (wrong) retry arrive
 			posts := 0
 			for _, r := range app.simRequests(t) {

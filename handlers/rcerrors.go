@@ -17,6 +17,9 @@ import (
 func (a *App) explainRC(ctx context.Context, what string, err error) string {
 	if wait := (*ringcentral.WaitError)(nil); errors.As(err, &wait) {
 		a.Logger.Warn(what, "request_id", requestID(ctx), "err", err)
+		if wait.Paused {
+			return fmt.Sprintf("RingCentral asked us to slow down. Try again in %s.", seconds(wait.Wait))
+		}
 		return fmt.Sprintf("You placed or canceled calls quickly, and RingCentral allows %d a minute. Try again in %s.",
 			ringcentral.Limits[wait.Group], seconds(wait.Wait))
 	}

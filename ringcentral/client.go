@@ -235,12 +235,8 @@ func (c *Client) do(ctx context.Context, g Group, method, path string, in, out a
 		if !ok {
 			return err
 		}
-		t := time.NewTimer(wait)
-		select {
-		case <-ctx.Done():
-			t.Stop()
+		if sleep(ctx, wait) != nil {
 			return err
-		case <-t.C:
 		}
 	}
 }

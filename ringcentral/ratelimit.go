@@ -95,7 +95,7 @@ func (b *Budget) Wait(ctx context.Context, g Group, patience time.Duration) erro
 	b.mu.Unlock()
 	if d := time.Until(until); d > 0 {
 		if d > patience {
-			return &WaitError{Group: g, Wait: d}
+			return &WaitError{Group: g, Wait: d, Paused: true}
 		}
 		if err := sleep(ctx, d); err != nil {
 			return err
@@ -106,10 +106,12 @@ func (b *Budget) Wait(ctx context.Context, g Group, patience time.Duration) erro
 		return nil
 	}
 	r := l.Reserve()
-	if d := r.Delay(); d > patience {
+	d := r.Delay()
+	if d > patience {
 		r.Cancel()
 		return &WaitError{Group: g, Wait: d}
-	} else if err := sleep(ctx, d); err != nil {
+	}
+	if err := sleep(ctx, d); err != nil {
 		r.Cancel()
 		return err
 	}
@@ -119,8 +121,9 @@ func (b *Budget) Wait(ctx context.Context, g Group, patience time.Duration) erro
 // WaitError says that a request was not sent because the user's rate budget has no room
 // for it yet. Like a 429 it is a dialer.RateLimitedError.
 type WaitError struct {
-	Group Group
-	Wait  time.Duration
+	Group  Group
+	Wait   time.Duration
+	Paused bool // the group is paused by RingCentral's Retry-After, not by our own pace
 }
 
 func (e *WaitError) Error() string {
@@ -130,6 +133,7 @@ func (e *WaitError) Error() string {
 // RetryAfter is how long until the budget has room (dialer.RateLimitedError).
 func (e *WaitError) RetryAfter() time.Duration { return e.Wait }
 
+// sleep waits for d or until ctx ends, whichever comes first, and returns ctx's error.
 func sleep(ctx context.Context, d time.Duration) error {
 	if d <= 0 {
 		return ctx.Err()

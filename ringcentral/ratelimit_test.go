@@ -29,7 +29,7 @@ func TestBudgetPatience(t *testing.T) {
 		err := b.Wait(t.Context(), ringcentral.Heavy, 2*time.Second)
 		var we *ringcentral.WaitError
 		var rl dialer.RateLimitedError
-		if !errors.As(err, &we) || !errors.As(err, &rl) {
+		if !errors.As(err, &we) || !errors.As(err, &rl) || we.Paused {
 			t.Fatalf("5th click: err = %v, want a *WaitError that is a dialer.RateLimitedError", err)
 		}
 		waits = append(waits, rl.RetryAfter())
@@ -46,8 +46,8 @@ func TestBudgetPatience(t *testing.T) {
 
 	b.Pause(ringcentral.Light, 30*time.Second)
 	var we *ringcentral.WaitError
-	if err := b.Wait(t.Context(), ringcentral.Light, 2*time.Second); !errors.As(err, &we) || we.Wait < 29*time.Second || we.Group != ringcentral.Light {
-		t.Errorf("during a 30 s pause: err = %v, want a WaitError of about 30 s for Light", err)
+	if err := b.Wait(t.Context(), ringcentral.Light, 2*time.Second); !errors.As(err, &we) || we.Wait < 29*time.Second || we.Group != ringcentral.Light || !we.Paused {
+		t.Errorf("during a 30 s pause: err = %+v, want a WaitError of about 30 s for Light, paused by RingCentral", err)
 	}
 	ctx, cancel := context.WithTimeout(t.Context(), 50*time.Millisecond)
 	defer cancel()
