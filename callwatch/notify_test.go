@@ -67,6 +67,12 @@ func TestSubscribeFuncWakesTheReceiver(t *testing.T) {
 			go drain() // a wake-up may have come before sub was set
 
 			if tt.wantDrop {
+				// However the polls of c1 fall, two new calls are two more states at once:
+				// more than the buffer holds.
+				for _, id := range []string{"c2", "c3"} {
+					up.add("101", id, step{0, ringing, nil})
+					w.Watch(newCall("101", id))
+				}
 				select {
 				case <-s.Dropped():
 				case <-time.After(waitLimit):
