@@ -22,6 +22,7 @@ import (
 	"github.com/ringout-dialer/ringout/auth"
 	"github.com/ringout-dialer/ringout/dialer"
 	"github.com/ringout-dialer/ringout/rcsim"
+	"github.com/ringout-dialer/ringout/ringcentral"
 	"github.com/ringout-dialer/ringout/store"
 )
 
@@ -511,6 +512,46 @@ func TestCallingFasterThanRingCentralAllows(t *testing.T) {
 	}
 	if posts != 4 || throttled != 0 {
 		t.Errorf("simulator saw %d ring-out POSTs and %d 429s, want 4 and none", posts, throttled)
+	}
+}
+
+// TestPlacingACallTimesOut: RingCentral takes longer than the client's 15 s to answer the
+// POST ring-out. The form says so and warns that the call may have been placed (here it
+// was: the simulator places it once its delay is over), and the POST was sent once.
+func TestPlacingACallTimesOut(t *testing.T) {
+	t.Parallel()
+	app := startApp(t, nil, "-sim-speed", "4")
+	c := httpSignIn(t, app, "demo")
+	addFault(t, app.URL+"/sim", rcsim.Fault{Method: "POST", Path: "/ring-out", Delay: "17s"})
+	start := time.Now()
+	status, body := post(t, c, app.URL+"/calls", url.Values{"to": {"+16505550129"}}, nil)
+	took := time.Since(start)
+	msg := formError(body)
+	if status != http.StatusUnprocessableEntity || !strings.Contains(msg, "RingCentral did not answer in time") ||
+		!strings.Contains(msg, "may have placed the call") {
+		t.Errorf("HTTP %d, form error %q; want 422 saying RingCentral did not answer and the call may be placed", status, msg)
+	}
+	if took < ringcentral.DefaultTimeout || took > ringcentral.DefaultTimeout+3*time.Second {
+		t.Errorf("the answer took %v, want the client's timeout (%v)", took, ringcentral.DefaultTimeout)
+	}
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		posts := 0
+		for _, r := range app.simRequests(t) {
+			if r.Method == http.MethodPost && strings.Contains(r.Path, "ring-out") {
+				posts++
+			}
+		}
+		if posts > 1 {
+			t.Fatalf("the simulator saw %d POST ring-out, want exactly 1", posts)
+		}
+		if posts == 1 && time.Since(start) > 18*time.Second {
+			break // the delayed POST was served, and nothing followed it
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("the simulator saw %d POST ring-out, want exactly 1", posts)
+		}
+		time.Sleep(200 * time.Millisecond)
 	}
 }
 
