@@ -283,6 +283,20 @@ func storedCall(t testing.TB, dataDir, owner, id string) dialer.Call {
 	return c
 }
 
+// storedFinal waits (up to 5 s) for the stored call to reach a final state and returns it.
+// The poller pushes a change to the pages first and saves it just after.
+func storedFinal(t testing.TB, dataDir, owner, id string) dialer.Call {
+	t.Helper()
+	deadline := time.Now().Add(5 * time.Second)
+	for {
+		c := storedCall(t, dataDir, owner, id)
+		if c.Status.Final() || time.Now().After(deadline) {
+			return c
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+}
+
 // demoOwner is the demo user's extension id, the owner of its calls.
 const demoOwner = "1640191004"
 
@@ -396,7 +410,7 @@ func TestFaultsWhilePolling(t *testing.T) {
 			if msg := tt.wantGETs(simGETs(t, app)); msg != "" {
 				t.Error(msg)
 			}
-			stored := storedCall(t, dataDir, demoOwner, id)
+			stored := storedFinal(t, dataDir, demoOwner, id)
 			if stored.Status.Call != dialer.CallSuccess || stored.Status.Callee != dialer.LegFinished {
 				t.Errorf("stored call %+v, want its final state", stored.Status)
 			}
@@ -474,7 +488,7 @@ func TestUnknownCallStatus(t *testing.T) {
 	if last := h[len(h)-1]; last.Callee != string(dialer.LegFinished) {
 		t.Errorf("after the unknown status the call ended as %+v, want it followed to Finished", last)
 	}
-	got := storedCall(t, dataDir, demoOwner, id)
+	got := storedFinal(t, dataDir, demoOwner, id)
 	if !slices.ContainsFunc(got.History, func(s dialer.StatusAt) bool { return s.Status.Call == "Teleported" }) || !got.Status.Final() {
 		t.Errorf("stored call %+v, want Teleported kept verbatim in its history and a final status", got)
 	}

@@ -110,7 +110,7 @@ func TestRestartResumesLiveCalls(t *testing.T) {
 		if got := (dialer.Status{Call: dialer.CallStatus(last.Status), Caller: dialer.LegStatus(last.Caller), Callee: dialer.LegStatus(last.Callee)}); got != w {
 			t.Errorf("call %s ended %+v after the restart, want %+v", id, got, w)
 		}
-		if got := storedCall(t, env["DATA_DIR"], demoOwner, id); got.Status != w {
+		if got := storedFinal(t, env["DATA_DIR"], demoOwner, id); got.Status != w {
 			t.Errorf("call %s stored as %+v, want %+v", id, got.Status, w)
 		}
 	}
