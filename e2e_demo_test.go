@@ -262,6 +262,14 @@ func TestBrowserTimelineMatchesStatuses(t *testing.T) {
 			t.Errorf("recent call %s shows %q, want %q (its start in the reader's time zone)", ids[i], shown, want)
 		}
 	}
+	// "Call again" on the busy call fills its number in.
+	browse(t, ctx, 5*time.Second,
+		chromedp.Evaluate(`document.querySelector('[data-testid=to-input]').value = ''`, nil),
+		chromedp.Click(fmt.Sprintf(`[data-testid=recent-call][data-call-id=%q] [data-testid=call-again]`, ids[1]), chromedp.ByQuery),
+		chromedp.Value(byTestID("to-input"), &filled, chromedp.ByQuery))
+	if filled != "+16505550125" {
+		t.Errorf("Call again filled %q, want +16505550125", filled)
+	}
 }
 
 // TestDemoScreenshots takes the README's pictures: the dialer mid-call, the virtual phones

@@ -126,6 +126,7 @@ func (a *App) recentVM(c dialer.Call, s *auth.Session, fwd []ringcentral.Forward
 		WhenISO:      c.StartedAt.UTC().Format(time.RFC3339),
 		From:         fromLabel(c.From, s, fwd),
 		To:           phone.Display(c.To, s.HomeCountry),
+		ToE164:       c.To,
 		CallerStatus: string(c.Status.Caller),
 		CalleeStatus: string(c.Status.Callee),
 		Explanation:  dialer.ExplainCall(c.Status),

@@ -156,7 +156,8 @@ type RecentCallVM struct {
 	When         string // formatted for people, e.g. "Mar 3, 14:05"
 	WhenISO      string // RFC 3339, for the <time datetime> attribute; may be empty
 	From         string
-	To           string
+	To           string // formatted for people
+	ToE164       string // what "Call again" fills in
 	CallerStatus string
 	CalleeStatus string
 	Explanation  string

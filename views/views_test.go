@@ -359,7 +359,8 @@ func recentCalls(n int) []RecentCallVM {
 	for i := range calls {
 		calls[i] = RecentCallVM{
 			ID: fmt.Sprint(1000 + i), Status: "Success", When: "Mar 3, 14:05", WhenISO: "2025-03-03T14:05:00Z",
-			From: "Mobile", To: fmt.Sprintf("(650) 555-01%02d", i%100), CallerStatus: "Finished", CalleeStatus: "Finished",
+			From: "Mobile", To: fmt.Sprintf("(650) 555-01%02d", i%100), ToE164: fmt.Sprintf("+165055501%02d", i%100),
+			CallerStatus: "Finished", CalleeStatus: "Finished",
 			Explanation: "The call has ended.",
 		}
 	}
@@ -402,6 +403,10 @@ func TestRecentCalls(t *testing.T) {
 			}
 			if got := attr(first.Find("time"), "datetime"); got != "2025-03-03T14:05:00Z" {
 				t.Errorf("datetime = %q", got)
+			}
+			again := first.Find(`[data-testid="call-again"]`)
+			if attr(again, "data-fill-to") != "+16505550100" || attr(again, "href") != "/?to=%2B16505550100" {
+				t.Errorf("Call again fills %q, links %q; want +16505550100 both ways", attr(again, "data-fill-to"), attr(again, "href"))
 			}
 		})
 	}
