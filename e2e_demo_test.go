@@ -245,6 +245,15 @@ func TestBrowserTimelineMatchesStatuses(t *testing.T) {
 		emulation.SetTimezoneOverride("Asia/Kolkata"),
 		emulation.SetLocaleOverride().WithLocale("en-US"),
 		chromedp.Reload(), chromedp.WaitVisible(byTestID("recent-call"), chromedp.ByQuery))
+	// Ended calls are now Recent calls only: no card for them, even once the WebSocket has
+	// replayed what the server knows.
+	var cardsShown int
+	browse(t, ctx, 10*time.Second, chromedp.WaitVisible(`#ws-status[data-state=live]`, chromedp.ByQuery),
+		chromedp.Sleep(500*time.Millisecond),
+		chromedp.Evaluate(`document.querySelectorAll('[data-testid=call]').length`, &cardsShown))
+	if cardsShown != 0 {
+		t.Errorf("after a reload %d ended calls are shown as cards, want them only in Recent calls", cardsShown)
+	}
 	for i := range tests {
 		row := fmt.Sprintf(`[data-testid=recent-call][data-call-id=%q]`, ids[i])
 		checkTimeline(t, ctx, row, seen[ids[i]])

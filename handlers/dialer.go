@@ -97,14 +97,23 @@ func (a *App) dialerVM(ctx context.Context, s *auth.Session, in callForm) (views
 			vm.Scenarios = append(vm.Scenarios, sc)
 		}
 	}
+	// Live calls are cards; ended ones are Recent calls, as the watcher knows them (it saves
+	// a change just after pushing it, so it may be a moment ahead of the store).
+	known := map[string]dialer.Call{}
 	for _, c := range a.Watcher.Calls(s.UserID) {
-		vm.Calls = append(vm.Calls, a.callVM(c, s, fwd))
+		known[c.ID] = c
+		if c.Live() {
+			vm.Calls = append(vm.Calls, a.callVM(c, s, fwd))
+		}
 	}
 	recent, err := a.Store.RecentCalls(ctx, s.UserID, views.MaxRecentCalls+len(vm.Calls))
 	if err != nil {
 		a.logError(ctx, "reading recent calls", "err", err)
 	}
 	for _, c := range recent {
+		if k, ok := known[c.ID]; ok {
+			c = k
+		}
 		if c.Live() || len(vm.Recent) == views.MaxRecentCalls {
 			continue
 		}

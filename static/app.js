@@ -28,7 +28,8 @@ function tellHost(card) {
 }
 
 // apply puts each top-level element of a server fragment in place of the element with its
-// id, or a new call card on top of #calls. Returns how many were placed.
+// id, or a new live call card on top of #calls (ended calls not shown are in Recent calls).
+// Returns how many were placed.
 function apply(html) {
   const t = document.createElement('template');
   t.innerHTML = html; // inert: nothing runs
@@ -41,7 +42,7 @@ function apply(html) {
       const focus = old.contains(document.activeElement) && document.activeElement.dataset.testid;
       old.replaceWith(el);
       if (focus) $(`[data-testid=${focus}]`, el)?.focus();
-    } else if (el.dataset.testid === 'call' && calls && !('single' in calls.dataset)) {
+    } else if (el.dataset.testid === 'call' && 'live' in el.dataset && calls && !('single' in calls.dataset)) {
       calls.prepend(el);
     } else continue;
     n++;

@@ -195,6 +195,9 @@ func TestNewCallVM(t *testing.T) {
 			if got := byTestID(doc, "cancel-button").Length() == 1; got != tt.cancel {
 				t.Errorf("cancel button shown = %v, want %v", got, tt.cancel)
 			}
+			if _, got := byTestID(doc, "call").Attr("data-live"); got != tt.live {
+				t.Errorf("data-live present = %v, want %v (the page adds only live cards)", got, tt.live)
+			}
 		})
 	}
 }
