@@ -7,7 +7,7 @@
 // the behaviour lives in /static/app.js.
 package views
 
-//go:generate go tool templ generate
+//go:generate go tool templ generate -path ..
 
 import "github.com/a-h/templ"
 
