@@ -136,14 +136,9 @@ func TestSignInAndCallLogsAndMetrics(t *testing.T) {
 	t.Logf("statuses pushed: %v", statuses)
 	// The poller logs the end and counts it just after pushing the final card.
 	final := fmt.Sprintf(`calls_total{final_status=%q}`, statuses[len(statuses)-1])
-	for deadline := time.Now().Add(5 * time.Second); ; time.Sleep(50 * time.Millisecond) {
-		if strings.Contains(app.out.String(), `"msg":"call ended"`) && sampleValue(scrapeAppMetrics(t, app), final) == 1 {
-			break
-		}
-		if time.Now().After(deadline) {
-			break // the subtests say what is missing
-		}
-	}
+	waitUntil(5*time.Second, func() bool { // if it times out, the subtests say what is missing
+		return strings.Contains(app.out.String(), `"msg":"call ended"`) && sampleValue(scrapeAppMetrics(t, app), final) == 1
+	})
 
 	secrets := simIssuedSecrets(t, app)
 	t.Run("logs hold no secret", func(t *testing.T) {

@@ -25,7 +25,7 @@ func signedIn(t *testing.T, app *testApp, c *http.Client) bool {
 func countSim(t *testing.T, app *testApp, method, path string) int {
 	t.Helper()
 	n := 0
-	for _, r := range app.simRequests(t) {
+	for _, r := range simLog(t, app) {
 		if r.Method == method && strings.Contains(r.Path, path) {
 			n++
 		}

@@ -4,7 +4,6 @@ import (
 	"cmp"
 	"context"
 	"crypto/tls"
-	"encoding/json"
 	"fmt"
 	"net"
 	"net/http"
@@ -118,25 +117,16 @@ func runApp(t testing.TB, env map[string]string, args ...string) (*testApp, func
 	}
 }
 
-// simRequests is the simulator's request log.
-func (a *testApp) simRequests(t *testing.T) []struct {
-	Method, Path, Extension string
-	Status                  int
-} {
-	t.Helper()
-	resp, err := http.Get(a.URL + "/sim/_admin/requests")
-	if err != nil {
-		t.Fatal(err)
+// waitUntil checks ok every 50 ms until it holds or d has passed, and reports whether it held.
+func waitUntil(d time.Duration, ok func() bool) bool {
+	for deadline := time.Now().Add(d); ; time.Sleep(50 * time.Millisecond) {
+		if ok() {
+			return true
+		}
+		if time.Now().After(deadline) {
+			return false
+		}
 	}
-	defer resp.Body.Close()
-	var reqs []struct {
-		Method, Path, Extension string
-		Status                  int
-	}
-	if err := json.NewDecoder(resp.Body).Decode(&reqs); err != nil {
-		t.Fatal(err)
-	}
-	return reqs
 }
 
 // chromium finds Debian's Chromium. Without it browser tests fail in CI (which installs
