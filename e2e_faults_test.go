@@ -422,19 +422,10 @@ type simReq struct {
 	Status int
 }
 
-func simGETs(t testing.TB, app *testApp) []simReq {
+func simGETs(t *testing.T, app *testApp) []simReq {
 	t.Helper()
-	resp, err := http.Get(app.URL + "/sim/_admin/requests")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer resp.Body.Close()
-	var all []rcsim.Request
-	if err := json.NewDecoder(resp.Body).Decode(&all); err != nil {
-		t.Fatal(err)
-	}
 	var out []simReq
-	for _, r := range all {
+	for _, r := range simLog(t, app) {
 		if r.Method == http.MethodGet && strings.Contains(r.Path, "/ring-out/") {
 			out = append(out, simReq{r.Time, r.Status})
 		}
