@@ -78,7 +78,7 @@ func newHarness(t *testing.T) *harness {
 	t.Cleanup(sim.Close)
 	h := &harness{t: t, sim: sim, clock: &clock{}, logs: &syncBuffer{},
 		dbPath: filepath.Join(t.TempDir(), "ringout.db")}
-	h.contract = rcsimtest.ContractTransport(t, nil)
+	h.contract = rcsimtest.ContractTransport(t, ringcentral.OpenAPISpec, nil)
 	mux := http.NewServeMux()
 	h.app = httptest.NewServer(mux)
 	t.Cleanup(h.app.Close)

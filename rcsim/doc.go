@@ -1,5 +1,5 @@
 // Package rcsim is a RingCentral simulator: an http.Handler that speaks the subset of the
-// RingCentral REST API the dialer uses (shared/ringcentral/openapi.yml) with the same JSON
+// RingCentral REST API the dialer uses (ringcentral/openapi.yml) with the same JSON
 // shapes, status codes, error bodies and headers, so that the RingOut guide's SDK code works
 // against it unchanged. It stands in for RingCentral in every test and in the demo
 // (`go run .` mounts it at /sim), in the manner of google-cloud-go's pstest: New or

@@ -12,6 +12,7 @@ import (
 
 	"github.com/ringout-dialer/ringout/rcsim"
 	"github.com/ringout-dialer/ringout/rcsim/rcsimtest"
+	"github.com/ringout-dialer/ringout/ringcentral"
 )
 
 // fakeClock is a Clock that moves only when told.
@@ -53,7 +54,7 @@ func newEnv(t *testing.T, opts rcsim.Options) *env {
 	}
 	srv := rcsim.NewServer(opts)
 	t.Cleanup(srv.Close)
-	ct := rcsimtest.ContractTransport(t, nil)
+	ct := rcsimtest.ContractTransport(t, ringcentral.OpenAPISpec, nil)
 	e := &env{t: t, srv: srv, clock: clock, ct: ct, hc: &http.Client{
 		Transport:     ct,
 		Timeout:       10 * time.Second,

@@ -21,7 +21,7 @@ import (
 func signIn(t *testing.T, sim *rcsim.Server, username string, opts ...ringcentral.Option) *ringcentral.Client {
 	t.Helper()
 	cfg := ringcentral.OAuthConfig(sim.URL, rcsim.DemoClientID, rcsim.DemoClientSecret, "")
-	contract := rcsimtest.ContractTransport(t, http.DefaultTransport)
+	contract := rcsimtest.ContractTransport(t, ringcentral.OpenAPISpec, http.DefaultTransport)
 	t.Cleanup(func() {
 		if contract.Validated() == 0 {
 			t.Error("no response was validated against openapi.yml")

@@ -8,6 +8,7 @@ import (
 	"testing"
 
 	"github.com/ringout-dialer/ringout/rcsim/rcsimtest"
+	"github.com/ringout-dialer/ringout/ringcentral"
 )
 
 // recorder is a testing.TB that keeps the errors instead of failing.
@@ -44,7 +45,7 @@ func TestContractTransportCatchesDrift(t *testing.T) {
 			}))
 			defer ts.Close()
 			rec := &recorder{TB: t}
-			ct := rcsimtest.ContractTransport(rec, nil)
+			ct := rcsimtest.ContractTransport(rec, ringcentral.OpenAPISpec, nil)
 			method := "GET"
 			if strings.HasPrefix(tt.path, "/restapi/oauth/") {
 				method = "POST"

@@ -1,4 +1,4 @@
-// The RingOut guide's JavaScript sample (shared/ringcentral/ringout-guide.txt), unchanged
+// The RingOut guide's JavaScript sample (docs/ringout-guide.txt), unchanged
 // except that server, app and user come from the environment.
 const RingCentral = require('@ringcentral/sdk').SDK
 var rcsdk = new RingCentral( {server: process.env.RC_SERVER_URL, clientId: process.env.RC_CLIENT_ID, clientSecret: process.env.RC_CLIENT_SECRET} );
