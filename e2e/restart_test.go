@@ -1,4 +1,4 @@
-package main
+package e2e
 
 import (
 	"errors"
@@ -14,20 +14,6 @@ import (
 	"github.com/ringout-dialer/ringout/dialer"
 	"github.com/ringout-dialer/ringout/rcsim"
 )
-
-// externalSim starts a simulator of its own and returns the environment that points the app
-// at it (non-demo mode), so that it outlives the app's restarts, as RingCentral does.
-func externalSim(t *testing.T, speed float64) (*rcsim.Server, map[string]string) {
-	t.Helper()
-	sim := rcsim.NewServer(rcsim.Options{Speed: speed})
-	t.Cleanup(sim.Close)
-	return sim, map[string]string{
-		"RC_SERVER_URL":    sim.URL,
-		"RC_CLIENT_ID":     rcsim.DemoClientID,
-		"RC_CLIENT_SECRET": rcsim.DemoClientSecret,
-		"DATA_DIR":         t.TempDir(),
-	}
-}
 
 // TestShutdownSaysGoingAway: when run()'s context ends (SIGTERM), every open WebSocket is
 // closed with 1001 (going away), and a request in flight is answered before run returns.
@@ -93,7 +79,7 @@ func TestRestartResumesLiveCalls(t *testing.T) {
 		t.Fatal(err)
 	}
 	for _, id := range ids {
-		if got := storedCall(t, env["DATA_DIR"], demoOwner, id); !got.Live() {
+		if got := storedCall(t, env["DATA_DIR"], demoUserID, id); !got.Live() {
 			t.Fatalf("call %s is %+v in the store after the stop, want it still live", id, got.Status)
 		}
 	}
@@ -110,7 +96,7 @@ func TestRestartResumesLiveCalls(t *testing.T) {
 		if got := (dialer.Status{Call: dialer.CallStatus(last.Status), Caller: dialer.LegStatus(last.Caller), Callee: dialer.LegStatus(last.Callee)}); got != w {
 			t.Errorf("call %s ended %+v after the restart, want %+v", id, got, w)
 		}
-		if got := storedFinal(t, env["DATA_DIR"], demoOwner, id); got.Status != w {
+		if got := storedFinal(t, env["DATA_DIR"], demoUserID, id); got.Status != w {
 			t.Errorf("call %s stored as %+v, want %+v", id, got.Status, w)
 		}
 	}
@@ -132,7 +118,7 @@ func TestRestartInDemoMode(t *testing.T) {
 	runApp(t, env, "-sim-speed", "4")
 	deadline := time.Now().Add(15 * time.Second)
 	for {
-		got := storedCall(t, env["DATA_DIR"], demoOwner, id)
+		got := storedCall(t, env["DATA_DIR"], demoUserID, id)
 		if !got.Live() {
 			if got.Status.Call != dialer.CallLost || got.Note == "" {
 				t.Errorf("call ended as %+v with note %q, want Lost with an explanation", got.Status, got.Note)

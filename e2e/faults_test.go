@@ -1,302 +1,17 @@
-package main
+package e2e
 
 import (
-	"bytes"
-	"encoding/json"
-	"fmt"
-	"io"
 	"net/http"
-	"net/http/cookiejar"
 	"net/url"
-	"os"
-	"path/filepath"
 	"slices"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
-	"github.com/PuerkitoBio/goquery"
-	"github.com/gorilla/websocket"
-
-	"github.com/ringout-dialer/ringout/auth"
 	"github.com/ringout-dialer/ringout/dialer"
 	"github.com/ringout-dialer/ringout/rcsim"
 	"github.com/ringout-dialer/ringout/ringcentral"
-	"github.com/ringout-dialer/ringout/store"
 )
-
-// newClient is a browser-like HTTP client: a cookie jar, and redirects followed.
-func newClient(t testing.TB) *http.Client {
-	t.Helper()
-	jar, err := cookiejar.New(nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return &http.Client{Jar: jar, Timeout: 30 * time.Second}
-}
-
-// httpSignIn signs user in over plain HTTP: GET /login, the simulator's sign-in form,
-// /oauth/callback, the dialer. It returns the signed-in client.
-func httpSignIn(t testing.TB, app *testApp, user string) *http.Client {
-	t.Helper()
-	c := newClient(t)
-	httpSignInWith(t, c, app.URL, user)
-	return c
-}
-
-func httpSignInWith(t testing.TB, c *http.Client, appURL, user string) {
-	t.Helper()
-	resp, err := c.Get(appURL + "/login")
-	if err != nil {
-		t.Fatal(err)
-	}
-	doc, err := goquery.NewDocumentFromReader(resp.Body)
-	resp.Body.Close()
-	if err != nil {
-		t.Fatal(err)
-	}
-	form := url.Values{}
-	doc.Find(`form input[type=hidden]`).Each(func(_ int, s *goquery.Selection) {
-		form.Set(s.AttrOr("name", ""), s.AttrOr("value", ""))
-	})
-	if form.Get("state") == "" {
-		t.Fatalf("GET /login did not lead to the sign-in form (HTTP %d at %s)", resp.StatusCode, resp.Request.URL)
-	}
-	form.Set("username", user)
-	form.Set("password", user)
-	form.Set("action", "signin")
-	resp, err = c.PostForm(resp.Request.URL.String(), form)
-	if err != nil {
-		t.Fatal(err)
-	}
-	doc, err = goquery.NewDocumentFromReader(resp.Body)
-	resp.Body.Close()
-	if err != nil {
-		t.Fatal(err)
-	}
-	if doc.Find(byTestID("signed-in-as")).Length() == 0 {
-		t.Fatalf("not signed in after the callback (HTTP %d at %s)", resp.StatusCode, resp.Request.URL)
-	}
-}
-
-// post sends a form as the page script does (X-Requested-With: fetch) and returns the
-// status and the body.
-func post(t testing.TB, c *http.Client, u string, form url.Values, header http.Header) (int, string) {
-	t.Helper()
-	req, err := http.NewRequestWithContext(t.Context(), http.MethodPost, u, strings.NewReader(form.Encode()))
-	if err != nil {
-		t.Fatal(err)
-	}
-	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
-	req.Header.Set("X-Requested-With", "fetch")
-	for k, v := range header {
-		req.Header[k] = v
-	}
-	resp, err := c.Do(req)
-	return readResponse(t, resp, err)
-}
-
-// get returns the status and body of a GET.
-func get(t testing.TB, c *http.Client, u string) (int, string) {
-	t.Helper()
-	resp, err := c.Get(u)
-	return readResponse(t, resp, err)
-}
-
-// readResponse returns the status and whole body of what a request returned.
-func readResponse(t testing.TB, resp *http.Response, err error) (int, string) {
-	t.Helper()
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer resp.Body.Close()
-	b, err := io.ReadAll(resp.Body)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return resp.StatusCode, string(b)
-}
-
-// card is what a call card says.
-type card struct {
-	ID, Status, Caller, Callee, Message, Note, Text string
-}
-
-// cards reads the call cards of an HTML page or fragment.
-func cards(html string) []card {
-	doc, err := goquery.NewDocumentFromReader(strings.NewReader(html))
-	if err != nil {
-		return nil
-	}
-	var out []card
-	doc.Find(byTestID("call")).Each(func(_ int, s *goquery.Selection) {
-		out = append(out, card{
-			ID:      s.AttrOr("data-call-id", ""),
-			Status:  s.AttrOr("data-call-status", ""),
-			Caller:  s.Find(byTestID("caller-leg")).AttrOr("data-status", ""),
-			Callee:  s.Find(byTestID("callee-leg")).AttrOr("data-status", ""),
-			Message: strings.TrimSpace(s.Find(byTestID("call-message")).Text()),
-			Note:    strings.TrimSpace(s.Find(byTestID("call-note")).Text()),
-			Text:    strings.Join(strings.Fields(s.Text()), " "),
-		})
-	})
-	return out
-}
-
-// formError is the text of the form's error messages.
-func formError(html string) string {
-	doc, err := goquery.NewDocumentFromReader(strings.NewReader(html))
-	if err != nil {
-		return ""
-	}
-	return strings.Join(strings.Fields(doc.Find(byTestID("form-error")).Text()), " ")
-}
-
-// placeCall places a RingOut to `to` through POST /calls and returns its id.
-func placeCall(t testing.TB, app *testApp, c *http.Client, to string) string {
-	t.Helper()
-	status, body := post(t, c, app.URL+"/calls", url.Values{"to": {to}}, nil)
-	cs := cards(body)
-	if status != http.StatusCreated || len(cs) != 1 || cs[0].ID == "" {
-		t.Fatalf("POST /calls = %d, want 201 with a call card:\n%s", status, body)
-	}
-	return cs[0].ID
-}
-
-// addFault arms a fault in the app's embedded simulator.
-func addFault(t testing.TB, simURL string, f rcsim.Fault) {
-	t.Helper()
-	b, _ := json.Marshal(f)
-	resp, err := http.Post(simURL+"/_admin/faults", "application/json", bytes.NewReader(b))
-	if err != nil {
-		t.Fatal(err)
-	}
-	resp.Body.Close()
-	if resp.StatusCode != http.StatusNoContent {
-		t.Fatalf("adding fault %+v: HTTP %d", f, resp.StatusCode)
-	}
-}
-
-// viewer is a WebSocket client of /ws that keeps every call card it is sent, as a page would.
-type viewer struct {
-	conn *websocket.Conn
-	mu   sync.Mutex
-	seen []card
-	err  error // why reading stopped
-	done chan struct{}
-}
-
-func dialWS(t testing.TB, appURL string, c *http.Client, origin string) (*websocket.Conn, *http.Response, error) {
-	t.Helper()
-	h := http.Header{}
-	if origin != "" {
-		h.Set("Origin", origin)
-	}
-	d := websocket.Dialer{Jar: c.Jar, HandshakeTimeout: 5 * time.Second}
-	return d.DialContext(t.Context(), "ws"+strings.TrimPrefix(appURL, "http")+"/ws", h)
-}
-
-// watch opens the WebSocket as the client's page would.
-func watch(t testing.TB, appURL string, c *http.Client) *viewer {
-	t.Helper()
-	conn, resp, err := dialWS(t, appURL, c, appURL)
-	if err != nil {
-		status := 0
-		if resp != nil {
-			status = resp.StatusCode
-		}
-		t.Fatalf("WebSocket: %v (HTTP %d)", err, status)
-	}
-	v := &viewer{conn: conn, done: make(chan struct{})}
-	t.Cleanup(func() { conn.Close() })
-	go func() {
-		defer close(v.done)
-		for {
-			_, msg, err := conn.ReadMessage()
-			v.mu.Lock()
-			if err != nil {
-				v.err = err
-				v.mu.Unlock()
-				return
-			}
-			v.seen = append(v.seen, cards(string(msg))...)
-			v.mu.Unlock()
-		}
-	}()
-	return v
-}
-
-// history is every state the viewer was sent for call id, in order.
-func (v *viewer) history(id string) []card {
-	v.mu.Lock()
-	defer v.mu.Unlock()
-	var out []card
-	for _, c := range v.seen {
-		if c.ID == id {
-			out = append(out, c)
-		}
-	}
-	return out
-}
-
-// waitFinal waits until the viewer was sent a final state of call id and returns the history.
-func (v *viewer) waitFinal(t *testing.T, id string, timeout time.Duration) []card {
-	t.Helper()
-	deadline := time.Now().Add(timeout)
-	for {
-		h := v.history(id)
-		if n := len(h); n > 0 && final(h[n-1]) {
-			return h
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("call %s did not reach a final state in %v; pushed: %+v", id, timeout, h)
-		}
-		time.Sleep(50 * time.Millisecond)
-	}
-}
-
-func final(c card) bool {
-	return dialer.Status{Call: dialer.CallStatus(c.Status), Caller: dialer.LegStatus(c.Caller), Callee: dialer.LegStatus(c.Callee)}.Final()
-}
-
-// storedCall reads a call from the app's SQLite file, as a restarted app would.
-func storedCall(t testing.TB, dataDir, owner, id string) dialer.Call {
-	t.Helper()
-	secret, err := os.ReadFile(filepath.Join(dataDir, "session_secret"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	key, err := auth.StoreKey(secret)
-	if err != nil {
-		t.Fatal(err)
-	}
-	st, err := store.Open(t.Context(), filepath.Join(dataDir, "ringout.db"), key)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer st.Close()
-	c, err := st.GetCall(t.Context(), owner, id)
-	if err != nil {
-		t.Fatalf("call %s is not in the store: %v", id, err)
-	}
-	return c
-}
-
-// storedFinal waits (up to 5 s) for the stored call to reach a final state and returns it.
-// The poller pushes a change to the pages first and saves it just after.
-func storedFinal(t testing.TB, dataDir, owner, id string) dialer.Call {
-	t.Helper()
-	var c dialer.Call
-	waitUntil(5*time.Second, func() bool {
-		c = storedCall(t, dataDir, owner, id)
-		return c.Status.Final()
-	})
-	return c
-}
-
-// demoOwner is the demo user's extension id, the owner of its calls.
-const demoOwner = "1640191004"
 
 // TestFaultsWhilePolling drives upstream faults on GET ring-out while the app follows an
 // answered call (…0120: both legs Finished after ~15 s simulated). Each time the call must
@@ -308,13 +23,13 @@ func TestFaultsWhilePolling(t *testing.T) {
 		fault rcsim.Fault
 		// note is a note the page must show along the way ("" : none may show).
 		note     string
-		wantGETs func(reqs []simReq) string // "" when the request log is as expected
+		wantGETs func(reqs []simRequest) string // "" when the request log is as expected
 	}{
 		{
 			name:  "429 with Retry-After",
 			fault: rcsim.Fault{Status: 429, RetryAfter: 2},
 			note:  "RingCentral asked us to slow down",
-			wantGETs: func(reqs []simReq) string {
+			wantGETs: func(reqs []simRequest) string {
 				// The poller waits Retry-After (2 s real = 8 s simulated at speed 4).
 				for i, r := range reqs[:len(reqs)-1] {
 					if r.Status == 429 {
@@ -361,7 +76,7 @@ func TestFaultsWhilePolling(t *testing.T) {
 			fault: rcsim.Fault{Status: 200, Count: 2,
 				Body: `{"id":"1","uri":"http://x/1","status":{"callStatus":"InProgress","callerStatus":"Levitating","calleeStatus":"InProgress"}}`},
 			note:     "", // the leg says it: checked below
-			wantGETs: func([]simReq) string { return "" },
+			wantGETs: func([]simRequest) string { return "" },
 		},
 	}
 	for _, tt := range tests {
@@ -408,47 +123,11 @@ func TestFaultsWhilePolling(t *testing.T) {
 			if msg := tt.wantGETs(simGETs(t, app)); msg != "" {
 				t.Error(msg)
 			}
-			stored := storedFinal(t, dataDir, demoOwner, id)
+			stored := storedFinal(t, dataDir, demoUserID, id)
 			if stored.Status.Call != dialer.CallSuccess || stored.Status.Callee != dialer.LegFinished {
 				t.Errorf("stored call %+v, want its final state", stored.Status)
 			}
 		})
-	}
-}
-
-// simReq is one GET ring-out/{id} of the simulator's request log.
-type simReq struct {
-	Time   time.Time
-	Status int
-}
-
-func simGETs(t *testing.T, app *testApp) []simReq {
-	t.Helper()
-	var out []simReq
-	for _, r := range simLog(t, app) {
-		if r.Method == http.MethodGet && strings.Contains(r.Path, "/ring-out/") {
-			out = append(out, simReq{r.Time, r.Status})
-		}
-	}
-	return out
-}
-
-// retriedThenOK checks that the log starts with n answers of the given status and then
-// the real ones (200).
-func retriedThenOK(status, n int) func([]simReq) string {
-	return func(reqs []simReq) string {
-		if len(reqs) <= n {
-			return "too few GETs in the log"
-		}
-		for i, r := range reqs[:n] {
-			if r.Status != status {
-				return fmt.Sprintf("GET %d was answered %d, want the fault's %d", i, r.Status, status)
-			}
-		}
-		if reqs[n].Status != http.StatusOK {
-			return "the GET after the faults was not answered 200"
-		}
-		return ""
 	}
 }
 
@@ -477,7 +156,7 @@ func TestUnknownCallStatus(t *testing.T) {
 	if last := h[len(h)-1]; last.Callee != string(dialer.LegFinished) {
 		t.Errorf("after the unknown status the call ended as %+v, want it followed to Finished", last)
 	}
-	got := storedFinal(t, dataDir, demoOwner, id)
+	got := storedFinal(t, dataDir, demoUserID, id)
 	if !slices.ContainsFunc(got.History, func(s dialer.StatusAt) bool { return s.Status.Call == "Teleported" }) || !got.Status.Final() {
 		t.Errorf("stored call %+v, want Teleported kept verbatim in its history and a final status", got)
 	}

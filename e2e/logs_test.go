@@ -1,11 +1,9 @@
-package main
+package e2e
 
 import (
-	"encoding/json"
 	"fmt"
 	"io"
 	"net/http"
-	"net/http/cookiejar"
 	"net/url"
 	"regexp"
 	"strconv"
@@ -13,49 +11,8 @@ import (
 	"testing"
 	"time"
 
-	"github.com/PuerkitoBio/goquery"
 	"github.com/gorilla/websocket"
 )
-
-// plainSignIn signs user in through the app and the simulator's authorize page with a
-// plain HTTP client (no browser): GET /login, post the sign-in form, follow the redirects
-// back through /oauth/callback. It returns the signed-in client.
-func plainSignIn(t *testing.T, app *testApp, user string) *http.Client {
-	t.Helper()
-	jar, err := cookiejar.New(nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	hc := &http.Client{Jar: jar, Timeout: 10 * time.Second}
-	resp, err := hc.Get(app.URL + "/login")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer resp.Body.Close()
-	doc, err := goquery.NewDocumentFromReader(resp.Body)
-	if err != nil {
-		t.Fatal(err)
-	}
-	form := url.Values{}
-	doc.Find("form input[type=hidden]").Each(func(_ int, s *goquery.Selection) {
-		form.Set(s.AttrOr("name", ""), s.AttrOr("value", ""))
-	})
-	if form.Get("state") == "" || form.Get("code_challenge") == "" {
-		t.Fatalf("the sign-in page at %s carries no state or PKCE challenge", resp.Request.URL.Path)
-	}
-	form.Set("username", user)
-	form.Set("password", user)
-	form.Set("action", "signin")
-	resp2, err := hc.PostForm(resp.Request.URL.String(), form) // the form posts to its own URL
-	if err != nil {
-		t.Fatal(err)
-	}
-	resp2.Body.Close()
-	if resp2.StatusCode != http.StatusOK || resp2.Request.URL.String() != app.URL+"/" {
-		t.Fatalf("sign-in ended at %s with %s, want 200 at /", resp2.Request.URL, resp2.Status)
-	}
-	return hc
-}
 
 // scrapeAppMetrics returns GET /metrics.
 func scrapeAppMetrics(t *testing.T, app *testApp) string {
@@ -91,7 +48,7 @@ var wsCallStatusRE = regexp.MustCompile(`data-testid="call"[^>]*data-call-status
 // then checks what operators see: the logs hold no secret, and /metrics counted it all.
 func TestSignInAndCallLogsAndMetrics(t *testing.T) {
 	app := startApp(t, nil, "-sim-speed", "10")
-	hc := plainSignIn(t, app, "demo")
+	hc := httpSignIn(t, app, "demo")
 
 	// A page's WebSocket, opened before the call so that every change is a push.
 	header := http.Header{"Origin": {app.URL}}
@@ -190,19 +147,4 @@ func TestSignInAndCallLogsAndMetrics(t *testing.T) {
 			t.Errorf("ringcentral_rate_limited_total = %v, want 0", got)
 		}
 	})
-}
-
-// simIssuedSecrets lists what the embedded simulator issued (codes, access and refresh tokens).
-func simIssuedSecrets(t *testing.T, app *testApp) []string {
-	t.Helper()
-	resp, err := http.Get(app.URL + "/sim/_admin/secrets")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer resp.Body.Close()
-	var s []string
-	if err := json.NewDecoder(resp.Body).Decode(&s); err != nil {
-		t.Fatal(err)
-	}
-	return s
 }

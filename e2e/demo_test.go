@@ -1,4 +1,4 @@
-package main
+package e2e
 
 import (
 	"bytes"
@@ -61,47 +61,6 @@ func timelineOf(sel string) (string, *struct {
 	return js, &struct{ Caller, Callee, CallerPhase, CalleePhase, Ticks, Titles []string }{}
 }
 
-// phonesTab opens another tab of the browser. It is created by a Run without a deadline:
-// chromedp ties a tab to the context of the Run that creates it.
-func phonesTab(t *testing.T, browser context.Context) context.Context {
-	t.Helper()
-	tab := newTab(t, browser)
-	if err := chromedp.Run(tab); err != nil {
-		t.Fatalf("opening a tab: %v", err)
-	}
-	return tab
-}
-
-func callSel(id string) string { return fmt.Sprintf(`[data-testid=call][data-call-id=%q]`, id) }
-
-func phoneSel(id, leg string) string {
-	return fmt.Sprintf(`[data-testid=phone-call][data-call-id=%q] [data-testid=phone-%s]`, id, leg)
-}
-
-// dialNumber types a number, presses Call and returns the new call's id.
-func dialNumber(t *testing.T, ctx context.Context, number string) string {
-	t.Helper()
-	var before []string
-	browse(t, ctx, 5*time.Second, chromedp.Evaluate(`[...document.querySelectorAll('[data-testid=call]')].map(c => c.dataset.callId)`, &before))
-	var id string
-	browse(t, ctx, 20*time.Second,
-		chromedp.Evaluate(`document.querySelector('[data-testid=to-input]').value = ''`, nil),
-		chromedp.SendKeys(byTestID("to-input"), number, chromedp.ByQuery),
-		chromedp.Click(byTestID("call-button"), chromedp.ByQuery),
-		chromedp.Poll(fmt.Sprintf(`(() => { const c = [...document.querySelectorAll('[data-testid=call]')].find(c => !%s.includes(c.dataset.callId)); return c ? c.dataset.callId : false })()`, jsArray(before)),
-			&id, chromedp.WithPollingInterval(50*time.Millisecond)),
-	)
-	return id
-}
-
-func jsArray(ss []string) string {
-	q := make([]string, len(ss))
-	for i, s := range ss {
-		q[i] = fmt.Sprintf("%q", s)
-	}
-	return "[" + strings.Join(q, ",") + "]"
-}
-
 // timelinePhases are the colours a timeline may give a leg status: the number called is
 // "waiting" (not rung yet) while your phone rings, although RingCentral says InProgress.
 func timelinePhases(row, status string) []string {
@@ -160,9 +119,9 @@ func TestBrowserPhonesDriveTheDialer(t *testing.T) {
 	var ok bool
 	browse(t, dialer, 5*time.Second, chromedp.Evaluate(recordCalls, &ok))
 	// Digit 8: by its script the first phone never answers, so only the presenter moves it.
-	id := dialNumber(t, dialer, "(650) 555-0128")
+	id := dial(t, dialer, "(650) 555-0128", false)
 
-	phones := phonesTab(t, dialer)
+	phones := startTab(t, dialer)
 	browse(t, phones, 20*time.Second,
 		chromedp.Navigate(app.URL+"/sim/phones"),
 		waitAttr(phoneSel(id, "caller"), "data-state", "ringing"),
@@ -182,7 +141,7 @@ func TestBrowserPhonesDriveTheDialer(t *testing.T) {
 			chromedp.Click(phoneSel(id, s.leg)+" "+byTestID(s.button), chromedp.ByQuery),
 		)
 		start := time.Now()
-		browse(t, dialer, 10*time.Second, waitAttr(callSel(id)+" "+byTestID(s.dialerLeg), "data-status", s.want))
+		browse(t, dialer, 10*time.Second, waitAttr(callCard(id)+" "+byTestID(s.dialerLeg), "data-status", s.want))
 		t.Logf("%s: dialer showed %s %s %v after the click", s.name, s.dialerLeg, s.want, time.Since(start).Round(time.Millisecond))
 	}
 	browse(t, phones, 10*time.Second,
@@ -195,7 +154,7 @@ func TestBrowserPhonesDriveTheDialer(t *testing.T) {
 	if got := seen[id]; !slices.Equal(got.Caller, want.Caller) || !slices.Equal(got.Callee, want.Callee) {
 		t.Errorf("dialer seenLegs went through %+v, want %+v", got, want)
 	}
-	checkTimeline(t, dialer, callSel(id), seen[id])
+	checkTimeline(t, dialer, callCard(id), seen[id])
 }
 
 // TestBrowserTimelineMatchesStatuses: for answered and failed calls, the card's timeline and
@@ -228,8 +187,8 @@ func TestBrowserTimelineMatchesStatuses(t *testing.T) {
 	}
 	ids := make([]string, len(tests))
 	for i, tt := range tests {
-		ids[i] = dialNumber(t, ctx, tt.number)
-		browse(t, ctx, 30*time.Second, waitAttr(callSel(ids[i])+" "+byTestID("callee-leg"), "data-status", tt.callee[len(tt.callee)-1]))
+		ids[i] = dial(t, ctx, tt.number, false)
+		browse(t, ctx, 30*time.Second, waitAttr(callCard(ids[i])+" "+byTestID("callee-leg"), "data-status", tt.callee[len(tt.callee)-1]))
 	}
 	var seen map[string]seenLegs
 	browse(t, ctx, 5*time.Second, chromedp.Evaluate(`window.seenBy`, &seen))
@@ -237,7 +196,7 @@ func TestBrowserTimelineMatchesStatuses(t *testing.T) {
 		if got := seen[ids[i]].Callee; !slices.Equal(got, tt.callee) {
 			t.Errorf("%s: callee went through %v, want %v", tt.number, got, tt.callee)
 		}
-		checkTimeline(t, ctx, callSel(ids[i]), seen[ids[i]])
+		checkTimeline(t, ctx, callCard(ids[i]), seen[ids[i]])
 	}
 	// The reader is in India (UTC+5:30, so even the minutes differ from the server's UTC):
 	// recent calls show their start in the reader's time.
@@ -282,7 +241,7 @@ func TestBrowserTimelineMatchesStatuses(t *testing.T) {
 }
 
 // TestDemoScreenshots takes the README's pictures: the dialer mid-call, the virtual phones
-// and the timelines of recent calls, at 1000×700, into testoutput/screenshots/. With
+// and the timelines of recent calls, at 1000×700, into e2e/testoutput/screenshots/. With
 // RINGOUT_UPDATE_SCREENSHOTS=1 it also copies them to docs/screenshots/ (committed).
 func TestDemoScreenshots(t *testing.T) {
 	app := startApp(t, nil, "-sim-speed", "4")
@@ -293,15 +252,15 @@ func TestDemoScreenshots(t *testing.T) {
 	for _, n := range []struct{ number, callee string }{
 		{"(650) 555-0120", "Finished"}, {"(650) 555-0125", "Busy"}, {"+44 20 7183 8750", "InternationalDisabled"},
 	} {
-		id := dialNumber(t, dialer, n.number)
-		browse(t, dialer, 30*time.Second, waitAttr(callSel(id)+" "+byTestID("callee-leg"), "data-status", n.callee))
+		id := dial(t, dialer, n.number, false)
+		browse(t, dialer, 30*time.Second, waitAttr(callCard(id)+" "+byTestID("callee-leg"), "data-status", n.callee))
 	}
 	browse(t, dialer, 10*time.Second, chromedp.Reload(), chromedp.WaitVisible(byTestID("recent-call"), chromedp.ByQuery))
 	// The long ring: the first phone answers, the number called keeps ringing.
-	id := dialNumber(t, dialer, "(650) 555-0129")
-	browse(t, dialer, 20*time.Second, waitAttr(callSel(id)+" "+byTestID("caller-leg"), "data-status", "Success"))
+	id := dial(t, dialer, "(650) 555-0129", false)
+	browse(t, dialer, 20*time.Second, waitAttr(callCard(id)+" "+byTestID("caller-leg"), "data-status", "Success"))
 
-	phones := phonesTab(t, dialer)
+	phones := startTab(t, dialer)
 	browse(t, phones, 20*time.Second,
 		chromedp.EmulateViewport(w, h),
 		chromedp.Navigate(app.URL+"/sim/phones"),
@@ -312,7 +271,7 @@ func TestDemoScreenshots(t *testing.T) {
 	browse(t, phones, 10*time.Second, chromedp.CaptureScreenshot(&b))
 	shots["phones.png"] = b
 	browse(t, dialer, 10*time.Second,
-		chromedp.ScrollIntoView(callSel(id), chromedp.ByQuery),
+		chromedp.ScrollIntoView(callCard(id), chromedp.ByQuery),
 		chromedp.CaptureScreenshot(&b))
 	shots["dialer.png"] = b
 	browse(t, dialer, 10*time.Second, chromedp.Screenshot(byTestID("recent-calls"), &b, chromedp.ByQuery))
@@ -320,7 +279,7 @@ func TestDemoScreenshots(t *testing.T) {
 
 	dirs := []string{filepath.Join("testoutput", "screenshots")}
 	if os.Getenv("RINGOUT_UPDATE_SCREENSHOTS") == "1" {
-		dirs = append(dirs, filepath.Join("docs", "screenshots"))
+		dirs = append(dirs, filepath.Join("..", "docs", "screenshots"))
 	}
 	for name, b := range shots {
 		img, err := png.Decode(bytes.NewReader(b))

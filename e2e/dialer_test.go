@@ -1,11 +1,9 @@
-package main
+package e2e
 
 import (
 	"context"
-	"encoding/json"
 	"fmt"
 	"net/http"
-	"path/filepath"
 	"slices"
 	"strings"
 	"sync"
@@ -15,135 +13,11 @@ import (
 	"github.com/chromedp/cdproto/emulation"
 	"github.com/chromedp/cdproto/network"
 	"github.com/chromedp/chromedp"
-
-	"github.com/ringout-dialer/ringout/auth"
-	"github.com/ringout-dialer/ringout/dialer"
-	"github.com/ringout-dialer/ringout/store"
 )
 
 // Browser tests of the dialer (issue 5): each starts the whole app on its own simulator and
 // drives Chromium through it, then checks what a person sees and what RingCentral (the
 // simulator's request log) was asked.
-
-// demoUserID is the simulator's extension id of the demo user (rcsim/doc.go): the owner of
-// that user's calls.
-const demoUserID = "1640191004"
-
-// simRequest is one entry of the simulator's request log, with its simulated time.
-type simRequest struct {
-	Time      time.Time
-	Method    string
-	Path      string
-	Extension string
-	Status    int
-}
-
-func simLog(t *testing.T, app *testApp) []simRequest {
-	t.Helper()
-	resp, err := http.Get(app.URL + "/sim/_admin/requests")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer resp.Body.Close()
-	var reqs []simRequest
-	if err := json.NewDecoder(resp.Body).Decode(&reqs); err != nil {
-		t.Fatal(err)
-	}
-	return reqs
-}
-
-// ringOutRequests are the logged requests with method to the ring-out resource (id "" for
-// the collection, i.e. POSTs).
-func ringOutRequests(reqs []simRequest, method, id string) []simRequest {
-	var out []simRequest
-	for _, r := range reqs {
-		if r.Method != method {
-			continue
-		}
-		path := strings.TrimSuffix(r.Path, "/")
-		if strings.HasSuffix(path, "/ring-out/"+id) || (id == "" && (strings.HasSuffix(path, "/ring-out") || strings.HasSuffix(path, "/ringout"))) {
-			out = append(out, r)
-		}
-	}
-	return out
-}
-
-// openTab opens another tab of browser on the app's home page. The tab is created by a Run
-// without a deadline: chromedp ties a tab to the context of the Run that creates it.
-func openTab(t *testing.T, browser context.Context, app *testApp, setup ...chromedp.Action) context.Context {
-	t.Helper()
-	tab := newTab(t, browser)
-	if err := chromedp.Run(tab); err != nil {
-		t.Fatalf("opening a tab: %v", err)
-	}
-	browse(t, tab, 10*time.Second, append(setup, chromedp.Navigate(app.URL+"/"), chromedp.WaitVisible(byTestID("signed-in-as"), chromedp.ByQuery))...)
-	return tab
-}
-
-// recordCallees records, in the page, every data-status the callee leg of each call card
-// shows, by call id, in window.callees.
-const recordCallees = `(() => {
-  window.callees = {};
-  const note = () => document.querySelectorAll('[data-testid=call]').forEach((c) => {
-    const a = (window.callees[c.dataset.callId] ??= []);
-    const v = c.querySelector('[data-testid=callee-leg]')?.dataset.status;
-    if (v && a[a.length-1] !== v) a.push(v);
-  });
-  new MutationObserver(note).observe(document.body, {subtree: true, childList: true, attributes: true});
-  note();
-  return true;
-})()`
-
-func callCard(id string) string { return fmt.Sprintf(`[data-testid=call][data-call-id=%q]`, id) }
-
-func inCall(id, testID string) string { return callCard(id) + " " + byTestID(testID) }
-
-// dial types to (after clearing the field), optionally ticks the prompt box, presses Call
-// and returns the id of the call card that appears.
-func dial(t *testing.T, ctx context.Context, to string, playPrompt bool) string {
-	t.Helper()
-	var before, id string
-	actions := []chromedp.Action{
-		chromedp.Evaluate(`document.querySelector('[data-testid=call]')?.dataset.callId || ''`, &before),
-		setValue(byTestID("to-input"), ""),
-		chromedp.SendKeys(byTestID("to-input"), to, chromedp.ByQuery),
-	}
-	if playPrompt {
-		actions = append(actions, chromedp.Click(byTestID("prompt-checkbox"), chromedp.ByQuery))
-	}
-	actions = append(actions,
-		chromedp.Click(byTestID("call-button"), chromedp.ByQuery),
-		chromedp.ActionFunc(func(ctx context.Context) error {
-			return chromedp.Poll(fmt.Sprintf(`(() => { const id = document.querySelector('[data-testid=call]')?.dataset.callId; return id && id !== %q ? id : false })()`, before),
-				&id, chromedp.WithPollingInterval(50*time.Millisecond)).Do(ctx)
-		}),
-	)
-	browse(t, ctx, 30*time.Second, actions...)
-	return id
-}
-
-// setValue sets a form field's value as a person choosing it would (with a change event).
-func setValue(sel, value string) chromedp.Action {
-	return chromedp.Evaluate(fmt.Sprintf(`(() => { const e = document.querySelector(%q); e.value = %q; e.dispatchEvent(new Event('change', {bubbles: true})); return e.value })()`, sel, value), nil)
-}
-
-// waitText waits until the element matching sel contains want (case-insensitive).
-func waitText(sel, want string) chromedp.Action {
-	return chromedp.Poll(fmt.Sprintf(`(() => { const e = document.querySelector(%q); return !!e && e.textContent.toLowerCase().includes(%q) })()`, sel, strings.ToLower(want)), nil,
-		chromedp.WithPollingInterval(50*time.Millisecond))
-}
-
-// waitGone waits until nothing matches sel.
-func waitGone(sel string) chromedp.Action {
-	return chromedp.Poll(fmt.Sprintf(`!document.querySelector(%q)`, sel), nil, chromedp.WithPollingInterval(50*time.Millisecond))
-}
-
-func textOf(t *testing.T, ctx context.Context, sel string) string {
-	t.Helper()
-	var s string
-	browse(t, ctx, 5*time.Second, chromedp.Evaluate(fmt.Sprintf(`document.querySelector(%q)?.textContent ?? ''`, sel), &s))
-	return strings.Join(strings.Fields(s), " ")
-}
 
 func TestBrowserBusyCall(t *testing.T) {
 	t.Parallel()
@@ -466,37 +340,6 @@ func TestBrowserRingMeAt(t *testing.T) {
 	if selected != "other" || strings.Join(strings.Fields(other), "") == "" {
 		t.Errorf("after a reload: from-select %q, other number %q; want \"other\" with the typed number", selected, other)
 	}
-}
-
-// seedCalls writes n finished calls of the demo user, one a minute ending an hour ago,
-// into the app's database in dataDir, as an earlier run of the app would have.
-func seedCalls(t *testing.T, dataDir, secret string, n int) []string {
-	t.Helper()
-	key, err := auth.StoreKey([]byte(secret))
-	if err != nil {
-		t.Fatal(err)
-	}
-	st, err := store.Open(t.Context(), filepath.Join(dataDir, "ringout.db"), key)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer st.Close()
-	var ids []string // newest first
-	start := time.Now().Add(-time.Hour)
-	for i := range n {
-		at := start.Add(-time.Duration(i) * time.Minute)
-		status := dialer.Status{Call: dialer.CallCannotReach, Caller: dialer.LegSuccess, Callee: dialer.LegBusy}
-		c := dialer.Call{
-			ID: fmt.Sprintf("90000000%04d", i), Owner: demoUserID, From: "+16505550101", To: "+16505550125",
-			Status: status, StartedAt: at, UpdatedAt: at.Add(time.Second),
-			History: []dialer.StatusAt{{Status: status, At: at.Add(time.Second)}},
-		}
-		if err := st.SaveCall(t.Context(), c); err != nil {
-			t.Fatal(err)
-		}
-		ids = append(ids, c.ID)
-	}
-	return ids
 }
 
 // TestBrowserRecentCalls: after calls finish, the recent calls list shows them newest

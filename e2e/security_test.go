@@ -1,4 +1,4 @@
-package main
+package e2e
 
 import (
 	"crypto/tls"
@@ -13,25 +13,6 @@ import (
 )
 
 const evilOrigin = "https://evil.example"
-
-// signedIn reports whether the client's dialer page shows a signed-in user.
-func signedIn(t *testing.T, app *testApp, c *http.Client) bool {
-	t.Helper()
-	_, body := get(t, c, app.URL+"/")
-	return strings.Contains(body, `data-testid="signed-in-as"`)
-}
-
-// countSim counts the simulator's logged requests with method whose path contains path.
-func countSim(t *testing.T, app *testApp, method, path string) int {
-	t.Helper()
-	n := 0
-	for _, r := range simLog(t, app) {
-		if r.Method == method && strings.Contains(r.Path, path) {
-			n++
-		}
-	}
-	return n
-}
 
 // TestCrossSiteRequestsRefused: every state-changing route refuses a request another site
 // makes the browser send (Origin of another site, or Sec-Fetch-Site: cross-site), and
@@ -95,18 +76,6 @@ func TestCrossSiteRequestsRefused(t *testing.T) {
 	if n := countSim(t, app, "DELETE", "/ring-out/"); n != 1 {
 		t.Errorf("the simulator saw %d DELETE ring-out after the same-origin cancel, want 1", n)
 	}
-}
-
-// sessionCookie returns the value of the session cookie the client holds for the app.
-func sessionCookie(t *testing.T, app *testApp, c *http.Client) string {
-	t.Helper()
-	u, _ := url.Parse(app.URL)
-	for _, k := range c.Jar.Cookies(u) {
-		if k.Name == "ringout" {
-			return k.Value
-		}
-	}
-	return ""
 }
 
 // TestSessionFixation: a session cookie planted before sign-in (by an attacker, or left

@@ -1,0 +1,203 @@
+// Package app wires the RingOut dialer together: it reads the configuration, builds the
+// parts (store, sign-in, RingCentral gateway, call watcher, web handlers and, in demo mode,
+// the simulator), serves them and shuts them down gracefully. It is the only package that
+// knows all the parts, and the only one that imports both ringcentral and rcsim.
+package app
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/ringout-dialer/ringout/auth"
+	"github.com/ringout-dialer/ringout/callwatch"
+	"github.com/ringout-dialer/ringout/handlers"
+	"github.com/ringout-dialer/ringout/metrics"
+	"github.com/ringout-dialer/ringout/rcsim"
+	"github.com/ringout-dialer/ringout/ringcentral"
+	"github.com/ringout-dialer/ringout/store"
+)
+
+// Run starts the app (or, with the argument "sim", the simulator alone) and serves until ctx
+// is canceled, then shuts down gracefully. args are the command-line arguments without the
+// program name, getenv reads the environment, and logs and the start-up line go to stdout.
+func Run(ctx context.Context, args []string, getenv func(string) string, stdout io.Writer) error {
+	simOnly := len(args) > 0 && args[0] == "sim"
+	if simOnly {
+		args = args[1:]
+	}
+	cfg, err := parseConfig(args, getenv, stdout)
+	if err != nil {
+		return err
+	}
+	log := slog.New(slog.NewJSONHandler(stdout, nil))
+	if simOnly {
+		sim := rcsim.New(rcsim.Options{Speed: cfg.SimSpeed, Logger: log})
+		return serve(ctx, cfg.SimAddr, sim, cfg, log, nil)
+	}
+
+	if err := os.MkdirAll(cfg.DataDir, 0o700); err != nil {
+		return err
+	}
+	secret, err := cfg.sessionSecret()
+	if err != nil {
+		return err
+	}
+	key, err := auth.StoreKey(secret)
+	if err != nil {
+		return err
+	}
+	st, err := store.Open(ctx, filepath.Join(cfg.DataDir, "ringout.db"), key)
+	if err != nil {
+		return err
+	}
+	defer st.Close()
+
+	// The listener is opened first so that, in demo mode, the app can call the simulator
+	// mounted on it by its real address.
+	ln, err := net.Listen("tcp", cfg.Addr)
+	if err != nil {
+		return err
+	}
+	if cfg.PublicURL == "" {
+		cfg.PublicURL = cfg.scheme() + "://" + ln.Addr().String()
+	}
+	mux := http.NewServeMux()
+	server, authServer, clientID, clientSecret := cfg.RCServerURL, cfg.RCServerURL, cfg.RCClientID, cfg.RCClientSecret
+	if cfg.demo() {
+		sim := rcsim.New(rcsim.Options{Speed: cfg.SimSpeed, Logger: log, ExtraUsers: cfg.SimUsers})
+		mux.Handle("/sim/", http.StripPrefix("/sim", sim))
+		server = cfg.scheme() + "://" + ln.Addr().String() + "/sim"
+		authServer = cfg.PublicURL + "/sim"
+		clientID, clientSecret = rcsim.DemoClientID, rcsim.DemoClientSecret
+	}
+
+	// The pollers of all live calls talk to one host: keep enough idle connections for
+	// them (Go's default is 2 per host, which makes nearly every poll dial anew).
+	transport := http.DefaultTransport.(*http.Transport).Clone()
+	transport.MaxIdleConns, transport.MaxIdleConnsPerHost = 64, 64
+	httpClient := &http.Client{Timeout: 20 * time.Second, Transport: transport}
+	if cfg.demo() && cfg.tls() {
+		if httpClient.Transport, err = selfTransport(cfg); err != nil {
+			return err
+		}
+	}
+	checkEmbedding(cfg, log)
+	oauth := ringcentral.OAuthConfig(server, clientID, clientSecret, cfg.PublicURL+"/oauth/callback")
+	oauth.Endpoint.AuthURL = authServer + "/restapi/oauth/authorize"
+	a, err := auth.New(auth.Config{
+		OAuth:         oauth,
+		HTTPClient:    httpClient,
+		Server:        server,
+		SecureCookies: strings.HasPrefix(cfg.PublicURL, "https://"),
+		Secret:        secret,
+		Logger:        log,
+	}, st)
+	if err != nil {
+		return err
+	}
+	var sweeping sync.WaitGroup
+	defer sweeping.Wait() // before the store closes
+	sweepCtx, stopSweep := context.WithCancel(ctx)
+	defer stopSweep()
+	sweeping.Go(func() { sweep(sweepCtx, a, log) })
+	m := metrics.New()
+	rc := handlers.NewRingCentral(a, server, ringcentral.WithObserver(func(g ringcentral.Group, status int, d time.Duration) {
+		m.RingCentralRequest(string(g), status, d)
+	}))
+	watcher := callwatch.New(rc, st, callwatch.Options{Logger: log, OnFinal: m.CallEnded})
+	defer watcher.Close()
+	m.SetLiveCalls(func() int { return watcher.Stats().LiveCalls })
+	if err := watcher.Resume(ctx); err != nil {
+		log.Error("resuming live calls", "err", err)
+	}
+	app := handlers.New(handlers.Deps{
+		Auth:           a,
+		Store:          st,
+		Watcher:        watcher,
+		RingCentral:    rc,
+		Logger:         log,
+		Demo:           cfg.demo(),
+		PublicURL:      cfg.PublicURL,
+		FrameAncestors: cfg.FrameAncestors,
+		Metrics:        m,
+	})
+	mux.Handle("/", app)
+	fmt.Fprintf(stdout, "RingOut dialer on %s (demo mode: %v)\n", cfg.PublicURL, cfg.demo())
+	return serveListener(ctx, ln, mux, cfg, log, app.Shutdown)
+}
+
+func serve(ctx context.Context, addr string, h http.Handler, cfg config, log *slog.Logger, onShutdown func()) error {
+	ln, err := net.Listen("tcp", addr)
+	if err != nil {
+		return err
+	}
+	log.Info("listening", "addr", ln.Addr().String())
+	return serveListener(ctx, ln, h, cfg, log, onShutdown)
+}
+
+// serveListener serves until ctx ends, then stops accepting, tells long-lived connections
+// to go away (onShutdown) and drains in-flight requests for up to 10 s.
+func serveListener(ctx context.Context, ln net.Listener, h http.Handler, cfg config, log *slog.Logger, onShutdown func()) error {
+	srv := &http.Server{
+		Handler:           h,
+		ReadHeaderTimeout: 10 * time.Second,
+		IdleTimeout:       120 * time.Second,
+		ErrorLog:          slog.NewLogLogger(log.Handler(), slog.LevelWarn),
+		BaseContext:       func(net.Listener) context.Context { return context.WithoutCancel(ctx) },
+	}
+	if onShutdown != nil {
+		srv.RegisterOnShutdown(onShutdown)
+	}
+	errc := make(chan error, 1)
+	go func() {
+		if cfg.tls() {
+			errc <- srv.ServeTLS(ln, cfg.TLSCert, cfg.TLSKey)
+		} else {
+			errc <- srv.Serve(ln)
+		}
+	}()
+	select {
+	case err := <-errc:
+		return err
+	case <-ctx.Done():
+	}
+	log.Info("shutting down")
+	sctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	err := srv.Shutdown(sctx)
+	if onShutdown != nil {
+		// Shutdown starts onShutdown but does not wait for it, nor for hijacked connections:
+		// wait here until every WebSocket has said goodbye (it is idempotent).
+		onShutdown()
+	}
+	if err != nil && !errors.Is(err, context.DeadlineExceeded) {
+		return err
+	}
+	return nil
+}
+
+// sweep deletes expired sessions and abandoned sign-ins now and every hour until ctx ends.
+func sweep(ctx context.Context, a *auth.Auth, log *slog.Logger) {
+	t := time.NewTicker(time.Hour)
+	defer t.Stop()
+	for {
+		if err := a.Sweep(ctx); err != nil && ctx.Err() == nil {
+			log.Warn("sweeping expired sessions", "err", err)
+		}
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
+	}
+}

@@ -1,0 +1,228 @@
+package e2e
+
+import (
+	"cmp"
+	"context"
+	"crypto/tls"
+	"fmt"
+	"net"
+	"net/http"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/chromedp/chromedp"
+
+	"github.com/ringout-dialer/ringout/app"
+	"github.com/ringout-dialer/ringout/auth"
+	"github.com/ringout-dialer/ringout/dialer"
+	"github.com/ringout-dialer/ringout/store"
+)
+
+// testApp is the whole app, started by run() as `go run .` would, on a free loopback port
+// with its embedded simulator.
+type testApp struct {
+	URL string
+	out *lockedBuffer
+}
+
+type lockedBuffer struct {
+	mu sync.Mutex
+	b  strings.Builder
+}
+
+func (l *lockedBuffer) Write(p []byte) (int, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.Write(p)
+}
+
+func (l *lockedBuffer) String() string {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.String()
+}
+
+// startApp runs the app until the test ends. env are extra environment variables.
+func startApp(t testing.TB, env map[string]string, args ...string) *testApp {
+	t.Helper()
+	a, _ := runApp(t, env, args...)
+	return a
+}
+
+// runApp runs the whole app via run(), as `go run .` would, until the test ends, on a free
+// loopback port (or env's ADDR, so that a restart keeps the address pages expect) with its
+// embedded simulator unless env says otherwise. stop ends it early (as SIGTERM would) and
+// returns what run returned; it is safe to call twice.
+func runApp(t testing.TB, env map[string]string, args ...string) (*testApp, func() error) {
+	t.Helper()
+	if env == nil {
+		env = map[string]string{}
+	}
+	addr := env["ADDR"] // set: a restart on the same address, as pages expect
+	if addr == "" {
+		ln, err := net.Listen("tcp", "127.0.0.1:0")
+		if err != nil {
+			t.Fatal(err)
+		}
+		addr = ln.Addr().String()
+		ln.Close()
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	if _, ok := env["DATA_DIR"]; !ok {
+		env["DATA_DIR"] = t.TempDir()
+	}
+	env["ADDR"] = addr
+	base := "http://" + addr
+	health := http.DefaultClient
+	if env["TLS_CERT"] != "" {
+		base = "https://" + addr
+		// The test's own self-signed certificate: only the health check skips verification.
+		health = &http.Client{Transport: &http.Transport{TLSClientConfig: &tls.Config{InsecureSkipVerify: true}}}
+	}
+	a := &testApp{URL: cmp.Or(env["PUBLIC_URL"], base), out: &lockedBuffer{}}
+	done := make(chan error, 1)
+	go func() { done <- app.Run(ctx, args, func(k string) string { return env[k] }, a.out) }()
+	var once sync.Once
+	var runErr error
+	stop := func() error {
+		once.Do(func() { cancel(); runErr = <-done })
+		return runErr
+	}
+	t.Cleanup(func() {
+		if err := stop(); err != nil {
+			t.Errorf("run: %v", err)
+		}
+		if t.Failed() {
+			t.Logf("app log:\n%s", a.out.String())
+		}
+	})
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		resp, err := health.Get(base + "/healthz")
+		if err == nil {
+			resp.Body.Close()
+			if resp.StatusCode == http.StatusOK {
+				return a, stop
+			}
+		}
+		select {
+		case err := <-done:
+			done <- err
+			t.Fatalf("app stopped: %v\n%s", err, a.out.String())
+		default:
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("app did not start: %v\n%s", err, a.out.String())
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+}
+
+// waitUntil checks ok every 50 ms until it holds or d has passed, and reports whether it held.
+func waitUntil(d time.Duration, ok func() bool) bool {
+	for deadline := time.Now().Add(d); ; time.Sleep(50 * time.Millisecond) {
+		if ok() {
+			return true
+		}
+		if time.Now().After(deadline) {
+			return false
+		}
+	}
+}
+
+func TestBrowserAnsweredCall(t *testing.T) {
+	app := startApp(t, nil, "-sim-speed", "4")
+	ctx := newBrowser(t)
+	signIn(t, ctx, app, "demo")
+	var ok bool
+	var seen struct{ Caller, Callee, Call []string }
+	var message string
+	browse(t, ctx, 30*time.Second,
+		chromedp.Evaluate(recordLegs, &ok),
+		chromedp.SendKeys(byTestID("to-input"), "(650) 555-0120", chromedp.ByQuery),
+		chromedp.Click(byTestID("call-button"), chromedp.ByQuery),
+		chromedp.WaitVisible(byTestID("call"), chromedp.ByQuery),
+		waitAttr(byTestID("callee-leg"), "data-status", "Finished"),
+		chromedp.Evaluate(`window.seen`, &seen),
+		chromedp.Text(byTestID("call-message"), &message, chromedp.ByQuery),
+	)
+	for _, leg := range [][]string{seen.Caller, seen.Callee} {
+		if strings.Join(leg, ">") != "InProgress>Success>Finished" {
+			t.Errorf("leg went through %v, want InProgress > Success > Finished", leg)
+		}
+	}
+	if !strings.Contains(message, "ended") {
+		t.Errorf("call message = %q, want it to say the call ended", message)
+	}
+}
+
+// openStore opens the app's SQLite file in dataDir with the app's secret, as the app does.
+// The caller closes it.
+func openStore(t testing.TB, dataDir string, secret []byte) *store.Store {
+	t.Helper()
+	key, err := auth.StoreKey(secret)
+	if err != nil {
+		t.Fatal(err)
+	}
+	st, err := store.Open(t.Context(), filepath.Join(dataDir, "ringout.db"), key)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return st
+}
+
+// storedCall reads a call from the app's SQLite file, as a restarted app would.
+func storedCall(t testing.TB, dataDir, owner, id string) dialer.Call {
+	t.Helper()
+	secret, err := os.ReadFile(filepath.Join(dataDir, "session_secret"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	st := openStore(t, dataDir, secret)
+	defer st.Close()
+	c, err := st.GetCall(t.Context(), owner, id)
+	if err != nil {
+		t.Fatalf("call %s is not in the store: %v", id, err)
+	}
+	return c
+}
+
+// storedFinal waits (up to 5 s) for the stored call to reach a final state and returns it.
+// The poller pushes a change to the pages first and saves it just after.
+func storedFinal(t testing.TB, dataDir, owner, id string) dialer.Call {
+	t.Helper()
+	var c dialer.Call
+	waitUntil(5*time.Second, func() bool {
+		c = storedCall(t, dataDir, owner, id)
+		return c.Status.Final()
+	})
+	return c
+}
+
+// seedCalls writes n finished calls of the demo user, one a minute ending an hour ago,
+// into the app's database in dataDir, as an earlier run of the app would have.
+func seedCalls(t *testing.T, dataDir, secret string, n int) []string {
+	t.Helper()
+	st := openStore(t, dataDir, []byte(secret))
+	defer st.Close()
+	var ids []string // newest first
+	start := time.Now().Add(-time.Hour)
+	for i := range n {
+		at := start.Add(-time.Duration(i) * time.Minute)
+		status := dialer.Status{Call: dialer.CallCannotReach, Caller: dialer.LegSuccess, Callee: dialer.LegBusy}
+		c := dialer.Call{
+			ID: fmt.Sprintf("90000000%04d", i), Owner: demoUserID, From: "+16505550101", To: "+16505550125",
+			Status: status, StartedAt: at, UpdatedAt: at.Add(time.Second),
+			History: []dialer.StatusAt{{Status: status, At: at.Add(time.Second)}},
+		}
+		if err := st.SaveCall(t.Context(), c); err != nil {
+			t.Fatal(err)
+		}
+		ids = append(ids, c.ID)
+	}
+	return ids
+}
