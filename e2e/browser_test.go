@@ -3,66 +3,19 @@ package e2e
 import (
 	"context"
 	"fmt"
-	"os"
-	"os/exec"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/chromedp/chromedp"
-)
 
-// chromium finds Debian's Chromium. Without it browser tests fail in CI (which installs
-// it) and are skipped elsewhere, saying why.
-func chromium(t *testing.T) string {
-	t.Helper()
-	for _, name := range []string{"chromium", "chromium-browser", "google-chrome"} {
-		if p, err := exec.LookPath(name); err == nil {
-			return p
-		}
-	}
-	if os.Getenv("CI") != "" {
-		t.Fatal("Chromium is not installed; .ci/run installs Debian's chromium package")
-	}
-	t.Skip("Chromium is not installed (apt-get install -y chromium) — browser test skipped")
-	return ""
-}
+	"github.com/ringout-dialer/ringout/internal/chromium"
+)
 
 // newBrowser starts a headless Chromium for the test and returns a context for its first tab.
 func newBrowser(t *testing.T, extraFlags ...chromedp.ExecAllocatorOption) context.Context {
 	t.Helper()
-	// Chromium's helper processes may still write to the profile for a moment after the
-	// browser exits, so it is removed with retries rather than by t.TempDir.
-	profile, err := os.MkdirTemp("", "ringout-chromium-")
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() {
-		for range 20 {
-			if os.RemoveAll(profile) == nil {
-				return
-			}
-			time.Sleep(100 * time.Millisecond)
-		}
-	})
-	opts := append(chromedp.DefaultExecAllocatorOptions[:],
-		chromedp.ExecPath(chromium(t)),
-		chromedp.NoSandbox,
-		chromedp.Flag("disable-gpu", true),
-		chromedp.Flag("disable-quic", true),
-		chromedp.Flag("disable-background-networking", true),
-		chromedp.Flag("disable-component-update", true),
-		chromedp.Flag("disable-sync", true),
-		chromedp.UserDataDir(profile),
-	)
-	opts = append(opts, extraFlags...)
-	alloc, cancelAlloc := chromedp.NewExecAllocator(context.Background(), opts...)
-	ctx, cancel := chromedp.NewContext(alloc)
-	t.Cleanup(func() { cancel(); cancelAlloc() })
-	if err := chromedp.Run(ctx); err != nil {
-		t.Fatalf("starting Chromium: %v", err)
-	}
-	return ctx
+	return chromium.New(t, extraFlags...)
 }
 
 // newTab opens another tab in the same browser (same cookies).

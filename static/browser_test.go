@@ -5,8 +5,6 @@ import (
 	"fmt"
 	"net/http"
 	"net/http/httptest"
-	"os"
-	"os/exec"
 	"strings"
 	"sync"
 	"testing"
@@ -17,6 +15,7 @@ import (
 	"github.com/chromedp/chromedp"
 	"github.com/gorilla/websocket"
 
+	"github.com/ringout-dialer/ringout/internal/chromium"
 	"github.com/ringout-dialer/ringout/static"
 	"github.com/ringout-dialer/ringout/views"
 )
@@ -126,24 +125,12 @@ func fragment(t *testing.T, c templ.Component) string {
 	return b.String()
 }
 
+// browser is a headless Chromium that may read inside cross-origin iframes; every browser
+// action of the test must finish within 60 s.
 func browser(t *testing.T) context.Context {
 	t.Helper()
-	if _, err := exec.LookPath("chromium"); err != nil {
-		if os.Getenv("CI") != "" {
-			t.Fatal("chromium is not installed; .ci/run installs it")
-		}
-		t.Skip("chromium not installed")
-	}
-	opts := append(chromedp.DefaultExecAllocatorOptions[:],
-		chromedp.ExecPath("chromium"),
-		chromedp.Flag("disable-site-isolation-trials", true), // lets the test read inside the cross-origin iframe
-		chromedp.NoSandbox,
-	)
-	actx, cancel := chromedp.NewExecAllocator(t.Context(), opts...)
-	t.Cleanup(cancel)
-	ctx, cancel := chromedp.NewContext(actx)
-	t.Cleanup(cancel)
-	ctx, cancel = context.WithTimeout(ctx, 60*time.Second)
+	ctx := chromium.New(t, chromedp.Flag("disable-site-isolation-trials", true))
+	ctx, cancel := context.WithTimeout(ctx, 60*time.Second)
 	t.Cleanup(cancel)
 	return ctx
 }
