@@ -237,7 +237,7 @@ func TestCancel(t *testing.T) {
 		deleteErr   error
 		wantErr     error
 		want        func(dialer.Call) bool
-		wantNote    string
+		wantNote    dialer.NoteKind
 	}{
 		{
 			name:        "ringing call is canceled when RingCentral forgets it",
@@ -260,14 +260,14 @@ func TestCancel(t *testing.T) {
 		{
 			name:     "both phones connected: the call goes on",
 			script:   []step{{0, connected, nil}},
-			want:     func(c dialer.Call) bool { return c.Note == noteBothConnected },
-			wantNote: noteBothConnected,
+			want:     func(c dialer.Call) bool { return c.Note == dialer.NoteBothConnected },
+			wantNote: dialer.NoteBothConnected,
 		},
 		{
 			name:     "caller answered: the call goes on",
 			script:   []step{{0, answered, nil}},
-			want:     func(c dialer.Call) bool { return c.Note == noteAnswered },
-			wantNote: noteAnswered,
+			want:     func(c dialer.Call) bool { return c.Note == dialer.NoteAnswered },
+			wantNote: dialer.NoteAnswered,
 		},
 		{
 			name:      "DELETE fails",
@@ -306,6 +306,8 @@ func TestCancel(t *testing.T) {
 				}
 				return
 			}
+			// The page says at once that the cancel is under way; the next poll decides.
+			until(t, sub, func(c dialer.Call) bool { return c.CancelRequested && c.Note == dialer.NoteCanceling })
 			c := until(t, sub, tc.want)
 			if !c.CancelRequested {
 				t.Error("CancelRequested not set")
@@ -356,8 +358,9 @@ func TestPollingStops(t *testing.T) {
 		maxWatch    time.Duration
 		script      []step
 		want        dialer.Status
-		wantNote    string
-		wantHistory bool // History must be exactly the distinct statuses RingCentral answered
+		wantNote    dialer.NoteKind
+		wantWatched time.Duration // with NoteCeiling
+		wantHistory bool          // History must be exactly the distinct statuses RingCentral answered
 	}{
 		{
 			name:        "answered call followed to its end",
@@ -375,7 +378,7 @@ func TestPollingStops(t *testing.T) {
 			name:     "gone before it connected",
 			script:   []step{{0, ringing, nil}, {15 * time.Millisecond, dialer.Status{}, dialer.ErrCallGone}},
 			want:     dialer.Status{Call: dialer.CallLost, Caller: dialer.LegInProgress, Callee: dialer.LegInProgress},
-			wantNote: noteGone,
+			wantNote: dialer.NoteGone,
 		},
 		{
 			name:   "gone after it connected",
@@ -386,14 +389,15 @@ func TestPollingStops(t *testing.T) {
 			name:     "signed out",
 			script:   []step{{0, ringing, nil}, {15 * time.Millisecond, dialer.Status{}, fmt.Errorf("token refresh: %w", dialer.ErrSignedOut)}},
 			want:     dialer.Status{Call: dialer.CallLost, Caller: dialer.LegInProgress, Callee: dialer.LegInProgress},
-			wantNote: noteSignedOut,
+			wantNote: dialer.NoteSignedOut,
 		},
 		{
-			name:     "ceiling",
-			maxWatch: 60 * time.Millisecond,
-			script:   []step{{0, ringing, nil}},
-			want:     dialer.Status{Call: dialer.CallLost, Caller: dialer.LegInProgress, Callee: dialer.LegInProgress},
-			wantNote: noteCeiling(60 * time.Millisecond),
+			name:        "ceiling",
+			maxWatch:    60 * time.Millisecond,
+			script:      []step{{0, ringing, nil}},
+			want:        dialer.Status{Call: dialer.CallLost, Caller: dialer.LegInProgress, Callee: dialer.LegInProgress},
+			wantNote:    dialer.NoteCeiling,
+			wantWatched: 60 * time.Millisecond,
 		},
 	}
 	for _, tc := range tests {
@@ -412,8 +416,8 @@ func TestPollingStops(t *testing.T) {
 			w.Watch(newCall("101", "c1"))
 			c := until(t, sub, final)
 
-			if c.Status != tc.want || c.Note != tc.wantNote {
-				t.Errorf("final = %+v %q, want %+v %q", c.Status, c.Note, tc.want, tc.wantNote)
+			if c.Status != tc.want || c.Note != tc.wantNote || c.Watched != tc.wantWatched {
+				t.Errorf("final = %+v %q %v, want %+v %q %v", c.Status, c.Note, c.Watched, tc.want, tc.wantNote, tc.wantWatched)
 			}
 			if tc.wantHistory {
 				var got []dialer.Status
@@ -437,8 +441,8 @@ func TestPollingStops(t *testing.T) {
 				t.Errorf("OnFinal called %d times, want 1", finals.Load())
 			}
 			saved, _ := st.get("c1")
-			if saved.Status != c.Status || saved.Note != c.Note {
-				t.Errorf("store has %+v %q, want the final %+v %q", saved.Status, saved.Note, c.Status, c.Note)
+			if saved.Status != c.Status || saved.Note != c.Note || saved.Watched != c.Watched {
+				t.Errorf("store has %+v %q %v, want the final %+v %q %v", saved.Status, saved.Note, saved.Watched, c.Status, c.Note, c.Watched)
 			}
 			if live, _ := st.LiveCalls(t.Context()); len(live) != 0 {
 				t.Errorf("store still lists %d live calls", len(live))
@@ -457,9 +461,9 @@ func TestRateLimitedWaitsRetryAfter(t *testing.T) {
 	sub := subscribe(t, w, "101", 16)
 	w.Watch(newCall("101", "c1"))
 
-	until(t, sub, func(c dialer.Call) bool { return c.Note == noteSlowDown })
-	c := until(t, sub, func(c dialer.Call) bool { return c.Note != noteSlowDown })
-	if c.Note != "" {
+	until(t, sub, func(c dialer.Call) bool { return c.Note == dialer.NoteSlowDown })
+	c := until(t, sub, func(c dialer.Call) bool { return c.Note != dialer.NoteSlowDown })
+	if c.Note != dialer.NoteNone {
 		t.Errorf("note after recovery = %q, want none", c.Note)
 	}
 	until(t, sub, final)
@@ -481,9 +485,9 @@ func TestTransientErrorsBackOffAndRecover(t *testing.T) {
 	sub := subscribe(t, w, "101", 16)
 	w.Watch(newCall("101", "c1"))
 
-	until(t, sub, func(c dialer.Call) bool { return c.Note == noteRetrying })
-	c := until(t, sub, func(c dialer.Call) bool { return c.Note != noteRetrying })
-	if c.Note != "" || (c.Status != connected && c.Status != finished) {
+	until(t, sub, func(c dialer.Call) bool { return c.Note == dialer.NoteRetrying })
+	c := until(t, sub, func(c dialer.Call) bool { return c.Note != dialer.NoteRetrying })
+	if c.Note != dialer.NoteNone || (c.Status != connected && c.Status != finished) {
 		t.Errorf("after recovery: %+v %q, want the new status and no note", c.Status, c.Note)
 	}
 	if !final(c) {

@@ -3,28 +3,11 @@ package callwatch
 import (
 	"context"
 	"errors"
-	"fmt"
 	"log/slog"
 	"time"
 
 	"github.com/ringout-dialer/ringout/dialer"
 )
-
-// Notes the page shows when RingCentral's statuses alone do not tell the story.
-const (
-	noteCanceling     = "Canceling the call…"
-	noteBothConnected = "Both phones were already connected, so RingCentral cannot cancel the call; hang up on your phone to end it."
-	noteAnswered      = "You already answered, so RingCentral does not cancel the call; hang up your phone to end it."
-	noteGone          = "RingCentral stopped reporting this call before it connected, so we cannot tell how it ended."
-	noteSignedOut     = "Your RingCentral sign-in expired, so we stopped following this call. Sign in again to place calls."
-	noteSlowDown      = "RingCentral asked us to slow down; the status will update shortly."
-	noteRetrying      = "RingCentral is not answering right now; still trying."
-)
-
-// noteCeiling is the note for a call followed for the whole of maxWatch without an outcome.
-func noteCeiling(maxWatch time.Duration) string {
-	return fmt.Sprintf("We followed this call for %v without an outcome, so we stopped.", maxWatch)
-}
 
 // saveTimeout bounds one Store write; saves outlive Close so a final state is not lost.
 const saveTimeout = 5 * time.Second
@@ -56,7 +39,7 @@ func (w *Watcher) run(e *entry, c dialer.Call) {
 			reply <- nil
 			if !c.CancelRequested {
 				c.CancelRequested = true
-				c.Note = noteCanceling
+				c.Note = dialer.NoteCanceling
 				w.changed(log, e, &c, w.opts.Now())
 			}
 			interval = w.opts.MinInterval // and poll now: the next poll decides
@@ -72,9 +55,9 @@ func (w *Watcher) run(e *entry, c dialer.Call) {
 		interval, wait = w.observe(log, &c, st, err, interval)
 		if !c.Status.Final() && now.Sub(c.StartedAt) >= w.opts.MaxWatch {
 			setStatus(&c, dialer.Status{Call: dialer.CallLost, Caller: c.Status.Caller, Callee: c.Status.Callee}, now)
-			c.Note = noteCeiling(w.opts.MaxWatch)
+			c.Note, c.Watched = dialer.NoteCeiling, w.opts.MaxWatch
 		}
-		if c.Status != before.Status || c.Note != before.Note {
+		if c.Status != before.Status || c.Note != before.Note || c.Watched != before.Watched {
 			w.changed(log, e, &c, now)
 		}
 		if c.Status.Final() {
@@ -106,19 +89,19 @@ func (w *Watcher) observe(log *slog.Logger, c *dialer.Call, st dialer.Status, er
 		return interval, interval
 	case errors.Is(err, dialer.ErrCallGone):
 		setStatus(c, gone(*c), now)
-		c.Note = ""
+		c.Note = dialer.NoteNone
 		if c.Status.Call == dialer.CallLost {
-			c.Note = noteGone
+			c.Note = dialer.NoteGone
 		}
 	case errors.Is(err, dialer.ErrSignedOut):
 		setStatus(c, dialer.Status{Call: dialer.CallLost, Caller: c.Status.Caller, Callee: c.Status.Callee}, now)
-		c.Note = noteSignedOut
+		c.Note = dialer.NoteSignedOut
 	case errors.As(err, &rl) && rl.RetryAfter() > 0:
-		c.Note = noteSlowDown
+		c.Note = dialer.NoteSlowDown
 		return backoff, max(rl.RetryAfter(), backoff)
 	default:
 		log.Warn("poll failed", "err", err)
-		c.Note = noteRetrying
+		c.Note = dialer.NoteRetrying
 		return backoff, backoff
 	}
 	return interval, 0
@@ -163,16 +146,16 @@ func resolve(c dialer.Call, st dialer.Status) dialer.Status {
 }
 
 // cancelNote explains where a requested cancel stands while the call is still live.
-func cancelNote(c dialer.Call) string {
+func cancelNote(c dialer.Call) dialer.NoteKind {
 	switch {
 	case !c.CancelRequested || c.Status.Final():
-		return ""
+		return dialer.NoteNone
 	case c.Status.Connected():
-		return noteBothConnected
+		return dialer.NoteBothConnected
 	case c.Status.Caller == dialer.LegSuccess:
-		return noteAnswered
+		return dialer.NoteAnswered
 	}
-	return noteCanceling
+	return dialer.NoteCanceling
 }
 
 // gone is the final status of a call RingCentral no longer knows (404 CMN-102). A call that

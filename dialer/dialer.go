@@ -102,9 +102,13 @@ type Call struct {
 	Status     Status
 	// CancelRequested is set once the user asked to cancel; the next poll decides the outcome.
 	CancelRequested bool
-	// Note explains a state that RingCentral's statuses alone do not (e.g. why a cancel did
-	// not end the call, or that polling is paused by a rate limit). Empty when there is none.
-	Note      string
+	// Note says what RingCentral's statuses alone do not (e.g. why a cancel did not end the
+	// call, or that polling is paused by a rate limit): a kind, NoteNone when there is none.
+	// The views word it.
+	Note NoteKind
+	// Watched goes with NoteCeiling: how long the call was followed before we gave up.
+	// Zero otherwise.
+	Watched   time.Duration
 	StartedAt time.Time
 	UpdatedAt time.Time
 	// History is every distinct status the call went through, oldest first.

@@ -26,3 +26,22 @@ func TestFinal(t *testing.T) {
 		}
 	}
 }
+
+// TestNoteKinds: every kind the app writes is listed once and is not "no note"; the values
+// are stored, so they are pinned here.
+func TestNoteKinds(t *testing.T) {
+	want := []NoteKind{"canceling", "both-connected", "answered", "gone", "signed-out", "slow-down", "retrying", "ceiling"}
+	if len(NoteKinds) != len(want) {
+		t.Fatalf("NoteKinds = %q, want %q", NoteKinds, want)
+	}
+	seen := map[NoteKind]bool{}
+	for i, k := range NoteKinds {
+		if k != want[i] {
+			t.Errorf("NoteKinds[%d] = %q, want %q (stored values never change)", i, k, want[i])
+		}
+		if k == NoteNone || seen[k] {
+			t.Errorf("NoteKinds lists %q twice or as no note", k)
+		}
+		seen[k] = true
+	}
+}

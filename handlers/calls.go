@@ -153,12 +153,17 @@ func (a *App) cancelCall(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	c, _ := a.Watcher.Call(s.UserID, id)
+	var failed string // what went wrong with this request: said on the card, not kept with the call
 	if err != nil {
-		c.Note = a.explainRC(ctx, "canceling a RingOut", err)
+		failed = a.explainRC(ctx, "canceling a RingOut", err)
 	}
 	if fromFetch(r) {
 		fwd, _ := a.forwardingNumbers(ctx, s)
-		a.render(w, r, http.StatusOK, views.CallCard(a.callVM(c, s, fwd)))
+		vm := a.callVM(c, s, fwd)
+		if failed != "" {
+			vm.Note = failed
+		}
+		a.render(w, r, http.StatusOK, views.CallCard(vm))
 		return
 	}
 	http.Redirect(w, r, "/calls/"+id, http.StatusSeeOther)

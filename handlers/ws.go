@@ -277,7 +277,7 @@ type card struct {
 type cardVersion struct {
 	updated         int64
 	status          dialer.Status
-	note            string
+	note            dialer.NoteKind
 	cancelRequested bool
 }
 

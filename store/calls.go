@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"time"
 
 	"github.com/ringout-dialer/ringout/dialer"
 )
@@ -18,16 +19,16 @@ func (s *Store) SaveCall(ctx context.Context, c dialer.Call) error {
 	}
 	_, err = s.db.ExecContext(ctx, `INSERT INTO calls
 		(id, owner, from_number, to_number, play_prompt, call_status, caller_status, callee_status,
-		 live, cancel_requested, note, started_at, updated_at, history)
-		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+		 live, cancel_requested, note, watched, started_at, updated_at, history)
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
 		ON CONFLICT (id) DO UPDATE SET
 		 owner = excluded.owner, from_number = excluded.from_number, to_number = excluded.to_number,
 		 play_prompt = excluded.play_prompt, call_status = excluded.call_status,
 		 caller_status = excluded.caller_status, callee_status = excluded.callee_status,
 		 live = excluded.live, cancel_requested = excluded.cancel_requested, note = excluded.note,
-		 started_at = excluded.started_at, updated_at = excluded.updated_at, history = excluded.history`,
+		 watched = excluded.watched, started_at = excluded.started_at, updated_at = excluded.updated_at, history = excluded.history`,
 		c.ID, c.Owner, c.From, c.To, c.PlayPrompt, string(c.Status.Call), string(c.Status.Caller),
-		string(c.Status.Callee), c.Live(), c.CancelRequested, c.Note, toDB(c.StartedAt), toDB(c.UpdatedAt),
+		string(c.Status.Callee), c.Live(), c.CancelRequested, string(c.Note), int64(c.Watched), toDB(c.StartedAt), toDB(c.UpdatedAt),
 		string(history))
 	if err != nil {
 		return fmt.Errorf("store: save call %s: %w", c.ID, err)
@@ -36,20 +37,21 @@ func (s *Store) SaveCall(ctx context.Context, c dialer.Call) error {
 }
 
 const callColumns = `id, owner, from_number, to_number, play_prompt, call_status, caller_status,
-	callee_status, cancel_requested, note, started_at, updated_at, history`
+	callee_status, cancel_requested, note, watched, started_at, updated_at, history`
 
 type scanner interface{ Scan(dest ...any) error }
 
 func scanCall(row scanner) (dialer.Call, error) {
 	var c dialer.Call
-	var call, caller, callee, history string
-	var started, updated int64
+	var call, caller, callee, note, history string
+	var watched, started, updated int64
 	err := row.Scan(&c.ID, &c.Owner, &c.From, &c.To, &c.PlayPrompt, &call, &caller, &callee,
-		&c.CancelRequested, &c.Note, &started, &updated, &history)
+		&c.CancelRequested, &note, &watched, &started, &updated, &history)
 	if err != nil {
 		return dialer.Call{}, err
 	}
 	c.Status = dialer.Status{Call: dialer.CallStatus(call), Caller: dialer.LegStatus(caller), Callee: dialer.LegStatus(callee)}
+	c.Note, c.Watched = dialer.NoteKind(note), time.Duration(watched)
 	c.StartedAt, c.UpdatedAt = fromDB(started), fromDB(updated)
 	if err := json.Unmarshal([]byte(history), &c.History); err != nil {
 		return dialer.Call{}, fmt.Errorf("call %s: history: %w", c.ID, err)

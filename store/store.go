@@ -77,10 +77,17 @@ func Open(ctx context.Context, path string, key []byte) (*Store, error) {
 // Close closes the database.
 func (s *Store) Close() error { return s.db.Close() }
 
+// migration is one step of the schema: its SQL, then fn (when set) for what SQL alone cannot
+// do, in the same transaction.
+type migration struct {
+	sql string
+	fn  func(ctx context.Context, tx *sql.Tx) error
+}
+
 // migrations are applied in order; the database's user_version is how many have run.
 // Append only: never edit a migration that has shipped.
-var migrations = []string{
-	`CREATE TABLE sessions (
+var migrations = []migration{
+	{sql: `CREATE TABLE sessions (
 		id               TEXT PRIMARY KEY,
 		user_id          TEXT NOT NULL,
 		account_id       TEXT NOT NULL,
@@ -125,7 +132,11 @@ var migrations = []string{
 	CREATE TABLE preferences (
 		owner     TEXT PRIMARY KEY,
 		last_from TEXT NOT NULL DEFAULT ''
-	);`,
+	);`},
+
+	// 2: calls.note holds a note kind (dialer.NoteKind) instead of an English sentence, and
+	// the watch ceiling's duration gets a column of its own (nanoseconds).
+	{sql: `ALTER TABLE calls ADD COLUMN watched INTEGER NOT NULL DEFAULT 0;`, fn: notesToKinds},
 }
 
 func (s *Store) migrate(ctx context.Context) error {
@@ -141,9 +152,15 @@ func (s *Store) migrate(ctx context.Context) error {
 		if err != nil {
 			return err
 		}
-		if _, err := tx.ExecContext(ctx, migrations[i]); err != nil {
+		if _, err := tx.ExecContext(ctx, migrations[i].sql); err != nil {
 			tx.Rollback()
 			return fmt.Errorf("migration %d: %w", i+1, err)
+		}
+		if fn := migrations[i].fn; fn != nil {
+			if err := fn(ctx, tx); err != nil {
+				tx.Rollback()
+				return fmt.Errorf("migration %d: %w", i+1, err)
+			}
 		}
 		if _, err := tx.ExecContext(ctx, fmt.Sprintf("PRAGMA user_version = %d", i+1)); err != nil {
 			tx.Rollback()

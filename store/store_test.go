@@ -2,6 +2,7 @@ package store_test
 
 import (
 	"bytes"
+	"database/sql"
 	"errors"
 	"fmt"
 	"os"
@@ -284,7 +285,7 @@ func TestCalls(t *testing.T) {
 	c2 := calls[1]
 	c2.Status = ended
 	c2.CancelRequested = true
-	c2.Note = "The call was already connected, so it could not be canceled."
+	c2.Note = dialer.NoteBothConnected
 	c2.History = append(c2.History, dialer.StatusAt{Status: ended, At: t0.Add(90 * time.Second)})
 	if err := s.SaveCall(ctx, c2); err != nil {
 		t.Fatal(err)
@@ -328,6 +329,14 @@ func TestCalls(t *testing.T) {
 		got.To != c2.To || !got.PlayPrompt || !got.StartedAt.Equal(c2.StartedAt) || !got.UpdatedAt.Equal(c2.UpdatedAt) ||
 		len(got.History) != 2 || got.History[1].Status != ended || !got.History[1].At.Equal(c2.History[1].At) {
 		t.Errorf("GetCall = %+v, want %+v", got, c2)
+	}
+	c4 := calls[3]
+	c4.Note, c4.Watched = dialer.NoteCeiling, 4*time.Hour
+	if err := s.SaveCall(ctx, c4); err != nil {
+		t.Fatal(err)
+	}
+	if got, _ := s.GetCall(ctx, "alice", "c4"); got.Note != dialer.NoteCeiling || got.Watched != 4*time.Hour {
+		t.Errorf("ceiling note stored as %q %v, want %q %v", got.Note, got.Watched, dialer.NoteCeiling, 4*time.Hour)
 	}
 	if got, _ := s.GetCall(ctx, "alice", "c5"); got.Status != unknown {
 		t.Errorf("unknown statuses not kept verbatim: %+v", got.Status)
@@ -408,5 +417,94 @@ func TestMigrationIsIdempotent(t *testing.T) {
 			t.Fatal(err)
 		}
 		s.Close()
+	}
+}
+
+// TestMigrateNotesToKinds opens a database written before note kinds, whose calls hold the
+// English sentences the page showed, and finds each note as its kind: the same sentence on
+// the page, and calls still followed after the upgrade.
+func TestMigrateNotesToKinds(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "ringout.db")
+	db, err := sql.Open("sqlite", "file:"+path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := db.Exec(store.SchemaV1 + `; PRAGMA user_version = 1`); err != nil {
+		t.Fatal(err)
+	}
+	tests := []struct {
+		id, callStatus, note string
+		live                 bool
+		want                 dialer.NoteKind
+		watched              time.Duration
+	}{
+		{"none", "Success", "", false, dialer.NoteNone, 0},
+		{"canceling", "InProgress", "Canceling the call…", true, dialer.NoteCanceling, 0},
+		{"both", "InProgress", "Both phones were already connected, so RingCentral cannot cancel the call; hang up on your phone to end it.", true, dialer.NoteBothConnected, 0},
+		{"answered", "InProgress", "You already answered, so RingCentral does not cancel the call; hang up your phone to end it.", true, dialer.NoteAnswered, 0},
+		{"gone", "Lost", "RingCentral stopped reporting this call before it connected, so we cannot tell how it ended.", false, dialer.NoteGone, 0},
+		{"signedout", "Lost", "Your RingCentral sign-in expired, so we stopped following this call. Sign in again to place calls.", false, dialer.NoteSignedOut, 0},
+		{"slowdown", "InProgress", "RingCentral asked us to slow down; the status will update shortly.", true, dialer.NoteSlowDown, 0},
+		{"retrying", "InProgress", "RingCentral is not answering right now; still trying.", true, dialer.NoteRetrying, 0},
+		{"ceiling", "Lost", "We followed this call for 4h0m0s without an outcome, so we stopped.", false, dialer.NoteCeiling, 4 * time.Hour},
+		{"ceiling-short", "Lost", "We followed this call for 1m30s without an outcome, so we stopped.", false, dialer.NoteCeiling, 90 * time.Second},
+		// Never written by any version: dropped, the statuses still explain the call.
+		{"unknown", "Success", "Something we never wrote.", false, dialer.NoteNone, 0},
+		{"ceiling-garbled", "Lost", "We followed this call for ages without an outcome, so we stopped.", false, dialer.NoteNone, 0},
+	}
+	for i, tc := range tests {
+		_, err := db.Exec(`INSERT INTO calls (id, owner, from_number, to_number, play_prompt, call_status,
+			caller_status, callee_status, live, cancel_requested, note, started_at, updated_at, history)
+			VALUES (?, 'alice', '+16505550111', '+16505550123', 1, ?, 'InProgress', '', ?, 0, ?, ?, ?, '[]')`,
+			tc.id, tc.callStatus, tc.live, tc.note, t0.Add(time.Duration(i)*time.Minute).UnixNano(), t0.UnixNano())
+		if err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := db.Close(); err != nil {
+		t.Fatal(err)
+	}
+
+	s := open(t, path, key)
+	ctx := t.Context()
+	for _, tc := range tests {
+		got, err := s.GetCall(ctx, "alice", tc.id)
+		if err != nil {
+			t.Fatalf("%s: %v", tc.id, err)
+		}
+		if got.Note != tc.want || got.Watched != tc.watched {
+			t.Errorf("%s: note %q became %q %v, want %q %v", tc.id, tc.note, got.Note, got.Watched, tc.want, tc.watched)
+		}
+	}
+	live, err := s.LiveCalls(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(live) != 5 || live[0].ID != "canceling" || live[0].Note != dialer.NoteCanceling {
+		t.Errorf("live calls after the upgrade = %+v, want the 5 live ones, oldest first, with their kinds", live)
+	}
+	s.Close()
+
+	s = open(t, path, key) // opening again does not migrate again
+	if got, _ := s.GetCall(ctx, "alice", "ceiling"); got.Note != dialer.NoteCeiling || got.Watched != 4*time.Hour {
+		t.Errorf("after a second open the ceiling note is %q %v", got.Note, got.Watched)
+	}
+	c := call("new", "alice", t0.Add(time.Hour), ringing)
+	c.Note = dialer.NoteSlowDown
+	if err := s.SaveCall(ctx, c); err != nil {
+		t.Fatal(err)
+	}
+	if got, _ := s.GetCall(ctx, "alice", "new"); got.Note != dialer.NoteSlowDown {
+		t.Errorf("a call saved after the upgrade reads back with note %q", got.Note)
+	}
+	s.Close()
+	var version int
+	db, err = sql.Open("sqlite", "file:"+path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	if err := db.QueryRow(`PRAGMA user_version`).Scan(&version); err != nil || version < 2 {
+		t.Errorf("user_version = %d (%v), want at least 2 (notes migrated)", version, err)
 	}
 }

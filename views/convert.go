@@ -20,7 +20,7 @@ func NewCallVM(c dialer.Call, to, from string, now time.Time) CallVM {
 		Caller:     newLegVM(dialer.Caller, c.Status.Caller),
 		Callee:     newLegVM(dialer.Callee, c.Status.Callee),
 		Cancelable: c.Status.Cancelable() && !c.CancelRequested,
-		Note:       c.Note,
+		Note:       NoteSentence(c.Note, c.Watched),
 		Version:    strconv.FormatInt(c.UpdatedAt.UnixNano(), 10),
 	}
 	if len(c.History) > 0 {

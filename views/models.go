@@ -137,7 +137,7 @@ type CallVM struct {
 	Caller     LegVM
 	Callee     LegVM
 	Cancelable bool
-	Note       string // e.g. "RingCentral asked us to slow down"; empty for none
+	Note       string // the sentence for the call's note kind (NoteSentence), or why a request failed; empty for none
 	// Version orders the states of one call (its last change, in Unix nanoseconds): the page
 	// script never replaces a card by an older one (a fetch answer overtaken by a push).
 	Version  string

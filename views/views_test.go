@@ -52,7 +52,7 @@ func TestCallCard(t *testing.T) {
 		Message: "The call failed: The number you called is busy.",
 		Caller:  LegVM{Label: "Your phone", Status: "Success", Explanation: "You answered."},
 		Callee:  LegVM{Label: "The number you called", Status: "Busy", Explanation: "The number you called is busy."},
-		Note:    "RingCentral asked us to slow down; updates resume in 20 s.",
+		Note:    NoteSentence(dialer.NoteSlowDown, 0),
 	}
 	tests := []struct {
 		name                         string

@@ -1,0 +1,38 @@
+package dialer
+
+// NoteKind says why a call needs a note beyond its statuses: a cancel that RingCentral
+// cannot carry out, polling paused or given up. Call state carries the kind; the views turn
+// it into the sentence the person reads, so the wording can change (or be translated)
+// without rewriting stored calls. It is a string so that a kind this program does not know
+// (written by a newer version) is carried through instead of failing.
+type NoteKind string
+
+// Note kinds. The values are stored: never change one, only add.
+const (
+	// NoteNone: the statuses tell the whole story.
+	NoteNone NoteKind = ""
+	// NoteCanceling: a cancel was sent; the next poll decides how it went.
+	NoteCanceling NoteKind = "canceling"
+	// NoteBothConnected: cancel requested, but both legs were already connected, so
+	// RingCentral does not end the call; the person hangs up their phone.
+	NoteBothConnected NoteKind = "both-connected"
+	// NoteAnswered: cancel requested, but the caller (first) leg was already answered.
+	NoteAnswered NoteKind = "answered"
+	// NoteGone: RingCentral stopped reporting the call (404) before it connected.
+	NoteGone NoteKind = "gone"
+	// NoteSignedOut: the RingCentral sign-in ended, so polling stopped.
+	NoteSignedOut NoteKind = "signed-out"
+	// NoteSlowDown: RingCentral rate-limited the poll (429 with Retry-After); polling waits.
+	NoteSlowDown NoteKind = "slow-down"
+	// NoteRetrying: a poll failed (no answer, server error, unreadable answer); still trying.
+	NoteRetrying NoteKind = "retrying"
+	// NoteCeiling: the call was followed for the whole watch ceiling without an outcome;
+	// Call.Watched says for how long.
+	NoteCeiling NoteKind = "ceiling"
+)
+
+// NoteKinds lists every kind this program writes, NoteNone excepted.
+var NoteKinds = []NoteKind{
+	NoteCanceling, NoteBothConnected, NoteAnswered, NoteGone, NoteSignedOut,
+	NoteSlowDown, NoteRetrying, NoteCeiling,
+}
