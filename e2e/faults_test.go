@@ -135,6 +135,7 @@ func TestFaultsWhilePolling(t *testing.T) {
 // verbatim, does not stop the watch (the call is followed to its real end) and is kept in
 // the call's history.
 func TestUnknownCallStatus(t *testing.T) {
+	slow(t)
 	t.Parallel()
 	dataDir := t.TempDir()
 	app := startApp(t, map[string]string{"DATA_DIR": dataDir}, "-sim-speed", "4")
@@ -195,6 +196,7 @@ func TestCallingFasterThanRingCentralAllows(t *testing.T) {
 // POST ring-out. The form says so and warns that the call may have been placed (here it
 // was: the simulator places it once its delay is over), and the POST was sent once.
 func TestPlacingACallTimesOut(t *testing.T) {
+	slow(t)
 	t.Parallel()
 	app := startApp(t, nil, "-sim-speed", "4")
 	c := httpSignIn(t, app, "demo")

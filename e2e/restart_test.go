@@ -66,6 +66,7 @@ func TestShutdownSaysGoingAway(t *testing.T) {
 // by the next process on the same DATA_DIR. RingCentral (here a separate simulator) keeps
 // the call meanwhile.
 func TestRestartResumesLiveCalls(t *testing.T) {
+	slow(t)
 	t.Parallel()
 	_, env := externalSim(t, 2)
 	app, stop := runApp(t, env)
