@@ -5,7 +5,6 @@ import (
 	"log/slog"
 	"sync"
 	"testing"
-	"time"
 
 	"github.com/ringout-dialer/ringout/dialer"
 )
@@ -46,7 +45,7 @@ func BenchmarkFanOut(b *testing.B) {
 			for i := 0; b.Loop(); i++ {
 				c.Status.Callee = []dialer.LegStatus{dialer.LegInProgress, dialer.LegSuccess}[i%2]
 				received.Add(n)
-				w.update(e, c, time.Now())
+				w.update(e, c)
 				received.Wait()
 			}
 			b.StopTimer()

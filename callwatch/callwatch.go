@@ -50,10 +50,6 @@ type Options struct {
 	Logger                 *slog.Logger
 	// OnFinal is called once for each call that reaches its final state, from its poller.
 	OnFinal func(dialer.Call)
-	// OnPush is called after each change has been queued to all of its owner's subscribers,
-	// with the time since the change was observed. It runs under the hub's lock: it must be
-	// quick (a histogram observation) and must not call the Watcher.
-	OnPush func(latency time.Duration)
 }
 
 func (o Options) withDefaults() Options {
@@ -174,7 +170,7 @@ func (w *Watcher) Watch(c dialer.Call) {
 	w.calls[c.ID] = e
 	o.calls[c.ID] = e
 	first := e.call
-	w.publishLocked(o, &first, now)
+	w.publishLocked(o, &first)
 	if c.Status.Final() {
 		close(e.done)
 		w.pruneLocked(o)

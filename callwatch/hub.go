@@ -1,8 +1,6 @@
 package callwatch
 
 import (
-	"time"
-
 	"github.com/ringout-dialer/ringout/dialer"
 )
 
@@ -69,9 +67,9 @@ func (w *Watcher) SubscribeFunc(owner string, buf int, notify func()) (*Subscrip
 	return s, nil
 }
 
-// publishLocked queues c, observed at the given time, to every subscription of its owner
+// publishLocked queues c to every subscription of its owner
 // without ever blocking: a subscription whose buffer is full is dropped.
-func (w *Watcher) publishLocked(o *owner, c *dialer.Call, observed time.Time) {
+func (w *Watcher) publishLocked(o *owner, c *dialer.Call) {
 	if len(o.subs) == 0 {
 		return
 	}
@@ -87,9 +85,6 @@ func (w *Watcher) publishLocked(o *owner, c *dialer.Call, observed time.Time) {
 			w.log.Info("dropped slow subscriber", "owner", o.name)
 		}
 	}
-	if w.opts.OnPush != nil {
-		w.opts.OnPush(w.opts.Now().Sub(observed))
-	}
 }
 
 func (w *Watcher) unsubscribeLocked(o *owner, s *Subscription) {
@@ -103,9 +98,9 @@ func (w *Watcher) unsubscribeLocked(o *owner, s *Subscription) {
 	w.forgetIfEmptyLocked(o)
 }
 
-// update records c, observed at the given time, as the latest state of e and pushes it to
+// update records c as the latest state of e and pushes it to
 // the owner's pages.
-func (w *Watcher) update(e *entry, c dialer.Call, observed time.Time) {
+func (w *Watcher) update(e *entry, c dialer.Call) {
 	c = snapshot(c)
 	w.mu.Lock()
 	defer w.mu.Unlock()
@@ -119,7 +114,7 @@ func (w *Watcher) update(e *entry, c dialer.Call, observed time.Time) {
 		e.live = false
 		w.stats.LiveCalls--
 	}
-	w.publishLocked(o, &c, observed)
+	w.publishLocked(o, &c)
 	if !e.live {
 		w.pruneLocked(o)
 	}

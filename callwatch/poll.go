@@ -110,7 +110,7 @@ func (w *Watcher) observe(log *slog.Logger, c *dialer.Call, st dialer.Status, er
 // changed stamps c, saves it and pushes it to the owner's pages.
 func (w *Watcher) changed(log *slog.Logger, e *entry, c *dialer.Call, now time.Time) {
 	c.UpdatedAt = now
-	w.update(e, *c, now)
+	w.update(e, *c)
 	w.save(log, *c)
 }
 

@@ -158,13 +158,6 @@ func (b *Budget) Pause(g Group, d time.Duration) {
 	}
 }
 
-// PausedFor reports how much longer group g is paused after a 429 (0 when it is not).
-func (b *Budget) PausedFor(g Group) time.Duration {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return max(0, time.Until(b.paused[g]))
-}
-
 // Budgets hands out one Budget per user, created on first use.
 type Budgets struct {
 	mu       sync.Mutex
