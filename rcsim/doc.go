@@ -37,7 +37,8 @@
 // 404 CMN-102); after that it answers 204 and the call goes on, as the guide says. (The
 // guide says both "cancel while the callee is InProgress" and "once the first leg is
 // established DELETE does not terminate the call"; we follow the first, as DESIGN.md does.)
-// Sim.Act lets a presenter drive each leg by hand (Answer, Decline, Busy, NoReply, HangUp).
+// Sim.Act lets a presenter drive each leg by hand (ActAnswer, ActDecline, ActBusy, ActNoReply,
+// ActHangUp).
 //
 // # Time
 //
