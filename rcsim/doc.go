@@ -18,19 +18,29 @@
 // # Ring-out scenarios
 //
 // POST ring-out answers callStatus, callerStatus and calleeStatus InProgress. The call then
-// follows a script chosen by the last digit of `to`, in simulated time (t = 0 at POST; A is
-// when the caller answers: 2 s, or 4 s with playPrompt):
+// follows the script of a Scenario, picked by the last digit of `to` (ScenarioFor), in
+// simulated time: t = 0 at POST; A is when the caller answers, 2 s, or 4 s with playPrompt.
+// The table is Scenarios(), in this order (TestDocListsScenarios keeps this list equal to it):
 //
-//	0–4  caller Success at A; callee Success at A+3 s (callStatus Success);
-//	     both Finished at A+13 s (callStatus stays Success)
-//	5    caller Success at A; callee Busy at A+1 s            → CannotReach
-//	6    caller Success at A; callee NoAnswer at A+20 s       → CannotReach
-//	7    caller Success at A; callee Rejected at A+3 s        → CannotReach
-//	8    callerStatus NoAnswer at 20 s, callee never rung (stays InProgress) → CannotReach
-//	9    caller Success at A; callee rings, NoAnswer at A+60 s → CannotReach
-//	not +1 (outside the home country): caller Success at A, callee InternationalDisabled
-//	     at A → CannotReach (takes precedence over the digit, except 8)
+//   - Answered (+16505550120): last digit 0–4: caller Success at A; callee Success at A+3 s
+//     (callStatus Success); both Finished at A+13 s (callStatus stays Success).
+//   - Busy (+16505550125): last digit 5: caller Success at A; callee Busy at A+1 s
+//     (CannotReach).
+//   - NoAnswer (+16505550126): last digit 6: caller Success at A; callee NoAnswer at A+20 s
+//     (CannotReach).
+//   - Rejected (+16505550127): last digit 7: caller Success at A; callee Rejected at A+3 s
+//     (CannotReach).
+//   - CallerNoAnswer (+16505550128): last digit 8, in any country: callerStatus NoAnswer at
+//     20 s, the callee never rung (stays InProgress) (CannotReach).
+//   - LongRing (+16505550129): last digit 9: caller Success at A; the callee rings, NoAnswer
+//     at A+60 s (CannotReach).
+//   - International (+442071838750): a number outside the home country (not +1 and 10
+//     digits), whatever its last digit but 8: caller Success at A; callee
+//     InternationalDisabled at A (CannotReach).
 //
+// callStatus is derived from the legs, as the guide says: Success once both legs answered
+// (and still after both are Finished), InProgress while neither leg failed and the callee is
+// InProgress, CannotReach otherwise.
 // Statuses are computed from the simulated clock on every read; they never move with the
 // number of requests. A call whose status is final stays readable for 30 s, then GET and
 // DELETE answer 404 CMN-102. DELETE before both legs are connected ends the call (later GET:
