@@ -26,6 +26,7 @@ import (
 	"github.com/ringout-dialer/ringout/rcsim"
 	"github.com/ringout-dialer/ringout/ringcentral"
 	"github.com/ringout-dialer/ringout/store"
+	"github.com/ringout-dialer/ringout/views"
 )
 
 func main() {
@@ -82,7 +83,11 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout 
 	}
 	mux := http.NewServeMux()
 	server, authServer, clientID, clientSecret := cfg.RCServerURL, cfg.RCServerURL, cfg.RCClientID, cfg.RCClientSecret
+	var demoNumbers []views.Scenario
 	if cfg.demo() {
+		for _, sc := range rcsim.Scenarios() {
+			demoNumbers = append(demoNumbers, views.Scenario{Number: sc.Number, Label: sc.Label})
+		}
 		sim := rcsim.New(rcsim.Options{Speed: cfg.SimSpeed, Logger: log, ExtraUsers: cfg.SimUsers})
 		mux.Handle("/sim/", http.StripPrefix("/sim", sim))
 		server = cfg.scheme() + "://" + ln.Addr().String() + "/sim"
@@ -136,6 +141,7 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout 
 		RingCentral:    rc,
 		Logger:         log,
 		Demo:           cfg.demo(),
+		DemoNumbers:    demoNumbers,
 		PublicURL:      cfg.PublicURL,
 		FrameAncestors: cfg.FrameAncestors,
 		Metrics:        m,
