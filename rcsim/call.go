@@ -123,8 +123,8 @@ func (c *Call) act(leg Leg, a Action, now time.Time) {
 }
 
 // connected reports whether both legs are (or were) up, after which DELETE no longer ends
-// the call. DESIGN.md reads the guide's two statements ("cancel while the callee is
-// InProgress"; "once connected, DELETE does not terminate the call") this way.
+// the call. This is our reading of the guide's two statements ("cancel while the callee is
+// InProgress"; "once connected, DELETE does not terminate the call"); see the package doc.
 func (c *Call) connected(now time.Time) bool {
 	st, _ := c.statusAt(now)
 	return st.Call == StatusSuccess || st.Caller == StatusFinished || st.Callee == StatusFinished

@@ -41,12 +41,15 @@
 // callStatus is derived from the legs, as the guide says: Success once both legs answered
 // (and still after both are Finished), InProgress while neither leg failed and the callee is
 // InProgress, CannotReach otherwise.
+//
 // Statuses are computed from the simulated clock on every read; they never move with the
 // number of requests. A call whose status is final stays readable for 30 s, then GET and
 // DELETE answer 404 CMN-102. DELETE before both legs are connected ends the call (later GET:
 // 404 CMN-102); after that it answers 204 and the call goes on, as the guide says. (The
 // guide says both "cancel while the callee is InProgress" and "once the first leg is
-// established DELETE does not terminate the call"; we follow the first, as DESIGN.md does.)
+// established DELETE does not terminate the call"; we follow the first. DESIGN.md plans a
+// -sim-cancel switch whose default, until-caller-answers, follows the second; it is not
+// implemented here yet.)
 // Sim.Act lets a presenter drive each leg by hand (ActAnswer, ActDecline, ActBusy, ActNoReply,
 // ActHangUp).
 //
@@ -99,8 +102,31 @@
 //     checked against international calling; a non-US "from" rings normally. callerId and
 //     country are validated loosely and otherwise ignored. A forwardingNumberId that is not the
 //     user's is 400 CMN-101 naming from.forwardingNumberId.
-//   - Ring-out ids are random 12-digit strings; uri uses the real account and extension ids and
-//     the "ring-out" spelling whatever spelling the request used.
+//   - Ring-out ids are random 12-digit strings (the platform's look like base64, e.g.
+//     "Y3MxNjg2…" in a recorded answer; the guide's sample shows a JSON number); uri uses the
+//     real account and extension ids and the "ring-out" spelling whatever spelling the request
+//     used.
+//   - The spec marks from required; here it may be omitted (the first forwarding number rings).
+//   - A call's fate comes from the last digit of to (Scenarios), and its timings are fixed; the
+//     real platform's depend on the phones, ring settings and carriers. Voicemail does not
+//     exist: a real caller leg answered by voicemail reports Success, here it never does.
+//   - POST answers all three statuses InProgress (the guide's sample shows Success for all
+//     three; the recorded GET shows callerStatus Success with the callee InProgress).
+//   - Statuses the simulator never produces: GenericError, DestinationBlocked,
+//     NotEnoughFunds, NosuchUser, RingOutFromThisNumberIsNotSupported, NoAnsweringMachine,
+//     Invalid, Error, Unknown, and NoSessionFound: a call no longer known (canceled, or
+//     final for 30 s) is 404 CMN-102 rather than a status; how long the platform keeps a
+//     finished call readable is not documented.
+//   - InternationalDisabled comes only from a destination outside the home country, after the
+//     caller answered (the guide also uses it for domestic and internal calling disabled, and
+//     does not say when it appears). That a caller who never answers (last digit 8) wins over
+//     it is our rule.
+//   - playPrompt only delays the caller's Success by 2 s; the "press 1" step cannot fail or be
+//     skipped.
+//   - callStatus is our reading of the guide's "combination of both call legs statuses" (see
+//     above); the guide gives no table.
+//   - Hanging up the caller (Sim.Act) while the callee rings makes the callee Rejected, as the
+//     guide says; the other manual actions are ours.
 //   - Rate limits: a sliding 60 s window per (group, key), groups from x-throttling-group
 //     (Heavy 10, Medium 40, Light 50, Auth 5). API requests are keyed by extension. Auth
 //     (token and revoke only; the sign-in page is not throttled) is keyed by the user the grant
@@ -109,6 +135,8 @@
 //     after authentication, so 401s carry no X-Rate-Limit headers.
 //   - Faults (POST /_admin/faults) are ours: matching responses carry X-Rcsim-Fault: true.
 //     A fault delay is real time, not simulated.
-//   - Extension info, phone numbers and caller id carry a plausible subset of the fields.
+//   - Extension info, phone numbers and caller id carry a plausible subset of the fields. The
+//     InternationalCalling service feature has no reason (the platform's recorded answer says
+//     "AccountLimitation").
 //     Paging always fits one page unless perPage is smaller.
 package rcsim
