@@ -25,6 +25,7 @@ import (
 	"github.com/ringout-dialer/ringout/rcsim"
 	"github.com/ringout-dialer/ringout/ringcentral"
 	"github.com/ringout-dialer/ringout/store"
+	"github.com/ringout-dialer/ringout/views"
 )
 
 // Run starts the app (or, with the argument "sim", the simulator alone) and serves until ctx
@@ -73,7 +74,11 @@ func Run(ctx context.Context, args []string, getenv func(string) string, stdout 
 	}
 	mux := http.NewServeMux()
 	server, authServer, clientID, clientSecret := cfg.RCServerURL, cfg.RCServerURL, cfg.RCClientID, cfg.RCClientSecret
+	var demoNumbers []views.Scenario
 	if cfg.demo() {
+		for _, sc := range rcsim.Scenarios() {
+			demoNumbers = append(demoNumbers, views.Scenario{Number: sc.Number, Label: sc.Label})
+		}
 		sim := rcsim.New(rcsim.Options{Speed: cfg.SimSpeed, Logger: log, ExtraUsers: cfg.SimUsers})
 		mux.Handle("/sim/", http.StripPrefix("/sim", sim))
 		server = cfg.scheme() + "://" + ln.Addr().String() + "/sim"
@@ -130,6 +135,7 @@ func Run(ctx context.Context, args []string, getenv func(string) string, stdout 
 		PublicURL:      cfg.PublicURL,
 		FrameAncestors: cfg.FrameAncestors,
 		Metrics:        m,
+		DemoNumbers:    demoNumbers,
 	})
 	mux.Handle("/", app)
 	fmt.Fprintf(stdout, "RingOut dialer on %s (demo mode: %v)\n", cfg.PublicURL, cfg.demo())

@@ -15,18 +15,6 @@ import (
 	"github.com/ringout-dialer/ringout/views"
 )
 
-// scenarios are the simulator's numbers worth trying in a demo (rcsim picks a call's fate
-// by the last digit of the number called).
-var scenarios = []views.Scenario{
-	{Number: "+16505550120", Label: "Answered"},
-	{Number: "+16505550125", Label: "Busy"},
-	{Number: "+16505550126", Label: "No answer"},
-	{Number: "+16505550127", Label: "Rejected"},
-	{Number: "+16505550128", Label: "You don't pick up"},
-	{Number: "+16505550129", Label: "Long ring: try Cancel"},
-	{Number: "+442071838750", Label: "International"},
-}
-
 // home is the dialer for a signed-in person, the sign-in page for anyone else.
 func (a *App) home(w http.ResponseWriter, r *http.Request) {
 	s, ok := a.Auth.Session(r)
@@ -92,7 +80,7 @@ func (a *App) dialerVM(ctx context.Context, s *auth.Session, in callForm) (views
 		})
 	}
 	if a.Demo {
-		for _, sc := range scenarios {
+		for _, sc := range a.DemoNumbers {
 			sc.Shown = phone.Display(sc.Number, s.HomeCountry)
 			vm.Scenarios = append(vm.Scenarios, sc)
 		}

@@ -30,6 +30,9 @@ type Deps struct {
 	RingCentral *RingCentral
 	Logger      *slog.Logger
 	Demo        bool
+	// DemoNumbers are the "try these" list of demo mode (the simulator's scenarios): Number
+	// and Label of each; Shown is filled in here.
+	DemoNumbers []views.Scenario
 	// PublicURL is the app's external base URL (scheme://host[:port]).
 	PublicURL string
 	// FrameAncestors are the origins allowed to embed the app in an iframe.

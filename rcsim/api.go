@@ -244,16 +244,11 @@ func ringOutURI(base string, u *User, id string) string {
 	return extensionURI(base, u) + "/ring-out/" + id
 }
 
+// ringOutStatus is the spec's GetRingOutStatusResponse.
 type ringOutStatus struct {
 	ID     string        `json:"id"`
 	URI    string        `json:"uri"`
-	Status statusPayload `json:"status"`
-}
-
-type statusPayload struct {
-	CallStatus   string `json:"callStatus"`
-	CallerStatus string `json:"callerStatus"`
-	CalleeStatus string `json:"calleeStatus"`
+	Status RingOutStatus `json:"status"`
 }
 
 func (s *Sim) writeRingOut(w http.ResponseWriter, r *http.Request, u *User, c *Call) {
@@ -262,7 +257,7 @@ func (s *Sim) writeRingOut(w http.ResponseWriter, r *http.Request, u *User, c *C
 	st, _ := c.statusAt(now)
 	s.mu.Unlock()
 	writeJSON(w, http.StatusOK, ringOutStatus{ID: c.ID, URI: ringOutURI(baseURL(r), u, c.ID),
-		Status: statusPayload{string(st.Call), string(st.Caller), string(st.Callee)}})
+		Status: st})
 }
 
 // createRingOut is POST ring-out (or ringout).

@@ -18,26 +18,40 @@
 // # Ring-out scenarios
 //
 // POST ring-out answers callStatus, callerStatus and calleeStatus InProgress. The call then
-// follows a script chosen by the last digit of `to`, in simulated time (t = 0 at POST; A is
-// when the caller answers: 2 s, or 4 s with playPrompt):
+// follows the script of a Scenario, picked by the last digit of `to` (ScenarioFor), in
+// simulated time: t = 0 at POST; A is when the caller answers, 2 s, or 4 s with playPrompt.
+// The table is Scenarios(), in this order (TestDocListsScenarios keeps this list equal to it):
 //
-//	0–4  caller Success at A; callee Success at A+3 s (callStatus Success);
-//	     both Finished at A+13 s (callStatus stays Success)
-//	5    caller Success at A; callee Busy at A+1 s            → CannotReach
-//	6    caller Success at A; callee NoAnswer at A+20 s       → CannotReach
-//	7    caller Success at A; callee Rejected at A+3 s        → CannotReach
-//	8    callerStatus NoAnswer at 20 s, callee never rung (stays InProgress) → CannotReach
-//	9    caller Success at A; callee rings, NoAnswer at A+60 s → CannotReach
-//	not +1 (outside the home country): caller Success at A, callee InternationalDisabled
-//	     at A → CannotReach (takes precedence over the digit, except 8)
+//   - Answered (+16505550120): last digit 0–4: caller Success at A; callee Success at A+3 s
+//     (callStatus Success); both Finished at A+13 s (callStatus stays Success).
+//   - Busy (+16505550125): last digit 5: caller Success at A; callee Busy at A+1 s
+//     (CannotReach).
+//   - NoAnswer (+16505550126): last digit 6: caller Success at A; callee NoAnswer at A+20 s
+//     (CannotReach).
+//   - Rejected (+16505550127): last digit 7: caller Success at A; callee Rejected at A+3 s
+//     (CannotReach).
+//   - CallerNoAnswer (+16505550128): last digit 8, in any country: callerStatus NoAnswer at
+//     20 s, the callee never rung (stays InProgress) (CannotReach).
+//   - LongRing (+16505550129): last digit 9: caller Success at A; the callee rings, NoAnswer
+//     at A+60 s (CannotReach).
+//   - International (+442071838750): a number outside the home country (not +1 and 10
+//     digits), whatever its last digit but 8: caller Success at A; callee
+//     InternationalDisabled at A (CannotReach).
+//
+// callStatus is derived from the legs, as the guide says: Success once both legs answered
+// (and still after both are Finished), InProgress while neither leg failed and the callee is
+// InProgress, CannotReach otherwise.
 //
 // Statuses are computed from the simulated clock on every read; they never move with the
 // number of requests. A call whose status is final stays readable for 30 s, then GET and
 // DELETE answer 404 CMN-102. DELETE before both legs are connected ends the call (later GET:
 // 404 CMN-102); after that it answers 204 and the call goes on, as the guide says. (The
 // guide says both "cancel while the callee is InProgress" and "once the first leg is
-// established DELETE does not terminate the call"; we follow the first, as DESIGN.md does.)
-// Sim.Act lets a presenter drive each leg by hand (Answer, Decline, Busy, NoReply, HangUp).
+// established DELETE does not terminate the call"; we follow the first. DESIGN.md plans a
+// -sim-cancel switch whose default, until-caller-answers, follows the second; it is not
+// implemented here yet.)
+// Sim.Act lets a presenter drive each leg by hand (ActAnswer, ActDecline, ActBusy, ActNoReply,
+// ActHangUp).
 //
 // # Time
 //
@@ -88,8 +102,31 @@
 //     checked against international calling; a non-US "from" rings normally. callerId and
 //     country are validated loosely and otherwise ignored. A forwardingNumberId that is not the
 //     user's is 400 CMN-101 naming from.forwardingNumberId.
-//   - Ring-out ids are random 12-digit strings; uri uses the real account and extension ids and
-//     the "ring-out" spelling whatever spelling the request used.
+//   - Ring-out ids are random 12-digit strings (the platform's look like base64, e.g.
+//     "Y3MxNjg2…" in a recorded answer; the guide's sample shows a JSON number); uri uses the
+//     real account and extension ids and the "ring-out" spelling whatever spelling the request
+//     used.
+//   - The spec marks from required; here it may be omitted (the first forwarding number rings).
+//   - A call's fate comes from the last digit of to (Scenarios), and its timings are fixed; the
+//     real platform's depend on the phones, ring settings and carriers. Voicemail does not
+//     exist: a real caller leg answered by voicemail reports Success, here it never does.
+//   - POST answers all three statuses InProgress (the guide's sample shows Success for all
+//     three; the recorded GET shows callerStatus Success with the callee InProgress).
+//   - Statuses the simulator never produces: GenericError, DestinationBlocked,
+//     NotEnoughFunds, NosuchUser, RingOutFromThisNumberIsNotSupported, NoAnsweringMachine,
+//     Invalid, Error, Unknown, and NoSessionFound: a call no longer known (canceled, or
+//     final for 30 s) is 404 CMN-102 rather than a status; how long the platform keeps a
+//     finished call readable is not documented.
+//   - InternationalDisabled comes only from a destination outside the home country, after the
+//     caller answered (the guide also uses it for domestic and internal calling disabled, and
+//     does not say when it appears). That a caller who never answers (last digit 8) wins over
+//     it is our rule.
+//   - playPrompt only delays the caller's Success by 2 s; the "press 1" step cannot fail or be
+//     skipped.
+//   - callStatus is our reading of the guide's "combination of both call legs statuses" (see
+//     above); the guide gives no table.
+//   - Hanging up the caller (Sim.Act) while the callee rings makes the callee Rejected, as the
+//     guide says; the other manual actions are ours.
 //   - Rate limits: a sliding 60 s window per (group, key), groups from x-throttling-group
 //     (Heavy 10, Medium 40, Light 50, Auth 5). API requests are keyed by extension. Auth
 //     (token and revoke only; the sign-in page is not throttled) is keyed by the user the grant
@@ -98,6 +135,8 @@
 //     after authentication, so 401s carry no X-Rate-Limit headers.
 //   - Faults (POST /_admin/faults) are ours: matching responses carry X-Rcsim-Fault: true.
 //     A fault delay is real time, not simulated.
-//   - Extension info, phone numbers and caller id carry a plausible subset of the fields.
+//   - Extension info, phone numbers and caller id carry a plausible subset of the fields. The
+//     InternationalCalling service feature has no reason (the platform's recorded answer says
+//     "AccountLimitation").
 //     Paging always fits one page unless perPage is smaller.
 package rcsim

@@ -167,3 +167,6 @@ func status(t *testing.T, r response) [3]string {
 	s := func(k string) string { v, _ := st[k].(string); return v }
 	return [3]string{s("callStatus"), s("callerStatus"), s("calleeStatus")}
 }
+
+// ringOutTo is a ring-out request body with only the number to call.
+func ringOutTo(to string) string { return `{"to":{"phoneNumber":"` + to + `"}}` }

@@ -16,7 +16,7 @@ func TestRateLimits(t *testing.T) {
 	e := newEnv(t, rcsim.Options{})
 	tok := e.accessToken("demo")
 	for i := range 10 {
-		r := e.postJSON(ext+"/ring-out", tok, `{"to":{"phoneNumber":"+16505550120"}}`)
+		r := e.postJSON(ext+"/ring-out", tok, ringOutTo(rcsim.Answered.Number))
 		h := r.header
 		if r.status != http.StatusOK || h.Get("X-Rate-Limit-Group") != "Heavy" || h.Get("X-Rate-Limit-Limit") != "10" ||
 			h.Get("X-Rate-Limit-Remaining") != strconv.Itoa(9-i) || h.Get("X-Rate-Limit-Window") != "60" {
@@ -24,7 +24,7 @@ func TestRateLimits(t *testing.T) {
 		}
 		e.clock.Advance(time.Second)
 	}
-	r := e.postJSON(ext+"/ring-out", tok, `{"to":{"phoneNumber":"+16505550120"}}`)
+	r := e.postJSON(ext+"/ring-out", tok, ringOutTo(rcsim.Answered.Number))
 	if r.status != http.StatusTooManyRequests || r.errorCode(t) != "CMN-301" || r.header.Get("X-Rate-Limit-Remaining") != "0" {
 		t.Fatalf("11th request: %d %s %v", r.status, r.body, r.header)
 	}
@@ -36,11 +36,11 @@ func TestRateLimits(t *testing.T) {
 	if g := e.get(ext, tok); g.status != http.StatusOK || g.header.Get("X-Rate-Limit-Group") != "Light" || g.header.Get("X-Rate-Limit-Remaining") != "49" {
 		t.Errorf("Light group: %d %v", g.status, g.header)
 	}
-	if o := e.postJSON(ext+"/ring-out", e.accessToken("demo2"), `{"to":{"phoneNumber":"+16505550120"}}`); o.status != http.StatusOK {
+	if o := e.postJSON(ext+"/ring-out", e.accessToken("demo2"), ringOutTo(rcsim.Answered.Number)); o.status != http.StatusOK {
 		t.Errorf("another user: %d", o.status)
 	}
 	e.clock.Advance(50 * time.Second)
-	if r := e.postJSON(ext+"/ring-out", tok, `{"to":{"phoneNumber":"+16505550120"}}`); r.status != http.StatusOK || r.header.Get("X-Rate-Limit-Remaining") != "0" {
+	if r := e.postJSON(ext+"/ring-out", tok, ringOutTo(rcsim.Answered.Number)); r.status != http.StatusOK || r.header.Get("X-Rate-Limit-Remaining") != "0" {
 		t.Errorf("after Retry-After: %d %v", r.status, r.header)
 	}
 }
@@ -66,7 +66,7 @@ func TestSpeedShrinksTimings(t *testing.T) {
 	clock := newFakeClock()
 	e := newEnv(t, rcsim.Options{Clock: clock, Speed: 10})
 	tok := e.accessToken("demo")
-	id, _ := e.place(tok, `{"to":{"phoneNumber":"+16505550125"}}`)
+	id, _ := e.place(tok, ringOutTo(rcsim.Busy.Number))
 	clock.Advance(300 * time.Millisecond) // 3 s simulated: busy
 	if got := status(t, e.get(ext+"/ring-out/"+id, tok)); got[2] != "Busy" {
 		t.Errorf("after 0.3 s at speed 10: %v, want callee Busy", got)
@@ -96,7 +96,7 @@ func TestFaults(t *testing.T) {
 	}
 
 	e.fault(`{"path":"/ring-out","status":429,"retryAfter":7}`)
-	if r := e.postJSON(ext+"/ring-out", tok, `{"to":{"phoneNumber":"+16505550120"}}`); r.status != 429 || r.header.Get("Retry-After") != "7" || r.errorCode(t) != "CMN-301" {
+	if r := e.postJSON(ext+"/ring-out", tok, ringOutTo(rcsim.Answered.Number)); r.status != 429 || r.header.Get("Retry-After") != "7" || r.errorCode(t) != "CMN-301" {
 		t.Errorf("429 fault: %d %v %s", r.status, r.header, r.body)
 	}
 

@@ -34,7 +34,7 @@ func TestExtraUsers(t *testing.T) {
 				return
 			}
 			tok := r.json(t)["access_token"].(string)
-			ro := e.postJSON(ext+"/ring-out", tok, `{"to":{"phoneNumber":"+16505550199"}}`)
+			ro := e.postJSON(ext+"/ring-out", tok, ringOutTo(rcsim.LongRing.Number))
 			if ro.status != http.StatusOK {
 				t.Errorf("%s placing a ring-out: %d %s", tt.user, ro.status, ro.body)
 			}

@@ -9,8 +9,6 @@ import (
 	"net/http"
 	"slices"
 	"strings"
-
-	"github.com/ringout-dialer/ringout/dialer"
 )
 
 // The presenter's "phones" page: the two virtual phones of every call the simulator knows,
@@ -121,13 +119,13 @@ func (s *Sim) phoneCalls() []phoneCallView {
 // callerPhone is the first leg: the "ring me at" phone, rung first.
 func callerPhone(c CallView) phoneLegView {
 	v := phoneLegView{Leg: "caller", Role: "Rings first: “ring me at”", Number: displayNumber(c.From), Status: string(c.Status.Caller)}
-	final := c.Status.Final()
+	final := c.Status.Over()
 	switch c.Status.Caller {
-	case dialer.LegInProgress:
+	case StatusInProgress:
 		v.State, v.Caption, v.Ringing = "ringing", "Ringing…", !final
-	case dialer.LegSuccess:
+	case StatusSuccess:
 		v.State, v.Caption, v.Talking = "talking", "Answered", !final
-		if c.Status.Callee == dialer.LegSuccess {
+		if c.Status.Callee == StatusSuccess {
 			v.Caption = "On the call"
 		}
 	default:
@@ -143,19 +141,19 @@ func callerPhone(c CallView) phoneLegView {
 // calleePhone is the second leg: the number called, rung once the first leg answered.
 func calleePhone(c CallView) phoneLegView {
 	v := phoneLegView{Leg: "callee", Role: "The number called", Number: displayNumber(c.To), Status: string(c.Status.Callee)}
-	final := c.Status.Final()
-	callerUp := c.Status.Caller == dialer.LegSuccess
+	final := c.Status.Over()
+	callerUp := c.Status.Caller == StatusSuccess
 	switch c.Status.Callee {
-	case dialer.LegInProgress:
+	case StatusInProgress:
 		switch {
-		case final || (!callerUp && c.Status.Caller != dialer.LegInProgress):
+		case final || (!callerUp && c.Status.Caller != StatusInProgress):
 			v.State, v.Caption = "idle", "Never rang"
 		case !callerUp:
 			v.State, v.Caption = "idle", "Rings once the first phone answers"
 		default:
 			v.State, v.Caption, v.Ringing = "ringing", "Ringing…", true
 		}
-	case dialer.LegSuccess:
+	case StatusSuccess:
 		v.State, v.Caption, v.Talking = "talking", "On the call", !final
 	default:
 		v.State, v.Caption = legEnd(c.Status.Callee)
@@ -164,17 +162,17 @@ func calleePhone(c CallView) phoneLegView {
 }
 
 // legEnd is how a phone looks after its leg ended.
-func legEnd(st dialer.LegStatus) (state, caption string) {
+func legEnd(st Status) (state, caption string) {
 	switch st {
-	case dialer.LegFinished:
+	case StatusFinished:
 		return "ended", "Hung up"
-	case dialer.LegBusy:
+	case StatusBusy:
 		return "failed", "Busy"
-	case dialer.LegNoAnswer:
+	case StatusNoAnswer:
 		return "failed", "No answer"
-	case dialer.LegRejected:
+	case StatusRejected:
 		return "failed", "Declined"
-	case dialer.LegInternationalDisabled:
+	case StatusInternationalDisabled:
 		return "failed", "International calls are off"
 	}
 	return "failed", string(st)
@@ -188,9 +186,7 @@ func displayNumber(e164 string) string {
 	return e164
 }
 
-var phoneActions = map[string]Action{
-	"answer": Answer, "decline": Decline, "busy": Busy, "noreply": NoReply, "hangup": HangUp,
-}
+var phoneActions = []Action{ActAnswer, ActDecline, ActBusy, ActNoReply, ActHangUp}
 
 // phoneAct applies a button of the page. A script's fetch (Accept: application/json) gets
 // 204; a plain form post is sent back to the page.
@@ -200,18 +196,18 @@ func (s *Sim) phoneAct(w http.ResponseWriter, r *http.Request) {
 		http.Error(w, "bad form", http.StatusBadRequest)
 		return
 	}
-	var leg dialer.Leg
+	var leg Leg
 	switch r.PostForm.Get("leg") {
-	case "caller":
-		leg = dialer.Caller
-	case "callee":
-		leg = dialer.Callee
+	case Caller.String():
+		leg = Caller
+	case Callee.String():
+		leg = Callee
 	default:
 		http.Error(w, "leg must be caller or callee", http.StatusBadRequest)
 		return
 	}
-	a, ok := phoneActions[r.PostForm.Get("action")]
-	if !ok {
+	a := Action(r.PostForm.Get("action"))
+	if !slices.Contains(phoneActions, a) {
 		http.Error(w, "action must be answer, decline, busy, noreply or hangup", http.StatusBadRequest)
 		return
 	}

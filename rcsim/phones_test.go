@@ -72,7 +72,7 @@ func TestPhonesDriveACallByHand(t *testing.T) {
 	}
 	tok := e.accessToken("demo")
 	// Digit 8: by its script the first phone never answers (NoAnswer at 20 s).
-	id, r := e.place(tok, `{"from":{"phoneNumber":"+16505550111"},"to":{"phoneNumber":"+16505550128"}}`)
+	id, r := e.place(tok, `{"from":{"phoneNumber":"+16505550111"},"to":{"phoneNumber":"`+rcsim.CallerNoAnswer.Number+`"}}`)
 	if id == "" {
 		t.Fatalf("ring-out: %d %s", r.status, r.body)
 	}
@@ -140,9 +140,9 @@ func TestPhonesShowScriptedFates(t *testing.T) {
 		caller, callee           string // data-status
 		callerState, calleeState string
 	}{
-		{"+16505550125", "Success", "Busy", "ended", "failed"},
-		{"+16505550129", "Success", "InProgress", "talking", "ringing"},
-		{"+442071838750", "Success", "InternationalDisabled", "ended", "failed"},
+		{rcsim.Busy.Number, "Success", "Busy", "ended", "failed"},
+		{rcsim.LongRing.Number, "Success", "InProgress", "talking", "ringing"},
+		{rcsim.International.Number, "Success", "InternationalDisabled", "ended", "failed"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.to, func(t *testing.T) {
@@ -165,7 +165,7 @@ func TestPhonesShowScriptedFates(t *testing.T) {
 func TestPhonesActRefusesBadInput(t *testing.T) {
 	e := newEnv(t, rcsim.Options{})
 	tok := e.accessToken("demo")
-	id, _ := e.place(tok, `{"to":{"phoneNumber":"+16505550129"}}`)
+	id, _ := e.place(tok, ringOutTo(rcsim.LongRing.Number))
 	tests := []struct {
 		name, call, leg, action string
 		header                  http.Header

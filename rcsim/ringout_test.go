@@ -46,33 +46,33 @@ func TestRingOutScenarios(t *testing.T) {
 			{14 * time.Second, [3]string{OK, OK, OK}},
 			{15 * time.Second, [3]string{OK, F, F}},
 		}},
-		{"answered with playPrompt (digit 0)", "+16505550120", true, []point{
+		{"answered with playPrompt (digit 0)", rcsim.Answered.Number, true, []point{
 			{3 * time.Second, [3]string{IP, IP, IP}},
 			{4 * time.Second, [3]string{IP, OK, IP}},
 			{7 * time.Second, [3]string{OK, OK, OK}},
 			{17 * time.Second, [3]string{OK, F, F}},
 		}},
-		{"busy (5)", "+16505550125", false, []point{
+		{"busy (5)", rcsim.Busy.Number, false, []point{
 			{2 * time.Second, [3]string{IP, OK, IP}},
 			{3 * time.Second, [3]string{CR, OK, "Busy"}},
 		}},
-		{"no answer (6)", "+16505550126", false, []point{
+		{"no answer (6)", rcsim.NoAnswer.Number, false, []point{
 			{21 * time.Second, [3]string{IP, OK, IP}},
 			{22 * time.Second, [3]string{CR, OK, "NoAnswer"}},
 		}},
-		{"rejected (7)", "+16505550127", false, []point{
+		{"rejected (7)", rcsim.Rejected.Number, false, []point{
 			{4 * time.Second, [3]string{IP, OK, IP}},
 			{5 * time.Second, [3]string{CR, OK, "Rejected"}},
 		}},
-		{"caller never answers (8)", "+16505550128", false, []point{
+		{"caller never answers (8)", rcsim.CallerNoAnswer.Number, false, []point{
 			{19 * time.Second, [3]string{IP, IP, IP}},
 			{20 * time.Second, [3]string{CR, "NoAnswer", IP}},
 		}},
-		{"long ring (9)", "+16505550129", false, []point{
+		{"long ring (9)", rcsim.LongRing.Number, false, []point{
 			{61 * time.Second, [3]string{IP, OK, IP}},
 			{62 * time.Second, [3]string{CR, OK, "NoAnswer"}},
 		}},
-		{"international destination", "+442071838751", false, []point{
+		{"international destination", rcsim.International.Number, false, []point{
 			{1 * time.Second, [3]string{IP, IP, IP}},
 			{2 * time.Second, [3]string{CR, OK, "InternationalDisabled"}},
 		}},
@@ -113,7 +113,7 @@ func TestRingOutScenarios(t *testing.T) {
 func TestRingOutDelete(t *testing.T) {
 	e := newEnv(t, rcsim.Options{RateLimits: map[string]int{"Heavy": 0}})
 	tok := e.accessToken("demo")
-	body := `{"to":{"phoneNumber":"+16505550129"}}`
+	body := ringOutTo(rcsim.LongRing.Number)
 
 	// Before the callee answers (the caller may have): the call ends and is gone.
 	for _, wait := range []time.Duration{time.Second, 3 * time.Second} {
@@ -128,7 +128,7 @@ func TestRingOutDelete(t *testing.T) {
 	}
 
 	// Once both legs are connected: 204, but the call goes on (the guide's spelling works too).
-	id, _ := e.place(tok, `{"to":{"phoneNumber":"+16505550120"}}`)
+	id, _ := e.place(tok, ringOutTo(rcsim.Answered.Number))
 	e.clock.Advance(6 * time.Second)
 	if r := e.do("DELETE", ext+"/ringout/"+id, tok, nil, ""); r.status != http.StatusNoContent {
 		t.Fatalf("DELETE connected call: %d %s", r.status, r.body)
@@ -150,7 +150,7 @@ func TestRingOutDelete(t *testing.T) {
 func TestFinishedCallStaysReadable30s(t *testing.T) {
 	e := newEnv(t, rcsim.Options{})
 	tok := e.accessToken("demo")
-	id, _ := e.place(tok, `{"to":{"phoneNumber":"+16505550125"}}`) // Busy at 3 s: final
+	id, _ := e.place(tok, ringOutTo(rcsim.Busy.Number)) // Busy at 3 s: final
 	e.clock.Advance(3*time.Second + 29*time.Second)
 	if r := e.get(ext+"/ring-out/"+id, tok); r.status != http.StatusOK || status(t, r)[0] != "CannotReach" {
 		t.Fatalf("29 s after the end: %d %s", r.status, r.body)
@@ -172,8 +172,8 @@ func TestRingOutBadRequests(t *testing.T) {
 		{"empty to", `{"to":{"phoneNumber":""}}`, "to.phoneNumber"},
 		{"letters in to", `{"to":{"phoneNumber":"call-me"}}`, "to.phoneNumber"},
 		{"too short", `{"to":{"phoneNumber":"+1650"}}`, "to.phoneNumber"},
-		{"bad from", `{"from":{"phoneNumber":"x"},"to":{"phoneNumber":"+16505550120"}}`, "from.phoneNumber"},
-		{"unknown forwarding id", `{"from":{"forwardingNumberId":"999"},"to":{"phoneNumber":"+16505550120"}}`, "from.forwardingNumberId"},
+		{"bad from", `{"from":{"phoneNumber":"x"},"to":{"phoneNumber":"` + rcsim.Answered.Number + `"}}`, "from.phoneNumber"},
+		{"unknown forwarding id", `{"from":{"forwardingNumberId":"999"},"to":{"phoneNumber":"` + rcsim.Answered.Number + `"}}`, "from.forwardingNumberId"},
 		{"malformed JSON", `{"to":`, ""},
 		{"wrong JSON type", `{"to":"16505550120"}`, ""},
 	}
@@ -195,7 +195,7 @@ func TestRingOutBadRequests(t *testing.T) {
 
 	// from omitted: the first forwarding number rings; by id: that number.
 	for body, want := range map[string]string{
-		`{"to":{"phoneNumber":"+16505550120"}}`:                                          "+16505550111",
+		ringOutTo(rcsim.Answered.Number): "+16505550111",
 		`{"from":{"forwardingNumberId":"1640191103"},"to":{"phoneNumber":"6505550120"}}`: "+14155550113",
 	} {
 		id, r := e.place(tok, body)
@@ -203,14 +203,14 @@ func TestRingOutBadRequests(t *testing.T) {
 			t.Fatalf("%s: %d %s", body, r.status, r.body)
 		}
 		for _, c := range e.srv.Calls() {
-			if c.ID == id && (c.From != want || c.To != "+16505550120") {
-				t.Errorf("%s: call from %s to %s, want from %s to +16505550120", body, c.From, c.To, want)
+			if c.ID == id && (c.From != want || c.To != rcsim.Answered.Number) {
+				t.Errorf("%s: call from %s to %s, want from %s to %s", body, c.From, c.To, want, rcsim.Answered.Number)
 			}
 		}
 	}
 
 	noperm := e.accessToken("noperm")
-	if r := e.postJSON(ext+"/ring-out", noperm, `{"to":{"phoneNumber":"+16505550120"}}`); r.status != http.StatusForbidden || r.errorCode(t) != "CMN-401" {
+	if r := e.postJSON(ext+"/ring-out", noperm, ringOutTo(rcsim.Answered.Number)); r.status != http.StatusForbidden || r.errorCode(t) != "CMN-401" {
 		t.Errorf("noperm ring-out: %d %s, want 403 CMN-401", r.status, r.body)
 	}
 }

@@ -82,7 +82,7 @@ func TestExtensionAndNumbers(t *testing.T) {
 func TestRingOutLifecycle(t *testing.T) {
 	sim := newSim(t, rcsim.Options{})
 	c := signIn(t, sim, "demo")
-	ro, err := c.CreateRingOut(t.Context(), ringcentral.RingOutRequest{From: "+16505550101", To: "+16505550129"})
+	ro, err := c.CreateRingOut(t.Context(), ringcentral.RingOutRequest{From: "+16505550101", To: rcsim.LongRing.Number})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -115,7 +115,7 @@ func TestErrors(t *testing.T) {
 		code, parameter string
 	}{
 		{"invalid number", "demo", "12", 400, "CMN-101", "to.phoneNumber"},
-		{"no RingOut permission", "noperm", "+16505550120", 403, "CMN-401", ""},
+		{"no RingOut permission", "noperm", rcsim.Answered.Number, 403, "CMN-401", ""},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -140,7 +140,7 @@ func TestRateLimit(t *testing.T) {
 	c := signIn(t, sim, "demo2")
 	var last *ringcentral.Error
 	for i := 0; i < 12 && last == nil; i++ {
-		_, err := c.CreateRingOut(t.Context(), ringcentral.RingOutRequest{To: "+16505550129"})
+		_, err := c.CreateRingOut(t.Context(), ringcentral.RingOutRequest{To: rcsim.LongRing.Number})
 		if err != nil {
 			last, _ = ringcentral.AsError(err)
 			if last == nil {
@@ -175,7 +175,7 @@ func TestBudgetAvoids429(t *testing.T) {
 func TestMalformedAndUnknown(t *testing.T) {
 	sim := newSim(t, rcsim.Options{})
 	c := signIn(t, sim, "demo")
-	ro, err := c.CreateRingOut(t.Context(), ringcentral.RingOutRequest{To: "+16505550129"})
+	ro, err := c.CreateRingOut(t.Context(), ringcentral.RingOutRequest{To: rcsim.LongRing.Number})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -34,7 +34,7 @@ func TestObserverSeesEveryRequest(t *testing.T) {
 	if _, err := c.Extension(t.Context()); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := c.CreateRingOut(t.Context(), ringcentral.RingOutRequest{To: "+16505550190"}); err != nil {
+	if _, err := c.CreateRingOut(t.Context(), ringcentral.RingOutRequest{To: rcsim.Answered.Number}); err != nil {
 		t.Fatal(err)
 	}
 	if _, err := c.RingOut(t.Context(), "999999999999"); err == nil {

@@ -47,7 +47,7 @@ func TestGetRetries(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			sim := newSim(t, rcsim.Options{})
 			c := signIn(t, sim, "demo", ringcentral.WithTimeout(300*time.Millisecond))
-			ro, err := c.CreateRingOut(t.Context(), ringcentral.RingOutRequest{To: "+16505550129"})
+			ro, err := c.CreateRingOut(t.Context(), ringcentral.RingOutRequest{To: rcsim.LongRing.Number})
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -78,7 +78,7 @@ func TestGetRetries(t *testing.T) {
 func TestGetRetryHonoursContext(t *testing.T) {
 	sim := newSim(t, rcsim.Options{})
 	c := signIn(t, sim, "demo")
-	ro, err := c.CreateRingOut(t.Context(), ringcentral.RingOutRequest{To: "+16505550129"})
+	ro, err := c.CreateRingOut(t.Context(), ringcentral.RingOutRequest{To: rcsim.LongRing.Number})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -116,7 +116,7 @@ func TestPostRingOutNeverRetried(t *testing.T) {
 			if err := sim.AddFault(tt.fault); err != nil {
 				t.Fatal(err)
 			}
-			if _, err := c.CreateRingOut(t.Context(), ringcentral.RingOutRequest{To: "+16505550129"}); err == nil {
+			if _, err := c.CreateRingOut(t.Context(), ringcentral.RingOutRequest{To: rcsim.LongRing.Number}); err == nil {
 				t.Fatal("CreateRingOut succeeded, want the fault's error")
 			}
 			time.Sleep(time.Second)

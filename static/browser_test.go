@@ -16,6 +16,7 @@ import (
 	"github.com/gorilla/websocket"
 
 	"github.com/ringout-dialer/ringout/internal/chromium"
+	"github.com/ringout-dialer/ringout/rcsim"
 	"github.com/ringout-dialer/ringout/static"
 	"github.com/ringout-dialer/ringout/views"
 )
@@ -60,7 +61,7 @@ func (a *app) handler() http.Handler {
 		vm := views.DialerVM{
 			From:      []views.FromOption{{Value: "+16505550101", Label: "Mobile", Number: "(650) 555-0101", Selected: true}},
 			To:        r.URL.Query().Get("to"),
-			Scenarios: []views.Scenario{{Number: "+16505550125", Label: "Busy"}},
+			Scenarios: []views.Scenario{{Number: rcsim.Busy.Number, Label: rcsim.Busy.Label}},
 			Calls:     []views.CallVM{callVM("c1", "InProgress", "InProgress", "", true)},
 		}
 		a.render(w, r, 200, views.Layout(views.LayoutVM{AssetVersion: a.assets.Version(), SignedInAs: "T (ext 1)", FrameAncestors: a.origins}, views.DialerPage(vm)))
@@ -212,7 +213,7 @@ func TestScriptInBrowser(t *testing.T) {
 	if err := chromedp.Run(ctx, chromedp.Click(`[data-testid=scenario]`, chromedp.ByQuery)); err != nil {
 		t.Fatal(err)
 	}
-	if to := value(); to != "+16505550125" {
+	if to := value(); to != rcsim.Busy.Number {
 		t.Errorf("after try-these to-input = %q", to)
 	}
 	var loc string

@@ -15,6 +15,8 @@ import (
 	"github.com/PuerkitoBio/goquery"
 	"github.com/a-h/templ"
 
+	"github.com/ringout-dialer/ringout/phone"
+	"github.com/ringout-dialer/ringout/rcsim"
 	"github.com/ringout-dialer/ringout/static"
 )
 
@@ -211,16 +213,15 @@ func bigDialer() DialerVM {
 	}
 	from := threeNumbers()
 	from[0].Selected = true
+	var scenarios []Scenario // the demo's "try these" list
+	for _, sc := range rcsim.Scenarios() {
+		scenarios = append(scenarios, Scenario{Number: sc.Number, Shown: phone.Display(sc.Number, "US"), Label: sc.Label})
+	}
 	return DialerVM{
-		From: from,
-		Scenarios: []Scenario{
-			{"+16505550120", "(650) 555-0120", "Answered"}, {"+16505550125", "(650) 555-0125", "Busy"},
-			{"+16505550126", "(650) 555-0126", "No answer"}, {"+16505550127", "(650) 555-0127", "Rejected"},
-			{"+16505550128", "(650) 555-0128", "You don't pick up"}, {"+16505550129", "(650) 555-0129", "Long ring (cancel it)"},
-			{"+442071838750", "+44 20 7183 8750", "International"},
-		},
-		Calls:  []CallVM{call("2f9c41a0-1", true), call("2f9c41a0-2", false)},
-		Recent: recent,
+		From:      from,
+		Scenarios: scenarios,
+		Calls:     []CallVM{call("2f9c41a0-1", true), call("2f9c41a0-2", false)},
+		Recent:    recent,
 	}
 }
 

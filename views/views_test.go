@@ -12,6 +12,7 @@ import (
 	"github.com/a-h/templ"
 
 	"github.com/ringout-dialer/ringout/dialer"
+	"github.com/ringout-dialer/ringout/rcsim"
 )
 
 // render renders c and parses it the way a browser would.
@@ -332,21 +333,22 @@ func TestFromOptionText(t *testing.T) {
 }
 
 func TestDialerPageScenarios(t *testing.T) {
-	vm := DialerVM{From: threeNumbers(), To: "+16505550125", Scenarios: []Scenario{
-		{Number: "+16505550120", Label: "Answered"}, {Number: "+16505550125", Label: "Busy"},
+	busy := rcsim.Busy.Number
+	vm := DialerVM{From: threeNumbers(), To: busy, Scenarios: []Scenario{
+		{Number: rcsim.Answered.Number, Label: rcsim.Answered.Label}, {Number: busy, Label: rcsim.Busy.Label},
 	}}
 	doc := render(t, DialerPage(vm))
 	links := byTestID(doc, "scenario")
 	if links.Length() != 2 {
 		t.Fatalf("%d scenario links, want 2", links.Length())
 	}
-	if got := attr(links.Eq(1), "href"); got != "/?to=%2B16505550125" {
+	if got := attr(links.Eq(1), "href"); got != "/?to=%2B"+busy[1:] {
 		t.Errorf("without JS the Busy link goes to %q", got)
 	}
-	if got := attr(links.Eq(1), "data-fill-to"); got != "+16505550125" {
+	if got := attr(links.Eq(1), "data-fill-to"); got != busy {
 		t.Errorf("data-fill-to = %q", got)
 	}
-	if got := attr(byTestID(doc, "to-input"), "value"); got != "+16505550125" {
+	if got := attr(byTestID(doc, "to-input"), "value"); got != busy {
 		t.Errorf("to-input not prefilled: %q", got)
 	}
 	if doc.Find("#calls[aria-live=polite]").Length() != 1 || doc.Find("#ws-status").Length() != 1 {

@@ -39,6 +39,8 @@ import (
 	"github.com/PuerkitoBio/goquery"
 	"github.com/gorilla/websocket"
 	"golang.org/x/sync/errgroup"
+
+	"github.com/ringout-dialer/ringout/rcsim"
 )
 
 // maxViewersPerUser stays under the app's per-user WebSocket cap (50).
@@ -62,7 +64,7 @@ func main() {
 	flag.DurationVar(&o.duration, "duration", 60*time.Second, "how long to watch the calls once placed")
 	flag.Float64Var(&o.speed, "sim-speed", 1, "simulator clock speed")
 	flag.StringVar(&o.memLimit, "app-gomemlimit", "", "GOMEMLIMIT for the app (e.g. 200MiB; empty: Go's default)")
-	flag.StringVar(&o.to, "to", "+16505550199", "number called (ending in 9: the callee rings ~60 s of simulated time)")
+	flag.StringVar(&o.to, "to", rcsim.LongRing.Number, "number called (the simulator's LongRing: the callee rings ~60 s of simulated time)")
 	flag.Parse()
 	if o.users == 0 {
 		o.users = max(o.calls, (o.viewers+maxViewersPerUser-1)/maxViewersPerUser, 1)
