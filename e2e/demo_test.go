@@ -12,6 +12,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/ringout-dialer/ringout/rcsim"
+
 	"github.com/chromedp/cdproto/emulation"
 	"github.com/chromedp/chromedp"
 )
@@ -119,7 +121,7 @@ func TestBrowserPhonesDriveTheDialer(t *testing.T) {
 	var ok bool
 	browse(t, dialer, 5*time.Second, chromedp.Evaluate(recordCalls, &ok))
 	// Digit 8: by its script the first phone never answers, so only the presenter moves it.
-	id := dial(t, dialer, "(650) 555-0128", false)
+	id := dial(t, dialer, typed(rcsim.CallerNoAnswer), false)
 
 	phones := startTab(t, dialer)
 	browse(t, phones, 20*time.Second,
@@ -165,15 +167,16 @@ func TestBrowserTimelineMatchesStatuses(t *testing.T) {
 	ctx := newBrowser(t)
 	signIn(t, ctx, app, "demo2")
 	// The "try these" list shows numbers the way people write them; a click fills one in.
-	busy := `[data-testid=scenario][data-fill-to="+16505550125"]`
+	busy := fmt.Sprintf(`[data-testid=scenario][data-fill-to=%q]`, rcsim.Busy.Number)
 	var shown, filled string
 	browse(t, ctx, 5*time.Second,
 		chromedp.Text(busy+" + .num", &shown, chromedp.ByQuery),
 		chromedp.Click(busy, chromedp.ByQuery),
 		chromedp.Value(byTestID("to-input"), &filled, chromedp.ByQuery),
 	)
-	if shown != "(650) 555-0125" || filled != "+16505550125" {
-		t.Errorf("try these: Busy shown as %q and fills %q, want (650) 555-0125 and +16505550125", shown, filled)
+	// The display form is spelled out: the page's own formatting must not be the oracle.
+	if shown != "(650) 555-0125" || filled != rcsim.Busy.Number {
+		t.Errorf("try these: Busy shown as %q and fills %q, want (650) 555-0125 and %s", shown, filled, rcsim.Busy.Number)
 	}
 	var ok bool
 	browse(t, ctx, 5*time.Second, chromedp.Evaluate(recordCalls, &ok))
@@ -181,9 +184,9 @@ func TestBrowserTimelineMatchesStatuses(t *testing.T) {
 		number string
 		callee []string // the statuses the number called goes through
 	}{
-		{"(650) 555-0120", []string{"InProgress", "Success", "Finished"}},
-		{"(650) 555-0125", []string{"InProgress", "Busy"}},
-		{"(650) 555-0127", []string{"InProgress", "Rejected"}},
+		{typed(rcsim.Answered), []string{"InProgress", "Success", "Finished"}},
+		{typed(rcsim.Busy), []string{"InProgress", "Busy"}},
+		{typed(rcsim.Rejected), []string{"InProgress", "Rejected"}},
 	}
 	ids := make([]string, len(tests))
 	for i, tt := range tests {
@@ -235,8 +238,8 @@ func TestBrowserTimelineMatchesStatuses(t *testing.T) {
 		chromedp.Evaluate(`document.querySelector('[data-testid=to-input]').value = ''`, nil),
 		chromedp.Click(fmt.Sprintf(`[data-testid=recent-call][data-call-id=%q] [data-testid=call-again]`, ids[1]), chromedp.ByQuery),
 		chromedp.Value(byTestID("to-input"), &filled, chromedp.ByQuery))
-	if filled != "+16505550125" {
-		t.Errorf("Call again filled %q, want +16505550125", filled)
+	if filled != rcsim.Busy.Number {
+		t.Errorf("Call again filled %q, want %s", filled, rcsim.Busy.Number)
 	}
 }
 
@@ -250,14 +253,14 @@ func TestDemoScreenshots(t *testing.T) {
 	browse(t, dialer, 5*time.Second, chromedp.EmulateViewport(w, h))
 	signIn(t, dialer, app, "demo2")
 	for _, n := range []struct{ number, callee string }{
-		{"(650) 555-0120", "Finished"}, {"(650) 555-0125", "Busy"}, {"+44 20 7183 8750", "InternationalDisabled"},
+		{typed(rcsim.Answered), "Finished"}, {typed(rcsim.Busy), "Busy"}, {typed(rcsim.International), "InternationalDisabled"},
 	} {
 		id := dial(t, dialer, n.number, false)
 		browse(t, dialer, 30*time.Second, waitAttr(callCard(id)+" "+byTestID("callee-leg"), "data-status", n.callee))
 	}
 	browse(t, dialer, 10*time.Second, chromedp.Reload(), chromedp.WaitVisible(byTestID("recent-call"), chromedp.ByQuery))
 	// The long ring: the first phone answers, the number called keeps ringing.
-	id := dial(t, dialer, "(650) 555-0129", false)
+	id := dial(t, dialer, typed(rcsim.LongRing), false)
 	browse(t, dialer, 20*time.Second, waitAttr(callCard(id)+" "+byTestID("caller-leg"), "data-status", "Success"))
 
 	phones := startTab(t, dialer)

@@ -10,6 +10,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/ringout-dialer/ringout/rcsim"
+
 	"github.com/chromedp/cdproto/emulation"
 	"github.com/chromedp/cdproto/network"
 	"github.com/chromedp/chromedp"
@@ -24,7 +26,7 @@ func TestBrowserBusyCall(t *testing.T) {
 	app := startApp(t, nil, "-sim-speed", "4")
 	ctx := newBrowser(t)
 	signIn(t, ctx, app, "demo")
-	id := dial(t, ctx, "(650) 555-0125", false)
+	id := dial(t, ctx, typed(rcsim.Busy), false)
 	browse(t, ctx, 20*time.Second, waitAttr(callCard(id), "data-call-status", "CannotReach"))
 	var callee string
 	browse(t, ctx, 5*time.Second, chromedp.AttributeValue(inCall(id, "callee-leg"), "data-status", &callee, nil, chromedp.ByQuery))
@@ -47,7 +49,7 @@ func TestBrowserCancelRinging(t *testing.T) {
 	app := startApp(t, nil, "-sim-speed", "1")
 	ctx := newBrowser(t)
 	signIn(t, ctx, app, "demo")
-	id := dial(t, ctx, "650-555-0129", true)
+	id := dial(t, ctx, typed(rcsim.LongRing), true)
 	clicked := time.Now()
 	browse(t, ctx, 20*time.Second,
 		chromedp.Click(inCall(id, "cancel-button"), chromedp.ByQuery),
@@ -79,7 +81,7 @@ func TestBrowserCancelAfterConnected(t *testing.T) {
 	app := startApp(t, nil, "-sim-speed", "2")
 	ctx := newBrowser(t)
 	signIn(t, ctx, app, "demo")
-	id := dial(t, ctx, "(650) 555-0120", false)
+	id := dial(t, ctx, typed(rcsim.Answered), false)
 	var ok bool
 	browse(t, ctx, 20*time.Second,
 		chromedp.Evaluate(fmt.Sprintf(`window.staleCancel = document.querySelector(%q).closest('form').outerHTML; true`, inCall(id, "cancel-button")), &ok),
@@ -138,12 +140,12 @@ func TestBrowserTabsShareOnePoller(t *testing.T) {
 	}
 	gets := func(id string) []simRequest { return ringOutRequests(simLog(t, app), http.MethodGet, id) }
 
-	one := watch([]context.Context{browser}, browser, "(650) 555-0120")
+	one := watch([]context.Context{browser}, browser, typed(rcsim.Answered))
 	tabs := []context.Context{browser}
 	for range 2 {
 		tabs = append(tabs, openTab(t, browser, app))
 	}
-	three := watch(tabs, tabs[2], "(650) 555-0121")
+	three := watch(tabs, tabs[2], typed(rcsim.Answered))
 
 	g1, g3 := gets(one), gets(three)
 	t.Logf("GETs of the call: %d with 1 tab, %d with 3 tabs", len(g1), len(g3))
@@ -172,7 +174,7 @@ func TestBrowserWithoutJavaScript(t *testing.T) {
 	signIn(t, browser, app, "demo")
 	ctx := openTab(t, browser, app, emulation.SetScriptExecutionDisabled(true))
 	browse(t, ctx, 20*time.Second,
-		chromedp.SendKeys(byTestID("to-input"), "(650) 555-0120", chromedp.ByQuery),
+		chromedp.SendKeys(byTestID("to-input"), typed(rcsim.Answered), chromedp.ByQuery),
 		chromedp.Click(byTestID("call-button"), chromedp.ByQuery),
 	)
 	// Read the page every 100 ms until the call has ended; the page reloads itself in
@@ -252,9 +254,9 @@ func TestBrowserNumbers(t *testing.T) {
 	}
 
 	for _, tc := range []struct{ typed, status, message string }{
-		{"(650) 555-0101", "InProgress", ""},
-		{"650.555.0101", "InProgress", ""},
-		{"+44 20 7183 8750", "CannotReach", "International calling is turned off for your account"},
+		{typed(rcsim.Answered), "InProgress", ""},
+		{"650.555.0101", "InProgress", ""}, // another way to write a number: ends in 1, so answered (rcsim.Answered)
+		{typed(rcsim.International), "CannotReach", "International calling is turned off for your account"},
 	} {
 		id := dial(t, ctx, tc.typed, false)
 		var errs int
@@ -283,7 +285,7 @@ func TestBrowserNoPermission(t *testing.T) {
 	ctx := newBrowser(t)
 	signIn(t, ctx, app, "noperm")
 	browse(t, ctx, 20*time.Second,
-		chromedp.SendKeys(byTestID("to-input"), "(650) 555-0120", chromedp.ByQuery),
+		chromedp.SendKeys(byTestID("to-input"), typed(rcsim.Answered), chromedp.ByQuery),
 		chromedp.Click(byTestID("call-button"), chromedp.ByQuery),
 		chromedp.WaitVisible(byTestID("form-error"), chromedp.ByQuery),
 	)
@@ -310,7 +312,7 @@ func TestBrowserRingMeAt(t *testing.T) {
 	}
 	second := options[1]
 	browse(t, ctx, 10*time.Second, setValue(byTestID("from-select"), second))
-	id := dial(t, ctx, "(650) 555-0125", false)
+	id := dial(t, ctx, typed(rcsim.Busy), false)
 	browse(t, ctx, 20*time.Second, waitAttr(callCard(id), "data-call-status", "CannotReach"))
 
 	var selected string
@@ -328,7 +330,7 @@ func TestBrowserRingMeAt(t *testing.T) {
 	if !visible {
 		t.Error(`the "Other number" field is not visible once "Other number…" is chosen`)
 	}
-	id = dial(t, ctx, "(650) 555-0125", false)
+	id = dial(t, ctx, typed(rcsim.Busy), false)
 	if h := textOf(t, ctx, callCard(id)+" h3"); !strings.Contains(h, "(650) 555-0177") {
 		t.Errorf("call card heading = %q, want it to ring (650) 555-0177", h)
 	}
@@ -353,9 +355,9 @@ func TestBrowserRecentCalls(t *testing.T) {
 	ctx := newBrowser(t)
 	signIn(t, ctx, app, "demo")
 
-	first := dial(t, ctx, "(650) 555-0125", false)
+	first := dial(t, ctx, typed(rcsim.Busy), false)
 	browse(t, ctx, 20*time.Second, waitAttr(callCard(first), "data-call-status", "CannotReach"))
-	second := dial(t, ctx, "(650) 555-0127", false)
+	second := dial(t, ctx, typed(rcsim.Rejected), false)
 	browse(t, ctx, 20*time.Second, waitAttr(callCard(second), "data-call-status", "CannotReach"))
 
 	var rows []struct{ ID, Status string }
@@ -383,8 +385,8 @@ func TestBrowserManyTabsNoThrottling(t *testing.T) {
 	app := startApp(t, nil, "-sim-speed", fmt.Sprint(speed))
 	browser := newBrowser(t)
 	signIn(t, browser, app, "demo")
-	a := dial(t, browser, "(650) 555-0129", false)
-	b := dial(t, browser, "(650) 555-0139", false)
+	a := dial(t, browser, typed(rcsim.LongRing), false)
+	b := dial(t, browser, typed(rcsim.LongRing), false)
 	began := time.Now()
 
 	tabs := make([]context.Context, 10)

@@ -88,7 +88,7 @@ func TestFaultsWhilePolling(t *testing.T) {
 			v := watch(t, app.URL, c)
 			tt.fault.Method, tt.fault.Path = "GET", "/ring-out/"
 			addFault(t, app.URL+"/sim", tt.fault) // before the call: the first poll goes out at once
-			id := placeCall(t, app, c, "+16505550120")
+			id := placeCall(t, app, c, rcsim.Answered.Number)
 			h := v.waitFinal(t, id, 30*time.Second)
 
 			last := h[len(h)-1]
@@ -143,7 +143,7 @@ func TestUnknownCallStatus(t *testing.T) {
 	v := watch(t, app.URL, c)
 	addFault(t, app.URL+"/sim", rcsim.Fault{Method: "GET", Path: "/ring-out/", Status: 200, Count: 2,
 		Body: `{"id":"1","uri":"http://x/1","status":{"callStatus":"Teleported","callerStatus":"Success","calleeStatus":"Beamed"}}`})
-	id := placeCall(t, app, c, "+16505550120")
+	id := placeCall(t, app, c, rcsim.Answered.Number)
 	h := v.waitFinal(t, id, 30*time.Second)
 	i := slices.IndexFunc(h, func(c card) bool { return c.Status == "Teleported" })
 	if i < 0 {
@@ -171,10 +171,10 @@ func TestCallingFasterThanRingCentralAllows(t *testing.T) {
 	app := startApp(t, nil, "-sim-speed", "4")
 	c := httpSignIn(t, app, "demo")
 	for range 4 {
-		placeCall(t, app, c, "+16505550129")
+		placeCall(t, app, c, rcsim.LongRing.Number)
 	}
 	start := time.Now()
-	status, body := post(t, c, app.URL+"/calls", url.Values{"to": {"+16505550129"}}, nil)
+	status, body := post(t, c, app.URL+"/calls", url.Values{"to": {rcsim.LongRing.Number}}, nil)
 	took := time.Since(start)
 	msg := formError(body)
 	if status != http.StatusUnprocessableEntity || !strings.Contains(msg, "RingCentral allows 10 a minute. Try again in") ||
@@ -202,7 +202,7 @@ func TestPlacingACallTimesOut(t *testing.T) {
 	c := httpSignIn(t, app, "demo")
 	addFault(t, app.URL+"/sim", rcsim.Fault{Method: "POST", Path: "/ring-out", Delay: "17s"})
 	start := time.Now()
-	status, body := post(t, c, app.URL+"/calls", url.Values{"to": {"+16505550129"}}, nil)
+	status, body := post(t, c, app.URL+"/calls", url.Values{"to": {rcsim.LongRing.Number}}, nil)
 	took := time.Since(start)
 	msg := formError(body)
 	if status != http.StatusUnprocessableEntity || !strings.Contains(msg, "RingCentral did not answer in time") ||
@@ -250,7 +250,7 @@ func TestFaultsOnPlacingACall(t *testing.T) {
 			c := httpSignIn(t, app, "demo")
 			tt.fault.Method, tt.fault.Path = "POST", "/ring-out"
 			addFault(t, app.URL+"/sim", tt.fault)
-			status, body := post(t, c, app.URL+"/calls", url.Values{"to": {"+16505550120"}}, nil)
+			status, body := post(t, c, app.URL+"/calls", url.Values{"to": {rcsim.Answered.Number}}, nil)
 			if status != http.StatusUnprocessableEntity {
 				t.Errorf("POST /calls = %d, want 422 with the form", status)
 			}
@@ -268,7 +268,7 @@ func TestFaultsOnPlacingACall(t *testing.T) {
 			}
 			if tt.fault.Status == http.StatusTooManyRequests {
 				// Calling again within Retry-After: the same sentence, and nothing is sent.
-				_, body := post(t, c, app.URL+"/calls", url.Values{"to": {"+16505550120"}}, nil)
+				_, body := post(t, c, app.URL+"/calls", url.Values{"to": {rcsim.Answered.Number}}, nil)
 				if msg := formError(body); !strings.Contains(msg, "RingCentral asked us to slow down. Try again in") {
 					t.Errorf("calling again during Retry-After: form error %q", msg)
 				}

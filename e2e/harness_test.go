@@ -15,6 +15,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/ringout-dialer/ringout/rcsim"
+
 	"github.com/chromedp/chromedp"
 
 	"github.com/ringout-dialer/ringout/app"
@@ -165,7 +167,7 @@ func TestBrowserAnsweredCall(t *testing.T) {
 	var message string
 	browse(t, ctx, 30*time.Second,
 		chromedp.Evaluate(recordLegs, &ok),
-		chromedp.SendKeys(byTestID("to-input"), "(650) 555-0120", chromedp.ByQuery),
+		chromedp.SendKeys(byTestID("to-input"), typed(rcsim.Answered), chromedp.ByQuery),
 		chromedp.Click(byTestID("call-button"), chromedp.ByQuery),
 		chromedp.WaitVisible(byTestID("call"), chromedp.ByQuery),
 		waitAttr(byTestID("callee-leg"), "data-status", "Finished"),
@@ -237,7 +239,7 @@ func seedCalls(t *testing.T, dataDir, secret string, n int) []string {
 		at := start.Add(-time.Duration(i) * time.Minute)
 		status := dialer.Status{Call: dialer.CallCannotReach, Caller: dialer.LegSuccess, Callee: dialer.LegBusy}
 		c := dialer.Call{
-			ID: fmt.Sprintf("90000000%04d", i), Owner: demoUserID, From: "+16505550101", To: "+16505550125",
+			ID: fmt.Sprintf("90000000%04d", i), Owner: demoUserID, From: "+16505550101", To: rcsim.Busy.Number,
 			Status: status, StartedAt: at, UpdatedAt: at.Add(time.Second),
 			History: []dialer.StatusAt{{Status: status, At: at.Add(time.Second)}},
 		}

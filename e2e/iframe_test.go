@@ -28,6 +28,7 @@ import (
 	"github.com/chromedp/cdproto/network"
 	"github.com/chromedp/cdproto/storage"
 	"github.com/chromedp/chromedp"
+	"github.com/ringout-dialer/ringout/rcsim"
 )
 
 // Browser tests of the dialer embedded in an intranet page on another site (issue 6). Three
@@ -426,8 +427,8 @@ func TestEmbedSignInAndCall(t *testing.T) {
 	if to != "+16505550111" {
 		t.Errorf("a message from evil.test changed the number to %q", to)
 	}
-	browse(t, ctx, 5*time.Second, chromedp.Evaluate(fmt.Sprintf(`document.getElementById('dialer').contentWindow.postMessage({type: 'ringout:dial', to: '+16505550120'}, %q); true`, appOrigin), nil))
-	browse(t, fctx, 5*time.Second, chromedp.Poll(`document.querySelector('[data-testid=to-input]').value === '+16505550120'`, nil, chromedp.WithPollingInterval(50*time.Millisecond)))
+	browse(t, ctx, 5*time.Second, chromedp.Evaluate(fmt.Sprintf(`document.getElementById('dialer').contentWindow.postMessage({type: 'ringout:dial', to: %q}, %q); true`, rcsim.Answered.Number, appOrigin), nil))
+	browse(t, fctx, 5*time.Second, chromedp.Poll(fmt.Sprintf(`document.querySelector('[data-testid=to-input]').value === %q`, rcsim.Answered.Number), nil, chromedp.WithPollingInterval(50*time.Millisecond)))
 
 	// The call, placed and watched inside the iframe.
 	browse(t, fctx, 40*time.Second,

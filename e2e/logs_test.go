@@ -11,6 +11,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/ringout-dialer/ringout/rcsim"
+
 	"github.com/gorilla/websocket"
 )
 
@@ -62,7 +64,7 @@ func TestSignInAndCallLogsAndMetrics(t *testing.T) {
 	}
 	defer ws.Close()
 
-	resp, err := hc.PostForm(app.URL+"/calls", url.Values{"to": {"+16505550190"}})
+	resp, err := hc.PostForm(app.URL+"/calls", url.Values{"to": {rcsim.Answered.Number}})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -31,7 +31,7 @@ func TestShutdownSaysGoingAway(t *testing.T) {
 	}
 	placed := make(chan answer, 1)
 	go func() {
-		status, body := post(t, c, app.URL+"/calls", url.Values{"to": {"+16505550129"}}, nil)
+		status, body := post(t, c, app.URL+"/calls", url.Values{"to": {rcsim.LongRing.Number}}, nil)
 		placed <- answer{status, body}
 	}()
 	time.Sleep(300 * time.Millisecond)
@@ -74,7 +74,7 @@ func TestRestartResumesLiveCalls(t *testing.T) {
 	c := httpSignIn(t, app, "demo")
 	// Two live calls: …0126 ends callee NoAnswer at ~22 s simulated (11 s real), …0128 with
 	// callerStatus NoAnswer at 20 s.
-	ids := []string{placeCall(t, app, c, "+16505550126"), placeCall(t, app, c, "+16505550128")}
+	ids := []string{placeCall(t, app, c, rcsim.NoAnswer.Number), placeCall(t, app, c, rcsim.CallerNoAnswer.Number)}
 	time.Sleep(1500 * time.Millisecond) // the caller answers on the first one
 	if err := stop(); err != nil {
 		t.Fatal(err)
@@ -112,7 +112,7 @@ func TestRestartInDemoMode(t *testing.T) {
 	app, stop := runApp(t, env, "-sim-speed", "4")
 	env["ADDR"] = strings.TrimPrefix(app.URL, "http://")
 	c := httpSignIn(t, app, "demo")
-	id := placeCall(t, app, c, "+16505550129")
+	id := placeCall(t, app, c, rcsim.LongRing.Number)
 	if err := stop(); err != nil {
 		t.Fatal(err)
 	}
@@ -144,7 +144,7 @@ func TestBrowserRestart(t *testing.T) {
 	var ok bool
 	browse(t, ctx, 20*time.Second,
 		chromedp.Evaluate(`window.notReloaded = true`, &ok),
-		chromedp.SendKeys(byTestID("to-input"), "(650) 555-0126", chromedp.ByQuery),
+		chromedp.SendKeys(byTestID("to-input"), typed(rcsim.NoAnswer), chromedp.ByQuery),
 		chromedp.Click(byTestID("call-button"), chromedp.ByQuery),
 		waitAttr(byTestID("caller-leg"), "data-status", "Success"),
 	)

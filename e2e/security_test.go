@@ -9,6 +9,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/ringout-dialer/ringout/rcsim"
+
 	"github.com/PuerkitoBio/goquery"
 )
 
@@ -21,7 +23,7 @@ func TestCrossSiteRequestsRefused(t *testing.T) {
 	t.Parallel()
 	app := startApp(t, nil, "-sim-speed", "4")
 	c := httpSignIn(t, app, "demo")
-	id := placeCall(t, app, c, "+16505550129") // rings ~60 s: cancelable throughout
+	id := placeCall(t, app, c, rcsim.LongRing.Number) // rings ~60 s: cancelable throughout
 
 	attacks := []struct {
 		name   string
@@ -37,7 +39,7 @@ func TestCrossSiteRequestsRefused(t *testing.T) {
 		form      url.Values
 		unchanged func(t *testing.T) // nothing happened
 	}{
-		{"/calls", url.Values{"to": {"+16505550121"}}, func(t *testing.T) {
+		{"/calls", url.Values{"to": {rcsim.Answered.Number}}, func(t *testing.T) {
 			if n := countSim(t, app, "POST", "/ring-out"); n != 1 {
 				t.Errorf("the simulator saw %d POST ring-out, want only the test's own 1", n)
 			}
@@ -175,7 +177,7 @@ func TestForgedCookies(t *testing.T) {
 			if status != http.StatusOK || strings.Contains(body, `data-testid="signed-in-as"`) {
 				t.Errorf("GET / = %d, signed in: %v; want the sign-in page", status, strings.Contains(body, "signed-in-as"))
 			}
-			if status, _ := post(t, c, app.URL+"/calls", url.Values{"to": {"+16505550120"}}, nil); status != http.StatusUnauthorized {
+			if status, _ := post(t, c, app.URL+"/calls", url.Values{"to": {rcsim.Answered.Number}}, nil); status != http.StatusUnauthorized {
 				t.Errorf("POST /calls with a forged cookie = %d, want 401", status)
 			}
 			if status, _ := get(t, c, app.URL+"/calls/123456789012"); status >= 500 {
@@ -194,7 +196,7 @@ func TestAnotherUsersCall(t *testing.T) {
 	t.Parallel()
 	app := startApp(t, nil, "-sim-speed", "4")
 	owner := httpSignIn(t, app, "demo")
-	id := placeCall(t, app, owner, "+16505550129")
+	id := placeCall(t, app, owner, rcsim.LongRing.Number)
 	intruder := httpSignIn(t, app, "demo2")
 
 	if status, body := get(t, intruder, app.URL+"/calls/"+id); status != http.StatusNotFound || strings.Contains(body, id) || !strings.Contains(body, `href="/">Back to the dialer`) {
@@ -368,7 +370,7 @@ func TestRequestSizeLimits(t *testing.T) {
 	t.Parallel()
 	app := startApp(t, nil, "-sim-speed", "4")
 	c := httpSignIn(t, app, "demo")
-	big := url.Values{"to": {"+16505550120"}, "padding": {strings.Repeat("x", 1<<20)}}
+	big := url.Values{"to": {rcsim.Answered.Number}, "padding": {strings.Repeat("x", 1<<20)}}
 	for _, path := range []string{"/calls", "/calls/123456789012/cancel", "/logout"} {
 		start := time.Now()
 		status, body := post(t, c, app.URL+path, big, nil)

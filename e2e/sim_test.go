@@ -9,6 +9,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/ringout-dialer/ringout/phone"
 	"github.com/ringout-dialer/ringout/rcsim"
 )
 
@@ -140,3 +141,7 @@ func externalSim(t *testing.T, speed float64) (*rcsim.Server, map[string]string)
 		"DATA_DIR":         t.TempDir(),
 	}
 }
+
+// typed is a scenario's number as a person types it: the national format in the simulator's
+// home country (US), the international one elsewhere.
+func typed(sc rcsim.Scenario) string { return phone.Display(sc.Number, "US") }
