@@ -15,6 +15,9 @@ import (
 // TestGuideSampleWithOfficialSDK runs the RingOut guide's JavaScript sample, unchanged, with
 // the official @ringcentral/sdk from npm against the simulator (real time, real HTTP).
 func TestGuideSampleWithOfficialSDK(t *testing.T) {
+	if testing.Short() {
+		t.Skip("runs node with the official SDK: skipped with -short")
+	}
 	if _, err := os.Stat(filepath.Join("sdktest", "node_modules", "@ringcentral", "sdk")); err != nil {
 		msg := "rcsim/sdktest/node_modules is missing: run `npm ci` in rcsim/sdktest"
 		if os.Getenv("CI") != "" {

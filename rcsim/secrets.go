@@ -1,31 +1,8 @@
 package rcsim
 
-import (
-	"fmt"
-	"net/http"
-)
+import "net/http"
 
-// Extra users for load tests (Options.ExtraUsers), and the record of issued secrets.
-//
-// Load users are load1 … loadN, password = username, extension numbers 10001 …, ids
-// 1750000001 …, each with one US mobile forwarding number and the RingOut permission. The
-// demo users are unchanged, and so are the rate limits: a load test that wants many calls
-// spreads them over many users, as a real account would.
-
-// addLoadUsers appends n load users to the directory.
-func (d *directory) addLoadUsers(n int) {
-	for i := 1; i <= n; i++ {
-		name := fmt.Sprintf("load%d", i)
-		d.users = append(d.users, &User{
-			ID: fmt.Sprintf("%d", 1750000000+i), Number: fmt.Sprintf("%d", 10000+i),
-			Username: name, Password: name, FirstName: "Load", LastName: fmt.Sprint(i),
-			Email: name + "@example.com", DirectPhone: fmt.Sprintf("+1650557%04d", i%10000), RingOut: true,
-			Forwarding: []ForwardingNumber{
-				{ID: fmt.Sprintf("%d", 1760000000+i), PhoneNumber: fmt.Sprintf("+1650556%04d", i%10000), Label: "Mobile", Type: "Mobile"},
-			},
-		})
-	}
-}
+// The record of issued secrets, for tests that check no secret leaks.
 
 // maxIssued bounds the record of issued secrets; the oldest are forgotten first.
 const maxIssued = 10000
