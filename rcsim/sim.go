@@ -46,7 +46,7 @@ type Options struct {
 	RateLimits map[string]int
 	// Logger receives one line per request; nil discards. Tokens are never logged.
 	Logger *slog.Logger
-	// ExtraUsers adds that many users for load tests (see load.go); 0 keeps the demo's three.
+	// ExtraUsers adds that many users for load tests (see directory.go); 0 keeps the demo's three.
 	ExtraUsers int
 }
 
