@@ -1,6 +1,7 @@
 // Package handlers is the web app: one route table, thin handlers that parse a request,
-// call auth, the RingCentral client or the call watcher, and render a view; and the
-// WebSocket that pushes call updates to every open page of a user.
+// call sign-in, RingCentral or the call watcher (each behind the small interface of
+// deps.go), and render a view; and the WebSocket that pushes call updates to every open
+// page of a user.
 package handlers
 
 import (
@@ -27,7 +28,7 @@ type Deps struct {
 	Auth        *auth.Auth
 	Store       *store.Store
 	Watcher     *callwatch.Watcher
-	RingCentral *RingCentral
+	RingCentral RingCentral
 	Logger      *slog.Logger
 	Demo        bool
 	// PublicURL is the app's external base URL (scheme://host[:port]).
