@@ -15,19 +15,16 @@ import (
 
 	"github.com/a-h/templ"
 
-	"github.com/ringout-dialer/ringout/auth"
-	"github.com/ringout-dialer/ringout/callwatch"
 	"github.com/ringout-dialer/ringout/metrics"
 	"github.com/ringout-dialer/ringout/static"
-	"github.com/ringout-dialer/ringout/store"
 	"github.com/ringout-dialer/ringout/views"
 )
 
 // Deps are the parts the handlers use.
 type Deps struct {
-	Auth        *auth.Auth
-	Store       *store.Store
-	Watcher     *callwatch.Watcher
+	Auth        Sessions
+	Store       CallHistory
+	Watcher     Watcher
 	RingCentral RingCentral
 	Logger      *slog.Logger
 	Demo        bool
