@@ -255,7 +255,9 @@ func (r response) text(testID string) string {
 	return strings.Join(strings.Fields(r.doc.Find(`[data-testid="`+testID+`"]`).Text()), " ")
 }
 
-func (r response) count(testID string) int { return r.doc.Find(`[data-testid="` + testID + `"]`).Length() }
+func (r response) count(testID string) int {
+	return r.doc.Find(`[data-testid="` + testID + `"]`).Length()
+}
 
 func (r response) attr(testID, name string) string {
 	v, _ := r.doc.Find(`[data-testid="` + testID + `"]`).Attr(name)
