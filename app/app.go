@@ -20,6 +20,7 @@ import (
 
 	"github.com/ringout-dialer/ringout/auth"
 	"github.com/ringout-dialer/ringout/callwatch"
+	"github.com/ringout-dialer/ringout/gateway"
 	"github.com/ringout-dialer/ringout/handlers"
 	"github.com/ringout-dialer/ringout/metrics"
 	"github.com/ringout-dialer/ringout/rcsim"
@@ -116,7 +117,7 @@ func Run(ctx context.Context, args []string, getenv func(string) string, stdout 
 	defer stopSweep()
 	sweeping.Go(func() { sweep(sweepCtx, a, log) })
 	m := metrics.New()
-	rc := handlers.NewRingCentral(a, server, ringcentral.WithObserver(func(g ringcentral.Group, status int, d time.Duration) {
+	rc := gateway.New(a, server, ringcentral.WithObserver(func(g ringcentral.Group, status int, d time.Duration) {
 		m.RingCentralRequest(string(g), status, d)
 	}))
 	watcher := callwatch.New(rc, st, callwatch.Options{Logger: log, OnFinal: m.CallEnded})

@@ -57,7 +57,7 @@ func (a *App) placeCall(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 
-	ro, err := a.RingCentral.ForSession(ctx, s).CreateRingOut(ctx, req)
+	ro, err := a.RingCentral.CreateRingOut(ctx, s, req)
 	if errors.Is(err, dialer.ErrSignedOut) {
 		a.signedOut(w, r)
 		return

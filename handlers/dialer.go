@@ -151,7 +151,7 @@ func (a *App) forwardingNumbers(ctx context.Context, s *auth.Session) ([]ringcen
 	if fwd, ok := a.numbers.get(s.UserID, a.Now()); ok {
 		return fwd, nil
 	}
-	fwd, err := a.RingCentral.ForSession(ctx, s).ForwardingNumbers(ctx)
+	fwd, err := a.RingCentral.ForwardingNumbers(ctx, s)
 	if err != nil {
 		return nil, err
 	}

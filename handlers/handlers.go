@@ -1,6 +1,7 @@
 // Package handlers is the web app: one route table, thin handlers that parse a request,
-// call auth, the RingCentral client or the call watcher, and render a view; and the
-// WebSocket that pushes call updates to every open page of a user.
+// call sign-in, RingCentral or the call watcher (each behind the small interface of
+// deps.go), and render a view; and the WebSocket that pushes call updates to every open
+// page of a user.
 package handlers
 
 import (
@@ -14,20 +15,17 @@ import (
 
 	"github.com/a-h/templ"
 
-	"github.com/ringout-dialer/ringout/auth"
-	"github.com/ringout-dialer/ringout/callwatch"
 	"github.com/ringout-dialer/ringout/metrics"
 	"github.com/ringout-dialer/ringout/static"
-	"github.com/ringout-dialer/ringout/store"
 	"github.com/ringout-dialer/ringout/views"
 )
 
 // Deps are the parts the handlers use.
 type Deps struct {
-	Auth        *auth.Auth
-	Store       *store.Store
-	Watcher     *callwatch.Watcher
-	RingCentral *RingCentral
+	Auth        Sessions
+	Store       CallHistory
+	Watcher     Watcher
+	RingCentral RingCentral
 	Logger      *slog.Logger
 	Demo        bool
 	// DemoNumbers are the "try these" list of demo mode (the simulator's scenarios): Number

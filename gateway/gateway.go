@@ -1,0 +1,86 @@
+// Package gateway is the per-user door to RingCentral: from a signed-in session (a page) or
+// from a call's owner (a poller) to a RingCentral client that carries the user's tokens and
+// spends the user's rate budget. All of one user's clients share one budget, so pages and
+// pollers together stay inside RingCentral's per-user limits. It is the call watcher's
+// upstream and the handlers' RingCentral.
+package gateway
+
+import (
+	"context"
+	"net/http"
+	"time"
+
+	"github.com/ringout-dialer/ringout/auth"
+	"github.com/ringout-dialer/ringout/dialer"
+	"github.com/ringout-dialer/ringout/ringcentral"
+)
+
+// Auth is what the gateway needs from sign-in (*auth.Auth): HTTP clients that carry a
+// user's tokens and keep them fresh.
+type Auth interface {
+	HTTPClient(ctx context.Context, s *auth.Session) *http.Client
+	OwnerClient(ctx context.Context, owner string) (*http.Client, error)
+}
+
+// Gateway hands out RingCentral clients for a signed-in session or, for the call pollers,
+// for a user. Its methods are safe for concurrent use.
+type Gateway struct {
+	auth    Auth
+	server  string
+	budgets *ringcentral.Budgets
+	opts    []ringcentral.Option
+}
+
+// New returns the gateway to the API at server. opts are added to every client it hands
+// out (e.g. ringcentral.WithObserver for metrics).
+func New(a Auth, server string, opts ...ringcentral.Option) *Gateway {
+	// Leave 10 % of each limit for requests we do not schedule (other apps of the user).
+	return &Gateway{auth: a, server: server, budgets: ringcentral.NewBudgets(nil, time.Minute, 0.1), opts: opts}
+}
+
+// ForSession returns a client acting as the session's user.
+func (g *Gateway) ForSession(ctx context.Context, s *auth.Session) *ringcentral.Client {
+	return g.client(g.auth.HTTPClient(ctx, s), s.UserID)
+}
+
+// CreateRingOut places a RingOut as the session's user.
+func (g *Gateway) CreateRingOut(ctx context.Context, s *auth.Session, r ringcentral.RingOutRequest) (ringcentral.RingOut, error) {
+	return g.ForSession(ctx, s).CreateRingOut(ctx, r)
+}
+
+// ForwardingNumbers lists the session's user's "ring me at" phones.
+func (g *Gateway) ForwardingNumbers(ctx context.Context, s *auth.Session) ([]ringcentral.ForwardingNumber, error) {
+	return g.ForSession(ctx, s).ForwardingNumbers(ctx)
+}
+
+func (g *Gateway) client(hc *http.Client, user string) *ringcentral.Client {
+	opts := append([]ringcentral.Option{ringcentral.WithBudget(g.budgets.For(user))}, g.opts...)
+	return ringcentral.New(g.server, hc, opts...)
+}
+
+func (g *Gateway) forOwner(ctx context.Context, owner string) (*ringcentral.Client, error) {
+	hc, err := g.auth.OwnerClient(ctx, owner)
+	if err != nil {
+		return nil, err
+	}
+	return g.client(hc, owner), nil
+}
+
+// GetRingOut reads a call's status as its owner.
+func (g *Gateway) GetRingOut(ctx context.Context, owner, id string) (dialer.Status, error) {
+	c, err := g.forOwner(ctx, owner)
+	if err != nil {
+		return dialer.Status{}, err
+	}
+	ro, err := c.RingOut(ctx, id)
+	return ro.Status, err
+}
+
+// DeleteRingOut asks RingCentral to cancel a call as its owner.
+func (g *Gateway) DeleteRingOut(ctx context.Context, owner, id string) error {
+	c, err := g.forOwner(ctx, owner)
+	if err != nil {
+		return err
+	}
+	return c.CancelRingOut(ctx, id)
+}

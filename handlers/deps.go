@@ -1,0 +1,62 @@
+package handlers
+
+import (
+	"context"
+	"net/http"
+
+	"github.com/ringout-dialer/ringout/auth"
+	"github.com/ringout-dialer/ringout/callwatch"
+	"github.com/ringout-dialer/ringout/dialer"
+	"github.com/ringout-dialer/ringout/ringcentral"
+)
+
+// The parts the handlers use, each as the small interface the handlers consume. The app
+// wires in *auth.Auth, *store.Store, *callwatch.Watcher and *gateway.Gateway; tests may
+// use small fakes where a real part is impractical.
+
+// Sessions is sign-in, sign-out and the signed-in session of a request (*auth.Auth).
+type Sessions interface {
+	// Session is the request's signed-in session; false when there is none.
+	Session(r *http.Request) (*auth.Session, bool)
+	// BeginLogin starts a sign-in and returns the RingCentral authorize URL.
+	BeginLogin(w http.ResponseWriter, r *http.Request) (string, error)
+	// BeginPopupLogin starts the popup sign-in of an embedded page's attempt.
+	BeginPopupLogin(w http.ResponseWriter, r *http.Request, attempt string) (string, error)
+	// Callback completes a sign-in on RingCentral's redirect; failures are *auth.Error.
+	Callback(w http.ResponseWriter, r *http.Request) (*auth.SignedIn, error)
+	// NewEmbedAttempt starts an embedded page's sign-in attempt.
+	NewEmbedAttempt(w http.ResponseWriter, r *http.Request) (string, error)
+	// Redeem exchanges a popup's single-use code for the iframe's session.
+	Redeem(w http.ResponseWriter, r *http.Request, code, attempt string) (*auth.Session, error)
+	// Logout ends the request's session.
+	Logout(w http.ResponseWriter, r *http.Request) error
+}
+
+// CallHistory is the stored calls and the last used "ring me at" number (*store.Store).
+type CallHistory interface {
+	SaveCall(ctx context.Context, c dialer.Call) error
+	// GetCall returns store.ErrNotFound for a call that is not owner's.
+	GetCall(ctx context.Context, owner, id string) (dialer.Call, error)
+	RecentCalls(ctx context.Context, owner string, n int) ([]dialer.Call, error)
+	LastFrom(ctx context.Context, owner string) (string, error)
+	SetLastFrom(ctx context.Context, owner, number string) error
+}
+
+// Watcher follows live calls and fans their changes out (*callwatch.Watcher).
+type Watcher interface {
+	Watch(c dialer.Call)
+	// Cancel returns dialer.ErrNotYourCall or dialer.ErrCallGone for a call the user
+	// cannot cancel, and RingCentral's error when the DELETE failed.
+	Cancel(ctx context.Context, owner, id string) error
+	Call(owner, id string) (dialer.Call, bool)
+	Calls(owner string) []dialer.Call
+	// SubscribeFunc returns dialer.ErrTooManyConnections past the per-user page limit.
+	SubscribeFunc(owner string, buf int, notify func()) (*callwatch.Subscription, error)
+}
+
+// RingCentral is the RingCentral requests the pages make as the signed-in user
+// (*gateway.Gateway). Errors match dialer.ErrSignedOut when the sign-in has ended.
+type RingCentral interface {
+	CreateRingOut(ctx context.Context, s *auth.Session, r ringcentral.RingOutRequest) (ringcentral.RingOut, error)
+	ForwardingNumbers(ctx context.Context, s *auth.Session) ([]ringcentral.ForwardingNumber, error)
+}
