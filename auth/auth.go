@@ -374,14 +374,6 @@ func (a *Auth) Logout(w http.ResponseWriter, r *http.Request) error {
 	return nil
 }
 
-// Expire ends a session whose token RingCentral no longer accepts. HTTP clients from this
-// package do it by themselves on a 401.
-func (a *Auth) Expire(ctx context.Context, sessionID string) error {
-	unlock := a.lock(sessionID)
-	defer unlock()
-	return a.st.DeleteSession(ctx, sessionID)
-}
-
 // Sweep deletes sessions whose refresh token has expired and abandoned sign-ins. Call it
 // now and then (e.g. hourly).
 func (a *Auth) Sweep(ctx context.Context) error {

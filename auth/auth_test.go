@@ -129,7 +129,7 @@ func newHarness(t *testing.T) *harness {
 			http.Error(w, "signed out", http.StatusUnauthorized)
 			return
 		}
-		ext, err := ringcentral.New(sim.URL, a.HTTPClient(r.Context(), s)).Extension(r.Context())
+		ext, err := ringcentral.New(sim.URL, a.HTTPClient(s)).Extension(r.Context())
 		switch {
 		case errors.Is(err, dialer.ErrSignedOut):
 			http.Error(w, "Your RingCentral sign-in expired, please sign in again", http.StatusUnauthorized)

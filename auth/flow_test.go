@@ -67,7 +67,7 @@ func TestSignInHappyPath(t *testing.T) {
 	if _, err := h.auth.Load().TokenSource(nil).Token(); !errors.Is(err, dialer.ErrSignedOut) {
 		t.Errorf("TokenSource(nil): %v, want ErrSignedOut", err)
 	}
-	if _, err := ringcentral.New(h.sim.URL, h.auth.Load().HTTPClient(t.Context(), &auth.Session{ID: "nope"})).Extension(t.Context()); !errors.Is(err, dialer.ErrSignedOut) {
+	if _, err := ringcentral.New(h.sim.URL, h.auth.Load().HTTPClient(&auth.Session{ID: "nope"})).Extension(t.Context()); !errors.Is(err, dialer.ErrSignedOut) {
 		t.Errorf("HTTPClient of an unknown session: %v, want ErrSignedOut", err)
 	}
 	if h.contract.Validated() == 0 {
@@ -419,7 +419,7 @@ func TestRefreshSingleFlight(t *testing.T) {
 		wg.Go(func() {
 			var hc *http.Client
 			if i%2 == 0 {
-				hc = a.HTTPClient(t.Context(), s) // page requests
+				hc = a.HTTPClient(s) // page requests
 			} else {
 				var err error
 				if hc, err = a.OwnerClient(t.Context(), s.UserID); err != nil { // pollers

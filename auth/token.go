@@ -19,8 +19,8 @@ import (
 // HTTPClient returns a client that authorizes requests as the session's user, refreshing
 // the token before it expires. When RingCentral answers 401 the session is ended and the
 // caller's error (from the ringcentral client) matches dialer.ErrSignedOut; when the session
-// is gone the request fails with an error matching dialer.ErrSignedOut. ctx is not retained.
-func (a *Auth) HTTPClient(ctx context.Context, s *Session) *http.Client {
+// is gone the request fails with an error matching dialer.ErrSignedOut.
+func (a *Auth) HTTPClient(s *Session) *http.Client {
 	return a.client(&transport{a: a, sessionID: idOf(s)})
 }
 

@@ -18,7 +18,7 @@ import (
 // Auth is what the gateway needs from sign-in (*auth.Auth): HTTP clients that carry a
 // user's tokens and keep them fresh.
 type Auth interface {
-	HTTPClient(ctx context.Context, s *auth.Session) *http.Client
+	HTTPClient(s *auth.Session) *http.Client
 	OwnerClient(ctx context.Context, owner string) (*http.Client, error)
 }
 
@@ -38,19 +38,19 @@ func New(a Auth, server string, opts ...ringcentral.Option) *Gateway {
 	return &Gateway{auth: a, server: server, budgets: ringcentral.NewBudgets(nil, time.Minute, 0.1), opts: opts}
 }
 
-// ForSession returns a client acting as the session's user.
-func (g *Gateway) ForSession(ctx context.Context, s *auth.Session) *ringcentral.Client {
-	return g.client(g.auth.HTTPClient(ctx, s), s.UserID)
+// forSession returns a client acting as the session's user.
+func (g *Gateway) forSession(s *auth.Session) *ringcentral.Client {
+	return g.client(g.auth.HTTPClient(s), s.UserID)
 }
 
 // CreateRingOut places a RingOut as the session's user.
 func (g *Gateway) CreateRingOut(ctx context.Context, s *auth.Session, r ringcentral.RingOutRequest) (ringcentral.RingOut, error) {
-	return g.ForSession(ctx, s).CreateRingOut(ctx, r)
+	return g.forSession(s).CreateRingOut(ctx, r)
 }
 
 // ForwardingNumbers lists the session's user's "ring me at" phones.
 func (g *Gateway) ForwardingNumbers(ctx context.Context, s *auth.Session) ([]ringcentral.ForwardingNumber, error) {
-	return g.ForSession(ctx, s).ForwardingNumbers(ctx)
+	return g.forSession(s).ForwardingNumbers(ctx)
 }
 
 func (g *Gateway) client(hc *http.Client, user string) *ringcentral.Client {

@@ -24,7 +24,7 @@ var _ callwatch.Upstream = (*gateway.Gateway)(nil)
 // users is sign-in with one signed-in user, "7".
 type users struct{ hc *http.Client }
 
-func (u users) HTTPClient(ctx context.Context, s *auth.Session) *http.Client { return u.hc }
+func (u users) HTTPClient(s *auth.Session) *http.Client { return u.hc }
 
 func (u users) OwnerClient(ctx context.Context, owner string) (*http.Client, error) {
 	if owner != "7" {
