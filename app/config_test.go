@@ -1,0 +1,91 @@
+package app
+
+import (
+	"io"
+	"slices"
+	"strings"
+	"testing"
+)
+
+// TestConfig: environment variables configure the app, flags of the same name win, and
+// every malformed setting stops the start with a message naming it.
+func TestConfig(t *testing.T) {
+	tests := []struct {
+		name    string
+		env     map[string]string
+		args    []string
+		wantErr string
+		check   func(t *testing.T, c config)
+	}{
+		{name: "defaults: demo mode on 127.0.0.1:8080", check: func(t *testing.T, c config) {
+			if c.Addr != "127.0.0.1:8080" || !c.demo() || c.DataDir != "./data" || c.RCServerURL != "https://platform.ringcentral.com" {
+				t.Errorf("defaults = %+v", c)
+			}
+		}},
+		{name: "a flag wins over the environment", env: map[string]string{"ADDR": "127.0.0.1:1"}, args: []string{"-addr", "127.0.0.1:2"},
+			check: func(t *testing.T, c config) {
+				if c.Addr != "127.0.0.1:2" {
+					t.Errorf("Addr = %q, want the flag's", c.Addr)
+				}
+			}},
+		{name: "real mode with both credentials", env: map[string]string{"RC_CLIENT_ID": "id", "RC_CLIENT_SECRET": "s"},
+			check: func(t *testing.T, c config) {
+				if c.demo() {
+					t.Error("demo mode with RC_CLIENT_ID set")
+				}
+			}},
+		{name: "public URL loses its trailing slash", env: map[string]string{"PUBLIC_URL": "https://dialer.example.com/"},
+			check: func(t *testing.T, c config) {
+				if c.PublicURL != "https://dialer.example.com" {
+					t.Errorf("PublicURL = %q", c.PublicURL)
+				}
+			}},
+		{name: "frame ancestors become origins", env: map[string]string{"FRAME_ANCESTORS": "https://intranet.example.com/ http://a.example:8000"},
+			check: func(t *testing.T, c config) {
+				if want := []string{"https://intranet.example.com", "http://a.example:8000"}; !slices.Equal(c.FrameAncestors, want) {
+					t.Errorf("FrameAncestors = %q, want %q", c.FrameAncestors, want)
+				}
+			}},
+		{name: "public URL not http(s)", env: map[string]string{"PUBLIC_URL": "ftp://x"}, wantErr: "PUBLIC_URL"},
+		{name: "public URL without host", env: map[string]string{"PUBLIC_URL": "https://"}, wantErr: "PUBLIC_URL"},
+		{name: "client id without secret", env: map[string]string{"RC_CLIENT_ID": "id"}, wantErr: "RC_CLIENT_SECRET"},
+		{name: "TLS cert without key", env: map[string]string{"TLS_CERT": "c.pem"}, wantErr: "TLS_CERT and TLS_KEY"},
+		{name: "frame ancestor with a path", env: map[string]string{"FRAME_ANCESTORS": "https://intranet.example.com/page"}, wantErr: "FRAME_ANCESTORS"},
+		{name: "frame ancestor without scheme", env: map[string]string{"FRAME_ANCESTORS": "intranet.example.com"}, wantErr: "FRAME_ANCESTORS"},
+		{name: "simulator speed zero", args: []string{"-sim-speed", "0"}, wantErr: "-sim-speed"},
+		{name: "too many simulator users", args: []string{"-sim-users", "100001"}, wantErr: "-sim-users"},
+		{name: "unknown flag", args: []string{"-nope"}, wantErr: "flag provided but not defined"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			c, err := parseConfig(tt.args, func(k string) string { return tt.env[k] }, io.Discard)
+			if tt.wantErr != "" {
+				if err == nil || !strings.Contains(err.Error(), tt.wantErr) {
+					t.Fatalf("err = %v, want one naming %q", err, tt.wantErr)
+				}
+				return
+			}
+			if err != nil {
+				t.Fatal(err)
+			}
+			tt.check(t, c)
+		})
+	}
+}
+
+// TestSessionSecret: a SESSION_SECRET shorter than 32 characters is refused; without one,
+// the secret generated into DATA_DIR is the same at every start.
+func TestSessionSecret(t *testing.T) {
+	if _, err := (config{SessionSecret: "short"}).sessionSecret(); err == nil || !strings.Contains(err.Error(), "32") {
+		t.Errorf("short SESSION_SECRET: err = %v, want a refusal naming 32 characters", err)
+	}
+	c := config{DataDir: t.TempDir()}
+	first, err := c.sessionSecret()
+	if err != nil {
+		t.Fatal(err)
+	}
+	again, err := c.sessionSecret()
+	if err != nil || string(again) != string(first) || len(first) < 32 {
+		t.Errorf("generated secret %q then %q (err %v), want the same one of ≥ 32 characters", first, again, err)
+	}
+}
