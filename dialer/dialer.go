@@ -1,5 +1,7 @@
 // Package dialer is the domain of the RingOut dialer: calls, their two legs, the statuses
-// RingCentral reports for them and what each status means to the person who placed the call.
+// RingCentral reports for them, what those statuses imply (final, connected, cancelable) and
+// the note kinds that explain the rest. It holds codes, never sentences: the words the
+// person reads are in package views.
 //
 // It imports only the standard library; every other package of the app depends on it.
 package dialer
@@ -136,7 +138,7 @@ const (
 
 func (l Leg) String() string {
 	if l == Caller {
-		return "Your phone"
+		return "caller"
 	}
-	return "The number you called"
+	return "callee"
 }

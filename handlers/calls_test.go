@@ -11,6 +11,7 @@ import (
 	"github.com/ringout-dialer/ringout/dialer"
 	"github.com/ringout-dialer/ringout/phone"
 	"github.com/ringout-dialer/ringout/rcsim"
+	"github.com/ringout-dialer/ringout/views"
 )
 
 // TestCallForm: a form that cannot be a call is answered with the form and a message next
@@ -172,7 +173,7 @@ func TestShowCall(t *testing.T) {
 				t.Errorf("GET /calls/%s: not the no-such-call page: %.300s", tt.id, r.body)
 			}
 		}
-		if r := demo.get("/calls/old-1"); r.text("call-message") != "The call failed: "+dialer.ExplainLeg(dialer.Callee, dialer.LegBusy) ||
+		if r := demo.get("/calls/old-1"); r.text("call-message") != "The call failed: "+views.ExplainLeg(dialer.Callee, dialer.LegBusy) ||
 			strings.Contains(r.body, `http-equiv="refresh"`) {
 			t.Errorf("the ended call's page: %.400s", r.body)
 		}
@@ -222,7 +223,7 @@ func TestCancel(t *testing.T) {
 		{name: "already final: nothing sent", prepare: func(h *harness, id string) { h.sim.Act(id, rcsim.Caller, rcsim.ActDecline) },
 			ready:  func(c dialer.Call) bool { return c.Status.Final() },
 			status: 200, deletes: 0, callStatus: "CannotReach",
-			message: "The call failed on your phone: " + dialer.ExplainLeg(dialer.Caller, dialer.LegRejected)},
+			message: "The call failed on your phone: " + views.ExplainLeg(dialer.Caller, dialer.LegRejected)},
 		{name: "RingCentral refuses the cancel", fault: &rcsim.Fault{Method: "DELETE", Path: "/ring-out/", Status: 429, RetryAfter: 20},
 			status: 200, deletes: 1, callStatus: "InProgress", message: "Ringing your phone. Answer it to be connected.",
 			errNote: "RingCentral asked us to slow down. Try again in 20 seconds. (CMN-301)", cancelAfter: true},

@@ -126,7 +126,7 @@ func (a *App) recentVM(c dialer.Call, s *auth.Session, fwd []ringcentral.Forward
 		ToE164:       c.To,
 		CallerStatus: string(c.Status.Caller),
 		CalleeStatus: string(c.Status.Callee),
-		Explanation:  dialer.ExplainCall(c.Status),
+		Explanation:  views.ExplainCall(c.Status),
 	}
 	if len(c.History) > 0 {
 		vm.Timeline = views.Timeline(views.NewTimelineVM(c.StartedAt, c.History, c.History[len(c.History)-1].At))

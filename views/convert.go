@@ -16,7 +16,7 @@ func NewCallVM(c dialer.Call, to, from string, now time.Time) CallVM {
 		To:         to,
 		From:       from,
 		Live:       c.Live(),
-		Message:    dialer.ExplainCall(c.Status),
+		Message:    ExplainCall(c.Status),
 		Caller:     newLegVM(dialer.Caller, c.Status.Caller),
 		Callee:     newLegVM(dialer.Callee, c.Status.Callee),
 		Cancelable: c.Status.Cancelable() && !c.CancelRequested,
@@ -34,7 +34,15 @@ func NewCallVM(c dialer.Call, to, from string, now time.Time) CallVM {
 }
 
 func newLegVM(leg dialer.Leg, s dialer.LegStatus) LegVM {
-	return LegVM{Label: leg.String(), Status: string(s), Explanation: dialer.ExplainLeg(leg, s)}
+	return LegVM{Label: legLabel(leg), Status: string(s), Explanation: ExplainLeg(leg, s)}
+}
+
+// legLabel names a leg as the card's heading for it does.
+func legLabel(leg dialer.Leg) string {
+	if leg == dialer.Caller {
+		return "Your phone"
+	}
+	return "The number you called"
 }
 
 // NewTimelineVM turns a call's status history into timeline points measured from start

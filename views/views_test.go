@@ -190,7 +190,7 @@ func TestNewCallVM(t *testing.T) {
 			if got := text(byTestID(doc, "callee-leg").Find("p")); !strings.Contains(got, tt.calleeText) {
 				t.Errorf("callee leg reads %q, want %q", got, tt.calleeText)
 			}
-			if got := text(byTestID(doc, "call-message")); got != dialer.ExplainCall(tt.call.Status) {
+			if got := text(byTestID(doc, "call-message")); got != ExplainCall(tt.call.Status) {
 				t.Errorf("call-message = %q", got)
 			}
 			if got := byTestID(doc, "cancel-button").Length() == 1; got != tt.cancel {

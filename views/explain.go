@@ -1,104 +1,108 @@
-package dialer
+package views
 
-import "fmt"
+import (
+	"fmt"
+
+	"github.com/ringout-dialer/ringout/dialer"
+)
 
 // ExplainCall is the plain-language sentence for a call's overall state, as the page shows it.
 // Unknown values are shown verbatim, never an error.
-func ExplainCall(s Status) string {
+func ExplainCall(s dialer.Status) string {
 	switch s.Call {
-	case "", CallInProgress:
+	case "", dialer.CallInProgress:
 		switch {
-		case s.Caller == LegSuccess && s.Callee == LegInProgress:
+		case s.Caller == dialer.LegSuccess && s.Callee == dialer.LegInProgress:
 			return "You answered. Now ringing the number you called."
-		case s.Caller == LegInProgress:
+		case s.Caller == dialer.LegInProgress:
 			return "Ringing your phone. Answer it to be connected."
 		}
 		return "Connecting the call."
-	case CallSuccess:
-		if s.Caller == LegFinished && s.Callee == LegFinished {
+	case dialer.CallSuccess:
+		if s.Caller == dialer.LegFinished && s.Callee == dialer.LegFinished {
 			return "The call has ended."
 		}
 		return "You are connected. Talk away."
-	case CallCanceled:
+	case dialer.CallCanceled:
 		return "Canceled. Neither phone will ring any more."
-	case CallEnded:
+	case dialer.CallEnded:
 		return "The call has ended."
-	case CallLost:
+	case dialer.CallLost:
 		return "We stopped following this call before RingCentral reported how it ended."
-	case CallCannotReach:
+	case dialer.CallCannotReach:
 		// Say which leg failed: that is what the person needs to know.
-		if s.Caller != LegSuccess && s.Caller != LegFinished && s.Caller != LegInProgress && s.Caller != "" {
-			return "The call failed on your phone: " + ExplainLeg(Caller, s.Caller)
+		if s.Caller != dialer.LegSuccess && s.Caller != dialer.LegFinished && s.Caller != dialer.LegInProgress && s.Caller != "" {
+			return "The call failed on your phone: " + ExplainLeg(dialer.Caller, s.Caller)
 		}
-		if s.Callee != "" && s.Callee != LegInProgress {
-			return "The call failed: " + ExplainLeg(Callee, s.Callee)
+		if s.Callee != "" && s.Callee != dialer.LegInProgress {
+			return "The call failed: " + ExplainLeg(dialer.Callee, s.Callee)
 		}
 		return "RingCentral could not connect the call."
-	case CallNoAnsweringMachine:
+	case dialer.CallNoAnsweringMachine:
 		return "RingCentral had an internal failure and could not place the call. Try again."
-	case CallInvalid, CallError, CallUnknown:
+	case dialer.CallInvalid, dialer.CallError, dialer.CallUnknown:
 		return "RingCentral lost track of this call because of an internal failure."
-	case CallNoSessionFound:
+	case dialer.CallNoSessionFound:
 		return "RingCentral no longer knows this call; it has already ended."
 	}
 	return fmt.Sprintf("RingCentral reports the call as %q, a status this app does not know yet; it keeps following the call.", string(s.Call))
 }
 
 // ExplainLeg is the plain-language sentence for one leg's status.
-func ExplainLeg(leg Leg, s LegStatus) string {
+func ExplainLeg(leg dialer.Leg, s dialer.LegStatus) string {
 	who := "your phone"
-	if leg == Callee {
+	if leg == dialer.Callee {
 		who = "the number you called"
 	}
 	switch s {
 	case "":
 		return "Waiting."
-	case LegInProgress:
-		if leg == Caller {
+	case dialer.LegInProgress:
+		if leg == dialer.Caller {
 			return "Ringing your phone."
 		}
 		return "Ringing the number you called."
-	case LegSuccess:
-		if leg == Caller {
+	case dialer.LegSuccess:
+		if leg == dialer.Caller {
 			return "You answered."
 		}
 		return "They answered."
-	case LegFinished:
+	case dialer.LegFinished:
 		return "Hung up."
-	case LegBusy:
-		if leg == Caller {
+	case dialer.LegBusy:
+		if leg == dialer.Caller {
 			return "Your phone is busy."
 		}
 		return "The number you called is busy."
-	case LegNoAnswer:
-		if leg == Caller {
+	case dialer.LegNoAnswer:
+		if leg == dialer.Caller {
 			return "You did not answer your phone in time, so the call was dropped."
 		}
 		return "Nobody answered the number you called."
-	case LegRejected:
-		if leg == Caller {
+	case dialer.LegRejected:
+		if leg == dialer.Caller {
 			return "The call was declined on your phone or canceled."
 		}
 		return "The number you called declined the call, or the call was canceled."
-	case LegGenericError:
+	case dialer.LegGenericError:
 		return "The phone network reported an error for " + who + "."
-	case LegInternationalDisabled:
+	case dialer.LegInternationalDisabled:
 		return "International calling is turned off for your account."
-	case LegDestinationBlocked:
+	case dialer.LegDestinationBlocked:
 		return "Calls to this number are blocked for your account."
-	case LegNotEnoughFunds:
+	case dialer.LegNotEnoughFunds:
 		return "Your account does not have enough funds for this call."
-	case LegNoSuchUser:
+	case dialer.LegNoSuchUser:
 		return "There is no such user or number."
-	case LegRingOutFromThisNumberIsNotSupported:
+	case dialer.LegRingOutFromThisNumberIsNotSupported:
 		return "RingOut cannot ring this phone number; choose another \"ring me at\" number."
-	case LegNoSessionFound:
+	case dialer.LegNoSessionFound:
 		return "RingCentral no longer knows this call."
-	case LegInvalid, LegError, LegUnknown:
+	case dialer.LegInvalid, dialer.LegError, dialer.LegUnknown:
 		return "RingCentral lost track of " + who + " because of an internal failure."
-	case LegCannotReach:
+	case dialer.LegCannotReach:
 		return "RingCentral could not reach " + who + "."
-	case LegNoAnsweringMachine:
+	case dialer.LegNoAnsweringMachine:
 		return "RingCentral had an internal failure reaching " + who + "."
 	}
 	return fmt.Sprintf("RingCentral reports %s as %q.", who, string(s))
