@@ -46,7 +46,7 @@ func slow(t *testing.T) {
 	}
 }
 
-// testApp is the whole app, started by run() as `go run .` would, on a free loopback port
+// testApp is the whole app, started by app.Run as `go run .` would, on a free loopback port
 // with its embedded simulator.
 type testApp struct {
 	URL string
@@ -77,7 +77,7 @@ func startApp(t testing.TB, env map[string]string, args ...string) *testApp {
 	return a
 }
 
-// runApp runs the whole app via run(), as `go run .` would, until the test ends, on a free
+// runApp runs the whole app via app.Run, as `go run .` would, until the test ends, on a free
 // loopback port (or env's ADDR, so that a restart keeps the address pages expect) with its
 // embedded simulator unless env says otherwise. stop ends it early (as SIGTERM would) and
 // returns what run returned; it is safe to call twice.

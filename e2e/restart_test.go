@@ -15,7 +15,7 @@ import (
 	"github.com/ringout-dialer/ringout/rcsim"
 )
 
-// TestShutdownSaysGoingAway: when run()'s context ends (SIGTERM), every open WebSocket is
+// TestShutdownSaysGoingAway: when app.Run's context ends (SIGTERM), every open WebSocket is
 // closed with 1001 (going away), and a request in flight is answered before run returns.
 func TestShutdownSaysGoingAway(t *testing.T) {
 	t.Parallel()

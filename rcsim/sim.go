@@ -81,7 +81,7 @@ type Sim struct {
 	windows map[string][]time.Time // rate-limit key → request times in the window
 	faults  []*Fault
 	reqs    []Request
-	issued  []string // secrets handed out, for the /_admin/secrets leak checks (load.go)
+	issued  []string // secrets handed out, for the /_admin/secrets leak checks (secrets.go)
 }
 
 // New returns a simulator with the demo account.
