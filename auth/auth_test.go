@@ -1,7 +1,6 @@
 package auth_test
 
 import (
-	"bytes"
 	"errors"
 	"fmt"
 	"io"
@@ -16,6 +15,8 @@ import (
 	"sync/atomic"
 	"testing"
 	"time"
+
+	"github.com/ringout-dialer/ringout/internal/logbuf"
 
 	"github.com/PuerkitoBio/goquery"
 
@@ -35,24 +36,6 @@ type clock struct{ off atomic.Int64 }
 func (c *clock) Now() time.Time          { return time.Now().Add(time.Duration(c.off.Load())) }
 func (c *clock) Advance(d time.Duration) { c.off.Add(int64(d)) }
 
-// syncBuffer collects log output from many goroutines.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
-}
-
 // harness is the simulator, a store in a temp dir, and an app server mounting the sign-in
 // routes the way the handlers package will.
 type harness struct {
@@ -63,7 +46,7 @@ type harness struct {
 	st       *store.Store
 	auth     atomic.Pointer[auth.Auth]
 	clock    *clock
-	logs     *syncBuffer
+	logs     *logbuf.Buffer
 	contract *rcsimtest.Transport
 	redirect string // the app's OAuth redirect URI
 
@@ -76,7 +59,7 @@ func newHarness(t *testing.T) *harness {
 	// Auth and Light limits are off: a test signs in several browsers within a minute.
 	sim := rcsim.NewServer(rcsim.Options{RateLimits: map[string]int{"Auth": 0, "Light": 0}})
 	t.Cleanup(sim.Close)
-	h := &harness{t: t, sim: sim, clock: &clock{}, logs: &syncBuffer{},
+	h := &harness{t: t, sim: sim, clock: &clock{}, logs: &logbuf.Buffer{},
 		dbPath: filepath.Join(t.TempDir(), "ringout.db")}
 	h.contract = rcsimtest.ContractTransport(t, ringcentral.OpenAPISpec, nil)
 	mux := http.NewServeMux()

@@ -57,6 +57,16 @@ func browse(t *testing.T, ctx context.Context, timeout time.Duration, actions ..
 
 func byTestID(id string) string { return fmt.Sprintf(`[data-testid=%q]`, id) }
 
+// signedInBrowser starts the app with args (on its embedded simulator) and a browser signed
+// in to it as user, the start of most browser tests.
+func signedInBrowser(t *testing.T, user string, args ...string) (*testApp, context.Context) {
+	t.Helper()
+	app := startApp(t, nil, args...)
+	ctx := newBrowser(t)
+	signIn(t, ctx, app, user)
+	return app, ctx
+}
+
 // signIn signs in through the simulator's authorize page as the demo user.
 func signIn(t *testing.T, ctx context.Context, app *testApp, user string) {
 	t.Helper()

@@ -115,9 +115,7 @@ func checkTimeline(t *testing.T, ctx context.Context, sel string, seen seenLegs)
 // TestBrowserPhonesDriveTheDialer: a presenter answers both phones on /sim/phones and hangs
 // up; the dialer's seenLegs follow, and the call's timeline shows what it went through.
 func TestBrowserPhonesDriveTheDialer(t *testing.T) {
-	app := startApp(t, nil, "-sim-speed", "1")
-	dialer := newBrowser(t)
-	signIn(t, dialer, app, "demo")
+	app, dialer := signedInBrowser(t, "demo", "-sim-speed", "1")
 	var ok bool
 	browse(t, dialer, 5*time.Second, chromedp.Evaluate(recordCalls, &ok))
 	// Digit 8: by its script the first phone never answers, so only the presenter moves it.
@@ -163,9 +161,7 @@ func TestBrowserPhonesDriveTheDialer(t *testing.T) {
 // the recent-calls row's timeline (after a reload) show each leg's statuses in the order the
 // page showed them.
 func TestBrowserTimelineMatchesStatuses(t *testing.T) {
-	app := startApp(t, nil, "-sim-speed", "4")
-	ctx := newBrowser(t)
-	signIn(t, ctx, app, "demo2")
+	_, ctx := signedInBrowser(t, "demo2", "-sim-speed", "4")
 	// The "try these" list shows numbers the way people write them; a click fills one in.
 	busy := fmt.Sprintf(`[data-testid=scenario][data-fill-to=%q]`, rcsim.Busy.Number)
 	var shown, filled string

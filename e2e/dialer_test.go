@@ -23,9 +23,7 @@ import (
 
 func TestBrowserBusyCall(t *testing.T) {
 	t.Parallel()
-	app := startApp(t, nil, "-sim-speed", "4")
-	ctx := newBrowser(t)
-	signIn(t, ctx, app, "demo")
+	app, ctx := signedInBrowser(t, "demo", "-sim-speed", "4")
 	id := dial(t, ctx, typed(rcsim.Busy), false)
 	browse(t, ctx, 20*time.Second, waitAttr(callCard(id), "data-call-status", "CannotReach"))
 	var callee string
@@ -46,9 +44,7 @@ func TestBrowserBusyCall(t *testing.T) {
 // page says Canceled once a poll confirms it, and RingCentral got exactly one DELETE.
 func TestBrowserCancelRinging(t *testing.T) {
 	t.Parallel()
-	app := startApp(t, nil, "-sim-speed", "1")
-	ctx := newBrowser(t)
-	signIn(t, ctx, app, "demo")
+	app, ctx := signedInBrowser(t, "demo", "-sim-speed", "1")
 	id := dial(t, ctx, typed(rcsim.LongRing), true)
 	clicked := time.Now()
 	browse(t, ctx, 20*time.Second,
@@ -78,9 +74,7 @@ func TestBrowserCancelRinging(t *testing.T) {
 // goes on, and the page says so honestly, then shows the call finishing.
 func TestBrowserCancelAfterConnected(t *testing.T) {
 	t.Parallel()
-	app := startApp(t, nil, "-sim-speed", "2")
-	ctx := newBrowser(t)
-	signIn(t, ctx, app, "demo")
+	app, ctx := signedInBrowser(t, "demo", "-sim-speed", "2")
 	id := dial(t, ctx, typed(rcsim.Answered), false)
 	var ok bool
 	browse(t, ctx, 20*time.Second,
@@ -169,9 +163,7 @@ func TestBrowserTabsShareOnePoller(t *testing.T) {
 // the browser lands on the call's page, which reloads itself until the call has ended.
 func TestBrowserWithoutJavaScript(t *testing.T) {
 	t.Parallel()
-	app := startApp(t, nil, "-sim-speed", "4")
-	browser := newBrowser(t)
-	signIn(t, browser, app, "demo")
+	app, browser := signedInBrowser(t, "demo", "-sim-speed", "4")
 	ctx := openTab(t, browser, app, emulation.SetScriptExecutionDisabled(true))
 	browse(t, ctx, 20*time.Second,
 		chromedp.SendKeys(byTestID("to-input"), typed(rcsim.Answered), chromedp.ByQuery),
@@ -227,9 +219,7 @@ func TestBrowserWithoutJavaScript(t *testing.T) {
 // international number reaches RingCentral, which refuses it for this account.
 func TestBrowserNumbers(t *testing.T) {
 	t.Parallel()
-	app := startApp(t, nil, "-sim-speed", "4")
-	ctx := newBrowser(t)
-	signIn(t, ctx, app, "demo")
+	app, ctx := signedInBrowser(t, "demo", "-sim-speed", "4")
 
 	var nextToField bool
 	browse(t, ctx, 20*time.Second,
@@ -281,9 +271,7 @@ func TestBrowserNumbers(t *testing.T) {
 // RingCentral's errorCode on the form.
 func TestBrowserNoPermission(t *testing.T) {
 	t.Parallel()
-	app := startApp(t, nil, "-sim-speed", "4")
-	ctx := newBrowser(t)
-	signIn(t, ctx, app, "noperm")
+	_, ctx := signedInBrowser(t, "noperm", "-sim-speed", "4")
 	browse(t, ctx, 20*time.Second,
 		chromedp.SendKeys(byTestID("to-input"), typed(rcsim.Answered), chromedp.ByQuery),
 		chromedp.Click(byTestID("call-button"), chromedp.ByQuery),
@@ -302,9 +290,7 @@ func TestBrowserNoPermission(t *testing.T) {
 // another number typed under "Other number…" is used and remembered.
 func TestBrowserRingMeAt(t *testing.T) {
 	t.Parallel()
-	app := startApp(t, nil, "-sim-speed", "4")
-	ctx := newBrowser(t)
-	signIn(t, ctx, app, "demo")
+	_, ctx := signedInBrowser(t, "demo", "-sim-speed", "4")
 	var options []string
 	browse(t, ctx, 10*time.Second, chromedp.Evaluate(`[...document.querySelectorAll('[data-testid=from-select] option')].map(o => o.value)`, &options))
 	if len(options) < 3 || options[len(options)-1] != "other" {

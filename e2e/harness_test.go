@@ -15,6 +15,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/ringout-dialer/ringout/internal/logbuf"
+
 	"github.com/ringout-dialer/ringout/rcsim"
 
 	"github.com/chromedp/chromedp"
@@ -50,24 +52,7 @@ func slow(t *testing.T) {
 // with its embedded simulator.
 type testApp struct {
 	URL string
-	out *lockedBuffer
-}
-
-type lockedBuffer struct {
-	mu sync.Mutex
-	b  strings.Builder
-}
-
-func (l *lockedBuffer) Write(p []byte) (int, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.Write(p)
-}
-
-func (l *lockedBuffer) String() string {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.String()
+	out *logbuf.Buffer
 }
 
 // startApp runs the app until the test ends. env are extra environment variables.
@@ -107,7 +92,7 @@ func runApp(t testing.TB, env map[string]string, args ...string) (*testApp, func
 		// The test's own self-signed certificate: only the health check skips verification.
 		health = &http.Client{Transport: &http.Transport{TLSClientConfig: &tls.Config{InsecureSkipVerify: true}}}
 	}
-	a := &testApp{URL: cmp.Or(env["PUBLIC_URL"], base), out: &lockedBuffer{}}
+	a := &testApp{URL: cmp.Or(env["PUBLIC_URL"], base), out: &logbuf.Buffer{}}
 	done := make(chan error, 1)
 	go func() { done <- app.Run(ctx, args, func(k string) string { return env[k] }, a.out) }()
 	var once sync.Once
@@ -159,9 +144,7 @@ func waitUntil(d time.Duration, ok func() bool) bool {
 }
 
 func TestBrowserAnsweredCall(t *testing.T) {
-	app := startApp(t, nil, "-sim-speed", "4")
-	ctx := newBrowser(t)
-	signIn(t, ctx, app, "demo")
+	_, ctx := signedInBrowser(t, "demo", "-sim-speed", "4")
 	var ok bool
 	var seen struct{ Caller, Callee, Call []string }
 	var message string

@@ -10,9 +10,10 @@ import (
 	"net/url"
 	"path/filepath"
 	"strings"
-	"sync"
 	"testing"
 	"time"
+
+	"github.com/ringout-dialer/ringout/internal/logbuf"
 
 	"github.com/PuerkitoBio/goquery"
 
@@ -108,12 +109,12 @@ type harness struct {
 	watcher   *callwatch.Watcher
 	app       *handlers.App
 	transport inMemory
-	logs      *syncBuffer
+	logs      *logbuf.Buffer
 }
 
 func newHarness(t *testing.T, o options) *harness {
 	t.Helper()
-	h := &harness{t: t, logs: &syncBuffer{}}
+	h := &harness{t: t, logs: &logbuf.Buffer{}}
 	h.sim = rcsim.New(rcsim.Options{RateLimits: map[string]int{"Heavy": 0, "Medium": 0, "Light": 0, "Auth": 0}})
 	h.transport = inMemory{simHost: h.sim}
 	log := slog.New(slog.NewTextHandler(h.logs, nil))
@@ -345,22 +346,4 @@ func (h *harness) waitFor(owner, id string, ok func(dialer.Call) bool) dialer.Ca
 	}
 	h.t.Fatalf("the subscription ended before call %s got there; last state %+v", id, last)
 	return last
-}
-
-// syncBuffer is a log destination safe for concurrent writes.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  strings.Builder
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
 }
