@@ -121,8 +121,8 @@ type Sim struct {
 	penaltyRestart bool
 	penalties      map[string]penalty // rate-limit key → its penalty, with penaltyRestart
 	groups         map[string]string  // route pattern → throttling group
-	reqs    []Request
-	issued  []string // secrets handed out, for the /_admin/secrets leak checks (load.go)
+	reqs           []Request
+	issued         []string // secrets handed out, for the /_admin/secrets leak checks (load.go)
 }
 
 // New returns a simulator with the demo account.
