@@ -28,16 +28,22 @@ func NewRingCentral(a *auth.Auth, server string, opts ...ringcentral.Option) *Ri
 	return &RingCentral{auth: a, server: server, budgets: ringcentral.NewBudgets(nil, time.Minute, 0.1), opts: opts}
 }
 
-// ForSession returns a client acting as the session's user.
+// ForSession returns a client acting as the session's user. Its reads do not hold a page
+// for long behind the user's rate budget (a 429's 60 s penalty): they fail with when to try
+// again, and the page says so.
 func (rc *RingCentral) ForSession(ctx context.Context, s *auth.Session) *ringcentral.Client {
-	return rc.client(rc.auth.HTTPClient(ctx, s), s.UserID)
+	return rc.client(rc.auth.HTTPClient(ctx, s), s.UserID, ringcentral.WithReadPatience(pageReadPatience))
 }
+
+// pageReadPatience bounds how long a page's read waits for the user's rate budget.
+const pageReadPatience = 3 * time.Second
 
 // Budget returns the user's rate budget (to tell whether RingCentral asked us to slow down).
 func (rc *RingCentral) Budget(user string) *ringcentral.Budget { return rc.budgets.For(user) }
 
-func (rc *RingCentral) client(hc *http.Client, user string) *ringcentral.Client {
+func (rc *RingCentral) client(hc *http.Client, user string, extra ...ringcentral.Option) *ringcentral.Client {
 	opts := append([]ringcentral.Option{ringcentral.WithBudget(rc.budgets.For(user))}, rc.opts...)
+	opts = append(opts, extra...)
 	return ringcentral.New(rc.server, hc, opts...)
 }
 
