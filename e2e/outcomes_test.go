@@ -2,6 +2,7 @@ package e2e
 
 import (
 	"net/http"
+	"net/url"
 	"strings"
 	"testing"
 	"time"
@@ -119,7 +120,8 @@ func TestCancelAfterYourPhoneAnswered(t *testing.T) {
 }
 
 // TestCancelButtonGivesWay: once a cancel RingCentral did not carry out is known, the call's
-// page shows the note and no Cancel button.
+// page shows the note and no Cancel button; when the number called then declines (on the
+// simulator's phones page), the outcome is that rejection, not "Canceled".
 func TestCancelButtonGivesWay(t *testing.T) {
 	t.Parallel()
 	app := startApp(t, nil, "-sim-cancel", "until-caller-answers", "-sim-speed", "4")
@@ -137,5 +139,14 @@ func TestCancelButtonGivesWay(t *testing.T) {
 	_, page := get(t, c, app.URL+"/calls/"+id)
 	if strings.Contains(page, `data-testid="cancel-button"`) || !strings.Contains(page, "hang up your phone") {
 		t.Errorf("the call's page after a refused cancel shows the Cancel button or no note:\n%s", page)
+	}
+	resp, err := http.PostForm(app.URL+"/sim/phones/act", url.Values{"call": {id}, "leg": {"callee"}, "action": {"decline"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	h := v.waitFinal(t, id, 10*time.Second)
+	if last := h[len(h)-1]; last.Status != "CannotReach" || last.Callee != "Rejected" {
+		t.Errorf("final card %+v, want the callee's rejection (CannotReach), not Canceled", last)
 	}
 }
