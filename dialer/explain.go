@@ -7,6 +7,10 @@ import "fmt"
 func ExplainCall(s Status) string {
 	switch s.Call {
 	case "", CallInProgress:
+		if s.Caller.Failed() || s.Callee.Failed() {
+			// A leg failed before callStatus changed: that is the outcome.
+			return ExplainCall(Status{Call: CallCannotReach, Caller: s.Caller, Callee: s.Callee})
+		}
 		switch {
 		case s.Caller == LegSuccess && s.Callee == LegInProgress:
 			return "You answered. Now ringing the number you called."
