@@ -11,6 +11,9 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"time"
+
+	"github.com/ringout-dialer/ringout/rcsim"
 )
 
 // config is the app's configuration: environment variables, overridden by flags of the same
@@ -29,6 +32,16 @@ type config struct {
 	SimAddr        string
 	SimSpeed       float64
 	SimUsers       int
+	// The simulator's switches (rcsim.Options), demo mode and `ringout sim`.
+	SimRetention      time.Duration
+	SimCancel         rcsim.CancelMode
+	SimPenaltyRestart bool
+}
+
+// simOptions are the simulator's options from the -sim-* flags.
+func (c config) simOptions() rcsim.Options {
+	return rcsim.Options{Speed: c.SimSpeed, ExtraUsers: c.SimUsers,
+		Retention: c.SimRetention, Cancel: c.SimCancel, PenaltyRestart: c.SimPenaltyRestart}
 }
 
 // demo reports whether the app runs on its embedded simulator (no RingCentral app configured).
@@ -68,7 +81,11 @@ func parseConfig(args []string, getenv func(string) string, stderr io.Writer) (c
 	fs.StringVar(&c.SimAddr, "sim_addr", env("SIM_ADDR", "127.0.0.1:8090"), "listen address of `ringout sim`")
 	fs.Float64Var(&c.SimSpeed, "sim-speed", 1, "simulator clock speed factor (demo mode and `ringout sim`)")
 	fs.IntVar(&c.SimUsers, "sim-users", 0, "extra simulator users load1…loadN (password = username) for load tests (demo mode)")
-	if err := fs.Parse(args); err != nil {
+	fs.DurationVar(&c.SimRetention, "sim-retention", 30*time.Second, "simulator: how long a finished call stays readable (simulated time)")
+	simCancel := fs.String("sim-cancel", string(rcsim.CancelUntilCallerAnswers), "simulator: DELETE ring-out ends a call until-caller-answers or until-connected")
+	fs.BoolVar(&c.SimPenaltyRestart, "sim-penalty-restart", false, "simulator: a 429 begins a 60 s penalty that every request during it restarts")
+	var err error
+	if err = fs.Parse(args); err != nil {
 		return c, err
 	}
 	if (c.TLSCert == "") != (c.TLSKey == "") {
@@ -90,6 +107,12 @@ func parseConfig(args []string, getenv func(string) string, stderr io.Writer) (c
 	}
 	if c.SimUsers < 0 || c.SimUsers > 100000 {
 		return c, errors.New("-sim-users must be between 0 and 100000")
+	}
+	if c.SimCancel, err = rcsim.ParseCancelMode(*simCancel); err != nil {
+		return c, errors.New("-sim-cancel: " + err.Error())
+	}
+	if c.SimRetention <= 0 {
+		return c, errors.New("-sim-retention must be positive")
 	}
 	if c.SimSpeed <= 0 {
 		return c, errors.New("-sim-speed must be positive")

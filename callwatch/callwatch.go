@@ -41,9 +41,11 @@ var ErrClosed = errors.New("callwatch: closed")
 
 // Options tune a Watcher. Zero values take the defaults noted on each field.
 type Options struct {
-	MaxWatch               time.Duration // stop following a call after this long (10 min); it ends as Lost
+	MaxWatch               time.Duration // stop following a call that never connected after this long (10 min); it ends as Lost
+	MaxConnectedWatch      time.Duration // the same for a call whose two legs connected (12 h): a safety cap, not a limit on talk time
 	MinInterval            time.Duration // poll interval while the status changes (1 s)
 	MaxInterval            time.Duration // poll interval cap while it does not (3 s)
+	ConnectedInterval      time.Duration // poll interval cap while both legs are connected and nothing changes (15 s)
 	MaxSubscribersPerOwner int           // open pages per user (50); more get dialer.ErrTooManyConnections
 	KeepEnded              int           // ended calls per user kept in memory for Calls and Subscribe (20)
 	Now                    func() time.Time
@@ -56,11 +58,17 @@ func (o Options) withDefaults() Options {
 	if o.MaxWatch <= 0 {
 		o.MaxWatch = 10 * time.Minute
 	}
+	if o.MaxConnectedWatch <= 0 {
+		o.MaxConnectedWatch = 12 * time.Hour
+	}
 	if o.MinInterval <= 0 {
 		o.MinInterval = time.Second
 	}
 	if o.MaxInterval < o.MinInterval {
 		o.MaxInterval = max(3*time.Second, o.MinInterval)
+	}
+	if o.ConnectedInterval < o.MaxInterval {
+		o.ConnectedInterval = max(15*time.Second, o.MaxInterval)
 	}
 	if o.MaxSubscribersPerOwner <= 0 {
 		o.MaxSubscribersPerOwner = 50

@@ -53,9 +53,10 @@ func (w *Watcher) run(e *entry, c dialer.Call) {
 		before := c
 		var wait time.Duration
 		interval, wait = w.observe(log, &c, st, err, interval)
-		if !c.Status.Final() && now.Sub(c.StartedAt) >= w.opts.MaxWatch {
+		ceiling := w.ceiling(c)
+		if !c.Status.Final() && now.Sub(c.StartedAt) >= ceiling {
 			setStatus(&c, dialer.Status{Call: dialer.CallLost, Caller: c.Status.Caller, Callee: c.Status.Callee}, now)
-			c.Note, c.Watched = dialer.NoteCeiling, w.opts.MaxWatch
+			c.Note, c.Watched = dialer.NoteCeiling, ceiling
 		}
 		if c.Status != before.Status || c.Note != before.Note || c.Watched != before.Watched {
 			w.changed(log, e, &c, now)
@@ -68,15 +69,42 @@ func (w *Watcher) run(e *entry, c dialer.Call) {
 			return
 		}
 		// Never sleep past the ceiling: the poll after it decides the call is lost.
-		timer.Reset(max(0, min(wait, c.StartedAt.Add(w.opts.MaxWatch).Sub(now))))
+		timer.Reset(max(0, min(wait, c.StartedAt.Add(ceiling).Sub(now))))
 	}
+}
+
+// ceiling is how long c is followed at most: MaxWatch while it never connected, and the
+// much longer MaxConnectedWatch once both legs were connected (a conversation may last
+// hours; only its end, or RingCentral forgetting it, ends the watch).
+func (w *Watcher) ceiling(c dialer.Call) time.Duration {
+	if everConnected(c) {
+		return w.opts.MaxConnectedWatch
+	}
+	return w.opts.MaxWatch
+}
+
+// everConnected reports whether both legs of c are or were connected.
+func everConnected(c dialer.Call) bool {
+	if c.Status.Connected() {
+		return true
+	}
+	for _, h := range c.History {
+		if h.Status.Connected() {
+			return true
+		}
+	}
+	return false
 }
 
 // observe folds one poll result into c. It returns the new backoff interval and the wait
 // before the next poll.
 func (w *Watcher) observe(log *slog.Logger, c *dialer.Call, st dialer.Status, err error, interval time.Duration) (next, wait time.Duration) {
 	now := w.opts.Now()
-	backoff := min(2*interval, w.opts.MaxInterval)
+	ceiling := w.opts.MaxInterval
+	if c.Status.Connected() && (err != nil || st.Connected()) {
+		ceiling = w.opts.ConnectedInterval // a conversation: follow it slowly and cheaply
+	}
+	backoff := min(2*interval, ceiling)
 	var rl dialer.RateLimitedError
 	switch {
 	case err == nil:
@@ -133,23 +161,37 @@ func setStatus(c *dialer.Call, st dialer.Status, now time.Time) bool {
 	return true
 }
 
-// resolve is the status to show for a poll answer st: once a cancel was requested, a call
-// that RingCentral reports gone or rejected before it connected was canceled.
+// resolve is the status to show for a poll answer st. Once a cancel was requested (and
+// not refused: see cancelRefused), a call that RingCentral reports gone or rejected before
+// it connected was canceled. A leg that failed while callStatus still reads InProgress is
+// the call's outcome: CannotReach, as the guide defines it ("one or both legs are in
+// invalid state for call connection"); the legs are kept as RingCentral said them.
 func resolve(c dialer.Call, st dialer.Status) dialer.Status {
-	if !c.CancelRequested || st.Connected() {
-		return st
-	}
-	if st.Call == dialer.CallNoSessionFound || st.Caller == dialer.LegRejected || st.Callee == dialer.LegRejected {
+	if c.CancelRequested && !cancelRefused(c) && !st.Connected() &&
+		(st.Call == dialer.CallNoSessionFound || st.Caller == dialer.LegRejected || st.Callee == dialer.LegRejected) {
 		return dialer.Status{Call: dialer.CallCanceled, Caller: st.Caller, Callee: st.Callee}
+	}
+	if (st.Call == "" || st.Call == dialer.CallInProgress) && (st.Caller.Failed() || st.Callee.Failed()) {
+		return dialer.Status{Call: dialer.CallCannotReach, Caller: st.Caller, Callee: st.Callee}
 	}
 	return st
 }
 
-// cancelNote explains where a requested cancel stands while the call is still live.
+// cancelRefused reports whether a poll after the cancel showed the call going on with the
+// caller's phone answered: RingCentral did not end it, and it will not any more. A leg
+// Rejected later is then a real rejection, not the cancel.
+func cancelRefused(c dialer.Call) bool {
+	return c.CancelRequested && (c.Note == dialer.NoteAnswered || c.Note == dialer.NoteBothConnected)
+}
+
+// cancelNote explains where a requested cancel stands while the call is still live. Once
+// refused, the note stays what it was: the person hangs up the phone.
 func cancelNote(c dialer.Call) dialer.NoteKind {
 	switch {
 	case !c.CancelRequested || c.Status.Final():
 		return dialer.NoteNone
+	case cancelRefused(c):
+		return c.Note
 	case c.Status.Connected():
 		return dialer.NoteBothConnected
 	case c.Status.Caller == dialer.LegSuccess:
@@ -163,14 +205,10 @@ func cancelNote(c dialer.Call) dialer.NoteKind {
 // unknown. Connected comes first: RingCentral cannot cancel a connected call.
 func gone(c dialer.Call) dialer.Status {
 	last := c.Status
-	connected := last.Connected()
-	for _, h := range c.History {
-		connected = connected || h.Status.Connected()
-	}
 	switch {
-	case connected:
+	case everConnected(c):
 		return dialer.Status{Call: dialer.CallEnded, Caller: hungUp(last.Caller), Callee: hungUp(last.Callee)}
-	case c.CancelRequested:
+	case c.CancelRequested && !cancelRefused(c):
 		return dialer.Status{Call: dialer.CallCanceled, Caller: last.Caller, Callee: last.Callee}
 	}
 	return dialer.Status{Call: dialer.CallLost, Caller: last.Caller, Callee: last.Callee}

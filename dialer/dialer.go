@@ -67,17 +67,37 @@ type Status struct {
 	Callee LegStatus  `json:"calleeStatus"`
 }
 
-// Final reports whether the call can no longer change, so polling may stop.
-// A callStatus this package does not know (one RingCentral added later) is not final:
-// the call is still followed, until a known outcome, RingCentral forgetting it (404) or the
-// watch ceiling.
+// Final reports whether the call can no longer change, so polling may stop: a known
+// callStatus other than InProgress and Success (the guide's failure and internal-error
+// states, and ours), Success with both legs Finished, or a leg that failed (Busy, NoAnswer,
+// Rejected, GenericError, …) whatever callStatus still reads: RingCentral may report a failed
+// leg before callStatus changes, and that leg is the call's outcome.
+// A callStatus this package does not know (one RingCentral added later) is not final by
+// itself: the call is still followed, until a known outcome, RingCentral forgetting it (404)
+// or the watch ceiling.
 func (s Status) Final() bool {
+	if s.Caller.Failed() || s.Callee.Failed() {
+		return true
+	}
 	switch s.Call {
 	case CallSuccess:
 		// Both legs connected: the call goes on until both legs are Finished.
 		return s.Caller == LegFinished && s.Callee == LegFinished
 	case CallCannotReach, CallNoAnsweringMachine, CallInvalid, CallError, CallNoSessionFound, CallUnknown,
 		CallCanceled, CallEnded, CallLost:
+		return true
+	}
+	return false
+}
+
+// Failed reports whether a leg is in a state from which it cannot connect any more: every
+// status of the guide but InProgress, Success and Finished. Unknown values (added by
+// RingCentral later) and the empty status are not failures.
+func (l LegStatus) Failed() bool {
+	switch l {
+	case LegBusy, LegNoAnswer, LegRejected, LegGenericError, LegInternationalDisabled, LegDestinationBlocked,
+		LegNotEnoughFunds, LegNoSuchUser, LegRingOutFromThisNumberIsNotSupported, LegNoSessionFound,
+		LegInvalid, LegError, LegUnknown, LegCannotReach, LegNoAnsweringMachine:
 		return true
 	}
 	return false
@@ -91,7 +111,7 @@ func (s Status) Connected() bool {
 // Cancelable reports whether the Cancel button makes sense: the call is still being set up.
 // RingCentral only ends a RingOut on DELETE while it is not connected.
 func (s Status) Cancelable() bool {
-	return s.Call == CallInProgress && !s.Connected()
+	return s.Call == CallInProgress && !s.Connected() && !s.Final()
 }
 
 // Call is one RingOut placed by a user.

@@ -45,3 +45,21 @@ func TestNoteKinds(t *testing.T) {
 		seen[k] = true
 	}
 }
+
+// TestFailedLegIsFinal: a failed leg is the call's outcome even while callStatus still reads
+// InProgress; unknown leg values and the ordinary progress states are not failures.
+func TestFailedLegIsFinal(t *testing.T) {
+	for _, l := range []LegStatus{LegBusy, LegNoAnswer, LegRejected, LegGenericError, LegInternationalDisabled,
+		LegDestinationBlocked, LegNotEnoughFunds, LegNoSuchUser, LegRingOutFromThisNumberIsNotSupported} {
+		for _, s := range []Status{{CallInProgress, LegSuccess, l}, {CallInProgress, l, LegInProgress}} {
+			if !s.Final() || s.Cancelable() {
+				t.Errorf("%+v: Final %v, Cancelable %v; want final and not cancelable", s, s.Final(), s.Cancelable())
+			}
+		}
+	}
+	for _, l := range []LegStatus{"", LegInProgress, LegSuccess, LegFinished, "Levitating"} {
+		if l.Failed() {
+			t.Errorf("%q.Failed() = true, want false", l)
+		}
+	}
+}

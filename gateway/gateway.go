@@ -38,10 +38,15 @@ func New(a Auth, server string, opts ...ringcentral.Option) *Gateway {
 	return &Gateway{auth: a, server: server, budgets: ringcentral.NewBudgets(nil, time.Minute, 0.1), opts: opts}
 }
 
-// forSession returns a client acting as the session's user.
+// forSession returns a client acting as the session's user. Its reads do not hold a page
+// for long behind the user's rate budget (a 429's 60 s penalty): they fail with when to try
+// again, and the page says so.
 func (g *Gateway) forSession(s *auth.Session) *ringcentral.Client {
-	return g.client(g.auth.HTTPClient(s), s.UserID)
+	return g.client(g.auth.HTTPClient(s), s.UserID, ringcentral.WithReadPatience(pageReadPatience))
 }
+
+// pageReadPatience bounds how long a page's read waits for the user's rate budget.
+const pageReadPatience = 3 * time.Second
 
 // CreateRingOut places a RingOut as the session's user.
 func (g *Gateway) CreateRingOut(ctx context.Context, s *auth.Session, r ringcentral.RingOutRequest) (ringcentral.RingOut, error) {
@@ -53,8 +58,9 @@ func (g *Gateway) ForwardingNumbers(ctx context.Context, s *auth.Session) ([]rin
 	return g.forSession(s).ForwardingNumbers(ctx)
 }
 
-func (g *Gateway) client(hc *http.Client, user string) *ringcentral.Client {
+func (g *Gateway) client(hc *http.Client, user string, extra ...ringcentral.Option) *ringcentral.Client {
 	opts := append([]ringcentral.Option{ringcentral.WithBudget(g.budgets.For(user))}, g.opts...)
+	opts = append(opts, extra...)
 	return ringcentral.New(g.server, hc, opts...)
 }
 

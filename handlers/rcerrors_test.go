@@ -41,7 +41,7 @@ func TestRingCentralErrors(t *testing.T) {
 		{name: "429 with Retry-After 1", fault: &rcsim.Fault{Status: 429, RetryAfter: 1},
 			want: "RingCentral asked us to slow down. Try again in 1 second. (CMN-301)"},
 		{name: "429 without Retry-After", fault: &rcsim.Fault{Status: 429},
-			want: "RingCentral asked us to slow down. Try again in a few seconds. (CMN-301)"},
+			want: "RingCentral asked us to slow down. Try again in 60 seconds. (CMN-301)"}, // the penalty without Retry-After
 		{name: "404", fault: &rcsim.Fault{Status: 404},
 			want: "RingCentral refused the request (HTTP 404): Not Found (CMN-102)"},
 		{name: "unknown status and errorCode", fault: &rcsim.Fault{Status: 409, ErrorCode: "XYZ-999"},

@@ -312,7 +312,7 @@ func (s *Sim) createRingOut(w http.ResponseWriter, r *http.Request, u *User) {
 		}
 	}
 	now := s.Now()
-	c := newCall(newID(12), u.ID, from, to, req.PlayPrompt, now)
+	c := newCall(newID(12), u.ID, from, to, req.PlayPrompt, now, s.retention)
 	s.mu.Lock()
 	for id, old := range s.calls { // forget calls nobody can read any more
 		if old.gone(now) {
@@ -348,9 +348,9 @@ func (s *Sim) getRingOut(w http.ResponseWriter, r *http.Request, u *User) {
 	}
 }
 
-// deleteRingOut is DELETE ring-out/{ringoutId}: ends the call while it is not connected
-// (the callee has not answered); afterwards it still answers 204 and the call goes on, as
-// the guide says.
+// deleteRingOut is DELETE ring-out/{ringoutId}: ends the call while Options.Cancel allows
+// (by default only while the caller's phone rings); afterwards it still answers 204 and the
+// call goes on, as the guide says.
 func (s *Sim) deleteRingOut(w http.ResponseWriter, r *http.Request, u *User) {
 	c := s.lookup(w, r, u)
 	if c == nil {
@@ -358,7 +358,7 @@ func (s *Sim) deleteRingOut(w http.ResponseWriter, r *http.Request, u *User) {
 	}
 	now := s.Now()
 	s.mu.Lock()
-	if !c.connected(now) {
+	if c.cancelable(now, s.cancel) {
 		c.canceled = true
 	}
 	s.mu.Unlock()

@@ -36,19 +36,25 @@ type Call struct {
 	Started    time.Time
 	events     []event // sorted by at
 	canceled   bool
+	// lag is how long callStatus keeps reading InProgress after a leg failed (its
+	// scenario's lag; 0: at once).
+	lag time.Duration
+	// retention is how long the call stays readable once final (Options.Retention).
+	retention time.Duration
 }
 
 // ErrCallGone is returned when acting on a call the simulator no longer knows.
 var ErrCallGone = errors.New("rcsim: no such call")
 
 // newCall scripts a call's fate: the scenario ScenarioFor(to) picks.
-func newCall(id, owner, from, to string, prompt bool, now time.Time) *Call {
-	c := &Call{ID: id, Owner: owner, From: from, To: to, PlayPrompt: prompt, Started: now}
+func newCall(id, owner, from, to string, prompt bool, now time.Time, retention time.Duration) *Call {
+	sc := ScenarioFor(to)
+	c := &Call{ID: id, Owner: owner, From: from, To: to, PlayPrompt: prompt, Started: now, lag: sc.lag, retention: retention}
 	up := callerAnswerAfter
 	if prompt {
 		up += promptDelay
 	}
-	c.events = ScenarioFor(to).script(up)
+	c.events = sc.script(up)
 	return c
 }
 
@@ -68,20 +74,28 @@ func (c *Call) statusAt(now time.Time) (RingOutStatus, time.Time) {
 		}
 		st.Call = overall(st.Caller, st.Callee)
 		if st.Over() {
-			return st, c.Started.Add(e.at)
+			end := e.at
+			if st.Call == StatusCannotReach && c.lag > 0 {
+				// A leg failed, but callStatus says so only lag later.
+				if end += c.lag; elapsed < end {
+					st.Call = StatusInProgress
+					return st, time.Time{}
+				}
+			}
+			return st, c.Started.Add(end)
 		}
 	}
 	return st, time.Time{}
 }
 
 // gone reports whether the call is no longer readable at now: canceled, or final for longer
-// than keepFinished.
+// than its retention.
 func (c *Call) gone(now time.Time) bool {
 	if c.canceled {
 		return true
 	}
 	_, final := c.statusAt(now)
-	return !final.IsZero() && now.Sub(final) >= keepFinished
+	return !final.IsZero() && now.Sub(final) >= c.retention
 }
 
 // act applies a person's action on a leg at now. The scripted future is dropped: from then
@@ -122,12 +136,15 @@ func (c *Call) act(leg Leg, a Action, now time.Time) {
 	sort.SliceStable(c.events, func(i, j int) bool { return c.events[i].at < c.events[j].at })
 }
 
-// connected reports whether both legs are (or were) up, after which DELETE no longer ends
-// the call. This is our reading of the guide's two statements ("cancel while the callee is
-// InProgress"; "once connected, DELETE does not terminate the call"); see the package doc.
-func (c *Call) connected(now time.Time) bool {
+// cancelable reports whether DELETE ends the call at now under mode: while the caller's
+// phone rings (CancelUntilCallerAnswers), or until both legs are (or were) up
+// (CancelUntilConnected). See CancelMode.
+func (c *Call) cancelable(now time.Time, mode CancelMode) bool {
 	st, _ := c.statusAt(now)
-	return st.Call == StatusSuccess || st.Caller == StatusFinished || st.Callee == StatusFinished
+	if mode == CancelUntilConnected {
+		return !(st.Call == StatusSuccess || st.Caller == StatusFinished || st.Callee == StatusFinished)
+	}
+	return st.Caller == StatusInProgress
 }
 
 // CallView is a snapshot of a call, for a presenter page.

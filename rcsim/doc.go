@@ -34,6 +34,9 @@
 //     20 s, the callee never rung (stays InProgress) (CannotReach).
 //   - LongRing (+16505550129): last digit 9: caller Success at A; the callee rings, NoAnswer
 //     at A+60 s (CannotReach).
+//   - BusyLate (+16505550145): +16505550145 only (its last digit's fate, reported late): caller
+//     Success at A; callee Busy at A+1 s while callStatus still reads InProgress; CannotReach
+//     10 s later.
 //   - International (+442071838750): a number outside the home country (not +1 and 10
 //     digits), whatever its last digit but 8: caller Success at A; callee
 //     InternationalDisabled at A (CannotReach).
@@ -43,15 +46,32 @@
 // InProgress, CannotReach otherwise.
 //
 // Statuses are computed from the simulated clock on every read; they never move with the
-// number of requests. A call whose status is final stays readable for 30 s, then GET and
-// DELETE answer 404 CMN-102. DELETE before both legs are connected ends the call (later GET:
-// 404 CMN-102); after that it answers 204 and the call goes on, as the guide says. (The
-// guide says both "cancel while the callee is InProgress" and "once the first leg is
-// established DELETE does not terminate the call"; we follow the first. DESIGN.md plans a
-// -sim-cancel switch whose default, until-caller-answers, follows the second; it is not
-// implemented here yet.)
+// number of requests. A call whose status is final stays readable for the retention time
+// (Options.Retention, -sim-retention, default 30 s), then GET and DELETE answer 404 CMN-102.
+// The guide says both "you can cancel a RingOut call while the callee's party status is
+// InProgress" and "if the first leg of the call has been initiated, then the DELETE API will
+// not terminate the call"; Options.Cancel (-sim-cancel) picks the reading. By default,
+// until-caller-answers (the stricter one, which community answers confirm), DELETE ends the
+// call (later GET: 404 CMN-102) only while the caller's phone rings; with until-connected,
+// until both legs are connected. Afterwards DELETE answers 204 and the call goes on.
 // Sim.Act lets a presenter drive each leg by hand (ActAnswer, ActDecline, ActBusy, ActNoReply,
 // ActHangUp).
+//
+// # Switches
+//
+// Options, and flags of `go run .` and `go run . sim` (defaults follow the platform):
+//
+//	-sim-speed F              Options.Speed (1)
+//	-sim-retention D          Options.Retention: how long a finished call stays readable (30s)
+//	-sim-cancel MODE          Options.Cancel: until-caller-answers (default) or until-connected
+//	-sim-penalty-restart      Options.PenaltyRestart: a 429 begins a 60 s penalty for the
+//	                          user's group; every request during it is answered 429 and
+//	                          restarts it (off)
+//
+// A 429 fault (POST /_admin/faults) without retryAfter is answered without Retry-After, as
+// RingCentral does "in some cases". With PenaltyRestart a 429 fault on an API request begins
+// the penalty of that request's group for the user its token names; the penalty's 429s
+// carry Retry-After (the penalty, in real seconds) unless the fault that began it had none.
 //
 // # Time
 //
@@ -115,8 +135,13 @@
 //   - Statuses the simulator never produces: GenericError, DestinationBlocked,
 //     NotEnoughFunds, NosuchUser, RingOutFromThisNumberIsNotSupported, NoAnsweringMachine,
 //     Invalid, Error, Unknown, and NoSessionFound: a call no longer known (canceled, or
-//     final for 30 s) is 404 CMN-102 rather than a status; how long the platform keeps a
-//     finished call readable is not documented.
+//     final for the retention time) is 404 CMN-102 rather than a status; how long the
+//     platform keeps a finished call readable is not documented.
+//   - That callStatus may lag a failed leg (BusyLate) is our assumption, to test clients; the
+//     guide does not say whether it can.
+//   - Without PenaltyRestart the window slides and a 429 ends when the oldest counted request
+//     leaves it; the platform's documented penalty interval (60 s, restarted by requests made
+//     during it) is modelled only with the switch.
 //   - InternationalDisabled comes only from a destination outside the home country, after the
 //     caller answered (the guide also uses it for domestic and internal calling disabled, and
 //     does not say when it appears). That a caller who never answers (last digit 8) wins over

@@ -20,7 +20,7 @@ type Fault struct {
 	Count      int    `json:"count,omitempty"`  // 0 means 1
 	Status     int    `json:"status,omitempty"` // 0: only delay (then the request is served normally)
 	ErrorCode  string `json:"errorCode,omitempty"`
-	RetryAfter int    `json:"retryAfter,omitempty"` // seconds, sent as Retry-After
+	RetryAfter int    `json:"retryAfter,omitempty"` // seconds, sent as Retry-After; 0: no Retry-After header
 	Delay      string `json:"delay,omitempty"`      // Go duration, real time, before failing or serving
 	// Drop closes the connection without a response. Go's client retries an idempotent
 	// request once when a reused keep-alive connection closes: use count 2 to fail both.
@@ -106,8 +106,12 @@ func (s *Sim) applyFault(w http.ResponseWriter, r *http.Request) bool {
 		w.Header().Del(FaultHeader)
 		return false // delay only: serve normally
 	default:
+		// Without retryAfter a 429 is answered without Retry-After, as RingCentral may.
 		if f.RetryAfter > 0 {
 			w.Header().Set("Retry-After", strconv.Itoa(f.RetryAfter))
+		}
+		if f.Status == http.StatusTooManyRequests {
+			s.penalize(r, f.RetryAfter > 0)
 		}
 		if f.Body != "" {
 			w.Header().Set("Content-Type", "application/json")

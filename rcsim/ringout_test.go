@@ -111,19 +111,39 @@ func TestRingOutScenarios(t *testing.T) {
 }
 
 func TestRingOutDelete(t *testing.T) {
-	e := newEnv(t, rcsim.Options{RateLimits: map[string]int{"Heavy": 0}})
+	// -sim-cancel: DELETE ends the call while the caller's phone rings (1 s), and in
+	// until-connected mode also once it answered, while the callee rings (3 s).
+	for _, tc := range []struct {
+		mode  rcsim.CancelMode
+		endAt map[time.Duration]bool
+	}{
+		{"", map[time.Duration]bool{time.Second: true, 3 * time.Second: false}},
+		{rcsim.CancelUntilCallerAnswers, map[time.Duration]bool{time.Second: true, 3 * time.Second: false}},
+		{rcsim.CancelUntilConnected, map[time.Duration]bool{time.Second: true, 3 * time.Second: true}},
+	} {
+		t.Run(string(tc.mode), func(t *testing.T) {
+			testRingOutDelete(t, tc.mode, tc.endAt)
+		})
+	}
+}
+
+func testRingOutDelete(t *testing.T, mode rcsim.CancelMode, endAt map[time.Duration]bool) {
+	e := newEnv(t, rcsim.Options{RateLimits: map[string]int{"Heavy": 0}, Cancel: mode})
 	tok := e.accessToken("demo")
 	body := ringOutTo(rcsim.LongRing.Number)
 
-	// Before the callee answers (the caller may have): the call ends and is gone.
 	for _, wait := range []time.Duration{time.Second, 3 * time.Second} {
 		id, _ := e.place(tok, body)
 		e.clock.Advance(wait)
 		if r := e.do("DELETE", ext+"/ring-out/"+id, tok, nil, ""); r.status != http.StatusNoContent {
 			t.Fatalf("DELETE ringing call after %v: %d %s", wait, r.status, r.body)
 		}
-		if r := e.get(ext+"/ring-out/"+id, tok); r.status != http.StatusNotFound || r.errorCode(t) != "CMN-102" {
+		r := e.get(ext+"/ring-out/"+id, tok)
+		switch {
+		case endAt[wait] && (r.status != http.StatusNotFound || r.errorCode(t) != "CMN-102"):
 			t.Errorf("GET call canceled after %v: %d %s, want 404 CMN-102", wait, r.status, r.body)
+		case !endAt[wait] && (r.status != http.StatusOK || status(t, r) != [3]string{"InProgress", "Success", "InProgress"}):
+			t.Errorf("GET call canceled after %v (caller answered): %d %s, want it going on", wait, r.status, r.body)
 		}
 	}
 

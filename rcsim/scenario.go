@@ -99,7 +99,8 @@ const (
 	rejectAfter       = 3 * time.Second
 	ringTimeout       = 20 * time.Second // NoAnswer
 	longRing          = 60 * time.Second // LongRing: rings long enough to cancel
-	keepFinished      = 30 * time.Second // a finished call stays readable this long
+	keepFinished      = 30 * time.Second // a finished call stays readable this long (Options.Retention's default)
+	lateCallStatus    = 10 * time.Second // BusyLate: callStatus follows the failed leg this late
 )
 
 // Scenario is one fate of a simulated RingOut. The last digit of the number called picks it
@@ -111,7 +112,9 @@ type Scenario struct {
 	Label       string // a short label for people, as the demo's "try these" list shows it
 	Description string // which numbers get it and what happens, in simulated time
 
-	digits string // the last digits of a home-country `to` that pick it ("" for International)
+	digits string // the last digits of a home-country `to` that pick it ("" for International and dedicated numbers)
+	// lag is how long callStatus keeps reading InProgress after a leg failed (0: at once).
+	lag time.Duration
 	// script is the call's events given A, when the caller answers (2 s, 4 s with playPrompt).
 	script func(a time.Duration) []event
 }
@@ -165,6 +168,14 @@ var (
 			return []event{{a, Caller, StatusSuccess}, {a + longRing, Callee, StatusNoAnswer}}
 		},
 	}
+	BusyLate = Scenario{
+		Name: "BusyLate", Number: "+16505550145", Label: "Busy, said late", lag: lateCallStatus,
+		Description: "+16505550145 only (its last digit's fate, reported late): caller Success at A; callee Busy at " +
+			"A+1 s while callStatus still reads InProgress; CannotReach 10 s later.",
+		script: func(a time.Duration) []event {
+			return []event{{a, Caller, StatusSuccess}, {a + busyAfter, Callee, StatusBusy}}
+		},
+	}
 	International = Scenario{
 		Name: "International", Number: "+442071838750", Label: "International",
 		Description: "a number outside the home country (not +1 and 10 digits), whatever its last digit " +
@@ -177,13 +188,16 @@ var (
 
 // Scenarios returns the scenario table in its order (the demo's "try these" order).
 func Scenarios() []Scenario {
-	return []Scenario{Answered, Busy, NoAnswer, Rejected, CallerNoAnswer, LongRing, International}
+	return []Scenario{Answered, Busy, NoAnswer, Rejected, CallerNoAnswer, LongRing, BusyLate, International}
 }
 
 // ScenarioFor returns the scenario a call to `to` (E.164) follows.
 func ScenarioFor(to string) Scenario {
 	picks := func(sc Scenario) bool {
 		return to != "" && sc.digits != "" && strings.Contains(sc.digits, to[len(to)-1:])
+	}
+	if to == BusyLate.Number {
+		return BusyLate
 	}
 	if picks(CallerNoAnswer) {
 		return CallerNoAnswer // the first leg fails before the destination is looked at

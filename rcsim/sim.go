@@ -48,6 +48,41 @@ type Options struct {
 	Logger *slog.Logger
 	// ExtraUsers adds that many users for load tests (see directory.go); 0 keeps the demo's three.
 	ExtraUsers int
+	// Retention is how long a finished call stays readable (simulated time); then GET and
+	// DELETE answer 404 CMN-102. 0 means 30 s. (-sim-retention)
+	Retention time.Duration
+	// Cancel is when DELETE ring-out ends a call: CancelUntilCallerAnswers (the default,
+	// for "") or CancelUntilConnected. (-sim-cancel)
+	Cancel CancelMode
+	// PenaltyRestart makes a 429 begin a 60 s penalty for the user's throttling group, during
+	// which every request of the group is answered 429 and restarts it. (-sim-penalty-restart)
+	PenaltyRestart bool
+}
+
+// CancelMode says until when DELETE ring-out ends a call. The RingOut guide says both
+// "you can cancel a RingOut call while the callee's party status is InProgress" and "if
+// the first leg of the call has been initiated, then the DELETE API will not terminate the
+// call"; the modes are the two readings.
+type CancelMode string
+
+const (
+	// CancelUntilCallerAnswers: DELETE ends the call only while the caller's phone (the first
+	// leg) rings; once it answered, DELETE answers 204 and the call goes on. The default: the
+	// stricter reading, which community answers confirm.
+	CancelUntilCallerAnswers CancelMode = "until-caller-answers"
+	// CancelUntilConnected: DELETE ends the call until both legs are connected.
+	CancelUntilConnected CancelMode = "until-connected"
+)
+
+// ParseCancelMode checks a -sim-cancel value ("" is the default).
+func ParseCancelMode(s string) (CancelMode, error) {
+	switch m := CancelMode(s); m {
+	case "", CancelUntilCallerAnswers:
+		return CancelUntilCallerAnswers, nil
+	case CancelUntilConnected:
+		return m, nil
+	}
+	return "", fmt.Errorf("cancel mode %q: want %s or %s", s, CancelUntilCallerAnswers, CancelUntilConnected)
 }
 
 // Request is one entry of the request log.
@@ -80,8 +115,14 @@ type Sim struct {
 	calls   map[string]*Call
 	windows map[string][]time.Time // rate-limit key → request times in the window
 	faults  []*Fault
-	reqs    []Request
-	issued  []string // secrets handed out, for the /_admin/secrets leak checks (secrets.go)
+	// retention, cancel and penaltyRestart are Options.Retention, Cancel and PenaltyRestart.
+	retention      time.Duration
+	cancel         CancelMode
+	penaltyRestart bool
+	penalties      map[string]penalty // rate-limit key → its penalty, with penaltyRestart
+	groups         map[string]string  // route pattern → throttling group
+	reqs           []Request
+	issued         []string // secrets handed out, for the /_admin/secrets leak checks (secrets.go)
 }
 
 // New returns a simulator with the demo account.
@@ -99,6 +140,18 @@ func New(opts Options) *Sim {
 		calls:   map[string]*Call{},
 		windows: map[string][]time.Time{},
 		limits:  map[string]int{"Heavy": 10, "Medium": 40, "Light": 50, "Auth": 5},
+
+		retention:      opts.Retention,
+		cancel:         opts.Cancel,
+		penaltyRestart: opts.PenaltyRestart,
+		penalties:      map[string]penalty{},
+		groups:         map[string]string{},
+	}
+	if s.retention <= 0 {
+		s.retention = keepFinished
+	}
+	if s.cancel == "" {
+		s.cancel = CancelUntilCallerAnswers
 	}
 	if s.clock == nil {
 		s.clock = realClock{}
@@ -304,20 +357,24 @@ func (s *Sim) routes() *http.ServeMux {
 		allowed[path] = append(allowed[path], method)
 	}
 	const ext = "/restapi/v1.0/account/{accountId}/extension/{extensionId}"
+	api := func(method, path, group string, h apiHandler) {
+		s.groups[method+" "+path] = group
+		handle(method, path, s.api(group, h))
+	}
 
 	handle("GET", "/restapi/oauth/authorize", s.authorizePage)
 	handle("POST", "/restapi/oauth/authorize", s.authorizeSubmit)
 	handle("POST", "/restapi/oauth/token", s.token)
 	handle("POST", "/restapi/oauth/revoke", s.revoke)
 
-	handle("GET", ext, s.api("Light", s.extensionInfo))
-	handle("GET", ext+"/forwarding-number", s.api("Light", s.forwardingNumbers))
-	handle("GET", ext+"/phone-number", s.api("Light", s.phoneNumbers))
-	handle("GET", ext+"/caller-id", s.api("Light", s.callerID))
+	api("GET", ext, "Light", s.extensionInfo)
+	api("GET", ext+"/forwarding-number", "Light", s.forwardingNumbers)
+	api("GET", ext+"/phone-number", "Light", s.phoneNumbers)
+	api("GET", ext+"/caller-id", "Light", s.callerID)
 	for _, spelling := range []string{"/ring-out", "/ringout"} {
-		handle("POST", ext+spelling, s.api("Heavy", s.createRingOut))
-		handle("GET", ext+spelling+"/{ringoutId}", s.api("Light", s.getRingOut))
-		handle("DELETE", ext+spelling+"/{ringoutId}", s.api("Heavy", s.deleteRingOut))
+		api("POST", ext+spelling, "Heavy", s.createRingOut)
+		api("GET", ext+spelling+"/{ringoutId}", "Light", s.getRingOut)
+		api("DELETE", ext+spelling+"/{ringoutId}", "Heavy", s.deleteRingOut)
 	}
 
 	handle("POST", "/_admin/faults", s.addFault)

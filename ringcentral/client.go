@@ -46,6 +46,8 @@ type Client struct {
 	budget  *Budget
 	timeout time.Duration
 	observe Observer
+	// readPatience bounds a GET's wait for the budget; 0: no bound.
+	readPatience time.Duration
 }
 
 // Observer is told about every request the client sent: its rate-limit group, the HTTP
@@ -59,6 +61,12 @@ type Option func(*Client)
 // WithBudget makes the client wait for the user's rate budget before each request and
 // pause a group after a 429 for its Retry-After.
 func WithBudget(b *Budget) Option { return func(c *Client) { c.budget = b } }
+
+// WithReadPatience bounds how long a GET may wait for room in the user's rate budget (a
+// RingCentral pause included); past it the GET fails at once with a *WaitError. The default
+// is to wait as long as it takes, as the call pollers do; a page being loaded should not
+// hang for a minute behind a 429's penalty.
+func WithReadPatience(d time.Duration) Option { return func(c *Client) { c.readPatience = d } }
 
 // WithTimeout sets the per-request timeout (default DefaultTimeout).
 func WithTimeout(d time.Duration) Option { return func(c *Client) { c.timeout = d } }
@@ -274,8 +282,11 @@ func transient(err error) bool {
 func (c *Client) once(ctx context.Context, g Group, method, path string, in, out any) error {
 	if c.budget != nil {
 		patience := time.Duration(math.MaxInt64)
-		if method != http.MethodGet {
+		switch {
+		case method != http.MethodGet:
 			patience = clickPatience
+		case c.readPatience > 0:
+			patience = c.readPatience
 		}
 		if err := c.budget.Wait(ctx, g, patience); err != nil {
 			return err
@@ -320,7 +331,7 @@ func (c *Client) once(ctx context.Context, g Group, method, path string, in, out
 	if resp.StatusCode >= 300 {
 		e := parseError(resp, data, rl)
 		if c.budget != nil && resp.StatusCode == http.StatusTooManyRequests {
-			c.budget.Pause(g, e.Retry)
+			c.budget.Pause(g, e.RetryAfter())
 		}
 		return e
 	}
@@ -377,8 +388,14 @@ func (e *Error) Temporary() bool {
 	return e.StatusCode == http.StatusTooManyRequests || e.StatusCode >= 500 || e.Malformed
 }
 
-// RetryAfter is how long RingCentral asked us to wait (dialer.RateLimitedError); 0 when it did not say.
-func (e *Error) RetryAfter() time.Duration { return e.Retry }
+// RetryAfter is how long to wait before trying again (dialer.RateLimitedError): RingCentral's
+// Retry-After, or for a 429 without one DefaultPenalty; 0 for other errors without it.
+func (e *Error) RetryAfter() time.Duration {
+	if e.Retry <= 0 && e.StatusCode == http.StatusTooManyRequests {
+		return DefaultPenalty
+	}
+	return e.Retry
+}
 
 func parseError(resp *http.Response, data []byte, rl RateLimit) *Error {
 	e := &Error{StatusCode: resp.StatusCode, RequestID: resp.Header.Get("RCRequestId"), RateLimit: rl}

@@ -87,35 +87,46 @@ func NewBudget(limits map[Group]int, window time.Duration, headroom float64) *Bu
 }
 
 // Wait blocks until a request in group g fits the budget, or ctx ends. A request that would
-// have to wait longer than patience is not held: Wait returns a *WaitError at once.
+// have to wait longer than patience is not held: Wait returns a *WaitError at once. While
+// the group is paused by RingCentral (Pause) nothing of it goes out, and a pause that grows
+// while a request waits (another 429) holds that request too.
 func (b *Budget) Wait(ctx context.Context, g Group, patience time.Duration) error {
-	b.mu.Lock()
-	l := b.limiters[g]
-	until := b.paused[g]
-	b.mu.Unlock()
-	if d := time.Until(until); d > 0 {
+	for {
+		b.mu.Lock()
+		l := b.limiters[g]
+		until := b.paused[g]
+		b.mu.Unlock()
+		if d := time.Until(until); d > 0 {
+			if d > patience {
+				return &WaitError{Group: g, Wait: d, Paused: true}
+			}
+			if err := sleep(ctx, d); err != nil {
+				return err
+			}
+			patience -= d
+			continue // the pause may have been extended meanwhile
+		}
+		if l == nil {
+			return nil
+		}
+		r := l.Reserve()
+		d := r.Delay()
 		if d > patience {
-			return &WaitError{Group: g, Wait: d, Paused: true}
+			r.Cancel()
+			return &WaitError{Group: g, Wait: d}
 		}
 		if err := sleep(ctx, d); err != nil {
+			r.Cancel()
 			return err
 		}
-		patience -= d
+		b.mu.Lock()
+		paused := time.Now().Before(b.paused[g])
+		b.mu.Unlock()
+		if !paused {
+			return nil
+		}
+		patience -= d // a 429 paused the group while we waited for our turn: wait for it again
 	}
-	if l == nil {
-		return nil
-	}
-	r := l.Reserve()
-	d := r.Delay()
-	if d > patience {
-		r.Cancel()
-		return &WaitError{Group: g, Wait: d}
-	}
-	if err := sleep(ctx, d); err != nil {
-		r.Cancel()
-		return err
-	}
-	return nil
 }
 
 // WaitError says that a request was not sent because the user's rate budget has no room
@@ -148,13 +159,33 @@ func sleep(ctx context.Context, d time.Duration) error {
 	}
 }
 
-// Pause holds every request of group g for d (RingCentral's Retry-After; at least 1 s).
+// DefaultPenalty is how long a group is paused after a 429 that carries no Retry-After.
+// RingCentral's guide says to retry such a request "in 30 seconds or later", and its
+// penalty interval is 60 s for every default group (the official JS SDK waits 60 s too); a
+// request made during the penalty may restart it, so we wait the whole interval.
+const DefaultPenalty = 60 * time.Second
+
+// Pause holds every request of group g for d (RingCentral's Retry-After; DefaultPenalty
+// when it gave none, at least 1 s). When the pause ends the group resumes gently: its
+// token bucket starts empty, so the requests held meanwhile (pollers, page loads) go out
+// one by one at the group's steady rate instead of in one burst.
 func (b *Budget) Pause(g Group, d time.Duration) {
+	if d <= 0 {
+		d = DefaultPenalty
+	}
 	d = max(d, time.Second)
 	b.mu.Lock()
 	defer b.mu.Unlock()
-	if until := time.Now().Add(d); until.After(b.paused[g]) {
-		b.paused[g] = until
+	until := time.Now().Add(d)
+	if !until.After(b.paused[g]) {
+		return
+	}
+	b.paused[g] = until
+	if l := b.limiters[g]; l != nil {
+		// Spend, at the end of the pause, every token the bucket will hold by then.
+		if n := int(l.TokensAt(until)); n > 0 {
+			l.ReserveN(until, n)
+		}
 	}
 }
 

@@ -11,6 +11,10 @@ import (
 func ExplainCall(s dialer.Status) string {
 	switch s.Call {
 	case "", dialer.CallInProgress:
+		if s.Caller.Failed() || s.Callee.Failed() {
+			// A leg failed before callStatus changed: that is the outcome.
+			return ExplainCall(dialer.Status{Call: dialer.CallCannotReach, Caller: s.Caller, Callee: s.Callee})
+		}
 		switch {
 		case s.Caller == dialer.LegSuccess && s.Callee == dialer.LegInProgress:
 			return "You answered. Now ringing the number you called."

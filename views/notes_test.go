@@ -62,3 +62,16 @@ func TestNoNote(t *testing.T) {
 		}
 	}
 }
+
+// TestFailedLegExplainedAsOutcome: while callStatus still reads InProgress, a failed leg is
+// worded as the call's outcome, not as "connecting".
+func TestFailedLegExplainedAsOutcome(t *testing.T) {
+	for _, l := range []dialer.LegStatus{dialer.LegBusy, dialer.LegNoAnswer, dialer.LegRejected, dialer.LegGenericError,
+		dialer.LegInternationalDisabled, dialer.LegDestinationBlocked, dialer.LegNotEnoughFunds, dialer.LegNoSuchUser,
+		dialer.LegRingOutFromThisNumberIsNotSupported} {
+		msg := ExplainCall(dialer.Status{Call: dialer.CallInProgress, Caller: dialer.LegSuccess, Callee: l})
+		if want := ExplainCall(dialer.Status{Call: dialer.CallCannotReach, Caller: dialer.LegSuccess, Callee: l}); msg != want {
+			t.Errorf("InProgress with callee %s explained %q, want the failure's sentence %q", l, msg, want)
+		}
+	}
+}
