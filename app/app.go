@@ -42,7 +42,9 @@ func Run(ctx context.Context, args []string, getenv func(string) string, stdout 
 	}
 	log := slog.New(slog.NewJSONHandler(stdout, nil))
 	if simOnly {
-		sim := rcsim.New(rcsim.Options{Speed: cfg.SimSpeed, Logger: log})
+		opts := cfg.simOptions()
+		opts.Logger = log
+		sim := rcsim.New(opts)
 		return serve(ctx, cfg.SimAddr, sim, cfg, log, nil)
 	}
 
@@ -79,7 +81,9 @@ func Run(ctx context.Context, args []string, getenv func(string) string, stdout 
 		for _, sc := range rcsim.Scenarios() {
 			demoNumbers = append(demoNumbers, views.Scenario{Number: sc.Number, Label: sc.Label})
 		}
-		sim := rcsim.New(rcsim.Options{Speed: cfg.SimSpeed, Logger: log, ExtraUsers: cfg.SimUsers})
+		opts := cfg.simOptions()
+		opts.Logger, opts.ExtraUsers = log, cfg.SimUsers
+		sim := rcsim.New(opts)
 		mux.Handle("/sim/", http.StripPrefix("/sim", sim))
 		server = cfg.scheme() + "://" + ln.Addr().String() + "/sim"
 		authServer = cfg.PublicURL + "/sim"

@@ -11,6 +11,9 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"time"
+
+	"github.com/ringout-dialer/ringout/rcsim"
 )
 
 // config is the app's configuration: environment variables, overridden by flags of the same
@@ -29,6 +32,20 @@ type config struct {
 	SimAddr        string
 	SimSpeed       float64
 	SimUsers       int
+	// The simulator's switches for how the app is set up at RingCentral (see rcsim.Options).
+	SimRefreshTokens bool
+	SimAccessTTL     time.Duration
+	SimSessionCap    int
+}
+
+// simOptions are the simulator's options from the -sim-* flags.
+func (c config) simOptions() rcsim.Options {
+	limit := c.SimSessionCap
+	if limit == 0 {
+		limit = -1 // no limit
+	}
+	return rcsim.Options{Speed: c.SimSpeed, NoRefreshTokens: !c.SimRefreshTokens,
+		AccessTokenTTL: c.SimAccessTTL, SessionCap: limit}
 }
 
 // demo reports whether the app runs on its embedded simulator (no RingCentral app configured).
@@ -68,6 +85,9 @@ func parseConfig(args []string, getenv func(string) string, stderr io.Writer) (c
 	fs.StringVar(&c.SimAddr, "sim_addr", env("SIM_ADDR", "127.0.0.1:8090"), "listen address of `ringout sim`")
 	fs.Float64Var(&c.SimSpeed, "sim-speed", 1, "simulator clock speed factor (demo mode and `ringout sim`)")
 	fs.IntVar(&c.SimUsers, "sim-users", 0, "extra simulator users load1…loadN (password = username) for load tests (demo mode)")
+	fs.BoolVar(&c.SimRefreshTokens, "sim-refresh-tokens", true, "the simulator issues refresh tokens (RingCentral: the app's \"Issue refresh tokens\" setting, off by default)")
+	fs.DurationVar(&c.SimAccessTTL, "sim-access-ttl", time.Hour, "lifetime of the simulator's access tokens, in simulated time")
+	fs.IntVar(&c.SimSessionCap, "sim-session-cap", 5, "sessions one user may hold at once at the simulator; a sign-in beyond it ends the oldest (0: no limit)")
 	if err := fs.Parse(args); err != nil {
 		return c, err
 	}
@@ -93,6 +113,12 @@ func parseConfig(args []string, getenv func(string) string, stderr io.Writer) (c
 	}
 	if c.SimSpeed <= 0 {
 		return c, errors.New("-sim-speed must be positive")
+	}
+	if c.SimAccessTTL < time.Second {
+		return c, errors.New("-sim-access-ttl must be at least 1s")
+	}
+	if c.SimSessionCap < 0 {
+		return c, errors.New("-sim-session-cap must be 0 (no limit) or more")
 	}
 	return c, nil
 }
