@@ -18,9 +18,12 @@ import (
 )
 
 // HTTPClient returns a client that authorizes requests as the session's user, refreshing
-// the token before it expires. When RingCentral answers 401 the session is ended and the
-// caller's error (from the ringcentral client) matches dialer.ErrSignedOut; when the session
-// is gone the request fails with an error matching dialer.ErrSignedOut. ctx is not retained.
+// the token before it expires. A 401 to a request whose token was refreshed while it was in
+// flight (RingCentral invalidates the old access token at once) is sent once more with the
+// new token. Any other 401 ends the session and the caller's error (from the ringcentral
+// client) matches dialer.ErrSignedOut; when the session is gone, or its token expired with
+// no refresh token, the request fails with an error matching dialer.ErrSignedOut. ctx is
+// not retained.
 func (a *Auth) HTTPClient(ctx context.Context, s *Session) *http.Client {
 	return a.client(&transport{a: a, sessionID: idOf(s)})
 }
