@@ -44,7 +44,7 @@ func Run(ctx context.Context, args []string, getenv func(string) string, stdout 
 	log := slog.New(slog.NewJSONHandler(stdout, nil))
 	if simOnly {
 		opts := cfg.simOptions()
-		opts.Logger, opts.ExtraUsers = log, 0
+		opts.Logger = log
 		sim := rcsim.New(opts)
 		return serve(ctx, cfg.SimAddr, sim, cfg, log, nil)
 	}
@@ -83,7 +83,7 @@ func Run(ctx context.Context, args []string, getenv func(string) string, stdout 
 			demoNumbers = append(demoNumbers, views.Scenario{Number: sc.Number, Label: sc.Label})
 		}
 		opts := cfg.simOptions()
-		opts.Logger = log
+		opts.Logger, opts.ExtraUsers = log, cfg.SimUsers
 		sim := rcsim.New(opts)
 		mux.Handle("/sim/", http.StripPrefix("/sim", sim))
 		server = cfg.scheme() + "://" + ln.Addr().String() + "/sim"

@@ -36,12 +36,20 @@ type config struct {
 	SimRetention      time.Duration
 	SimCancel         rcsim.CancelMode
 	SimPenaltyRestart bool
+	SimRefreshTokens  bool
+	SimAccessTTL      time.Duration
+	SimSessionCap     int
 }
 
 // simOptions are the simulator's options from the -sim-* flags.
 func (c config) simOptions() rcsim.Options {
-	return rcsim.Options{Speed: c.SimSpeed, ExtraUsers: c.SimUsers,
-		Retention: c.SimRetention, Cancel: c.SimCancel, PenaltyRestart: c.SimPenaltyRestart}
+	limit := c.SimSessionCap
+	if limit == 0 {
+		limit = -1 // no limit
+	}
+	return rcsim.Options{Speed: c.SimSpeed, Retention: c.SimRetention, Cancel: c.SimCancel,
+		PenaltyRestart: c.SimPenaltyRestart, NoRefreshTokens: !c.SimRefreshTokens,
+		AccessTokenTTL: c.SimAccessTTL, SessionCap: limit}
 }
 
 // demo reports whether the app runs on its embedded simulator (no RingCentral app configured).
@@ -84,6 +92,9 @@ func parseConfig(args []string, getenv func(string) string, stderr io.Writer) (c
 	fs.DurationVar(&c.SimRetention, "sim-retention", 30*time.Second, "simulator: how long a finished call stays readable (simulated time)")
 	simCancel := fs.String("sim-cancel", string(rcsim.CancelUntilCallerAnswers), "simulator: DELETE ring-out ends a call until-caller-answers or until-connected")
 	fs.BoolVar(&c.SimPenaltyRestart, "sim-penalty-restart", false, "simulator: a 429 begins a 60 s penalty that every request during it restarts")
+	fs.BoolVar(&c.SimRefreshTokens, "sim-refresh-tokens", true, "the simulator issues refresh tokens (RingCentral: the app's \"Issue refresh tokens\" setting, off by default)")
+	fs.DurationVar(&c.SimAccessTTL, "sim-access-ttl", time.Hour, "lifetime of the simulator's access tokens, in simulated time")
+	fs.IntVar(&c.SimSessionCap, "sim-session-cap", 5, "sessions one user may hold at once at the simulator; a sign-in beyond it ends the oldest (0: no limit)")
 	var err error
 	if err = fs.Parse(args); err != nil {
 		return c, err
@@ -116,6 +127,12 @@ func parseConfig(args []string, getenv func(string) string, stderr io.Writer) (c
 	}
 	if c.SimSpeed <= 0 {
 		return c, errors.New("-sim-speed must be positive")
+	}
+	if c.SimAccessTTL < time.Second {
+		return c, errors.New("-sim-access-ttl must be at least 1s")
+	}
+	if c.SimSessionCap < 0 {
+		return c, errors.New("-sim-session-cap must be 0 (no limit) or more")
 	}
 	return c, nil
 }

@@ -5,8 +5,13 @@
 // The browser holds only an opaque random session id in a gorilla/sessions cookie; the
 // RingCentral tokens stay in the store, encrypted at rest. Access tokens are refreshed
 // shortly before they expire, single-flight per session (RingCentral refresh tokens are
-// single use), and the rotated tokens are stored before anyone uses them. A rejected refresh
-// token or a 401 from the API ends the session; callers then see dialer.ErrSignedOut.
+// single use), and the rotated tokens are stored before anyone uses them. A request that
+// gets 401 because its token was rotated while it was in flight is sent once more with the
+// new one. A rejected refresh token, an access token that expires without a refresh token
+// (the app's "Issue refresh tokens" setting is off), or any other 401 from the API ends the
+// session; callers then see dialer.ErrSignedOut, and the browser's sign-in page says why
+// (SignedOutReason). Sessions are revoked at RingCentral when they are signed out, replaced
+// or swept: RingCentral keeps only about five per user and app.
 package auth
 
 import (
@@ -259,11 +264,11 @@ func (a *Auth) Callback(w http.ResponseWriter, r *http.Request) (*SignedIn, erro
 	if err != nil {
 		return nil, a.fail(ctx, Exchange, "code exchange: "+describe(err), err)
 	}
-	tok := storeToken(t, now, "")
+	tok := storeToken(t, now, store.Token{})
 	hc := oauth2.NewClient(a.tokenContext(ctx), oauth2.StaticTokenSource(&oauth2.Token{AccessToken: tok.AccessToken}))
 	ext, err := ringcentral.New(a.cfg.Server, hc).Extension(ctx)
 	if err != nil {
-		if rerr := ringcentral.Revoke(ctx, a.cfg.HTTPClient, a.cfg.OAuth, tok.RefreshToken); rerr != nil {
+		if rerr := a.revoke(ctx, tok); rerr != nil {
 			a.log.WarnContext(ctx, "revoking the unused token", "err", rerr)
 		}
 		return nil, a.fail(ctx, Profile, "GET extension/~: "+err.Error(), err)
@@ -287,8 +292,9 @@ func (a *Auth) Callback(w http.ResponseWriter, r *http.Request) (*SignedIn, erro
 		return &SignedIn{Session: fromStore(ss), PopupCode: code}, nil
 	}
 	// A browser that was signed in already (perhaps as someone else) drops that session.
+	// It is revoked at RingCentral too, or it would hold one of the user's sessions there.
 	if old, ok := a.readCookie(r, a.sessionCookie()); ok {
-		if err := a.st.DeleteSession(ctx, old); err != nil {
+		if err := a.revokeSession(ctx, old, ""); err != nil {
 			a.log.WarnContext(ctx, "deleting the replaced session", "err", err)
 		}
 	}
@@ -334,7 +340,7 @@ func (a *Auth) Session(r *http.Request) (*Session, bool) {
 	}
 	now := a.cfg.Now()
 	if !ss.Expires.IsZero() && !now.Before(ss.Expires) {
-		a.endSession(ctx, id, "refresh token expired")
+		a.endSession(ctx, id, endedExpired, "the sign-in expired (no refresh token, or it expired)")
 		return nil, false
 	}
 	if now.Sub(ss.LastSeen) >= touchEvery {
@@ -358,34 +364,104 @@ func (a *Auth) Logout(w http.ResponseWriter, r *http.Request) error {
 	if !ok {
 		return nil
 	}
-	unlock := a.lock(id) // not in the middle of a refresh
-	defer unlock()
-	if tok, err := a.st.Token(ctx, id); err == nil {
-		// Revoking either token ends the pair at RingCentral; the refresh token outlives
-		// the access token, so it still works when the access token has expired.
-		if err := ringcentral.Revoke(context.WithoutCancel(ctx), a.cfg.HTTPClient, a.cfg.OAuth, tok.RefreshToken); err != nil {
-			a.log.WarnContext(ctx, "revoking the token at RingCentral", "err", err)
-		}
-	}
-	if err := a.st.DeleteSession(ctx, id); err != nil {
+	if err := a.revokeSession(ctx, id, ""); err != nil {
 		return fmt.Errorf("auth: logout: %w", err)
 	}
 	a.log.InfoContext(ctx, "signed out")
 	return nil
 }
 
-// Sweep deletes sessions whose refresh token has expired and abandoned sign-ins. Call it
-// now and then (e.g. hourly).
-func (a *Auth) Sweep(ctx context.Context) error {
-	now := a.cfg.Now()
-	_, err1 := a.st.DeleteExpiredSessions(ctx, now)
-	_, err2 := a.st.DeleteLoginAttemptsBefore(ctx, now.Add(-loginTTL))
-	return errors.Join(err1, err2, a.dropUnredeemed(ctx, now))
+// revokeSession revokes the session's tokens at RingCentral (best effort: a failure is
+// logged), which ends the session there and frees one of the user's sessions (RingCentral
+// allows about five per user and app), then deletes it here: with reason, the browser
+// still holding its cookie is told why (EndSession); without, it is simply gone.
+func (a *Auth) revokeSession(ctx context.Context, id, reason string) error {
+	unlock := a.lock(id) // not in the middle of a refresh
+	defer unlock()
+	if tok, err := a.st.Token(ctx, id); err == nil {
+		if err := a.revoke(context.WithoutCancel(ctx), tok); err != nil {
+			a.log.WarnContext(ctx, "revoking the token at RingCentral", "err", err)
+		}
+	}
+	if reason != "" {
+		return a.st.EndSession(ctx, id, reason, a.cfg.Now())
+	}
+	return a.st.DeleteSession(ctx, id)
 }
 
-// endSession deletes a session that can no longer be used and logs why.
-func (a *Auth) endSession(ctx context.Context, id, why string) {
-	if err := a.st.DeleteSession(ctx, id); err != nil {
+// revoke revokes tok's session at RingCentral. Revoking either token ends the whole session
+// there; the refresh token outlives the access token, so it is sent when there is one.
+func (a *Auth) revoke(ctx context.Context, tok store.Token) error {
+	t := tok.RefreshToken
+	if t == "" {
+		t = tok.AccessToken
+	}
+	if t == "" {
+		return nil
+	}
+	return ringcentral.Revoke(ctx, a.cfg.HTTPClient, a.cfg.OAuth, t)
+}
+
+// Sweep ends the sessions whose refresh token has expired and those not used for longer
+// than the cookie lives, revoking each at RingCentral first; deletes abandoned sign-ins
+// (revoking the sessions of popup sign-ins never redeemed); and forgets why old sessions
+// ended. Call it now and then (e.g. hourly).
+func (a *Auth) Sweep(ctx context.Context) error {
+	now := a.cfg.Now()
+	var errs []error
+	ids, err := a.st.StaleSessions(ctx, now, now.Add(-sessionMaxAge))
+	errs = append(errs, err)
+	for _, id := range ids {
+		errs = append(errs, a.revokeSession(ctx, id, endedExpired))
+	}
+	_, err = a.st.DeleteLoginAttemptsBefore(ctx, now.Add(-loginTTL))
+	errs = append(errs, err)
+	_, err = a.st.DeleteEndedSessionsBefore(ctx, now.Add(-sessionMaxAge))
+	errs = append(errs, err)
+	return errors.Join(append(errs, a.dropUnredeemed(ctx, now))...)
+}
+
+// Why a session ended, as EndSession records it.
+const (
+	endedExpired       = "expired" // the token could no longer be refreshed
+	endedByRingCentral = "ended"   // RingCentral rejected the token (401) or the refresh
+)
+
+// endedMessages are the sentences of the sign-in page for each reason.
+var endedMessages = map[string]string{
+	endedExpired: "Your RingCentral sign-in expired, please sign in again.",
+	endedByRingCentral: "RingCentral ended your sign-in, please sign in again. " +
+		"(RingCentral keeps about five sign-ins per user: signing in on another browser or device ends the oldest.)",
+}
+
+// SignedOutReason is, for a browser that is not signed in, the sentence telling it why its
+// sign-in ended (expired, or ended by RingCentral), or "" when there is nothing to say
+// (never signed in, signed out, or still signed in). It deletes the stale session cookie.
+func (a *Auth) SignedOutReason(w http.ResponseWriter, r *http.Request) string {
+	ctx := r.Context()
+	id, ok := a.readCookie(r, a.sessionCookie())
+	clear := func() { a.clearCookie(w, a.sessionCookie()) }
+	if !ok {
+		if id, ok = a.readCookie(r, embedSessionCookie); !ok {
+			return ""
+		}
+		clear = func() { a.clearCookieWith(w, embedSessionCookie, embedded(0)) }
+	}
+	if _, err := a.st.GetSession(ctx, id); !errors.Is(err, store.ErrNotFound) {
+		return "" // still signed in (or the store failed: say nothing)
+	}
+	clear()
+	reason, err := a.st.EndedSession(ctx, id)
+	if err != nil {
+		return ""
+	}
+	return endedMessages[reason]
+}
+
+// endSession deletes a session that can no longer be used, remembering reason for its
+// browser, and logs why.
+func (a *Auth) endSession(ctx context.Context, id, reason, why string) {
+	if err := a.st.EndSession(ctx, id, reason, a.cfg.Now()); err != nil {
 		a.log.ErrorContext(ctx, "deleting ended session", "err", err)
 	}
 	a.log.InfoContext(ctx, "session ended", "why", why)

@@ -56,8 +56,15 @@ type harness struct {
 
 func newHarness(t *testing.T) *harness {
 	t.Helper()
+	return newHarnessWith(t, rcsim.Options{})
+}
+
+// newHarnessWith is newHarness on a simulator with opts (its rate limits are set here).
+func newHarnessWith(t *testing.T, opts rcsim.Options) *harness {
+	t.Helper()
 	// Auth and Light limits are off: a test signs in several browsers within a minute.
-	sim := rcsim.NewServer(rcsim.Options{RateLimits: map[string]int{"Auth": 0, "Light": 0}})
+	opts.RateLimits = map[string]int{"Auth": 0, "Light": 0}
+	sim := rcsim.NewServer(opts)
 	t.Cleanup(sim.Close)
 	h := &harness{t: t, sim: sim, clock: &clock{}, logs: &logbuf.Buffer{},
 		dbPath: filepath.Join(t.TempDir(), "ringout.db")}
@@ -103,6 +110,14 @@ func newHarness(t *testing.T) *harness {
 			return
 		}
 		fmt.Fprint(w, "signed out")
+	})
+	// What the sign-in page says to a browser that is not signed in.
+	mux.HandleFunc("GET /why", func(w http.ResponseWriter, r *http.Request) {
+		if _, ok := h.auth.Load().Session(r); ok {
+			fmt.Fprint(w, "signed in")
+			return
+		}
+		fmt.Fprint(w, h.auth.Load().SignedOutReason(w, r))
 	})
 	// An API call on behalf of the page's user, as the dialer handlers will make.
 	mux.HandleFunc("GET /me", func(w http.ResponseWriter, r *http.Request) {

@@ -79,12 +79,12 @@ func (p *popupCodes) expired(now time.Time) []string {
 	return ids
 }
 
-// dropUnredeemed deletes the sessions whose code was never redeemed: nobody holds a cookie
-// for them, and their tokens should not linger.
+// dropUnredeemed revokes and deletes the sessions whose code was never redeemed: nobody
+// holds a cookie for them, and they should hold none of the user's sessions at RingCentral.
 func (a *Auth) dropUnredeemed(ctx context.Context, now time.Time) error {
 	var err error
 	for _, id := range a.popups.expired(now) {
-		if e := a.st.DeleteSession(ctx, id); e != nil && err == nil {
+		if e := a.revokeSession(ctx, id, ""); e != nil && err == nil {
 			err = e
 		}
 	}
@@ -140,7 +140,10 @@ func (a *Auth) Redeem(w http.ResponseWriter, r *http.Request, code, attempt stri
 	}
 	if failed != nil {
 		if found { // nobody will ever hold a cookie for this session
-			a.endSession(ctx, c.sessionID, "popup code not redeemed")
+			if err := a.revokeSession(ctx, c.sessionID, ""); err != nil {
+				a.log.WarnContext(ctx, "deleting the unredeemed session", "err", err)
+			}
+			a.log.InfoContext(ctx, "session ended", "why", "popup code not redeemed")
 		}
 		return nil, failed
 	}
@@ -150,7 +153,7 @@ func (a *Auth) Redeem(w http.ResponseWriter, r *http.Request, code, attempt stri
 	}
 	// An iframe that was signed in already (perhaps as someone else) drops that session.
 	if old, ok := a.readCookie(r, embedSessionCookie); ok && old != ss.ID {
-		if err := a.st.DeleteSession(ctx, old); err != nil {
+		if err := a.revokeSession(ctx, old, ""); err != nil {
 			a.log.WarnContext(ctx, "deleting the replaced session", "err", err)
 		}
 	}

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"net/http"
 	"strconv"
 	"sync"
@@ -17,9 +18,11 @@ import (
 )
 
 // HTTPClient returns a client that authorizes requests as the session's user, refreshing
-// the token before it expires. When RingCentral answers 401 the session is ended and the
-// caller's error (from the ringcentral client) matches dialer.ErrSignedOut; when the session
-// is gone the request fails with an error matching dialer.ErrSignedOut.
+// the token before it expires. A 401 to a request whose token was refreshed while it was in
+// flight (RingCentral invalidates the old access token at once) is sent once more with the
+// new token. Any other 401 ends the session and the caller's error (from the ringcentral
+// client) matches dialer.ErrSignedOut; when the session is gone, or its token expired with
+// no refresh token, the request fails with an error matching dialer.ErrSignedOut.
 func (a *Auth) HTTPClient(s *Session) *http.Client {
 	return a.client(&transport{a: a, sessionID: idOf(s)})
 }
@@ -95,13 +98,45 @@ func (t *transport) RoundTrip(req *http.Request) (*http.Response, error) {
 		closeBody(req)
 		return nil, err
 	}
-	r2 := req.Clone(ctx)
-	r2.Header.Set("Authorization", "Bearer "+tok.AccessToken)
-	resp, err := t.base.RoundTrip(r2)
+	resp, err := t.send(req, req.Body, tok.AccessToken)
+	if err != nil || resp.StatusCode != http.StatusUnauthorized || !t.a.rejected(ctx, sid, tok.AccessToken) {
+		return resp, err
+	}
+	// The token was refreshed while this request was in flight, and RingCentral invalidates
+	// the old access token at once: send the request once more with the current one.
+	body := req.Body
+	if req.Body != nil && req.Body != http.NoBody {
+		if req.GetBody == nil {
+			return resp, nil // cannot be sent again; the next request uses the new token
+		}
+		if body, err = req.GetBody(); err != nil {
+			return resp, nil
+		}
+	}
+	discard(resp)
+	if tok, err = t.a.token(ctx, sid); err != nil {
+		closeBody(&http.Request{Body: body})
+		return nil, err
+	}
+	resp, err = t.send(req, body, tok.AccessToken)
 	if err == nil && resp.StatusCode == http.StatusUnauthorized {
 		t.a.rejected(ctx, sid, tok.AccessToken)
 	}
 	return resp, err
+}
+
+// send sends a copy of req with body and the bearer token access.
+func (t *transport) send(req *http.Request, body io.ReadCloser, access string) (*http.Response, error) {
+	r2 := req.Clone(req.Context())
+	r2.Body = body
+	r2.Header.Set("Authorization", "Bearer "+access)
+	return t.base.RoundTrip(r2)
+}
+
+// discard reads a little of an unused response and closes it, so its connection is reused.
+func discard(resp *http.Response) {
+	io.Copy(io.Discard, io.LimitReader(resp.Body, 64<<10))
+	resp.Body.Close()
 }
 
 func closeBody(req *http.Request) {
@@ -110,17 +145,31 @@ func closeBody(req *http.Request) {
 	}
 }
 
-// rejected ends the session after RingCentral refused its access token (revoked or expired
-// there), unless the token was refreshed meanwhile: then the next request uses the new one.
-func (a *Auth) rejected(ctx context.Context, sid, access string) {
-	unlock := a.lock(sid)
+// expirySlack: a 401 this close to the expiry of a token that cannot be refreshed means the
+// sign-in expired (the clocks of RingCentral and ours differ a little).
+const expirySlack = 5 * time.Second
+
+// rejected handles a 401 to a request sent with the access token access. When the session's
+// token was refreshed meanwhile (RingCentral invalidated the old one at once) it reports
+// true: the request may be sent again with the current token. Otherwise RingCentral ended
+// the session (revoked, a sixth sign-in, expired there): rejected ends it here too.
+func (a *Auth) rejected(ctx context.Context, sid, access string) (retry bool) {
+	unlock := a.lock(sid) // waits for a refresh in progress
 	defer unlock()
 	ctx = context.WithoutCancel(ctx)
 	tok, err := a.st.Token(ctx, sid)
-	if err == nil && tok.AccessToken != access {
-		return
+	switch {
+	case errors.Is(err, store.ErrNotFound):
+		return false // ended already
+	case err == nil && tok.AccessToken != access:
+		return true
 	}
-	a.endSession(ctx, sid, "RingCentral rejected the access token (401)")
+	reason := endedByRingCentral
+	if err == nil && tok.RefreshToken == "" && !a.cfg.Now().Before(tok.Expiry.Add(-expirySlack)) {
+		reason = endedExpired
+	}
+	a.endSession(ctx, sid, reason, "RingCentral rejected the access token (401)")
+	return false
 }
 
 // token returns a valid access token for the session, refreshing it first when it expires
@@ -137,17 +186,26 @@ func (a *Auth) token(ctx context.Context, sid string) (*oauth2.Token, error) {
 	case errors.Is(err, store.ErrNotFound):
 		return nil, fmt.Errorf("auth: session ended: %w", dialer.ErrSignedOut)
 	case errors.Is(err, store.ErrDecrypt):
-		a.endSession(ctx, sid, "stored token cannot be decrypted (SESSION_SECRET changed?)")
+		a.endSession(ctx, sid, endedExpired, "stored token cannot be decrypted (SESSION_SECRET changed?)")
 		return nil, fmt.Errorf("auth: %w", dialer.ErrSignedOut)
 	case err != nil:
 		return nil, fmt.Errorf("auth: %w", err)
 	}
 	now := a.cfg.Now()
-	if now.Before(tok.Expiry.Add(-a.cfg.RefreshBefore)) {
+	if tok.RefreshToken == "" {
+		// RingCentral issues refresh tokens only when the app's "Issue refresh tokens"
+		// setting is on: without one the sign-in ends with its access token.
+		if now.Before(tok.Expiry) {
+			return bearer(tok), nil
+		}
+		a.endSession(ctx, sid, endedExpired, "access token expired and RingCentral issued no refresh token")
+		return nil, fmt.Errorf("auth: access token expired, no refresh token: %w", dialer.ErrSignedOut)
+	}
+	if now.Before(tok.Expiry.Add(-a.refreshWindow(tok))) {
 		return bearer(tok), nil
 	}
 	if !tok.RefreshExpiry.IsZero() && !now.Before(tok.RefreshExpiry) {
-		a.endSession(ctx, sid, "refresh token expired")
+		a.endSession(ctx, sid, endedExpired, "refresh token expired")
 		return nil, fmt.Errorf("auth: refresh token expired: %w", dialer.ErrSignedOut)
 	}
 	src := a.cfg.OAuth.TokenSource(a.tokenContext(ctx), &oauth2.Token{RefreshToken: tok.RefreshToken})
@@ -155,7 +213,7 @@ func (a *Auth) token(ctx context.Context, sid string) (*oauth2.Token, error) {
 	if err != nil {
 		var re *oauth2.RetrieveError
 		if errors.As(err, &re) && re.ErrorCode == "invalid_grant" {
-			a.endSession(ctx, sid, "RingCentral rejected the refresh token")
+			a.endSession(ctx, sid, endedByRingCentral, "RingCentral rejected the refresh token")
 			return nil, fmt.Errorf("auth: refresh token rejected: %w", dialer.ErrSignedOut)
 		}
 		if now.Before(tok.Expiry) { // still usable: try the refresh again next time
@@ -164,7 +222,7 @@ func (a *Auth) token(ctx context.Context, sid string) (*oauth2.Token, error) {
 		}
 		return nil, fmt.Errorf("auth: refreshing the access token: %s", describe(err))
 	}
-	fresh := storeToken(t, now, tok.RefreshToken)
+	fresh := storeToken(t, now, tok)
 	if err := a.st.SaveToken(ctx, sid, fresh); err != nil {
 		if errors.Is(err, store.ErrNotFound) { // signed out meanwhile
 			return nil, fmt.Errorf("auth: session ended: %w", dialer.ErrSignedOut)
@@ -178,18 +236,33 @@ func bearer(t store.Token) *oauth2.Token {
 	return &oauth2.Token{AccessToken: t.AccessToken, TokenType: "Bearer", Expiry: t.Expiry}
 }
 
-// storeToken converts a token endpoint answer, computing expiries from now (the Auth's
-// clock) and keeping oldRefresh when no new refresh token was sent.
-func storeToken(t *oauth2.Token, now time.Time, oldRefresh string) store.Token {
-	st := store.Token{AccessToken: t.AccessToken, RefreshToken: t.RefreshToken, Expiry: t.Expiry}
-	if st.RefreshToken == "" {
-		st.RefreshToken = oldRefresh
+// refreshWindow is how long before its expiry tok is refreshed: RefreshBefore, or a quarter
+// of the token's lifetime when that is shorter (a token living 2 s is not refreshed at
+// every use).
+func (a *Auth) refreshWindow(tok store.Token) time.Duration {
+	w := a.cfg.RefreshBefore
+	if !tok.Issued.IsZero() {
+		w = min(w, tok.Expiry.Sub(tok.Issued)/4)
 	}
+	return w
+}
+
+// storeToken converts a token endpoint answer, computing expiries from now (the Auth's
+// clock) and keeping old's refresh token when no new one was sent. Without any refresh
+// token the sign-in lasts as long as the access token: RefreshExpiry is its expiry.
+func storeToken(t *oauth2.Token, now time.Time, old store.Token) store.Token {
+	st := store.Token{AccessToken: t.AccessToken, RefreshToken: t.RefreshToken, Expiry: t.Expiry, Issued: now}
 	if t.ExpiresIn > 0 {
 		st.Expiry = now.Add(time.Duration(t.ExpiresIn) * time.Second)
 	}
 	if secs := seconds(t.Extra("refresh_token_expires_in")); secs > 0 {
 		st.RefreshExpiry = now.Add(time.Duration(secs) * time.Second)
+	}
+	if st.RefreshToken == "" {
+		st.RefreshToken, st.RefreshExpiry = old.RefreshToken, old.RefreshExpiry
+	}
+	if st.RefreshToken == "" {
+		st.RefreshExpiry = st.Expiry
 	}
 	return st
 }

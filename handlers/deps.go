@@ -30,6 +30,9 @@ type Sessions interface {
 	Redeem(w http.ResponseWriter, r *http.Request, code, attempt string) (*auth.Session, error)
 	// Logout ends the request's session.
 	Logout(w http.ResponseWriter, r *http.Request) error
+	// SignedOutReason says why a browser that is not signed in lost its sign-in (expired,
+	// or ended by RingCentral), or "" when there is nothing to say.
+	SignedOutReason(w http.ResponseWriter, r *http.Request) string
 }
 
 // CallHistory is the stored calls and the last used "ring me at" number (*store.Store).

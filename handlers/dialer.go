@@ -1,6 +1,7 @@
 package handlers
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"net/http"
@@ -19,8 +20,8 @@ import (
 func (a *App) home(w http.ResponseWriter, r *http.Request) {
 	s, ok := a.Auth.Session(r)
 	if !ok {
-		msg := ""
-		if r.URL.Query().Has("signed_out") {
+		msg := a.Auth.SignedOutReason(w, r) // the sign-in expired, or RingCentral ended it
+		if msg == "" && r.URL.Query().Has("signed_out") {
 			msg = msgSignedOut
 		}
 		a.signInPage(w, r, msg)
@@ -32,7 +33,7 @@ func (a *App) home(w http.ResponseWriter, r *http.Request) {
 	}
 	vm, err := a.dialerVM(r.Context(), s, in)
 	if errors.Is(err, dialer.ErrSignedOut) {
-		a.signInPage(w, r, msgSignedOut)
+		a.signInPage(w, r, cmp.Or(a.Auth.SignedOutReason(w, r), msgSignedOut))
 		return
 	}
 	a.page(w, r, http.StatusOK, a.layout(s, "Dialer"), views.DialerPage(vm))

@@ -77,7 +77,33 @@
 //
 // Everything runs on simulated time: Options.Clock (nil: real time) sped up by
 // Options.Speed. Call timings, token lifetimes, the 60 s authorization-code life and rate
-// windows all shrink by Speed; Retry-After is given in real (clock) seconds.
+// windows all shrink by Speed; Retry-After, expires_in and refresh_token_expires_in are
+// given in real (clock) seconds, so a client's idea of when its token expires holds.
+//
+// # Sessions
+//
+// Each sign-in (authorization code, password or JWT grant) starts a session of its user,
+// with an access token (1 h) and, unless Options.NoRefreshTokens, a refresh token (7 days).
+// A refresh rotates the pair within the session: the old access and refresh tokens stop
+// working at once (a request still on its way with the old access token gets 401 OAU-129).
+// Without refresh tokens the session ends when its access token expires. Revoking either
+// token ends the whole session. A user holds at most Options.SessionCap live sessions
+// (default 5, as the platform's "usually five" per user and app): a sign-in beyond it ends
+// the oldest, whose access token then gets 401 OAU-129 and whose refresh token
+// invalid_grant. Sim.Sessions counts a user's live sessions.
+//
+// # Switches
+//
+// The app's `go run .` (demo mode) and `go run . sim` set Options with these flags; the
+// defaults follow the platform, for an app whose "Issue refresh tokens" setting is on:
+//
+//	-sim-speed F                      1      Speed
+//	-sim-refresh-tokens=true|false    true   NoRefreshTokens = !value (RingCentral's own default for a new app is off)
+//	-sim-access-ttl D                 1h     AccessTokenTTL (simulated time, at least 1s)
+//	-sim-session-cap N                5      SessionCap (0: no limit, i.e. SessionCap < 0)
+//	-sim-users N                      0      ExtraUsers (demo mode only)
+//
+// Options without a flag: Clock, RefreshTokenTTL (7 days), RateLimits, Logger.
 //
 // # Mounting
 //
@@ -101,7 +127,19 @@
 //   - Tokens are opaque random strings, not RingCentral's format. scope is
 //     "ReadAccounts RingOut" ("ReadAccounts" for noperm); requested scopes and
 //     access_token_ttl/refresh_token_ttl are ignored. A refresh returns a new pair and
-//     invalidates the old access and refresh tokens at once.
+//     invalidates the old access and refresh tokens at once. (The platform invalidates the
+//     old access token at once too, but keeps the old refresh token usable for about 10 s
+//     after the new access token is first used, or up to 60 min if it never is, answering
+//     the same new pair again; the error code for the old access token "may vary": an
+//     experiment saw "Access token corrupted", later "Token not found". Here it is always
+//     OAU-129 "Access token corrupted", the same shape as any 401.)
+//   - Without refresh tokens the answer simply lacks refresh_token and
+//     refresh_token_expires_in (the spec marks them optional, "if issued"); the platform's
+//     exact answer for such an app is not recorded.
+//   - The session cap counts per user only (there is one app); the platform's limit is
+//     "usually five" and its choice of the session it ends is not documented: here the
+//     oldest sign-in goes, whatever was used last. The error for its tokens is OAU-129 (the
+//     guide only says 401).
 //   - Password grant: username is the username (case-insensitive, extension optional) or the
 //     main number (+16505550100 or 16505550100) with the extension number.
 //   - JWT bearer grant: any well-formed JWT whose payload's sub names a user (extension id,

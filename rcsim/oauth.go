@@ -24,14 +24,16 @@ type authCode struct {
 	expires     time.Time
 }
 
-// session is one OAuth session: the current access/refresh token pair of a user.
+// session is one OAuth session of a user: its current access/refresh token pair. A refresh
+// rotates the pair within the session; revoking either token, or a newer sign-in beyond
+// SessionCap, ends it.
 type session struct {
 	id         string
 	user       *User
 	access     string
-	refresh    string
+	refresh    string // "" when the app issues no refresh tokens
 	accessExp  time.Time
-	refreshExp time.Time
+	refreshExp time.Time // the session's end: accessExp when there is no refresh token
 	endpointID string
 }
 
@@ -216,8 +218,8 @@ type tokenInfo struct {
 	AccessToken           string `json:"access_token"`
 	TokenType             string `json:"token_type"`
 	ExpiresIn             int    `json:"expires_in"`
-	RefreshToken          string `json:"refresh_token"`
-	RefreshTokenExpiresIn int    `json:"refresh_token_expires_in"`
+	RefreshToken          string `json:"refresh_token,omitempty"`
+	RefreshTokenExpiresIn int    `json:"refresh_token_expires_in,omitempty"`
 	Scope                 string `json:"scope"`
 	OwnerID               string `json:"owner_id"`
 	EndpointID            string `json:"endpoint_id"`
@@ -268,21 +270,26 @@ func (s *Sim) token(w http.ResponseWriter, r *http.Request) {
 		}
 		user = c.user
 	case "refresh_token":
+		// Single use: the old access and refresh tokens stop working at once, and the
+		// session goes on with the new pair.
 		s.mu.Lock()
-		old := s.refresh[f.Get("refresh_token")]
-		if old != nil {
-			delete(s.refresh, old.refresh) // single use: rotated below
-			delete(s.access, old.access)
-		}
-		s.mu.Unlock()
-		if old == nil || !s.Now().Before(old.refreshExp) {
+		ses := s.refresh[f.Get("refresh_token")]
+		if ses == nil || !s.Now().Before(ses.refreshExp) {
+			if ses != nil {
+				s.endLocked(ses)
+			}
+			s.mu.Unlock()
 			invalidGrant("OAU-211", "Token is invalid or expired")
 			return
 		}
-		user = old.user
-		if endpointID == "" {
-			endpointID = old.endpointID
+		if endpointID != "" {
+			ses.endpointID = endpointID
 		}
+		info := s.rotateLocked(ses)
+		s.mu.Unlock()
+		note(r, ses.user.ID, "")
+		writeJSON(w, http.StatusOK, info)
+		return
 	case "urn:ietf:params:oauth:grant-type:jwt-bearer":
 		if user = s.dir.bySubject(jwtSubject(f.Get("assertion"))); user == nil {
 			invalidGrant("OAU-145", "Invalid assertion")
@@ -324,21 +331,96 @@ func (s *Sim) grantSubject(f url.Values) *User {
 	return nil
 }
 
+// newSession starts a session for u (a sign-in). When u already holds SessionCap live
+// sessions, the oldest ones end.
 func (s *Sim) newSession(u *User, endpointID string) tokenInfo {
 	if endpointID == "" {
 		endpointID = strings.TrimRight(newToken()[:22], "=")
 	}
-	now := s.Now()
-	ses := &session{id: newToken(), user: u, access: newToken(), refresh: newToken(),
-		accessExp: now.Add(s.accTTL), refreshExp: now.Add(s.refTTL), endpointID: endpointID}
+	ses := &session{id: newToken(), user: u, endpointID: endpointID}
 	s.mu.Lock()
+	defer s.mu.Unlock()
+	now := s.Now()
+	live := s.byUser[u.ID][:0:0]
+	for _, o := range s.byUser[u.ID] {
+		if now.Before(o.refreshExp) {
+			live = append(live, o)
+		} else {
+			s.forgetLocked(o)
+		}
+	}
+	for s.sessionCap > 0 && len(live) >= s.sessionCap {
+		s.forgetLocked(live[0])
+		live = live[1:]
+	}
+	s.byUser[u.ID] = append(live, ses)
+	return s.rotateLocked(ses)
+}
+
+// rotateLocked gives ses a new token pair, invalidating the old one, and returns the token
+// endpoint's answer. s.mu must be held.
+func (s *Sim) rotateLocked(ses *session) tokenInfo {
+	s.forgetLocked(ses)
+	now := s.Now()
+	ses.access, ses.accessExp = newToken(), now.Add(s.accTTL)
 	s.access[ses.access] = ses
+	s.rememberLocked(ses.access)
+	info := tokenInfo{AccessToken: ses.access, TokenType: "bearer", ExpiresIn: s.clockSeconds(s.accTTL),
+		Scope: scope(ses.user), OwnerID: ses.user.ID, EndpointID: ses.endpointID, SessionID: ses.id}
+	if s.noRefresh {
+		ses.refresh, ses.refreshExp = "", ses.accessExp
+		return info
+	}
+	ses.refresh, ses.refreshExp = newToken(), now.Add(s.refTTL)
 	s.refresh[ses.refresh] = ses
-	s.rememberLocked(ses.access, ses.refresh)
-	s.mu.Unlock()
-	return tokenInfo{AccessToken: ses.access, TokenType: "bearer", ExpiresIn: int(s.accTTL / time.Second),
-		RefreshToken: ses.refresh, RefreshTokenExpiresIn: int(s.refTTL / time.Second), Scope: scope(u),
-		OwnerID: u.ID, EndpointID: endpointID, SessionID: ses.id}
+	s.rememberLocked(ses.refresh)
+	info.RefreshToken, info.RefreshTokenExpiresIn = ses.refresh, s.clockSeconds(s.refTTL)
+	return info
+}
+
+// clockSeconds is a simulated duration in whole seconds of the clock, as expires_in and
+// refresh_token_expires_in are given (like Retry-After): with Speed 4, a 3600 s token
+// lasts 900 s of the client's time, and the client's idea of its expiry stays right.
+func (s *Sim) clockSeconds(d time.Duration) int {
+	return max(1, int(float64(d)/s.speed/float64(time.Second)))
+}
+
+// forgetLocked invalidates the session's current tokens. s.mu must be held.
+func (s *Sim) forgetLocked(ses *session) {
+	delete(s.access, ses.access)
+	if ses.refresh != "" {
+		delete(s.refresh, ses.refresh)
+	}
+}
+
+// endLocked ends the session: its tokens stop working and it no longer counts towards
+// SessionCap. s.mu must be held.
+func (s *Sim) endLocked(ses *session) {
+	s.forgetLocked(ses)
+	list := s.byUser[ses.user.ID]
+	for i, o := range list {
+		if o == ses {
+			s.byUser[ses.user.ID] = append(list[:i:i], list[i+1:]...)
+			break
+		}
+	}
+	if len(s.byUser[ses.user.ID]) == 0 {
+		delete(s.byUser, ses.user.ID)
+	}
+}
+
+// Sessions is how many live sessions (not ended, not expired) the user with this extension
+// id holds.
+func (s *Sim) Sessions(userID string) int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	n, now := 0, s.Now()
+	for _, o := range s.byUser[userID] {
+		if now.Before(o.refreshExp) {
+			n++
+		}
+	}
+	return n
 }
 
 func pkceMatches(challenge, verifier string) bool {
@@ -402,8 +484,7 @@ func (s *Sim) revoke(w http.ResponseWriter, r *http.Request) {
 	}
 	if ses != nil {
 		s.mu.Lock()
-		delete(s.access, ses.access)
-		delete(s.refresh, ses.refresh)
+		s.endLocked(ses) // the whole session, whichever of its tokens was sent
 		s.mu.Unlock()
 	}
 	w.WriteHeader(http.StatusOK) // RFC 7009: unknown tokens are not an error

@@ -40,6 +40,14 @@ type Options struct {
 	// AccessTokenTTL and RefreshTokenTTL are the token lifetimes in simulated time;
 	// 0 means 3600 s and 7 days.
 	AccessTokenTTL, RefreshTokenTTL time.Duration
+	// NoRefreshTokens plays an app whose "Issue refresh tokens" setting is off (RingCentral's
+	// default for a new app): token responses carry no refresh_token, so a session ends
+	// when its access token expires.
+	NoRefreshTokens bool
+	// SessionCap is how many sessions one user may hold with the app at once; a new sign-in
+	// beyond it ends the user's oldest session (its tokens then get 401, its refresh token
+	// invalid_grant). 0 means 5, RingCentral's usual limit; < 0 means no limit.
+	SessionCap int
 	// RateLimits overrides the requests allowed per 60 s window for a throttling group
 	// ("Heavy", "Medium", "Light", "Auth"). A value <= 0 turns that group's limit off.
 	// Meant for tests; the demo keeps RingCentral's numbers.
@@ -99,22 +107,25 @@ type Request struct {
 // (/restapi/oauth/token, /restapi/v1.0/account/~/extension/~/ring-out, …) and the admin
 // endpoints under /_admin/.
 type Sim struct {
-	clock   Clock
-	speed   float64
-	start   time.Time // clock time at New
-	log     *slog.Logger
-	mux     *http.ServeMux
-	limits  map[string]int
-	dir     *directory
-	accTTL  time.Duration
-	refTTL  time.Duration
-	mu      sync.Mutex
-	codes   map[string]*authCode
-	access  map[string]*session // by access token
-	refresh map[string]*session // by refresh token
-	calls   map[string]*Call
-	windows map[string][]time.Time // rate-limit key → request times in the window
-	faults  []*Fault
+	clock      Clock
+	speed      float64
+	start      time.Time // clock time at New
+	log        *slog.Logger
+	mux        *http.ServeMux
+	limits     map[string]int
+	dir        *directory
+	accTTL     time.Duration
+	refTTL     time.Duration
+	noRefresh  bool
+	sessionCap int
+	mu         sync.Mutex
+	codes      map[string]*authCode
+	access     map[string]*session   // by access token
+	refresh    map[string]*session   // by refresh token
+	byUser     map[string][]*session // user id → live sessions, oldest first (SessionCap)
+	calls      map[string]*Call
+	windows    map[string][]time.Time // rate-limit key → request times in the window
+	faults     []*Fault
 	// retention, cancel and penaltyRestart are Options.Retention, Cancel and PenaltyRestart.
 	retention      time.Duration
 	cancel         CancelMode
@@ -128,18 +139,21 @@ type Sim struct {
 // New returns a simulator with the demo account.
 func New(opts Options) *Sim {
 	s := &Sim{
-		clock:   opts.Clock,
-		speed:   opts.Speed,
-		log:     opts.Logger,
-		accTTL:  opts.AccessTokenTTL,
-		refTTL:  opts.RefreshTokenTTL,
-		dir:     newDirectory(),
-		codes:   map[string]*authCode{},
-		access:  map[string]*session{},
-		refresh: map[string]*session{},
-		calls:   map[string]*Call{},
-		windows: map[string][]time.Time{},
-		limits:  map[string]int{"Heavy": 10, "Medium": 40, "Light": 50, "Auth": 5},
+		clock:      opts.Clock,
+		speed:      opts.Speed,
+		log:        opts.Logger,
+		accTTL:     opts.AccessTokenTTL,
+		refTTL:     opts.RefreshTokenTTL,
+		noRefresh:  opts.NoRefreshTokens,
+		sessionCap: opts.SessionCap,
+		dir:        newDirectory(),
+		codes:      map[string]*authCode{},
+		access:     map[string]*session{},
+		refresh:    map[string]*session{},
+		byUser:     map[string][]*session{},
+		calls:      map[string]*Call{},
+		windows:    map[string][]time.Time{},
+		limits:     map[string]int{"Heavy": 10, "Medium": 40, "Light": 50, "Auth": 5},
 
 		retention:      opts.Retention,
 		cancel:         opts.Cancel,
@@ -167,6 +181,9 @@ func New(opts Options) *Sim {
 	}
 	if s.refTTL <= 0 {
 		s.refTTL = 7 * 24 * time.Hour
+	}
+	if s.sessionCap == 0 {
+		s.sessionCap = 5
 	}
 	for g, n := range opts.RateLimits {
 		s.limits[g] = n

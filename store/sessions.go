@@ -30,6 +30,8 @@ type Token struct {
 	RefreshToken  string    `json:"refresh"`
 	Expiry        time.Time `json:"expiry"`
 	RefreshExpiry time.Time `json:"refresh_expiry"`
+	// Issued is when the access token was issued (zero in tokens stored before it was kept).
+	Issued time.Time `json:"issued,omitzero"`
 }
 
 // CreateSession stores a new session with its tokens. sess.Expires is taken from
@@ -94,6 +96,73 @@ func (s *Store) DeleteSession(ctx context.Context, id string) error {
 		return fmt.Errorf("store: delete session: %w", err)
 	}
 	return nil
+}
+
+// StaleSessions returns the ids of the sessions whose refresh token expired before now or
+// that were last used before seenBefore.
+func (s *Store) StaleSessions(ctx context.Context, now, seenBefore time.Time) ([]string, error) {
+	rows, err := s.db.QueryContext(ctx, `SELECT id FROM sessions WHERE expires_at < ? OR last_seen < ?`,
+		toDB(now), toDB(seenBefore))
+	if err != nil {
+		return nil, fmt.Errorf("store: stale sessions: %w", err)
+	}
+	defer rows.Close()
+	var ids []string
+	for rows.Next() {
+		var id string
+		if err := rows.Scan(&id); err != nil {
+			return nil, fmt.Errorf("store: stale sessions: %w", err)
+		}
+		ids = append(ids, id)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("store: stale sessions: %w", err)
+	}
+	return ids, nil
+}
+
+// EndSession deletes the session and its tokens and remembers reason (a short code the
+// caller defines) for its id, so that the browser still holding its cookie can be told
+// why (EndedSession). Ending a missing session only records the reason.
+func (s *Store) EndSession(ctx context.Context, id, reason string, now time.Time) error {
+	tx, err := s.db.BeginTx(ctx, nil)
+	if err != nil {
+		return fmt.Errorf("store: end session: %w", err)
+	}
+	defer tx.Rollback()
+	if _, err := tx.ExecContext(ctx, `DELETE FROM sessions WHERE id = ?`, id); err != nil {
+		return fmt.Errorf("store: end session: %w", err)
+	}
+	if _, err := tx.ExecContext(ctx, `INSERT OR REPLACE INTO ended_sessions (id, reason, ended_at) VALUES (?, ?, ?)`,
+		id, reason, toDB(now)); err != nil {
+		return fmt.Errorf("store: end session: %w", err)
+	}
+	if err := tx.Commit(); err != nil {
+		return fmt.Errorf("store: end session: %w", err)
+	}
+	return nil
+}
+
+// EndedSession returns the reason EndSession recorded for the session, or ErrNotFound.
+func (s *Store) EndedSession(ctx context.Context, id string) (string, error) {
+	var reason string
+	err := s.db.QueryRowContext(ctx, `SELECT reason FROM ended_sessions WHERE id = ?`, id).Scan(&reason)
+	if errors.Is(err, sql.ErrNoRows) {
+		return "", ErrNotFound
+	}
+	if err != nil {
+		return "", fmt.Errorf("store: ended session: %w", err)
+	}
+	return reason, nil
+}
+
+// DeleteEndedSessionsBefore forgets the reasons of sessions ended before t.
+func (s *Store) DeleteEndedSessionsBefore(ctx context.Context, t time.Time) (int64, error) {
+	res, err := s.db.ExecContext(ctx, `DELETE FROM ended_sessions WHERE ended_at < ?`, toDB(t))
+	if err != nil {
+		return 0, fmt.Errorf("store: delete ended sessions: %w", err)
+	}
+	return res.RowsAffected()
 }
 
 // DeleteExpiredSessions deletes the sessions whose refresh token expired before now and

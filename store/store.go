@@ -137,6 +137,15 @@ var migrations = []migration{
 	// 2: calls.note holds a note kind (dialer.NoteKind) instead of an English sentence, and
 	// the watch ceiling's duration gets a column of its own (nanoseconds).
 	{sql: `ALTER TABLE calls ADD COLUMN watched INTEGER NOT NULL DEFAULT 0;`, fn: notesToKinds},
+
+	// 3: why a session ended (expired, ended by RingCentral), for the browser that still
+	// holds its cookie.
+	{sql: `CREATE TABLE ended_sessions (
+		id       TEXT PRIMARY KEY,
+		reason   TEXT NOT NULL,
+		ended_at INTEGER NOT NULL
+	);
+	CREATE INDEX ended_sessions_at ON ended_sessions (ended_at);`},
 }
 
 func (s *Store) migrate(ctx context.Context) error {

@@ -1,0 +1,82 @@
+package e2e
+
+import (
+	"net/http"
+	"net/url"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/ringout-dialer/ringout/rcsim"
+)
+
+const (
+	msgSignInExpired = "Your RingCentral sign-in expired, please sign in again."
+	msgSignInEnded   = "RingCentral ended your sign-in, please sign in again."
+)
+
+// TestSignInWithoutRefreshTokens: the RingCentral app's "Issue refresh tokens" setting is
+// off (its default). When the access token expires the sign-in is over: the live call says
+// so and stops being polled, and the page shows the sign-in page with the reason.
+func TestSignInWithoutRefreshTokens(t *testing.T) {
+	app := startApp(t, nil, "-sim-refresh-tokens=false", "-sim-access-ttl", "3s")
+	c := httpSignIn(t, app, "demo")
+	v := watch(t, app.URL, c)
+	id := placeCall(t, app, c, rcsim.LongRing.Number) // rings for a minute
+	h := v.waitFinal(t, id, 15*time.Second)
+	last := h[len(h)-1]
+	if last.Status != "Lost" || !strings.Contains(last.Text, "sign-in expired") {
+		t.Errorf("the live call ended as %q: %q, want Lost saying the sign-in expired", last.Status, last.Text)
+	}
+	_, body := get(t, c, app.URL+"/")
+	if strings.Contains(body, `data-testid="signed-in-as"`) || !strings.Contains(body, msgSignInExpired) {
+		t.Errorf("after the access token expired the page is not the sign-in page saying %q:\n%.2000s", msgSignInExpired, body)
+	}
+	polls := len(simGETs(t, app))
+	time.Sleep(1500 * time.Millisecond)
+	if n := len(simGETs(t, app)); n != polls {
+		t.Errorf("%d more polls after the sign-in ended", n-polls)
+	}
+}
+
+// TestSignInBeyondSessionCap: RingCentral keeps a few sessions per user and app
+// (-sim-session-cap; about five on the platform); signing in once more ends the oldest.
+// That browser is signed out at its next request and told why; the others go on.
+func TestSignInBeyondSessionCap(t *testing.T) {
+	app := startApp(t, nil, "-sim-session-cap", "2")
+	oldest := httpSignIn(t, app, "demo")
+	second := httpSignIn(t, app, "demo")
+	newest := httpSignIn(t, app, "demo")
+
+	status, body := post(t, oldest, app.URL+"/calls", url.Values{"to": {rcsim.Busy.Number}}, nil)
+	if status != http.StatusUnauthorized {
+		t.Errorf("the oldest browser placing a call: %d %q, want 401", status, body)
+	}
+	_, body = get(t, oldest, app.URL+"/")
+	if strings.Contains(body, `data-testid="signed-in-as"`) || !strings.Contains(body, msgSignInEnded) {
+		t.Errorf("the oldest browser's page is not the sign-in page saying %q:\n%.2000s", msgSignInEnded, body)
+	}
+	for _, c := range []*http.Client{second, newest} {
+		placeCall(t, app, c, rcsim.Busy.Number)
+	}
+	// Signing out revokes: the session is gone at RingCentral too.
+	countRevokes := func() int {
+		n := 0
+		for _, r := range simLog(t, app) {
+			if r.Path == "/restapi/oauth/revoke" && r.Status == http.StatusOK {
+				n++
+			}
+		}
+		return n
+	}
+	before := countRevokes()
+	if status, _ := post(t, second, app.URL+"/logout", nil, nil); status != http.StatusOK {
+		t.Errorf("logout: %d", status)
+	}
+	if n := countRevokes() - before; n != 1 {
+		t.Errorf("signing out sent %d revokes, want 1", n)
+	}
+	if _, body := get(t, second, app.URL+"/"); strings.Contains(body, msgSignInEnded) || strings.Contains(body, msgSignInExpired) {
+		t.Errorf("after signing out the sign-in page gives a reason:\n%.2000s", body)
+	}
+}
