@@ -6,6 +6,7 @@ package handlers
 
 import (
 	"bytes"
+	"compress/gzip"
 	"context"
 	"log/slog"
 	"net/http"
@@ -47,6 +48,7 @@ type App struct {
 	handler http.Handler
 	numbers *numberCache
 	sockets *sockets // the WebSocket upgrader and rendered cards (ws.go)
+	gzips   sync.Pool // *gzip.Writer, reused across pages: each holds large tables
 
 	mu      sync.Mutex
 	closing chan struct{} // closed by Shutdown: WebSockets say goodbye
@@ -147,11 +149,32 @@ func (a *App) render(w http.ResponseWriter, r *http.Request, status int, c templ
 		http.Error(w, "Something went wrong on our side. Please try again.", http.StatusInternalServerError)
 		return
 	}
-	w.Header().Set("Content-Type", "text/html; charset=utf-8")
-	w.Header().Set("Cache-Control", "no-store")
+	h := w.Header()
+	h.Set("Content-Type", "text/html; charset=utf-8")
+	h.Set("Cache-Control", "no-store")
+	h.Add("Vary", "Accept-Encoding")
+	if buf.Len() < minGzip || !static.AcceptsGzip(r) {
+		w.WriteHeader(status)
+		w.Write(buf.Bytes())
+		return
+	}
+	h.Set("Content-Encoding", "gzip")
 	w.WriteHeader(status)
-	w.Write(buf.Bytes())
+	zw, _ := a.gzips.Get().(*gzip.Writer)
+	if zw == nil {
+		zw, _ = gzip.NewWriterLevel(w, gzip.BestSpeed) // rendered per request: speed over ratio
+	} else {
+		zw.Reset(w)
+	}
+	zw.Write(buf.Bytes())
+	zw.Close()
+	a.gzips.Put(zw)
 }
+
+// minGzip is the size below which a page is sent as it is: gzip's header and trailer would
+// eat what it saves on a tiny fragment.
+const minGzip = 1024
+
 
 // embedded reports whether the page is being loaded in a frame (Sec-Fetch-Dest), or the
 // URL asks for the embedded variant explicitly (?embed=1, for browsers without fetch metadata).

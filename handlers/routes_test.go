@@ -1,6 +1,8 @@
 package handlers_test
 
 import (
+	"compress/gzip"
+	"io"
 	"net/http"
 	"net/url"
 	"strings"
@@ -260,4 +262,39 @@ func TestForwardingNumbersCached(t *testing.T) {
 			t.Errorf("%d forwarding-number requests after five minutes, want 2", n)
 		}
 	})
+}
+
+// TestPagesCompressed: a page goes out gzipped to a browser that accepts gzip (and says it
+// varies by Accept-Encoding), as it is to one that does not, and both read the same.
+func TestPagesCompressed(t *testing.T) {
+	h := newHarness(t, options{})
+	b := h.signIn("demo")
+	for range 3 {
+		b.place(rcsim.Busy.Number) // recent calls make the page worth compressing
+	}
+	plain := b.get("/")
+	zipped := b.send(http.MethodGet, appURL+"/", nil, http.Header{"Accept-Encoding": {"br;q=1.0, gzip;q=0.8"}})
+	refused := b.send(http.MethodGet, appURL+"/", nil, http.Header{"Accept-Encoding": {"gzip;q=0"}})
+	if plain.header.Get("Content-Encoding") != "" || refused.header.Get("Content-Encoding") != "" {
+		t.Errorf("Content-Encoding %q without gzip, %q with gzip;q=0, want none",
+			plain.header.Get("Content-Encoding"), refused.header.Get("Content-Encoding"))
+	}
+	if got := zipped.header.Get("Content-Encoding"); got != "gzip" {
+		t.Fatalf("Content-Encoding %q to a browser that accepts gzip, want gzip", got)
+	}
+	if !strings.Contains(zipped.header.Get("Vary"), "Accept-Encoding") {
+		t.Errorf("Vary %q, want it to name Accept-Encoding (caches must keep both)", zipped.header.Get("Vary"))
+	}
+	zr, err := gzip.NewReader(strings.NewReader(zipped.body))
+	if err != nil {
+		t.Fatal(err)
+	}
+	page, err := io.ReadAll(zr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Logf("dialer page with 3 recent calls: %d B, %d B gzipped", len(plain.body), len(zipped.body))
+	if !strings.Contains(string(page), `data-testid="signed-in-as"`) || len(zipped.body)*3 > len(plain.body) {
+		t.Errorf("gzipped page is %d B of %d B, or is not the dialer", len(zipped.body), len(plain.body))
+	}
 }

@@ -81,7 +81,7 @@ func (a *Assets) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		h.Set("Cache-Control", "no-cache")
 	}
 	body, etag := f.plain, `"`+a.version+`"`
-	if acceptsGzip(r.Header.Get("Accept-Encoding")) {
+	if AcceptsGzip(r) {
 		body, etag = f.gz, `"`+a.version+`-gz"`
 		h.Set("Content-Encoding", "gzip")
 	}
@@ -97,10 +97,10 @@ func (a *Assets) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	w.Write(body)
 }
 
-// acceptsGzip reports whether an Accept-Encoding header allows gzip (and does not set its
-// q to 0).
-func acceptsGzip(header string) bool {
-	for part := range strings.SplitSeq(header, ",") {
+// AcceptsGzip reports whether the request's Accept-Encoding allows gzip (and does not set
+// its q to 0). The handlers use it for pages too: one reading of the header.
+func AcceptsGzip(r *http.Request) bool {
+	for part := range strings.SplitSeq(r.Header.Get("Accept-Encoding"), ",") {
 		coding, params, _ := strings.Cut(strings.TrimSpace(part), ";")
 		if !strings.EqualFold(strings.TrimSpace(coding), "gzip") {
 			continue
