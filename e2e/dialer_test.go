@@ -421,7 +421,7 @@ func TestBrowserManyTabsNoThrottling(t *testing.T) {
 
 // TestBrowserPageWeight loads the signed-in dialer with 20 calls in the recent
 // list, cache off, and adds up what went over the wire (compressed, headers included) for
-// the page and all its assets. It must stay under 32 KB, all from the app's own origin.
+// the page and all its assets. It must stay under 16 KB, all from the app's own origin.
 func TestBrowserPageWeight(t *testing.T) {
 	t.Parallel()
 	dir := t.TempDir()
