@@ -43,7 +43,9 @@ func Run(ctx context.Context, args []string, getenv func(string) string, stdout 
 	}
 	log := slog.New(slog.NewJSONHandler(stdout, nil))
 	if simOnly {
-		sim := rcsim.New(rcsim.Options{Speed: cfg.SimSpeed, Logger: log})
+		sim := rcsim.New(rcsim.Options{Speed: cfg.SimSpeed, Logger: log,
+			IDs: cfg.SimIDs,
+		})
 		return serve(ctx, cfg.SimAddr, sim, cfg, log, nil)
 	}
 
@@ -80,7 +82,9 @@ func Run(ctx context.Context, args []string, getenv func(string) string, stdout 
 		for _, sc := range rcsim.Scenarios() {
 			demoNumbers = append(demoNumbers, views.Scenario{Number: sc.Number, Label: sc.Label})
 		}
-		sim := rcsim.New(rcsim.Options{Speed: cfg.SimSpeed, Logger: log, ExtraUsers: cfg.SimUsers})
+		sim := rcsim.New(rcsim.Options{Speed: cfg.SimSpeed, Logger: log, ExtraUsers: cfg.SimUsers,
+			IDs: cfg.SimIDs,
+		})
 		mux.Handle("/sim/", http.StripPrefix("/sim", sim))
 		server = cfg.scheme() + "://" + ln.Addr().String() + "/sim"
 		authServer = cfg.PublicURL + "/sim"

@@ -11,6 +11,8 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+
+	"github.com/ringout-dialer/ringout/rcsim"
 )
 
 // config is the app's configuration: environment variables, overridden by flags of the same
@@ -29,6 +31,7 @@ type config struct {
 	SimAddr        string
 	SimSpeed       float64
 	SimUsers       int
+	SimIDs         string // -sim-ids: rcsim.IDsBase64 or rcsim.IDsDigits
 }
 
 // demo reports whether the app runs on its embedded simulator (no RingCentral app configured).
@@ -68,6 +71,7 @@ func parseConfig(args []string, getenv func(string) string, stderr io.Writer) (c
 	fs.StringVar(&c.SimAddr, "sim_addr", env("SIM_ADDR", "127.0.0.1:8090"), "listen address of `ringout sim`")
 	fs.Float64Var(&c.SimSpeed, "sim-speed", 1, "simulator clock speed factor (demo mode and `ringout sim`)")
 	fs.IntVar(&c.SimUsers, "sim-users", 0, "extra simulator users load1…loadN (password = username) for load tests (demo mode)")
+	fs.StringVar(&c.SimIDs, "sim-ids", "base64", "simulator ring-out ids: base64 (strings, like the platform) or digits (JSON numbers, like the RingOut guide)")
 	if err := fs.Parse(args); err != nil {
 		return c, err
 	}
@@ -93,6 +97,9 @@ func parseConfig(args []string, getenv func(string) string, stderr io.Writer) (c
 	}
 	if c.SimSpeed <= 0 {
 		return c, errors.New("-sim-speed must be positive")
+	}
+	if _, err := rcsim.ParseIDs(c.SimIDs); err != nil {
+		return c, fmt.Errorf("-sim-ids: %w", err)
 	}
 	return c, nil
 }
