@@ -16,6 +16,7 @@ import (
 	"github.com/a-h/templ"
 
 	"github.com/ringout-dialer/ringout/metrics"
+	"github.com/ringout-dialer/ringout/ringcentral"
 	"github.com/ringout-dialer/ringout/static"
 	"github.com/ringout-dialer/ringout/views"
 )
@@ -43,10 +44,11 @@ type Deps struct {
 // App serves the dialer.
 type App struct {
 	Deps
-	assets  *static.Assets
-	handler http.Handler
-	numbers *numberCache
-	sockets *sockets // the WebSocket upgrader and rendered cards (ws.go)
+	assets     *static.Assets
+	handler    http.Handler
+	numbers    *userCache[[]ringcentral.ForwardingNumber]
+	extensions *userCache[ringcentral.Extension]
+	sockets    *sockets // the WebSocket upgrader and rendered cards (ws.go)
 
 	mu      sync.Mutex
 	closing chan struct{} // closed by Shutdown: WebSockets say goodbye
@@ -61,7 +63,10 @@ func New(d Deps) *App {
 	if d.Now == nil {
 		d.Now = time.Now
 	}
-	a := &App{Deps: d, assets: static.New(), numbers: newNumberCache(5 * time.Minute), closing: make(chan struct{})}
+	a := &App{Deps: d, assets: static.New(), closing: make(chan struct{}),
+		numbers:    newUserCache[[]ringcentral.ForwardingNumber](5 * time.Minute),
+		extensions: newUserCache[ringcentral.Extension](5 * time.Minute),
+	}
 	a.sockets = newSockets(a.sameOrigin)
 
 	mux := http.NewServeMux()

@@ -2,8 +2,8 @@ package rcsim_test
 
 import (
 	"net/http"
-	"slices"
 	"net/http/httptest"
+	"slices"
 	"strconv"
 	"strings"
 	"testing"

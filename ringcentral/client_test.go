@@ -258,4 +258,3 @@ func TestForwardingNumbersUsable(t *testing.T) {
 		}
 	}
 }
-
