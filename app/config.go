@@ -39,6 +39,7 @@ type config struct {
 	SimRefreshTokens  bool
 	SimAccessTTL      time.Duration
 	SimSessionCap     int
+	SimIDs            string // -sim-ids: rcsim.IDsBase64 or rcsim.IDsDigits
 }
 
 // simOptions are the simulator's options from the -sim-* flags.
@@ -49,7 +50,7 @@ func (c config) simOptions() rcsim.Options {
 	}
 	return rcsim.Options{Speed: c.SimSpeed, Retention: c.SimRetention, Cancel: c.SimCancel,
 		PenaltyRestart: c.SimPenaltyRestart, NoRefreshTokens: !c.SimRefreshTokens,
-		AccessTokenTTL: c.SimAccessTTL, SessionCap: limit}
+		AccessTokenTTL: c.SimAccessTTL, SessionCap: limit, IDs: c.SimIDs}
 }
 
 // demo reports whether the app runs on its embedded simulator (no RingCentral app configured).
@@ -95,6 +96,7 @@ func parseConfig(args []string, getenv func(string) string, stderr io.Writer) (c
 	fs.BoolVar(&c.SimRefreshTokens, "sim-refresh-tokens", true, "the simulator issues refresh tokens (RingCentral: the app's \"Issue refresh tokens\" setting, off by default)")
 	fs.DurationVar(&c.SimAccessTTL, "sim-access-ttl", time.Hour, "lifetime of the simulator's access tokens, in simulated time")
 	fs.IntVar(&c.SimSessionCap, "sim-session-cap", 5, "sessions one user may hold at once at the simulator; a sign-in beyond it ends the oldest (0: no limit)")
+	fs.StringVar(&c.SimIDs, "sim-ids", "base64", "simulator ring-out ids: base64 (strings, like the platform) or digits (JSON numbers, like the RingOut guide)")
 	var err error
 	if err = fs.Parse(args); err != nil {
 		return c, err
@@ -133,6 +135,9 @@ func parseConfig(args []string, getenv func(string) string, stderr io.Writer) (c
 	}
 	if c.SimSessionCap < 0 {
 		return c, errors.New("-sim-session-cap must be 0 (no limit) or more")
+	}
+	if _, err := rcsim.ParseIDs(c.SimIDs); err != nil {
+		return c, fmt.Errorf("-sim-ids: %w", err)
 	}
 	return c, nil
 }

@@ -54,6 +54,17 @@ func TestConfig(t *testing.T) {
 		{name: "frame ancestor without scheme", env: map[string]string{"FRAME_ANCESTORS": "intranet.example.com"}, wantErr: "FRAME_ANCESTORS"},
 		{name: "simulator speed zero", args: []string{"-sim-speed", "0"}, wantErr: "-sim-speed"},
 		{name: "too many simulator users", args: []string{"-sim-users", "100001"}, wantErr: "-sim-users"},
+		{name: "simulator ids are base64 by default", check: func(t *testing.T, c config) {
+			if c.SimIDs != "base64" {
+				t.Errorf("SimIDs = %q, want base64", c.SimIDs)
+			}
+		}},
+		{name: "simulator ids digits", args: []string{"-sim-ids", "digits"}, check: func(t *testing.T, c config) {
+			if c.SimIDs != "digits" {
+				t.Errorf("SimIDs = %q, want digits", c.SimIDs)
+			}
+		}},
+		{name: "simulator ids unknown", args: []string{"-sim-ids", "hex"}, wantErr: "-sim-ids"},
 		{name: "unknown flag", args: []string{"-nope"}, wantErr: "flag provided but not defined"},
 	}
 	for _, tt := range tests {

@@ -249,7 +249,7 @@ func TestDemoScreenshots(t *testing.T) {
 	browse(t, dialer, 5*time.Second, chromedp.EmulateViewport(w, h))
 	signIn(t, dialer, app, "demo2")
 	for _, n := range []struct{ number, callee string }{
-		{typed(rcsim.Answered), "Finished"}, {typed(rcsim.Busy), "Busy"}, {typed(rcsim.International), "InternationalDisabled"},
+		{typed(rcsim.Answered), "Finished"}, {typed(rcsim.Busy), "Busy"}, {typed(rcsim.Rejected), "Rejected"},
 	} {
 		id := dial(t, dialer, n.number, false)
 		browse(t, dialer, 30*time.Second, waitAttr(callCard(id)+" "+byTestID("callee-leg"), "data-status", n.callee))

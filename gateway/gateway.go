@@ -58,6 +58,11 @@ func (g *Gateway) ForwardingNumbers(ctx context.Context, s *auth.Session) ([]rin
 	return g.forSession(s).ForwardingNumbers(ctx)
 }
 
+// Extension reads the session's user's extension info (serviceFeatures among it).
+func (g *Gateway) Extension(ctx context.Context, s *auth.Session) (ringcentral.Extension, error) {
+	return g.forSession(s).Extension(ctx)
+}
+
 func (g *Gateway) client(hc *http.Client, user string, extra ...ringcentral.Option) *ringcentral.Client {
 	opts := append([]ringcentral.Option{ringcentral.WithBudget(g.budgets.For(user))}, g.opts...)
 	opts = append(opts, extra...)

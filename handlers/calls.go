@@ -1,6 +1,7 @@
 package handlers
 
 import (
+	"context"
 	"errors"
 	"net/http"
 
@@ -56,6 +57,14 @@ func (a *App) placeCall(w http.ResponseWriter, r *http.Request) {
 		a.formFailed(w, r, s, in)
 		return
 	}
+	if msg, err := a.refuseInternational(ctx, s, req.To); errors.Is(err, dialer.ErrSignedOut) {
+		a.signedOut(w, r)
+		return
+	} else if msg != "" {
+		in.Errors.To = msg
+		a.formFailed(w, r, s, in)
+		return
+	}
 
 	ro, err := a.RingCentral.CreateRingOut(ctx, s, req)
 	if errors.Is(err, dialer.ErrSignedOut) {
@@ -63,7 +72,7 @@ func (a *App) placeCall(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	if err != nil {
-		in.Errors.Form = a.explainRC(ctx, "placing a RingOut", err)
+		in.Errors.Form = a.explainRC(ctx, opPlace, err)
 		if outcomeUnknown(err) {
 			in.Errors.Form += " " + msgMayHavePlaced
 		}
@@ -94,6 +103,44 @@ func (a *App) placeCall(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	http.Redirect(w, r, "/calls/"+c.ID, http.StatusSeeOther)
+}
+
+// refuseInternational says why to (E.164) cannot be called, before anything is sent to
+// RingCentral: a number outside the user's home country while the extension's
+// InternationalCalling service feature is off. Otherwise RingCentral would ring the
+// user's own phone first and fail the call only after it was answered (calleeStatus
+// InternationalDisabled). "Outside" means another country calling code than the home
+// country's: a US user's +1 numbers (Canada and the Caribbean included) are left to
+// RingCentral. The extension info is read only for such numbers, and cached per user;
+// when it cannot be read the call is placed and RingCentral decides.
+func (a *App) refuseInternational(ctx context.Context, s *auth.Session, to string) (string, error) {
+	if !phone.International(to, s.HomeCountry) {
+		return "", nil
+	}
+	ext, err := a.extension(ctx, s)
+	if errors.Is(err, dialer.ErrSignedOut) {
+		return "", err
+	}
+	if err != nil {
+		a.explainRC(ctx, opExtension, err) // logged; the call goes ahead
+		return "", nil
+	}
+	f, ok := ext.Feature(ringcentral.FeatureInternationalCalling)
+	if !ok || f.Enabled {
+		return "", nil
+	}
+	return internationalOff(f.Reason), nil
+}
+
+// internationalOff is the sentence beside the number field when international calling is
+// off, by serviceFeatures' reason.
+func internationalOff(reason string) string {
+	switch reason {
+	case "ExtensionLimitation":
+		return "International calls are turned off for your RingCentral user, so this number cannot be called."
+	default: // AccountLimitation, AccountTypeLimitation, …
+		return "International calls are turned off for your RingCentral account, so this number cannot be called."
+	}
 }
 
 // formFailed answers a call form that cannot be placed: the form with its messages, as a
@@ -155,7 +202,7 @@ func (a *App) cancelCall(w http.ResponseWriter, r *http.Request) {
 	c, _ := a.Watcher.Call(s.UserID, id)
 	var failed string // what went wrong with this request: said on the card, not kept with the call
 	if err != nil {
-		failed = a.explainRC(ctx, "canceling a RingOut", err)
+		failed = a.explainRC(ctx, opCancel, err)
 	}
 	if fromFetch(r) {
 		fwd, _ := a.forwardingNumbers(ctx, s)

@@ -61,5 +61,8 @@ type Watcher interface {
 // (*gateway.Gateway). Errors match dialer.ErrSignedOut when the sign-in has ended.
 type RingCentral interface {
 	CreateRingOut(ctx context.Context, s *auth.Session, r ringcentral.RingOutRequest) (ringcentral.RingOut, error)
+	// ForwardingNumbers are the phones RingOut can ring first.
 	ForwardingNumbers(ctx context.Context, s *auth.Session) ([]ringcentral.ForwardingNumber, error)
+	// Extension is the user's extension info, with its serviceFeatures.
+	Extension(ctx context.Context, s *auth.Session) (ringcentral.Extension, error)
 }

@@ -60,7 +60,7 @@ func (a *App) dialerVM(ctx context.Context, s *auth.Session, in callForm) (views
 		return vm, err
 	}
 	if err != nil && vm.Errors.From == "" {
-		vm.Errors.From = "Your forwarding numbers could not be loaded: " + a.explainRC(ctx, "listing forwarding numbers", err) +
+		vm.Errors.From = "Your forwarding numbers could not be loaded: " + a.explainRC(ctx, opListNumbers, err) +
 			" You can still type the number to ring you at."
 	}
 	selected := in.From
@@ -160,31 +160,45 @@ func (a *App) forwardingNumbers(ctx context.Context, s *auth.Session) ([]ringcen
 	return fwd, nil
 }
 
-// numberCache keeps each user's forwarding numbers for ttl.
-type numberCache struct {
+// extension is the user's extension info (its serviceFeatures), cached like the
+// forwarding numbers: it is read when a call needs it, not on every page.
+func (a *App) extension(ctx context.Context, s *auth.Session) (ringcentral.Extension, error) {
+	if ext, ok := a.extensions.get(s.UserID, a.Now()); ok {
+		return ext, nil
+	}
+	ext, err := a.RingCentral.Extension(ctx, s)
+	if err != nil {
+		return ext, err
+	}
+	a.extensions.put(s.UserID, ext, a.Now())
+	return ext, nil
+}
+
+// userCache keeps one value per user for ttl.
+type userCache[T any] struct {
 	ttl time.Duration
 	mu  sync.Mutex
-	m   map[string]cachedNumbers
+	m   map[string]cached[T]
 }
 
-type cachedNumbers struct {
-	fwd []ringcentral.ForwardingNumber
-	at  time.Time
+type cached[T any] struct {
+	v  T
+	at time.Time
 }
 
-func newNumberCache(ttl time.Duration) *numberCache {
-	return &numberCache{ttl: ttl, m: map[string]cachedNumbers{}}
+func newUserCache[T any](ttl time.Duration) *userCache[T] {
+	return &userCache[T]{ttl: ttl, m: map[string]cached[T]{}}
 }
 
-func (c *numberCache) get(user string, now time.Time) ([]ringcentral.ForwardingNumber, bool) {
+func (c *userCache[T]) get(user string, now time.Time) (T, bool) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	e, ok := c.m[user]
-	return e.fwd, ok && now.Sub(e.at) < c.ttl
+	return e.v, ok && now.Sub(e.at) < c.ttl
 }
 
-func (c *numberCache) put(user string, fwd []ringcentral.ForwardingNumber, now time.Time) {
+func (c *userCache[T]) put(user string, v T, now time.Time) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	c.m[user] = cachedNumbers{fwd: fwd, at: now}
+	c.m[user] = cached[T]{v: v, at: now}
 }

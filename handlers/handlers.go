@@ -17,6 +17,7 @@ import (
 	"github.com/a-h/templ"
 
 	"github.com/ringout-dialer/ringout/metrics"
+	"github.com/ringout-dialer/ringout/ringcentral"
 	"github.com/ringout-dialer/ringout/static"
 	"github.com/ringout-dialer/ringout/views"
 )
@@ -44,11 +45,12 @@ type Deps struct {
 // App serves the dialer.
 type App struct {
 	Deps
-	assets  *static.Assets
-	handler http.Handler
-	numbers *numberCache
-	sockets *sockets // the WebSocket upgrader and rendered cards (ws.go)
-	gzips   sync.Pool // *gzip.Writer, reused across pages: each holds large tables
+	assets     *static.Assets
+	handler    http.Handler
+	numbers    *userCache[[]ringcentral.ForwardingNumber]
+	extensions *userCache[ringcentral.Extension]
+	sockets    *sockets  // the WebSocket upgrader and rendered cards (ws.go)
+	gzips      sync.Pool // *gzip.Writer, reused across pages: each holds large tables
 
 	mu      sync.Mutex
 	closing chan struct{} // closed by Shutdown: WebSockets say goodbye
@@ -63,7 +65,10 @@ func New(d Deps) *App {
 	if d.Now == nil {
 		d.Now = time.Now
 	}
-	a := &App{Deps: d, assets: static.New(), numbers: newNumberCache(5 * time.Minute), closing: make(chan struct{})}
+	a := &App{Deps: d, assets: static.New(), closing: make(chan struct{}),
+		numbers:    newUserCache[[]ringcentral.ForwardingNumber](5 * time.Minute),
+		extensions: newUserCache[ringcentral.Extension](5 * time.Minute),
+	}
 	a.sockets = newSockets(a.sameOrigin)
 
 	mux := http.NewServeMux()

@@ -11,10 +11,35 @@ import (
 	"github.com/ringout-dialer/ringout/ringcentral"
 )
 
+// rcOp is a RingCentral request the pages make, as explainRC words its failures: what it
+// is (for the log) and what a 403 means, naming the permission it needs (the operation's
+// x-app-permission in openapi.yml).
+type rcOp struct {
+	what      string
+	forbidden string
+}
+
+var (
+	opPlace  = rcOp{"placing a RingOut", msgNoRingOut}
+	opCancel = rcOp{"canceling a RingOut", msgNoRingOut}
+	// GET forwarding-number: x-app-permission ReadAccounts (x-user-permission
+	// ReadUserForwardingFlipNumbers).
+	opListNumbers = rcOp{"listing forwarding numbers",
+		"RingCentral did not let us read your forwarding numbers: that needs the Read Accounts permission (ReadAccounts). " +
+			"Ask your RingCentral administrator."}
+	// GET extension/~: x-app-permission ReadAccounts.
+	opExtension = rcOp{"reading extension info",
+		"RingCentral did not let us read your extension's settings: that needs the Read Accounts permission (ReadAccounts). " +
+			"Ask your RingCentral administrator."}
+)
+
+const msgNoRingOut = "Your RingCentral user is not allowed to make RingOut calls. Ask your RingCentral administrator for the RingOut permission."
+
 // explainRC turns an error from RingCentral into a sentence for the person, with the
 // errorCode for support, and logs the reason (with RingCentral's errorCode and request id)
 // for the operator.
-func (a *App) explainRC(ctx context.Context, what string, err error) string {
+func (a *App) explainRC(ctx context.Context, op rcOp, err error) string {
+	what := op.what
 	if wait := (*ringcentral.WaitError)(nil); errors.As(err, &wait) {
 		a.Logger.Warn(what, "request_id", requestID(ctx), "err", err)
 		if wait.Paused {
@@ -43,7 +68,7 @@ func (a *App) explainRC(ctx context.Context, what string, err error) string {
 	case e.StatusCode == http.StatusBadRequest:
 		return "RingCentral did not accept the request: " + e.Message + code
 	case e.StatusCode == http.StatusForbidden:
-		return "Your RingCentral user is not allowed to make RingOut calls. Ask your RingCentral administrator for the RingOut permission." + code
+		return op.forbidden + code
 	case errors.Is(err, dialer.ErrSignedOut):
 		return msgSignedOut
 	case e.StatusCode == http.StatusTooManyRequests:

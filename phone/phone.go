@@ -53,3 +53,19 @@ func Display(e164, region string) string {
 	}
 	return phonenumbers.Format(n, phonenumbers.INTERNATIONAL)
 }
+
+// International reports whether the E.164 number is outside region (the user's home
+// country, an ISO 3166 code; "" is US): its country calling code is not the region's. All
+// numbers sharing the home country's code count as home, so for a US user every +1 number
+// (Canada and the Caribbean too) is domestic, and an unparseable number is not international.
+func International(e164, region string) bool {
+	if region == "" {
+		region = "US"
+	}
+	n, err := phonenumbers.Parse(e164, "ZZ")
+	if err != nil {
+		return false
+	}
+	home := phonenumbers.GetCountryCodeForRegion(strings.ToUpper(region))
+	return home != 0 && int(n.GetCountryCode()) != home
+}

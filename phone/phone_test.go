@@ -58,3 +58,25 @@ func FuzzNormalize(f *testing.F) {
 		_ = Display(got, region)
 	})
 }
+
+func TestInternational(t *testing.T) {
+	tests := []struct {
+		number, region string
+		want           bool
+	}{
+		{"+442071838750", "US", true},
+		{"+33142685300", "US", true},
+		{"+16505550120", "US", false},
+		{"+14165550123", "US", false}, // Canada shares +1: left to RingCentral
+		{"+16505550120", "", false},   // no home country: US
+		{"+442071838750", "gb", false},
+		{"+16505550120", "GB", true},
+		{"+16505550120", "CA", false},
+		{"not a number", "US", false},
+	}
+	for _, tt := range tests {
+		if got := International(tt.number, tt.region); got != tt.want {
+			t.Errorf("International(%q, %q) = %v, want %v", tt.number, tt.region, got, tt.want)
+		}
+	}
+}

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"net/http"
+	"slices"
 	"strconv"
 	"strings"
 )
@@ -64,10 +65,7 @@ func homeCountry(base string) countryInfo {
 func (s *Sim) extensionInfo(w http.ResponseWriter, r *http.Request, u *User) {
 	base := baseURL(r)
 	id, _ := strconv.ParseInt(u.ID, 10, 64)
-	features := []map[string]any{{"featureName": "RingOut", "enabled": u.RingOut}, {"featureName": "InternationalCalling", "enabled": false}}
-	if !u.RingOut {
-		features[0]["reason"] = "ExtensionLimitation"
-	}
+	features := serviceFeatures(u)
 	writeJSON(w, http.StatusOK, map[string]any{
 		"id":              id,
 		"uri":             extensionURI(base, u),
@@ -89,6 +87,30 @@ func (s *Sim) extensionInfo(w http.ResponseWriter, r *http.Request, u *User) {
 		"setupWizardState": "Completed",
 		"hidden":           false,
 	})
+}
+
+// serviceFeatures is extension info's serviceFeatures, as the platform lists them: each
+// feature's name and whether it is on, with the reason when it is off (the recorded answer
+// has 49 entries; these are the ones about calls). International calling is off for the
+// whole account; RingOut is off for a user without the permission.
+func serviceFeatures(u *User) []map[string]any {
+	feature := func(name string, on bool, reason string) map[string]any {
+		f := map[string]any{"featureName": name, "enabled": on}
+		if !on {
+			f["reason"] = reason
+		}
+		return f
+	}
+	return []map[string]any{
+		feature("RingOut", u.RingOut, "ExtensionLimitation"),
+		feature("InternationalCalling", false, "AccountLimitation"),
+		feature("CallForwarding", true, ""),
+		feature("VoipCalling", true, ""),
+		feature("Voicemail", true, ""),
+		feature("CallerIdControl", false, "AccountLimitation"),
+		feature("EmergencyCalling", true, ""),
+		feature("Conferencing", false, "AccountLimitation"),
+	}
 }
 
 // paging is the spec's paging and navigation for a list that fits one page.
@@ -147,11 +169,20 @@ func (s *Sim) forwardingNumbers(w http.ResponseWriter, r *http.Request, u *User)
 		return
 	}
 	var records []map[string]any
-	for i, f := range u.Forwarding {
-		records = append(records, map[string]any{
-			"id": f.ID, "uri": listURI + "/" + f.ID, "phoneNumber": f.PhoneNumber, "label": f.Label,
-			"type": f.Type, "features": []string{"CallFlip", "CallForwarding"}, "flipNumber": strconv.Itoa(i + 1),
-		})
+	flip := 0
+	for _, f := range u.Forwarding {
+		rec := map[string]any{"id": f.ID, "uri": listURI + "/" + f.ID, "label": f.Label, "type": f.Type, "features": f.features()}
+		if f.PhoneNumber != "" {
+			rec["phoneNumber"] = f.PhoneNumber
+		}
+		if f.DeviceID != "" {
+			rec["device"] = map[string]any{"id": f.DeviceID}
+		}
+		if slices.Contains(f.features(), "CallFlip") {
+			flip++
+			rec["flipNumber"] = strconv.Itoa(flip)
+		}
+		records = append(records, rec)
 	}
 	writeJSON(w, http.StatusOK, map[string]any{"uri": listURI, "records": pageOf(records, pg), "paging": pg, "navigation": nav})
 }
@@ -246,7 +277,7 @@ func ringOutURI(base string, u *User, id string) string {
 
 // ringOutStatus is the spec's GetRingOutStatusResponse.
 type ringOutStatus struct {
-	ID     string        `json:"id"`
+	ID     any           `json:"id"` // a string, or a json.Number with -sim-ids digits
 	URI    string        `json:"uri"`
 	Status RingOutStatus `json:"status"`
 }
@@ -256,7 +287,11 @@ func (s *Sim) writeRingOut(w http.ResponseWriter, r *http.Request, u *User, c *C
 	s.mu.Lock()
 	st, _ := c.statusAt(now)
 	s.mu.Unlock()
-	writeJSON(w, http.StatusOK, ringOutStatus{ID: c.ID, URI: ringOutURI(baseURL(r), u, c.ID),
+	var id any = c.ID
+	if s.ids == IDsDigits {
+		id = json.Number(c.ID) // 234343434, as the guide shows it
+	}
+	writeJSON(w, http.StatusOK, ringOutStatus{ID: id, URI: ringOutURI(baseURL(r), u, c.ID),
 		Status: st})
 }
 
@@ -291,7 +326,7 @@ func (s *Sim) createRingOut(w http.ResponseWriter, r *http.Request, u *User) {
 		from = u.Forwarding[0].PhoneNumber
 	case req.From.ForwardingNumberID != "":
 		for _, f := range u.Forwarding {
-			if f.ID == req.From.ForwardingNumberID {
+			if f.ID == req.From.ForwardingNumberID && f.CanRingOut() {
 				from = f.PhoneNumber
 			}
 		}
@@ -312,7 +347,7 @@ func (s *Sim) createRingOut(w http.ResponseWriter, r *http.Request, u *User) {
 		}
 	}
 	now := s.Now()
-	c := newCall(newID(12), u.ID, from, to, req.PlayPrompt, now, s.retention)
+	c := newCall(s.newRingOutID(), u.ID, from, to, req.PlayPrompt, now, s.retention)
 	s.mu.Lock()
 	for id, old := range s.calls { // forget calls nobody can read any more
 		if old.gone(now) {

@@ -2,6 +2,7 @@ package rcsim
 
 import (
 	"fmt"
+	"slices"
 	"strings"
 )
 
@@ -28,12 +29,35 @@ type User struct {
 // Name is the extension name: first and last name.
 func (u *User) Name() string { return u.FirstName + " " + u.LastName }
 
-// ForwardingNumber is one of a user's "ring me at" numbers.
+// ForwardingNumber is one record of a user's forwarding-number list. Only those with the
+// CallFlip feature and a phone number can be rung first by a RingOut (CanRingOut).
 type ForwardingNumber struct {
 	ID          string
-	PhoneNumber string // E.164
+	PhoneNumber string // E.164; empty for a PhoneLine record (another device, DeviceID)
 	Label       string
-	Type        string // Home, Mobile, Work, Other, …
+	Type        string   // Home, Mobile, Work, Other, PhoneLine, Outage, BusinessMobilePhone, …
+	Features    []string // nil means CallFlip and CallForwarding
+	DeviceID    string   // the device of a PhoneLine record
+}
+
+// features is the record's features as the list answers them.
+func (f ForwardingNumber) features() []string {
+	if f.Features == nil {
+		return []string{"CallFlip", "CallForwarding"}
+	}
+	return f.Features
+}
+
+// CanRingOut reports whether a RingOut can ring this number first: it has the CallFlip
+// feature and a phone number.
+func (f ForwardingNumber) CanRingOut() bool {
+	return f.PhoneNumber != "" && slices.Contains(f.features(), "CallFlip")
+}
+
+// forwardingOnly is a record for call forwarding only (no CallFlip): what a user sets up for
+// when the office is down. RingCentral's apps do not offer it for RingOut.
+func forwardingOnly(id, number string) ForwardingNumber {
+	return ForwardingNumber{ID: id, PhoneNumber: number, Label: "Outage", Type: "Outage", Features: []string{"CallForwarding"}}
 }
 
 type directory struct {
@@ -50,6 +74,8 @@ func newDirectory() *directory {
 				{ID: "1640191102", PhoneNumber: "+16505550112", Label: "Home", Type: "Home"},
 				{ID: "1640191103", PhoneNumber: "+14155550113", Label: "Office", Type: "Work"},
 				{ID: "1640191104", PhoneNumber: "+442071838750", Label: "London office", Type: "Other"},
+				forwardingOnly("1640191105", "+16505550115"),
+				{ID: "1640191106", Label: "Desk phone", Type: "PhoneLine", Features: []string{"CallFlip", "CallForwarding"}, DeviceID: "1640191601"},
 			}},
 		{ID: "1640192004", Number: "102", Username: "demo2", Password: "demo2", FirstName: "Devon", LastName: "Second",
 			Email: "demo2@example.com", DirectPhone: "+16505550102", RingOut: true,
@@ -57,12 +83,14 @@ func newDirectory() *directory {
 				{ID: "1640192101", PhoneNumber: "+16505550121", Label: "Mobile", Type: "Mobile"},
 				{ID: "1640192102", PhoneNumber: "+14155550122", Label: "Desk", Type: "Work"},
 				{ID: "1640192103", PhoneNumber: "+33142685300", Label: "Paris flat", Type: "Home"},
+				forwardingOnly("1640192104", "+16505550124"),
 			}},
 		{ID: "1640193004", Number: "103", Username: "noperm", Password: "noperm", FirstName: "Noel", LastName: "Perm",
 			Email: "noperm@example.com", DirectPhone: "+16505550103", RingOut: false,
 			Forwarding: []ForwardingNumber{
 				{ID: "1640193101", PhoneNumber: "+16505550131", Label: "Mobile", Type: "Mobile"},
 				{ID: "1640193102", PhoneNumber: "+442071838752", Label: "Other", Type: "Other"},
+				forwardingOnly("1640193103", "+16505550133"),
 			}},
 	}}
 }
@@ -72,7 +100,11 @@ func (s *Sim) Users() []User {
 	out := make([]User, 0, len(s.dir.users))
 	for _, u := range s.dir.users {
 		c := *u
-		c.Forwarding = append([]ForwardingNumber(nil), u.Forwarding...)
+		c.Forwarding = nil
+		for _, f := range u.Forwarding {
+			f.Features = slices.Clone(f.Features)
+			c.Forwarding = append(c.Forwarding, f)
+		}
 		out = append(out, c)
 	}
 	return out

@@ -7,13 +7,20 @@
 //
 // # The demo account
 //
-// Account 37439510, main number +16505550100, home country US (id "1"), international calling
-// off. App: client id DemoClientID, secret DemoClientSecret. Users (username/password,
-// extension number, extension id):
+// Account 37439510, main number +16505550100, home country US (id "1", callingCode "1"),
+// international calling off: extension info's serviceFeatures say {"featureName":
+// "InternationalCalling", "enabled": false, "reason": "AccountLimitation"}, as the platform's
+// recorded answer does. App: client id DemoClientID, secret DemoClientSecret. Users
+// (username/password, extension number, extension id):
 //
 //	demo/demo      101  1640191004  4 forwarding numbers (Mobile, Home, Work, Other +44…)
 //	demo2/demo2    102  1640192004  3 forwarding numbers (Mobile, Work, Home +33…)
 //	noperm/noperm  103  1640193004  2 forwarding numbers; no RingOut permission
+//
+// Those forwarding numbers have the CallFlip feature (RingOut can ring them first). Each
+// user's list also has an Outage record with CallForwarding only, and demo's a PhoneLine
+// record (a desk phone: a device, no phoneNumber), which RingCentral's apps do not offer
+// for RingOut; from.forwardingNumberId naming one is 400 CMN-101.
 //
 // # Ring-out scenarios
 //
@@ -57,17 +64,6 @@
 // Sim.Act lets a presenter drive each leg by hand (ActAnswer, ActDecline, ActBusy, ActNoReply,
 // ActHangUp).
 //
-// # Switches
-//
-// Options, and flags of `go run .` and `go run . sim` (defaults follow the platform):
-//
-//	-sim-speed F              Options.Speed (1)
-//	-sim-retention D          Options.Retention: how long a finished call stays readable (30s)
-//	-sim-cancel MODE          Options.Cancel: until-caller-answers (default) or until-connected
-//	-sim-penalty-restart      Options.PenaltyRestart: a 429 begins a 60 s penalty for the
-//	                          user's group; every request during it is answered 429 and
-//	                          restarts it (off)
-//
 // A 429 fault (POST /_admin/faults) without retryAfter is answered without Retry-After, as
 // RingCentral does "in some cases". With PenaltyRestart a 429 fault on an API request begins
 // the penalty of that request's group for the user its token names; the penalty's 429s
@@ -97,11 +93,18 @@
 // The app's `go run .` (demo mode) and `go run . sim` set Options with these flags; the
 // defaults follow the platform, for an app whose "Issue refresh tokens" setting is on:
 //
-//	-sim-speed F                      1      Speed
-//	-sim-refresh-tokens=true|false    true   NoRefreshTokens = !value (RingCentral's own default for a new app is off)
-//	-sim-access-ttl D                 1h     AccessTokenTTL (simulated time, at least 1s)
-//	-sim-session-cap N                5      SessionCap (0: no limit, i.e. SessionCap < 0)
-//	-sim-users N                      0      ExtraUsers (demo mode only)
+//	-sim-speed F                      1       Speed
+//	-sim-refresh-tokens=true|false    true    NoRefreshTokens = !value (RingCentral's own default for a new app is off)
+//	-sim-access-ttl D                 1h      AccessTokenTTL (simulated time, at least 1s)
+//	-sim-session-cap N                5       SessionCap (0: no limit, i.e. SessionCap < 0)
+//	-sim-retention D                  30s     Retention: how long a finished call stays readable
+//	-sim-cancel MODE                  until-caller-answers   Cancel (or until-connected)
+//	-sim-penalty-restart              off     PenaltyRestart: a 429 begins a 60 s penalty for the
+//	                                          user's group; every request during it is answered
+//	                                          429 and restarts it
+//	-sim-ids base64|digits            base64  IDs: ring-out ids as strings like the platform's,
+//	                                          or JSON numbers (234343434) like the RingOut guide
+//	-sim-users N                      0       ExtraUsers (demo mode only)
 //
 // Options without a flag: Clock, RefreshTokenTTL (7 days), RateLimits, Logger.
 //
@@ -160,10 +163,12 @@
 //     checked against international calling; a non-US "from" rings normally. callerId and
 //     country are validated loosely and otherwise ignored. A forwardingNumberId that is not the
 //     user's is 400 CMN-101 naming from.forwardingNumberId.
-//   - Ring-out ids are random 12-digit strings (the platform's look like base64, e.g.
-//     "Y3MxNjg2…" in a recorded answer; the guide's sample shows a JSON number); uri uses the
-//     real account and extension ids and the "ring-out" spelling whatever spelling the request
-//     used.
+//   - Ring-out ids are, by default, unpadded base64url of "cs" + 19 random digits +
+//     "@10.13.22.252", the form of the recorded platform id "Y3MxNjg2MzAwMTIyMTAwMTM1OTM5QDEwLjEzLjIyLjI1Mg"
+//     (what the digits mean is not documented). With -sim-ids digits they are 12 random
+//     digits sent as a JSON number, as the guide's sample shows (234343434), which breaks
+//     openapi.yml (id: string). uri uses the real account and extension ids and the
+//     "ring-out" spelling whatever spelling the request used.
 //   - The spec marks from required; here it may be omitted (the first forwarding number rings).
 //   - A call's fate comes from the last digit of to (Scenarios), and its timings are fixed; the
 //     real platform's depend on the phones, ring settings and carriers. Voicemail does not
@@ -198,8 +203,8 @@
 //     after authentication, so 401s carry no X-Rate-Limit headers.
 //   - Faults (POST /_admin/faults) are ours: matching responses carry X-Rcsim-Fault: true.
 //     A fault delay is real time, not simulated.
-//   - Extension info, phone numbers and caller id carry a plausible subset of the fields. The
-//     InternationalCalling service feature has no reason (the platform's recorded answer says
-//     "AccountLimitation").
+//   - Extension info, phone numbers and caller id carry a plausible subset of the fields
+//     (ringcentral's TestSimulatorShapes compares them with the recorded answers).
+//     serviceFeatures lists 8 features about calls, the recorded answer 49.
 //     Paging always fits one page unless perPage is smaller.
 package rcsim

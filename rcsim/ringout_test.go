@@ -3,6 +3,7 @@ package rcsim_test
 import (
 	"net/http"
 	"net/http/httptest"
+	"slices"
 	"strconv"
 	"strings"
 	"testing"
@@ -243,19 +244,37 @@ func TestExtensionEndpoints(t *testing.T) {
 	if info["id"] != float64(1640191004) || info["extensionNumber"] != "101" || info["status"] != "Enabled" || country["isoCode"] != "US" || country["id"] != "1" {
 		t.Errorf("extension info %v", info)
 	}
+	intl := map[string]any{}
+	for _, f := range info["serviceFeatures"].([]any) {
+		if m := f.(map[string]any); m["featureName"] == "InternationalCalling" {
+			intl = m
+		}
+	}
+	if intl["enabled"] != false || intl["reason"] != "AccountLimitation" {
+		t.Errorf("InternationalCalling service feature = %v, want off for AccountLimitation (as recorded)", intl)
+	}
 	fw := e.get(ext+"/forwarding-number", tok).json(t)
 	records, _ := fw["records"].([]any)
 	types := map[any]bool{}
-	nonUS := 0
+	nonUS, flip, other := 0, 0, 0
 	for _, r := range records {
 		m := r.(map[string]any)
+		number, _ := m["phoneNumber"].(string)
+		if !slices.Contains(m["features"].([]any), any("CallFlip")) || number == "" {
+			other++
+			continue
+		}
+		flip++
 		types[m["type"]] = true
-		if !strings.HasPrefix(m["phoneNumber"].(string), "+1") {
+		if !strings.HasPrefix(number, "+1") {
 			nonUS++
 		}
 	}
-	if len(records) < 2 || len(records) > 4 || len(types) != len(records) || nonUS != 1 {
-		t.Errorf("forwarding numbers %v: want 2–4 of different types, one non-US", records)
+	if flip < 2 || flip > 4 || len(types) != flip || nonUS != 1 {
+		t.Errorf("forwarding numbers %v: want 2–4 with CallFlip and a number, of different types, one non-US", records)
+	}
+	if other == 0 {
+		t.Errorf("forwarding numbers %v: want a record RingOut cannot use (no CallFlip or no number)", records)
 	}
 	if pn := e.get(ext+"/phone-number", tok); pn.status != http.StatusOK || !strings.Contains(string(pn.body), `"usageType":"DirectNumber"`) {
 		t.Errorf("phone numbers: %d %s", pn.status, pn.body)

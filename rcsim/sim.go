@@ -3,6 +3,7 @@ package rcsim
 import (
 	"context"
 	"crypto/rand"
+	"encoding/base64"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -65,6 +66,26 @@ type Options struct {
 	// PenaltyRestart makes a 429 begin a 60 s penalty for the user's throttling group, during
 	// which every request of the group is answered 429 and restarts it. (-sim-penalty-restart)
 	PenaltyRestart bool
+	// IDs is how ring-out ids look (-sim-ids): IDsBase64 (""), strings like the platform's
+	// today, or IDsDigits, JSON numbers as the RingOut guide shows them.
+	IDs string
+}
+
+// The kinds of ring-out id (Options.IDs).
+const (
+	IDsBase64 = "base64" // "Y3MxNjg2MzAwMTIy…" (a JSON string), as the platform answers; the default
+	IDsDigits = "digits" // 234343434 (a JSON number), as the RingOut guide and older docs show
+)
+
+// ParseIDs checks a -sim-ids value: "base64" or "digits" ("" is base64).
+func ParseIDs(s string) (string, error) {
+	switch s {
+	case "", IDsBase64:
+		return IDsBase64, nil
+	case IDsDigits:
+		return IDsDigits, nil
+	}
+	return "", fmt.Errorf("ring-out ids must be %q or %q, not %q", IDsBase64, IDsDigits, s)
 }
 
 // CancelMode says until when DELETE ring-out ends a call. The RingOut guide says both
@@ -133,6 +154,7 @@ type Sim struct {
 	penalties      map[string]penalty // rate-limit key → its penalty, with penaltyRestart
 	groups         map[string]string  // route pattern → throttling group
 	reqs           []Request
+	ids            string   // IDsBase64 or IDsDigits
 	issued         []string // secrets handed out, for the /_admin/secrets leak checks (secrets.go)
 }
 
@@ -189,6 +211,10 @@ func New(opts Options) *Sim {
 		s.limits[g] = n
 	}
 	s.dir.addLoadUsers(opts.ExtraUsers)
+	s.ids = IDsBase64
+	if opts.IDs == IDsDigits {
+		s.ids = IDsDigits
+	}
 	s.start = s.clock.Now()
 	s.mux = s.routes()
 	return s
@@ -428,6 +454,17 @@ func newID(n int) string {
 		b.WriteString(strconv.FormatInt(d.Int64()+lo, 10))
 	}
 	return b.String()
+}
+
+// newRingOutID is a fresh ring-out id of the configured kind: 12 digits, or base64url
+// (unpadded) of a session name like the platform's ("cs" + 19 digits + "@" + a host
+// address: "Y3MxNjg2MzAwMTIyMTAwMTM1OTM5QDEwLjEzLjIyLjI1Mg" decodes to
+// "cs1686300122100135939@10.13.22.252").
+func (s *Sim) newRingOutID() string {
+	if s.ids == IDsDigits {
+		return newID(12)
+	}
+	return base64.RawURLEncoding.EncodeToString([]byte("cs" + newID(19) + "@10.13.22.252"))
 }
 
 // newToken returns an opaque random token.

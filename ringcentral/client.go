@@ -23,6 +23,7 @@ import (
 	"net"
 	"net/http"
 	"net/url"
+	"slices"
 	"strings"
 	"syscall"
 	"time"
@@ -92,23 +93,66 @@ type Extension struct {
 	Name             string `json:"name"`
 	RegionalSettings struct {
 		HomeCountry struct {
-			ID      string `json:"id"`
-			ISOCode string `json:"isoCode"`
-			Name    string `json:"name"`
+			ID          string `json:"id"`
+			ISOCode     string `json:"isoCode"`
+			Name        string `json:"name"`
+			CallingCode string `json:"callingCode"`
 		} `json:"homeCountry"`
 	} `json:"regionalSettings"`
 	Account struct {
 		ID string `json:"id"`
 	} `json:"account"`
+	// ServiceFeatures says which features the extension may use, and why not (Reason) when
+	// one is off: e.g. {"featureName": "InternationalCalling", "enabled": false, "reason":
+	// "AccountLimitation"}.
+	ServiceFeatures []ServiceFeature `json:"serviceFeatures"`
 }
 
-// ForwardingNumber is one of the user's phones that RingOut can ring first.
+// ServiceFeature is one entry of an extension's serviceFeatures.
+type ServiceFeature struct {
+	FeatureName string `json:"featureName"`
+	Enabled     bool   `json:"enabled"`
+	// Reason is why a feature is off: AccountLimitation, ExtensionLimitation,
+	// AccountTypeLimitation, …; empty when it is on.
+	Reason string `json:"reason"`
+}
+
+// The service features the dialer looks at.
+const (
+	FeatureRingOut              = "RingOut"
+	FeatureInternationalCalling = "InternationalCalling"
+)
+
+// Feature returns the extension's service feature of that name; false when RingCentral did
+// not list it (then nothing is known about it).
+func (e Extension) Feature(name string) (ServiceFeature, bool) {
+	for _, f := range e.ServiceFeatures {
+		if f.FeatureName == name {
+			return f, true
+		}
+	}
+	return ServiceFeature{}, false
+}
+
+// ForwardingNumber is one of the user's phones as the forwarding-number list returns it.
+// Only some can be rung first by a RingOut (CanRingOut).
 type ForwardingNumber struct {
 	ID          string   `json:"id"`
-	PhoneNumber string   `json:"phoneNumber"`
+	PhoneNumber string   `json:"phoneNumber"` // empty for a PhoneLine record (another device)
 	Label       string   `json:"label"`
-	Type        string   `json:"type"`
-	Features    []string `json:"features"`
+	Type        string   `json:"type"`     // Home, Mobile, Work, PhoneLine, Outage, Other, BusinessMobilePhone, …
+	Features    []string `json:"features"` // CallFlip, CallForwarding
+}
+
+// FeatureCallFlip marks the forwarding numbers RingOut can ring first.
+const FeatureCallFlip = "CallFlip"
+
+// CanRingOut reports whether RingOut can ring this phone first: it has the CallFlip feature
+// and a phone number, as RingCentral's own apps choose the numbers they offer. Records for
+// forwarding only (an Outage number, say) or another device (PhoneLine, no phoneNumber)
+// cannot be used.
+func (f ForwardingNumber) CanRingOut() bool {
+	return f.PhoneNumber != "" && slices.Contains(f.Features, FeatureCallFlip)
 }
 
 // PhoneNumber is a RingCentral number assigned to the user.
@@ -143,9 +187,50 @@ type RingOutRequest struct {
 
 // RingOut is a RingOut call as POST and GET ring-out return it.
 type RingOut struct {
+	// ID is the call's id. The platform sends a string, base64 ("Y3MxNjg2MzAwMTIy…" in a
+	// recorded answer); older documentation, the RingOut guide among it, shows a JSON number
+	// (234343434). Both are accepted; a number is kept as its digits.
 	ID     string        `json:"id"`
 	URI    string        `json:"uri"`
 	Status dialer.Status `json:"status"`
+}
+
+// UnmarshalJSON decodes a RingOut whose id is a JSON string or a whole JSON number.
+func (r *RingOut) UnmarshalJSON(b []byte) error {
+	var raw struct {
+		ID     json.RawMessage `json:"id"`
+		URI    string          `json:"uri"`
+		Status dialer.Status   `json:"status"`
+	}
+	if err := json.Unmarshal(b, &raw); err != nil {
+		return err
+	}
+	id, err := ringOutID(raw.ID)
+	if err != nil {
+		return err
+	}
+	*r = RingOut{ID: id, URI: raw.URI, Status: raw.Status}
+	return nil
+}
+
+// ringOutID is a ring-out id given as a JSON string or as a whole, non-negative JSON number
+// (its digits, exactly: no float64 rounding). A missing or null id is "".
+func ringOutID(raw json.RawMessage) (string, error) {
+	raw = bytes.TrimSpace(raw)
+	switch {
+	case len(raw) == 0 || string(raw) == "null":
+		return "", nil
+	case raw[0] == '"':
+		var s string
+		err := json.Unmarshal(raw, &s)
+		return s, err
+	}
+	for _, c := range raw {
+		if c < '0' || c > '9' {
+			return "", fmt.Errorf("ring-out id %.40s is neither a string nor a whole number", raw)
+		}
+	}
+	return string(raw), nil
 }
 
 // Extension returns the signed-in user.
@@ -155,8 +240,9 @@ func (c *Client) Extension(ctx context.Context) (Extension, error) {
 	return e, err
 }
 
-// ForwardingNumbers returns the phones RingOut can ring first (those with the CallFlip
-// feature, as RingCentral's own apps list them; all of them when none is marked).
+// ForwardingNumbers returns the phones RingOut can ring first: the records of the user's
+// forwarding-number list that CanRingOut, in RingCentral's order. The list needs the app's
+// ReadAccounts permission (a 403 otherwise).
 func (c *Client) ForwardingNumbers(ctx context.Context) ([]ForwardingNumber, error) {
 	var page struct {
 		Records []ForwardingNumber `json:"records"`
@@ -164,7 +250,13 @@ func (c *Client) ForwardingNumbers(ctx context.Context) ([]ForwardingNumber, err
 	if err := c.do(ctx, Light, http.MethodGet, extPath+"/forwarding-number?perPage=100", nil, &page); err != nil {
 		return nil, err
 	}
-	return page.Records, nil
+	usable := []ForwardingNumber{}
+	for _, f := range page.Records {
+		if f.CanRingOut() {
+			usable = append(usable, f)
+		}
+	}
+	return usable, nil
 }
 
 // PhoneNumbers returns the RingCentral numbers assigned to the user.

@@ -3,7 +3,9 @@ package ringcentral_test
 import (
 	"context"
 	"errors"
+	"io"
 	"net/http"
+	"net/http/httptest"
 	"strings"
 	"testing"
 	"time"
@@ -210,5 +212,49 @@ func TestMalformedAndUnknown(t *testing.T) {
 			got, err := c.RingOut(t.Context(), ro.ID)
 			tt.check(t, got, err)
 		})
+	}
+}
+
+// TestForwardingNumbersUsable: only the records RingOut can ring first are returned: with
+// the CallFlip feature and a phone number, in RingCentral's order. Forwarding-only records
+// (an Outage number) and other devices (PhoneLine, no phoneNumber) are left out.
+func TestForwardingNumbersUsable(t *testing.T) {
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "application/json")
+		io.WriteString(w, `{"records":[
+			{"id":"1","phoneNumber":"+16505550111","label":"Mobile","type":"Mobile","features":["CallFlip","CallForwarding"],"flipNumber":"1"},
+			{"id":"2","phoneNumber":"+16505550115","label":"Outage","type":"Outage","features":["CallForwarding"]},
+			{"id":"3","label":"Desk phone","type":"PhoneLine","features":["CallFlip","CallForwarding"],"device":{"id":"77"}},
+			{"id":"4","phoneNumber":"+16505550116","label":"Car","type":"BusinessMobilePhone"},
+			{"id":"5","phoneNumber":"+442071838750","label":"London","type":"Other","features":["CallFlip"],"flipNumber":"2"}
+		]}`)
+	}))
+	defer srv.Close()
+	fwd, err := ringcentral.New(srv.URL, srv.Client()).ForwardingNumbers(t.Context())
+	if err != nil {
+		t.Fatal(err)
+	}
+	var ids []string
+	for _, f := range fwd {
+		ids = append(ids, f.ID)
+	}
+	if strings.Join(ids, ",") != "1,5" {
+		t.Errorf("forwarding numbers %v, want 1 and 5 (CallFlip with a number)", ids)
+	}
+
+	// The simulator's users have such records too; the client leaves them out.
+	sim := newSim(t, rcsim.Options{})
+	fwd, err = signIn(t, sim, "demo").ForwardingNumbers(t.Context())
+	if err != nil {
+		t.Fatal(err)
+	}
+	all := sim.Users()[0].Forwarding
+	if len(fwd) == 0 || len(fwd) >= len(all) {
+		t.Errorf("%d of the simulator's %d records, want the usable ones only", len(fwd), len(all))
+	}
+	for _, f := range fwd {
+		if !f.CanRingOut() {
+			t.Errorf("offered %+v, which RingOut cannot ring", f)
+		}
 	}
 }
