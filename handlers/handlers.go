@@ -180,7 +180,6 @@ func (a *App) render(w http.ResponseWriter, r *http.Request, status int, c templ
 // eat what it saves on a tiny fragment.
 const minGzip = 1024
 
-
 // embedded reports whether the page is being loaded in a frame (Sec-Fetch-Dest), or the
 // URL asks for the embedded variant explicitly (?embed=1, for browsers without fetch metadata).
 func embedded(r *http.Request) bool {
