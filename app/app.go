@@ -101,6 +101,7 @@ func Run(ctx context.Context, args []string, getenv func(string) string, stdout 
 			return err
 		}
 	}
+	httpClient.Transport = ringcentral.AgentTransport(httpClient.Transport, userAgent(cfg.ReplicaID))
 	checkEmbedding(cfg, log)
 	oauth := ringcentral.OAuthConfig(server, clientID, clientSecret, cfg.PublicURL+"/oauth/callback")
 	oauth.Endpoint.AuthURL = authServer + "/restapi/oauth/authorize"

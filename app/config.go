@@ -29,6 +29,7 @@ type config struct {
 	FrameAncestors []string
 	TLSCert        string
 	TLSKey         string
+	ReplicaID      string // names this process in X-User-Agent (and, in a cluster, its leases)
 	SimAddr        string
 	SimSpeed       float64
 	SimUsers       int
@@ -87,6 +88,7 @@ func parseConfig(args []string, getenv func(string) string, stderr io.Writer) (c
 	fs.StringVar(&frameAncestors, "frame_ancestors", env("FRAME_ANCESTORS", ""), "space-separated origins allowed to embed the app")
 	fs.StringVar(&c.TLSCert, "tls_cert", env("TLS_CERT", ""), "TLS certificate file")
 	fs.StringVar(&c.TLSKey, "tls_key", env("TLS_KEY", ""), "TLS key file")
+	fs.StringVar(&c.ReplicaID, "replica_id", env("REPLICA_ID", hostname()), "names this replica (X-User-Agent; default: the host name)")
 	fs.StringVar(&c.SimAddr, "sim_addr", env("SIM_ADDR", "127.0.0.1:8090"), "listen address of `ringout sim`")
 	fs.Float64Var(&c.SimSpeed, "sim-speed", 1, "simulator clock speed factor (demo mode and `ringout sim`)")
 	fs.IntVar(&c.SimUsers, "sim-users", 0, "extra simulator users load1…loadN (password = username) for load tests (demo mode)")
@@ -166,4 +168,12 @@ func (c config) sessionSecret() ([]byte, error) {
 		return nil, err
 	}
 	return s, f.Sync()
+}
+
+// hostname is the machine's name, the default REPLICA_ID ("ringout" when it has none).
+func hostname() string {
+	if h, err := os.Hostname(); err == nil && h != "" {
+		return h
+	}
+	return "ringout"
 }

@@ -100,3 +100,18 @@ func TestSessionSecret(t *testing.T) {
 		t.Errorf("generated secret %q then %q (err %v), want the same one of ≥ 32 characters", first, again, err)
 	}
 }
+
+// TestReplicaID: REPLICA_ID names the replica; unset, it is the host name.
+func TestReplicaID(t *testing.T) {
+	c, err := parseConfig(nil, func(k string) string { return map[string]string{"REPLICA_ID": "dialer-2"}[k] }, io.Discard)
+	if err != nil || c.ReplicaID != "dialer-2" {
+		t.Errorf("REPLICA_ID=dialer-2: ReplicaID %q (err %v)", c.ReplicaID, err)
+	}
+	c, err = parseConfig(nil, func(string) string { return "" }, io.Discard)
+	if err != nil || c.ReplicaID != hostname() || c.ReplicaID == "" {
+		t.Errorf("unset: ReplicaID %q, want the host name %q (err %v)", c.ReplicaID, hostname(), err)
+	}
+	if got := userAgent("east 1"); !strings.HasPrefix(got, "ringout/") || !strings.HasSuffix(got, " replica/east-1") {
+		t.Errorf("userAgent(%q) = %q, want ringout/VERSION replica/east-1", "east 1", got)
+	}
+}

@@ -24,6 +24,7 @@ type simRequest struct {
 	Path      string
 	Extension string
 	Status    int
+	Agent     string // X-User-Agent
 }
 
 func simLog(t *testing.T, app *testApp) []simRequest {

@@ -115,7 +115,8 @@
 // taken from X-Forwarded-Prefix or else from the difference between r.RequestURI and
 // r.URL.Path that http.StripPrefix leaves. Admin endpoints are served at /_admin/ of the
 // handler only (/sim/_admin/… when mounted): POST /_admin/faults (a Fault as JSON),
-// DELETE /_admin/faults, GET /_admin/requests. The presenter's page of virtual phones is at
+// DELETE /_admin/faults, GET /_admin/requests (each API request: time, method, path,
+// extension, status, group and agent, the X-User-Agent it carried). The presenter's page of virtual phones is at
 // /phones (/sim/phones when mounted): each live call's two legs, ringing in real time, with
 // Answer, Decline, Busy and Hang up buttons (Sim.Act). Neither is in the request log.
 //

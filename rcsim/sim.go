@@ -122,6 +122,9 @@ type Request struct {
 	Extension string    `json:"extension"` // id of the authenticated extension, or ""
 	Status    int       `json:"status"`
 	Group     string    `json:"group"` // throttling group, or "" when not throttled
+	// Agent is the request's X-User-Agent, which RingCentral asks apps to send to name
+	// themselves ("ringout/1.2 replica/a"): tests tell by it which replica sent a request.
+	Agent string `json:"agent"`
 }
 
 // Sim is the RingCentral simulator, an http.Handler serving the API at its root
@@ -317,7 +320,8 @@ func (s *Sim) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	// status stays 0 when no response was written (a dropped connection, a client gone).
 	now := s.Now()
 	s.mu.Lock()
-	s.reqs = append(s.reqs, Request{Time: now, Method: r.Method, Path: r.URL.Path, Extension: e.ext, Status: sw.status, Group: e.group})
+	s.reqs = append(s.reqs, Request{Time: now, Method: r.Method, Path: r.URL.Path, Extension: e.ext, Status: sw.status, Group: e.group,
+		Agent: r.Header.Get("X-User-Agent")})
 	s.mu.Unlock()
 	s.log.LogAttrs(r.Context(), slog.LevelInfo, "rcsim request",
 		slog.String("method", r.Method), slog.String("path", r.URL.Path),

@@ -47,3 +47,24 @@ func Revoke(ctx context.Context, hc *http.Client, cfg *oauth2.Config, token stri
 	}
 	return nil
 }
+
+// AgentTransport sets X-User-Agent on every request it passes to base (nil:
+// http.DefaultTransport): RingCentral asks each app to name itself and its version this way,
+// as "name/version" words separated by spaces (e.g. "ringout/1.4.0 replica/dialer-2").
+func AgentTransport(base http.RoundTripper, agent string) http.RoundTripper {
+	if base == nil {
+		base = http.DefaultTransport
+	}
+	return agentTransport{base: base, agent: agent}
+}
+
+type agentTransport struct {
+	base  http.RoundTripper
+	agent string
+}
+
+func (t agentTransport) RoundTrip(req *http.Request) (*http.Response, error) {
+	r := req.Clone(req.Context()) // a RoundTripper must not modify the caller's request
+	r.Header.Set("X-User-Agent", t.agent)
+	return t.base.RoundTrip(r)
+}
