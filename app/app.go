@@ -160,9 +160,13 @@ func serve(ctx context.Context, addr string, h http.Handler, cfg config, log *sl
 // serveListener serves until ctx ends, then stops accepting, tells long-lived connections
 // to go away (onShutdown) and drains in-flight requests for up to 10 s.
 func serveListener(ctx context.Context, ln net.Listener, h http.Handler, cfg config, log *slog.Logger, onShutdown func()) error {
+	ln = newLimitListener(ln, cfg.MaxConnsPerClient, connectionBudget(), log)
 	srv := &http.Server{
 		Handler:           h,
 		ReadHeaderTimeout: 10 * time.Second,
+		// A whole request, body included, must arrive in time: a client that trickles a
+		// body holds a descriptor. (A WebSocket sets its own deadlines once upgraded.)
+		ReadTimeout: cfg.ReadTimeout,
 		IdleTimeout:       120 * time.Second,
 		ErrorLog:          slog.NewLogLogger(log.Handler(), slog.LevelWarn),
 		BaseContext:       func(net.Listener) context.Context { return context.WithoutCancel(ctx) },

@@ -10,6 +10,7 @@ import (
 	"net/url"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"time"
 
@@ -30,9 +31,13 @@ type config struct {
 	TLSCert        string
 	TLSKey         string
 	ReplicaID      string // names this process in X-User-Agent (and, in a cluster, its leases)
-	SimAddr        string
-	SimSpeed       float64
-	SimUsers       int
+	// MaxConnsPerClient caps the open connections of one client address (0: no cap).
+	MaxConnsPerClient int
+	// ReadTimeout is how long a request, headers and body, may take to arrive.
+	ReadTimeout time.Duration
+	SimAddr     string
+	SimSpeed    float64
+	SimUsers    int
 	// The simulator's switches (rcsim.Options), demo mode and `ringout sim`.
 	SimRetention      time.Duration
 	SimCancel         rcsim.CancelMode
@@ -88,6 +93,8 @@ func parseConfig(args []string, getenv func(string) string, stderr io.Writer) (c
 	fs.StringVar(&frameAncestors, "frame_ancestors", env("FRAME_ANCESTORS", ""), "space-separated origins allowed to embed the app")
 	fs.StringVar(&c.TLSCert, "tls_cert", env("TLS_CERT", ""), "TLS certificate file")
 	fs.StringVar(&c.TLSKey, "tls_key", env("TLS_KEY", ""), "TLS key file")
+	maxConns := fs.String("max_conns_per_client", env("MAX_CONNS_PER_CLIENT", "1000"), "open connections one client address may hold (0: no cap; behind a proxy, cap at the proxy)")
+	readTimeout := fs.String("read_timeout", env("READ_TIMEOUT", "30s"), "time a whole request (headers and body) may take to arrive")
 	fs.StringVar(&c.ReplicaID, "replica_id", env("REPLICA_ID", hostname()), "names this replica (X-User-Agent; default: the host name)")
 	fs.StringVar(&c.SimAddr, "sim_addr", env("SIM_ADDR", "127.0.0.1:8090"), "listen address of `ringout sim`")
 	fs.Float64Var(&c.SimSpeed, "sim-speed", 1, "simulator clock speed factor (demo mode and `ringout sim`)")
@@ -102,6 +109,12 @@ func parseConfig(args []string, getenv func(string) string, stderr io.Writer) (c
 	var err error
 	if err = fs.Parse(args); err != nil {
 		return c, err
+	}
+	if c.MaxConnsPerClient, err = strconv.Atoi(*maxConns); err != nil || c.MaxConnsPerClient < 0 {
+		return c, fmt.Errorf("MAX_CONNS_PER_CLIENT %q is not a whole number ≥ 0", *maxConns)
+	}
+	if c.ReadTimeout, err = time.ParseDuration(*readTimeout); err != nil || c.ReadTimeout < time.Second {
+		return c, fmt.Errorf("READ_TIMEOUT %q is not a duration of at least 1s (like 30s)", *readTimeout)
 	}
 	if (c.TLSCert == "") != (c.TLSKey == "") {
 		return c, errors.New("TLS_CERT and TLS_KEY must be set together")

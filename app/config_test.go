@@ -66,6 +66,9 @@ func TestConfig(t *testing.T) {
 		}},
 		{name: "simulator ids unknown", args: []string{"-sim-ids", "hex"}, wantErr: "-sim-ids"},
 		{name: "unknown flag", args: []string{"-nope"}, wantErr: "flag provided but not defined"},
+		{name: "connection cap not a number", env: map[string]string{"MAX_CONNS_PER_CLIENT": "lots"}, wantErr: "MAX_CONNS_PER_CLIENT"},
+		{name: "negative connection cap", env: map[string]string{"MAX_CONNS_PER_CLIENT": "-1"}, wantErr: "MAX_CONNS_PER_CLIENT"},
+		{name: "read timeout not a duration", env: map[string]string{"READ_TIMEOUT": "30"}, wantErr: "READ_TIMEOUT"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
