@@ -167,9 +167,9 @@ func serveListener(ctx context.Context, ln net.Listener, h http.Handler, cfg con
 		// A whole request, body included, must arrive in time: a client that trickles a
 		// body holds a descriptor. (A WebSocket sets its own deadlines once upgraded.)
 		ReadTimeout: cfg.ReadTimeout,
-		IdleTimeout:       120 * time.Second,
-		ErrorLog:          slog.NewLogLogger(log.Handler(), slog.LevelWarn),
-		BaseContext:       func(net.Listener) context.Context { return context.WithoutCancel(ctx) },
+		IdleTimeout: 120 * time.Second,
+		ErrorLog:    slog.NewLogLogger(log.Handler(), slog.LevelWarn),
+		BaseContext: func(net.Listener) context.Context { return context.WithoutCancel(ctx) },
 	}
 	if onShutdown != nil {
 		srv.RegisterOnShutdown(onShutdown)
