@@ -227,3 +227,35 @@ func TestBrowserShortcuts(t *testing.T) {
 		t.Errorf("skip link: first focusable %v, visible when focused %v, leads to #%s; want true, true, #main", skip.First, skip.Visible, skip.Active)
 	}
 }
+
+// TestBrowserExtensionRefused: a number with an extension is refused beside the field
+// (RingOut cannot dial it after the number), nothing is sent to RingCentral, and the field
+// keeps what was typed; the field shows an example while empty.
+func TestBrowserExtensionRefused(t *testing.T) {
+	t.Parallel()
+	app, ctx := signedInBrowser(t, "demo", "-sim-speed", "4")
+	var placeholder string
+	var ok bool
+	browse(t, ctx, 5*time.Second, chromedp.AttributeValue(byTestID("to-input"), "placeholder", &placeholder, &ok, chromedp.ByQuery))
+	if !strings.Contains(placeholder, "(650) 555-0123") {
+		t.Errorf("number field placeholder = %q, want an example number", placeholder)
+	}
+	for _, typedNumber := range []string{"(650) 555-0120 x123", "650 555 0120 ext. 45", "6505550120,,123"} {
+		var msg, value, invalid, active string
+		browse(t, ctx, 10*time.Second,
+			setValue(byTestID("to-input"), typedNumber),
+			chromedp.Click(byTestID("call-button"), chromedp.ByQuery),
+			chromedp.WaitVisible("#to-error", chromedp.ByQuery),
+			chromedp.Text("#to-error", &msg, chromedp.ByQuery),
+			chromedp.Value(byTestID("to-input"), &value, chromedp.ByQuery),
+			chromedp.AttributeValue(byTestID("to-input"), "aria-describedby", &invalid, nil, chromedp.ByQuery),
+			chromedp.Evaluate(`document.activeElement.dataset.testid || ''`, &active),
+		)
+		if !strings.Contains(msg, "cannot dial an extension") || value != typedNumber || invalid != "to-error" || active != "to-input" {
+			t.Errorf("%q: message %q, field %q (described by %q, focus on %q); want the extension refused beside the field, which keeps the number and has the focus", typedNumber, msg, value, invalid, active)
+		}
+	}
+	if n := len(ringOutRequests(simLog(t, app), "POST", "")); n != 0 {
+		t.Errorf("RingCentral was asked %d times to place a call with an extension", n)
+	}
+}
