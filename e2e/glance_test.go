@@ -7,7 +7,9 @@ import (
 	"testing"
 	"time"
 
+	"github.com/chromedp/cdproto/emulation"
 	"github.com/chromedp/cdproto/input"
+	"github.com/chromedp/cdproto/runtime"
 	"github.com/chromedp/chromedp"
 	"github.com/chromedp/chromedp/kb"
 
@@ -257,5 +259,56 @@ func TestBrowserExtensionRefused(t *testing.T) {
 	}
 	if n := len(ringOutRequests(simLog(t, app), "POST", "")); n != 0 {
 		t.Errorf("RingCentral was asked %d times to place a call with an extension", n)
+	}
+}
+
+// TestBrowserFavicon: every page links an icon, and /favicon.ico answers too.
+func TestBrowserFavicon(t *testing.T) {
+	t.Parallel()
+	app := startApp(t, nil)
+	ctx := newBrowser(t)
+	var got struct {
+		Href                string
+		Linked, Ico         int
+		LinkedType, IcoType string
+	}
+	browse(t, ctx, 10*time.Second, chromedp.Navigate(app.URL+"/"), chromedp.WaitVisible(byTestID("sign-in"), chromedp.ByQuery),
+		chromedp.Evaluate(`(async () => {
+  const href = document.querySelector('link[rel=icon]')?.href;
+  const a = await fetch(href), b = await fetch('/favicon.ico');
+  return {href, linked: a.status, ico: b.status, linkedType: a.headers.get('content-type'), icoType: b.headers.get('content-type')};
+})()`, &got, func(p *runtime.EvaluateParams) *runtime.EvaluateParams { return p.WithAwaitPromise(true) }))
+	if got.Linked != 200 || got.Ico != 200 || got.LinkedType != "image/svg+xml" || got.IcoType != "image/svg+xml" {
+		t.Errorf("icon: %+v; want link rel=icon and /favicon.ico both 200 image/svg+xml", got)
+	}
+}
+
+// TestBrowserTheme: the page follows the system's dark mode, and ?theme= picks one (kept
+// for the tab's later pages); the host page's ringout:theme is in TestEmbedSignInAndCall.
+func TestBrowserTheme(t *testing.T) {
+	t.Parallel()
+	app := startApp(t, nil)
+	ctx := newBrowser(t)
+	bg := func(setup ...chromedp.Action) string {
+		var s string
+		browse(t, ctx, 10*time.Second, append(setup, chromedp.WaitVisible(byTestID("sign-in"), chromedp.ByQuery),
+			chromedp.Evaluate(`getComputedStyle(document.body).backgroundColor`, &s))...)
+		return s
+	}
+	const light, dark = "rgb(246, 247, 249)", "rgb(18, 22, 27)"
+	if got := bg(chromedp.Navigate(app.URL + "/")); got != light {
+		t.Errorf("light system: background %s, want %s", got, light)
+	}
+	if got := bg(emulation.SetEmulatedMedia().WithFeatures([]*emulation.MediaFeature{{Name: "prefers-color-scheme", Value: "dark"}}), chromedp.Navigate(app.URL+"/")); got != dark {
+		t.Errorf("dark system: background %s, want %s", got, dark)
+	}
+	if got := bg(chromedp.Navigate(app.URL + "/?theme=light")); got != light {
+		t.Errorf("dark system, ?theme=light: background %s, want %s", got, light)
+	}
+	if got := bg(chromedp.Navigate(app.URL + "/")); got != light {
+		t.Errorf("the next page of the tab: background %s, want ?theme=light kept (%s)", got, light)
+	}
+	if got := bg(emulation.SetEmulatedMedia().WithFeatures([]*emulation.MediaFeature{{Name: "prefers-color-scheme", Value: "light"}}), chromedp.Navigate(app.URL+"/?theme=dark")); got != dark {
+		t.Errorf("light system, ?theme=dark: background %s, want %s", got, dark)
 	}
 }
