@@ -172,7 +172,7 @@ func Layout(page LayoutVM, body templ.Component) templ.Component {
 			return templ_7745c5c3_Err
 		}
 		if page.Demo {
-			templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 18, "<p class=\"demo\" role=\"note\">Demo mode: calls are simulated, no phone will really ring. <a href=\"/sim/phones\" target=\"_blank\">Open the virtual phones</a></p>")
+			templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 18, "<aside class=\"demo\" aria-label=\"Demo mode\"><p>Demo mode: calls are simulated, no phone will really ring. <a href=\"/sim/phones\" target=\"_blank\">Open the virtual phones</a></p></aside>")
 			if templ_7745c5c3_Err != nil {
 				return templ_7745c5c3_Err
 			}
