@@ -97,7 +97,7 @@ func tlsServer(t *testing.T, cert tls.Certificate, h http.Handler) string {
 var hostPage = template.Must(template.New("host").Parse(`<!doctype html>
 <html><head><title>Intranet</title></head><body>
 <h1>Intranet</h1>
-{{with .Src}}<iframe id="dialer" src="{{.}}" width="640" height="720"></iframe>{{end}}
+{{with .Src}}<iframe id="dialer" src="{{.}}" width="420" height="720"></iframe>{{end}}
 {{with .Other}}<iframe id="other" src="{{.}}" width="100" height="100"></iframe>{{end}}
 <script>
 window.messages = [];
@@ -451,5 +451,29 @@ func TestEmbedSignInAndCall(t *testing.T) {
 	}
 	if strings.Join(callee, ">") != "InProgress>Success>Finished" {
 		t.Errorf("the intranet heard the callee go %q, want InProgress > Success > Finished", callee)
+	}
+
+	// Issue 15. In the 420×720 iframe of the README's snippet the new call is in view and
+	// focused right after Call; once canceled, the intranet is told what the legs became,
+	// never that they are in progress.
+	id := dial(t, fctx, typed(rcsim.LongRing), true)
+	browse(t, fctx, 10*time.Second, chromedp.Poll(inView(id), nil, chromedp.WithPollingInterval(50*time.Millisecond)))
+	browse(t, fctx, 20*time.Second, chromedp.Click(inCall(id, "cancel-button"), chromedp.ByQuery), waitAttr(callCard(id), "data-call-status", "Canceled"))
+	var last hostMessage
+	browse(t, ctx, 5*time.Second, chromedp.Poll(fmt.Sprintf(`window.messages.filter(m => m.data.callId === %q).pop()?.data.callStatus === 'Canceled'`, id), nil, chromedp.WithPollingInterval(50*time.Millisecond)),
+		chromedp.Evaluate(fmt.Sprintf(`window.messages.filter(m => m.data.callId === %q).pop()`, id), &last))
+	if last.Data.CallerStatus != "Canceled" || last.Data.CalleeStatus != "NotRung" {
+		t.Errorf("the intranet was told the canceled call's legs are %q and %q, want Canceled and NotRung", last.Data.CallerStatus, last.Data.CalleeStatus)
+	}
+
+	// The intranet picks the dark theme; a message from another site changes nothing.
+	var theme string
+	browse(t, ctx, 5*time.Second, chromedp.Evaluate(fmt.Sprintf(`document.getElementById('dialer').contentWindow.postMessage({type: 'ringout:theme', theme: 'dark'}, %q); true`, appOrigin), nil))
+	browse(t, fctx, 5*time.Second, waitAttr("html", "data-theme", "dark"))
+	browse(t, octx, 5*time.Second, chromedp.Evaluate(`parent.frames[0].postMessage({type: 'ringout:theme', theme: 'light'}, '*'); true`, nil))
+	time.Sleep(300 * time.Millisecond)
+	browse(t, fctx, 5*time.Second, chromedp.Evaluate(`document.documentElement.dataset.theme + ' ' + getComputedStyle(document.body).backgroundColor`, &theme))
+	if theme != "dark rgb(18, 22, 27)" {
+		t.Errorf("theme after the intranet asked for dark and evil.test for light: %q, want dark (rgb(18, 22, 27))", theme)
 	}
 }

@@ -86,6 +86,12 @@ func New(d Deps) *App {
 	}
 	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) { w.Write([]byte("ok\n")) })
 	mux.Handle("GET /static/", a.assets)
+	// Browsers and tools that ask for /favicon.ico without reading the page's link rel=icon.
+	mux.HandleFunc("GET /favicon.ico", func(w http.ResponseWriter, r *http.Request) {
+		r = r.Clone(r.Context())
+		r.URL.Path = "/static/icon.svg"
+		a.assets.ServeHTTP(w, r)
+	})
 
 	// Every state-changing route refuses cross-site requests (Sec-Fetch-Site / Origin).
 	csrf := http.NewCrossOriginProtection()
@@ -143,6 +149,7 @@ func (a *App) page(w http.ResponseWriter, r *http.Request, status int, lvm views
 	lvm.Demo = a.Demo
 	lvm.FrameAncestors = a.FrameAncestors
 	lvm.Embedded = embedded(r)
+	lvm.Theme = views.Theme(r.URL.Query().Get("theme"))
 	a.render(w, r, status, views.Layout(lvm, body))
 }
 

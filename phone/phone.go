@@ -17,11 +17,15 @@ const maxInput = 64
 var (
 	ErrEmpty   = errors.New("Enter a phone number.")
 	ErrInvalid = errors.New("This is not a valid phone number. Check the digits, or add the country code (for example +44).")
+	// ErrExtension: the number has an extension ("x123", "ext. 45", ",,123"). RingOut
+	// dials the number only, so the call would silently reach the main line instead.
+	ErrExtension = errors.New("RingOut cannot dial an extension after the number. Remove the extension, call the number alone and ask for the extension, or dial it on your phone once connected.")
 )
 
 // Normalize parses raw as typed ("(650) 555-0101", "650.555.0101", "+44 20 7183 8750",
 // "tel:+1...") with region (ISO 3166 code such as "US", the user's home country) as the
-// default country, and returns it in E.164 ("+16505550101").
+// default country, and returns it in E.164 ("+16505550101"). A number with an extension
+// ("(650) 555-0120 x123", "ext. 45", ",,123") is refused with ErrExtension.
 func Normalize(raw, region string) (string, error) {
 	raw = strings.TrimSpace(strings.TrimPrefix(strings.TrimSpace(raw), "tel:"))
 	if raw == "" {
@@ -36,6 +40,9 @@ func Normalize(raw, region string) (string, error) {
 	n, err := phonenumbers.Parse(raw, strings.ToUpper(region))
 	if err != nil || !phonenumbers.IsValidNumber(n) {
 		return "", ErrInvalid
+	}
+	if n.GetExtension() != "" {
+		return "", ErrExtension
 	}
 	return phonenumbers.Format(n, phonenumbers.E164), nil
 }

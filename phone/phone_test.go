@@ -22,6 +22,12 @@ func TestNormalize(t *testing.T) {
 		{"+1 650 555 01010101010101", "US", "", ErrInvalid},
 		{"650 555 0101", "", "+16505550101", nil},
 		{"\xff\xfe", "US", "", ErrInvalid},
+		// RingOut dials no extension: refused, not dialled without it.
+		{"(650) 555-0120 x123", "US", "", ErrExtension},
+		{"(650) 555-0120 ext. 45", "US", "", ErrExtension},
+		{"6505550120,,123", "US", "", ErrExtension},
+		{"+1 650 555 0120;123", "US", "", ErrExtension},
+		{"650-555-0120 extension 9", "US", "", ErrExtension},
 	}
 	for _, tt := range tests {
 		got, err := Normalize(tt.raw, tt.region)

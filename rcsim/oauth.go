@@ -67,7 +67,7 @@ label{display:block;margin:.8rem 0 .2rem}input{width:100%;padding:.5rem;box-sizi
 .buttons{display:flex;gap:.5rem;margin-top:1.2rem}button{flex:1;padding:.6rem}
 .error{color:#b00020}.hint{color:#555;font-size:.85rem}
 </style></head>
-<body><form method="post" action="">
+<body><main><form method="post" action="">
 <h1>RingCentral simulator</h1>
 <p>Sign in to allow <b>{{.ClientID}}</b> to use your account.</p>
 {{if .Error}}<p class="error" role="alert" data-testid="sim-error">{{.Error}}</p>{{end}}
@@ -81,7 +81,7 @@ label{display:block;margin:.8rem 0 .2rem}input{width:100%;padding:.5rem;box-sizi
 <button type="submit" name="action" value="deny" data-testid="sim-deny">Deny</button>
 </div>
 <p class="hint">Demo users: demo/demo, demo2/demo2, noperm/noperm.</p>
-</form></body></html>
+</form></main></body></html>
 `))
 
 // authorizeParams are the query (GET) or form (POST) parameters the page carries along.

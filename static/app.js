@@ -12,11 +12,12 @@ const hostOrigin = (() => {
   return allowed.includes(o) ? o : null;
 })();
 
-// tellHost tells the host page a call's status when it changed (not resent cards).
+// tellHost tells the host page a call's status when it changed (not resent cards). A final
+// call's InProgress legs say what they became (data-outcome: NotRung, Canceled, Ended).
 const told = new Map();
 function tellHost(card) {
   if (!hostOrigin) return;
-  const leg = (id) => $(`[data-testid=${id}]`, card)?.dataset.status || '';
+  const leg = (id) => { const l = $(`[data-testid=${id}]`, card)?.dataset; return l?.outcome || l?.status || ''; };
   const m = {
     type: 'ringout:status', callId: card.dataset.callId, callStatus: card.dataset.callStatus,
     callerStatus: leg('caller-leg'), calleeStatus: leg('callee-leg'),
@@ -27,28 +28,59 @@ function tellHost(card) {
   window.parent.postMessage(m, hostOrigin);
 }
 
+// toRecent puts an ended call's row (its card's template[data-recent]) on top of Recent calls.
+function toRecent(card) {
+  const row = $('template[data-recent]', card)?.content.firstElementChild;
+  const list = $('#recent-calls');
+  if (!row || !list) return;
+  let ol = $('ol', list);
+  if (!ol) {
+    $('.none', list)?.remove();
+    ol = list.appendChild(document.createElement('ol'));
+  }
+  document.getElementById(row.id)?.remove();
+  ol.prepend(localTimes(document.importNode(row, true)));
+  while (ol.children.length > 20) ol.lastElementChild.remove();
+}
+
 // apply puts each top-level element of a server fragment in place of the element with its
-// id, or a new live call card on top of #calls (ended calls not shown are in Recent calls).
-// Returns how many were placed.
+// id, or a new live call card on top of #calls; the ended cards it replaces there are in
+// Recent calls already. Focus inside a replaced card stays in it. Returns the elements
+// placed (or the newer ones kept).
 function apply(html) {
   const t = document.createElement('template');
   t.innerHTML = html; // inert: nothing runs
   const calls = $('#calls');
-  let n = 0;
+  const placed = [];
   for (const el of [...t.content.children]) {
+    const card = el.dataset.testid === 'call';
     const old = el.id && document.getElementById(el.id);
-    if (old && Number(el.dataset.version) < Number(old.dataset.version)) continue; // stale
+    if (old && Number(el.dataset.version) < Number(old.dataset.version)) { placed.push(old); continue; } // stale
     if (old) {
-      const focus = old.contains(document.activeElement) && document.activeElement.dataset.testid;
+      const a = document.activeElement, had = old.contains(a);
       old.replaceWith(el);
-      if (focus) $(`[data-testid=${focus}]`, el)?.focus();
-    } else if (el.dataset.testid === 'call' && 'live' in el.dataset && calls && !('single' in calls.dataset)) {
+      if (had) ((a.dataset.testid && $(`[data-testid=${a.dataset.testid}]`, el)) || $('h3', el))?.focus();
+    } else if (card && 'live' in el.dataset && calls && !('single' in calls.dataset)) {
+      calls.querySelectorAll('[data-testid=call]:not([data-live])').forEach((c) => c.remove());
       calls.prepend(el);
-    } else continue;
-    n++;
-    if (el.dataset.testid === 'call') tellHost(el);
+    } else {
+      if (card && !document.getElementById('recent-' + el.dataset.callId)) toRecent(el);
+      continue;
+    }
+    placed.push(el);
+    if (card) {
+      tellHost(el);
+      if (!('live' in el.dataset)) toRecent(el);
+    }
   }
-  return n;
+  return placed;
+}
+
+// show brings a new call's card into view and gives its heading the focus.
+function show(card) {
+  if (!card) return;
+  $('h3', card)?.focus({ preventScroll: true });
+  card.scrollIntoView({ block: card.offsetHeight > innerHeight ? 'start' : 'nearest' });
 }
 
 function say(el, text) {
@@ -105,12 +137,19 @@ document.addEventListener('submit', async (e) => {
       form.querySelectorAll('[aria-invalid]').forEach((el) => el.removeAttribute('aria-invalid'));
     }
     const placed = apply(await res.text());
-    if (!res.ok && !placed) formMessage(form, `Something went wrong (HTTP ${res.status}). Try again.`);
+    if (res.ok && form.id === 'dial-form') {
+      fillTo('');
+      show(placed[0]);
+    }
+    if (!res.ok && !placed.length) formMessage(form, `Something went wrong (HTTP ${res.status}). Try again.`);
     if (!res.ok) $('#dial-form [aria-invalid=true]')?.focus();
   } catch {
     formMessage(form, 'Could not reach the server. Check your connection and try again.');
   } finally {
     button.disabled = false;
+    // A disabled button loses the focus: put it back on the card it was in (after Cancel).
+    const card = document.getElementById(form.closest('[data-testid=call]')?.id);
+    if (card && document.activeElement === body) $('h3', card).focus();
   }
 });
 
@@ -136,12 +175,22 @@ function popupLogin(button) {
   }, 500);
 }
 
+// The theme: ?theme=dark|light on the page's URL or ringout:theme from the host page,
+// kept for this tab's later pages; otherwise the system's (prefers-color-scheme).
+function theme(t) {
+  if (t !== 'dark' && t !== 'light') return;
+  document.documentElement.dataset.theme = t;
+  try { sessionStorage.setItem('ringout-theme', t); } catch {}
+}
+try { theme(new URLSearchParams(location.search).get('theme') || sessionStorage.getItem('ringout-theme')); } catch {}
+
 window.addEventListener('message', async (e) => {
   const d = e.data;
   if (typeof d !== 'object' || d === null) return;
-  if (d.type === 'ringout:dial' && e.source === window.parent && allowed.includes(e.origin)) {
-    if (typeof d.to === 'string' && d.to.length <= 64) fillTo(d.to);
-    return;
+  if (e.source === window.parent && allowed.includes(e.origin)) {
+    if (d.type === 'ringout:dial' && typeof d.to === 'string' && d.to.length <= 64) fillTo(d.to);
+    if (d.type === 'ringout:theme') theme(d.theme);
+    if (d.type === 'ringout:dial' || d.type === 'ringout:theme') return;
   }
   const button = $('[data-popup-login]');
   if (d.type !== 'ringout:signed-in' || !button || !popup || e.source !== popup ||
@@ -177,12 +226,27 @@ if (done) {
   }
 }
 
-// Times in the reader's time zone (without JavaScript, the server's).
-const when = new Intl.DateTimeFormat(undefined, { month: 'short', day: 'numeric', hour: '2-digit', minute: '2-digit' });
-document.querySelectorAll('time[datetime]').forEach((t) => {
-  const d = new Date(t.dateTime);
-  if (d.getTime()) t.textContent = when.format(d);
+// Shortcuts (README): "/" focuses the number field, Escape cancels the newest call that
+// can still be canceled.
+document.addEventListener('keydown', (e) => {
+  if (e.ctrlKey || e.metaKey || e.altKey || e.defaultPrevented) return;
+  const target = e.key === '/' && !e.target.closest('input,select,textarea,[contenteditable]')
+    ? $('[data-testid=to-input]') : e.key === 'Escape' && $('#calls [data-testid=cancel-button]');
+  if (!target) return;
+  e.preventDefault();
+  if (e.key === '/') target.focus(); else target.click();
 });
+
+// Times in the reader's time zone (without JavaScript, the server's).
+function localTimes(root) {
+  const when = new Intl.DateTimeFormat(undefined, { month: 'short', day: 'numeric', hour: '2-digit', minute: '2-digit' });
+  root.querySelectorAll('time[datetime]').forEach((t) => {
+    const d = new Date(t.dateTime);
+    if (d.getTime()) t.textContent = when.format(d);
+  });
+  return root;
+}
+localTimes(document);
 
 const to = new URLSearchParams(location.search).get('to');
 if (to && !$('[data-testid=to-input]')?.value) fillTo(to);

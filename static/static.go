@@ -15,12 +15,13 @@ import (
 	"strings"
 )
 
-//go:embed app.css app.js
+//go:embed app.css app.js icon.svg
 var files embed.FS
 
 var contentTypes = map[string]string{
 	".css": "text/css; charset=utf-8",
 	".js":  "text/javascript; charset=utf-8",
+	".svg": "image/svg+xml",
 }
 
 type asset struct {

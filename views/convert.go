@@ -17,8 +17,8 @@ func NewCallVM(c dialer.Call, to, from string, now time.Time) CallVM {
 		From:       from,
 		Live:       c.Live(),
 		Message:    ExplainCall(c.Status),
-		Caller:     newLegVM(dialer.Caller, c.Status.Caller),
-		Callee:     newLegVM(dialer.Callee, c.Status.Callee),
+		Caller:     newLegVM(dialer.Caller, c.Status),
+		Callee:     newLegVM(dialer.Callee, c.Status),
 		Cancelable: c.Status.Cancelable() && !c.CancelRequested,
 		Note:       NoteSentence(c.Note, c.Watched),
 		Version:    strconv.FormatInt(c.UpdatedAt.UnixNano(), 10),
@@ -30,11 +30,42 @@ func NewCallVM(c dialer.Call, to, from string, now time.Time) CallVM {
 		}
 		vm.Timeline = Timeline(NewTimelineVM(c.StartedAt, c.History, end))
 	}
+	if !vm.Live {
+		r := NewRecentCallVM(c, to, from)
+		vm.Recent = &r
+	}
 	return vm
 }
 
-func newLegVM(leg dialer.Leg, s dialer.LegStatus) LegVM {
-	return LegVM{Label: legLabel(leg), Status: string(s), Explanation: ExplainLeg(leg, s)}
+// NewRecentCallVM is a finished call's row in Recent calls; to and from are formatted for
+// people as for NewCallVM. Its time is the server's until the page script shows it in the
+// reader's time zone.
+func NewRecentCallVM(c dialer.Call, to, from string) RecentCallVM {
+	vm := RecentCallVM{
+		ID:           c.ID,
+		Status:       string(c.Status.Call),
+		When:         c.StartedAt.Local().Format("Jan 2, 15:04"),
+		WhenISO:      c.StartedAt.UTC().Format(time.RFC3339),
+		From:         from,
+		To:           to,
+		ToE164:       c.To,
+		CallerStatus: string(c.Status.Caller),
+		CalleeStatus: string(c.Status.Callee),
+		Explanation:  ExplainCall(c.Status),
+	}
+	if len(c.History) > 0 {
+		vm.Timeline = Timeline(NewTimelineVM(c.StartedAt, c.History, c.History[len(c.History)-1].At))
+	}
+	return vm
+}
+
+func newLegVM(leg dialer.Leg, s dialer.Status) LegVM {
+	st := s.Caller
+	if leg == dialer.Callee {
+		st = s.Callee
+	}
+	v := DescribeLeg(leg, s)
+	return LegVM{Label: legLabel(leg), Status: string(st), Word: v.Word, Phase: v.Phase, Explanation: v.Explanation, Outcome: v.Outcome}
 }
 
 // legLabel names a leg as the card's heading for it does.
@@ -58,6 +89,7 @@ func NewTimelineVM(start time.Time, h []dialer.StatusAt, end time.Time) Timeline
 	for _, s := range h {
 		vm.Points = append(vm.Points, TimelinePoint{
 			At:     s.At.Sub(start),
+			Call:   string(s.Status.Call),
 			Caller: string(s.Status.Caller),
 			Callee: string(s.Status.Callee),
 		})
@@ -65,7 +97,8 @@ func NewTimelineVM(start time.Time, h []dialer.StatusAt, end time.Time) Timeline
 	return vm
 }
 
-// Phase groups a leg status into what the page colours it by: "waiting" (no status yet),
+// Phase groups a leg status alone into what the page colours it by (DescribeLeg words it
+// from the whole call): "waiting" (no status yet),
 // "ringing", "answered", "finished" or "failed" (every other value, including unknown ones).
 func Phase(status string) string {
 	switch dialer.LegStatus(status) {
@@ -79,12 +112,4 @@ func Phase(status string) string {
 		return "finished"
 	}
 	return "failed"
-}
-
-// statusWord is the leg's status as the badge shows it.
-func statusWord(status string) string {
-	if status == "" {
-		return "Waiting"
-	}
-	return status
 }

@@ -111,3 +111,106 @@ func ExplainLeg(leg dialer.Leg, s dialer.LegStatus) string {
 	}
 	return fmt.Sprintf("RingCentral reports %s as %q.", who, string(s))
 }
+
+// LegView is how one leg reads on the page, worded from the whole call: the number called
+// is "not rung yet" while your phone rings (RingCentral already says InProgress for it),
+// and once the call is final no leg reads as ringing.
+type LegView struct {
+	Word        string // the badge, in plain words: "Ringing", "Answered", "Busy"…
+	Phase       string // what it is coloured by: waiting, ringing, answered, finished or failed
+	Explanation string // the sentence beside the badge
+	// Outcome is the leg status a host page is told (ringout:status): RingCentral's word,
+	// except that a final call's InProgress leg says what it became: NotRung (never rung),
+	// Canceled (ringing when the call was canceled) or Ended (ringing when the call ended
+	// some other way).
+	Outcome string
+}
+
+// Outcomes told to a host page for a final call's InProgress legs.
+const (
+	OutcomeNotRung  = "NotRung"
+	OutcomeCanceled = "Canceled"
+	OutcomeEnded    = "Ended"
+)
+
+// DescribeLeg words leg of a call whose statuses are s.
+func DescribeLeg(leg dialer.Leg, s dialer.Status) LegView {
+	st := s.Caller
+	if leg == dialer.Callee {
+		st = s.Callee
+	}
+	v := LegView{Word: legWord(st), Phase: Phase(string(st)), Explanation: ExplainLeg(leg, st), Outcome: string(st)}
+	if st != dialer.LegInProgress {
+		return v
+	}
+	// RingCentral reports the number called InProgress from the start; it is rung only
+	// once your phone answered.
+	notRung := leg == dialer.Callee && s.Caller != dialer.LegSuccess && s.Caller != dialer.LegFinished
+	switch final := s.Final(); {
+	case notRung && !final:
+		v.Word, v.Phase, v.Explanation = "Not rung yet", "waiting", "Waiting for you to answer first."
+	case notRung:
+		v.Word, v.Phase, v.Outcome = "Not rung", "waiting", OutcomeNotRung
+		v.Explanation = "Never rung: the call did not get past your phone."
+		if s.Call == dialer.CallCanceled {
+			v.Explanation = "Never rung: the call was canceled first."
+		}
+	case !final:
+		// Ringing, as RingCentral says.
+	case s.Call == dialer.CallCanceled:
+		v.Word, v.Phase, v.Outcome = "Canceled", "finished", OutcomeCanceled
+		v.Explanation = "Canceled while it was ringing."
+	default:
+		v.Word, v.Phase, v.Outcome = "Stopped ringing", "finished", OutcomeEnded
+		v.Explanation = "It stopped ringing when the call ended."
+	}
+	return v
+}
+
+// legWord is a leg status in a word or three, for its badge. Unknown values are shown
+// verbatim.
+func legWord(s dialer.LegStatus) string {
+	switch s {
+	case "":
+		return "Waiting"
+	case dialer.LegInProgress:
+		return "Ringing"
+	case dialer.LegSuccess:
+		return "Answered"
+	case dialer.LegFinished:
+		return "Hung up"
+	case dialer.LegBusy:
+		return "Busy"
+	case dialer.LegNoAnswer:
+		return "No answer"
+	case dialer.LegRejected:
+		return "Declined"
+	case dialer.LegGenericError:
+		return "Network error"
+	case dialer.LegInternationalDisabled:
+		return "International calls off"
+	case dialer.LegDestinationBlocked:
+		return "Number blocked"
+	case dialer.LegNotEnoughFunds:
+		return "Not enough funds"
+	case dialer.LegNoSuchUser:
+		return "No such number"
+	case dialer.LegRingOutFromThisNumberIsNotSupported:
+		return "Cannot ring this phone"
+	case dialer.LegNoSessionFound:
+		return "Gone"
+	case dialer.LegInvalid, dialer.LegError, dialer.LegUnknown, dialer.LegNoAnsweringMachine:
+		return "RingCentral error"
+	case dialer.LegCannotReach:
+		return "Unreachable"
+	}
+	return string(s)
+}
+
+// statusTitle is the tooltip of a badge: RingCentral's own word for the status.
+func statusTitle(s string) string {
+	if s == "" {
+		return "RingCentral has not reported this leg yet"
+	}
+	return "RingCentral: " + s
+}

@@ -9,7 +9,11 @@ package views
 
 //go:generate go tool templ generate -path ..
 
-import "github.com/a-h/templ"
+import (
+	"github.com/a-h/templ"
+
+	"github.com/ringout-dialer/ringout/dialer"
+)
 
 // FromOther is the value of the "Other number…" choice of the from-select; the number typed
 // by the user is then in the form field from_other.
@@ -32,6 +36,9 @@ type LayoutVM struct {
 	// NoScriptRefresh makes browsers without JavaScript reload the page every 2 s
 	// (the single-call page while the call is live).
 	NoScriptRefresh bool
+	// Theme is "dark" or "light" when the page's URL picks one (?theme=), "" to follow the
+	// system's; the page script keeps a choice for the tab's later pages.
+	Theme string
 }
 
 // SignInVM is the sign-in page.
@@ -123,7 +130,12 @@ func (vm DialerVM) otherSelected() bool {
 type LegVM struct {
 	Label       string // "Your phone", "The number you called"
 	Status      string // RingCentral's status word, verbatim; empty before the first poll
+	Word        string // the badge in plain words (DescribeLeg)
+	Phase       string // what it is coloured by
 	Explanation string // the plain-language sentence
+	// Outcome is what a host page is told for this leg: Status, except for a final call's
+	// InProgress leg (DescribeLeg).
+	Outcome string
 }
 
 // CallVM is one call as its card shows it.
@@ -142,6 +154,9 @@ type CallVM struct {
 	// script never replaces a card by an older one (a fetch answer overtaken by a push).
 	Version  string
 	Timeline templ.Component // may be nil
+	// Recent is the call's row in Recent calls, once it is final: the page script moves it
+	// there as soon as the card says the call ended.
+	Recent *RecentCallVM
 }
 
 // CallPageVM is the page with a single call, where the no-JavaScript form post lands.
@@ -158,8 +173,13 @@ type RecentCallVM struct {
 	From         string
 	To           string // formatted for people
 	ToE164       string // what "Call again" fills in
-	CallerStatus string
+	CallerStatus string // RingCentral's words, verbatim
 	CalleeStatus string
 	Explanation  string
 	Timeline     templ.Component // may be nil
+}
+
+// leg words one leg of the row from the whole call's statuses.
+func (c RecentCallVM) leg(l dialer.Leg) LegView {
+	return DescribeLeg(l, dialer.Status{Call: dialer.CallStatus(c.Status), Caller: dialer.LegStatus(c.CallerStatus), Callee: dialer.LegStatus(c.CalleeStatus)})
 }

@@ -183,7 +183,7 @@ func TestPagesHaveNoInlineCodeOrOtherOrigins(t *testing.T) {
 				if strings.HasPrefix(a.Key, "on") {
 					t.Errorf("%s: inline handler %s", name, a.Key)
 				}
-				if (a.Key == "src" || a.Key == "href" || a.Key == "action") && (!strings.HasPrefix(a.Val, "/") || strings.HasPrefix(a.Val, "//")) {
+				if (a.Key == "src" || a.Key == "href" || a.Key == "action") && !strings.HasPrefix(a.Val, "#") && (!strings.HasPrefix(a.Val, "/") || strings.HasPrefix(a.Val, "//")) {
 					t.Errorf("%s: %s=%q is not on our origin", name, a.Key, a.Val)
 				}
 			}
@@ -200,15 +200,15 @@ func bigDialer() DialerVM {
 			Callee:     LegVM{Label: "The number you called", Status: "InProgress", Explanation: "Ringing the number you called."},
 			Cancelable: cancelable,
 			Timeline: Timeline(TimelineVM{End: 9 * time.Second, Points: []TimelinePoint{
-				{0, "InProgress", ""}, {2 * time.Second, "Success", "InProgress"},
+				{0, "InProgress", "", ""}, {2 * time.Second, "Success", "InProgress", ""},
 			}}),
 		}
 	}
 	recent := recentCalls(20)
 	for i := range recent {
 		recent[i].Timeline = Timeline(TimelineVM{Points: []TimelinePoint{
-			{0, "InProgress", ""}, {2 * time.Second, "Success", "InProgress"},
-			{5 * time.Second, "Success", "Success"}, {time.Duration(15+i) * time.Second, "Finished", "Finished"},
+			{0, "InProgress", "", ""}, {2 * time.Second, "Success", "InProgress", ""},
+			{5 * time.Second, "Success", "Success", ""}, {time.Duration(15+i) * time.Second, "Finished", "Finished", ""},
 		}})
 	}
 	from := threeNumbers()

@@ -16,6 +16,7 @@ type TimelinePoint struct {
 	At     time.Duration
 	Caller string
 	Callee string
+	Call   string // the callStatus, which words the legs (DescribeLeg); "" reads as live
 }
 
 // TimelineVM is the history of a call's two legs.
@@ -76,17 +77,17 @@ func (vm TimelineVM) layout() tlLayout {
 		{"caller", "Your phone", 4, func(p TimelinePoint) string { return p.Caller }},
 		{"callee", "The number you called", 22, func(p TimelinePoint) string { return p.Callee }},
 	}
-	// phase is a leg's colour at a point: the number called is not rung ("waiting") until
-	// your phone answered, although RingCentral reports it InProgress from the start.
-	phase := func(row string, p TimelinePoint) string {
-		if row == "callee" && p.Callee == "InProgress" && (p.Caller == "InProgress" || p.Caller == "") {
-			return "waiting"
-		}
+	// view is a leg at a point, worded from the whole call: the number called is not rung
+	// ("waiting") until your phone answered, although RingCentral reports it InProgress
+	// from the start, and a final call's InProgress legs read as what they became.
+	view := func(row string, p TimelinePoint) LegView {
+		s := dialer.Status{Call: dialer.CallStatus(p.Call), Caller: dialer.LegStatus(p.Caller), Callee: dialer.LegStatus(p.Callee)}
 		if row == "callee" {
-			return Phase(p.Callee)
+			return DescribeLeg(dialer.Callee, s)
 		}
-		return Phase(p.Caller)
+		return DescribeLeg(dialer.Caller, s)
 	}
+	phase := func(row string, p TimelinePoint) string { return view(row, p).Phase }
 	for _, r := range rows {
 		for i := 0; i < len(pts); {
 			st, ph := r.status(pts[i]), phase(r.name, pts[i])
@@ -105,7 +106,7 @@ func (vm TimelineVM) layout() tlLayout {
 				// Rounded as drawn, so that a segment starts exactly where the previous ends.
 				x0 := math.Round(x(from)*10) / 10
 				w := max(math.Round(x1*10)/10-x0, 1)
-				word := phaseWord(ph, st)
+				word := shortWord(view(r.name, pts[j-1]).Word)
 				seg := tlSegment{
 					Row: r.name, Status: st, Phase: ph,
 					Title: fmt.Sprintf("%s: %s (%s), %s%s", r.label, word, st, mmss(from), to),
@@ -140,27 +141,17 @@ func (vm TimelineVM) layout() tlLayout {
 // tlCharW is the width of a character of a segment label, roughly, in SVG units.
 const tlCharW = 4.2
 
-// phaseWord is a leg status in a few words for the picture; RingCentral's word is in the title.
-func phaseWord(phase, status string) string {
-	switch phase {
-	case "waiting":
-		return "Not rung yet"
-	case "ringing":
-		return "Ringing"
-	case "answered":
-		return "Answered"
-	case "finished":
-		return "Hung up"
-	}
-	switch dialer.LegStatus(status) {
-	case dialer.LegNoAnswer:
-		return "No answer"
-	case dialer.LegInternationalDisabled:
+// shortWord is a badge's word shortened for the picture; RingCentral's word is in the title.
+func shortWord(w string) string {
+	switch w {
+	case "International calls off":
 		return "Intl. off"
-	case dialer.LegNoSessionFound:
-		return "Gone"
+	case "RingCentral error":
+		return "Error"
+	case "Cannot ring this phone":
+		return "Cannot ring"
 	}
-	return status
+	return w
 }
 
 // mmss formats a duration since the start of the call as m:ss.

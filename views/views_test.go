@@ -44,15 +44,15 @@ func TestCallCard(t *testing.T) {
 	ringing := CallVM{
 		ID: "8f2a", Status: "InProgress", To: "(650) 555-0123", From: "Mobile", Live: true,
 		Message:    "Ringing your phone. Answer it to be connected.",
-		Caller:     LegVM{Label: "Your phone", Status: "InProgress", Explanation: "Ringing your phone."},
-		Callee:     LegVM{Label: "The number you called", Explanation: "Waiting."},
+		Caller:     newLegVM(dialer.Caller, dialer.Status{Call: dialer.CallInProgress, Caller: dialer.LegInProgress}),
+		Callee:     newLegVM(dialer.Callee, dialer.Status{Call: dialer.CallInProgress, Caller: dialer.LegInProgress}),
 		Cancelable: true,
 	}
 	busy := CallVM{
 		ID: "77", Status: "CannotReach", To: "(650) 555-0125", From: "Desk",
 		Message: "The call failed: The number you called is busy.",
-		Caller:  LegVM{Label: "Your phone", Status: "Success", Explanation: "You answered."},
-		Callee:  LegVM{Label: "The number you called", Status: "Busy", Explanation: "The number you called is busy."},
+		Caller:  newLegVM(dialer.Caller, dialer.Status{Call: dialer.CallCannotReach, Caller: dialer.LegSuccess, Callee: dialer.LegBusy}),
+		Callee:  newLegVM(dialer.Callee, dialer.Status{Call: dialer.CallCannotReach, Caller: dialer.LegSuccess, Callee: dialer.LegBusy}),
 		Note:    NoteSentence(dialer.NoteSlowDown, 0),
 	}
 	tests := []struct {
@@ -401,10 +401,14 @@ func TestRecentCalls(t *testing.T) {
 			if got := attr(first, "data-call-status"); got != "CannotReach" {
 				t.Errorf("first row data-call-status = %q", got)
 			}
-			for _, want := range []string{"Mar 3, 14:05", "Mobile → (650) 555-0100", "Finished", "Busy", "The number you called is busy."} {
+			// Badges in plain words; RingCentral's words stay in data-status and the tooltip.
+			for _, want := range []string{"Mar 3, 14:05", "Mobile → (650) 555-0100", "Hung up", "Busy", "The number you called is busy."} {
 				if !strings.Contains(text(first), want) {
 					t.Errorf("first row %q lacks %q", text(first), want)
 				}
+			}
+			if b := first.Find(".badge").First(); attr(b, "data-status") != "Finished" || !strings.Contains(attr(b, "title"), "Finished") {
+				t.Errorf("caller badge data-status %q, title %q: want RingCentral's Finished in both", attr(b, "data-status"), attr(b, "title"))
 			}
 			if got := attr(first.Find("time"), "datetime"); got != "2025-03-03T14:05:00Z" {
 				t.Errorf("datetime = %q", got)
@@ -429,10 +433,10 @@ func TestTimeline(t *testing.T) {
 		{
 			name: "answered then finished",
 			vm: TimelineVM{Points: []TimelinePoint{
-				{0, "InProgress", ""},
-				{2 * s, "Success", "InProgress"},
-				{5 * s, "Success", "Success"},
-				{15 * s, "Finished", "Finished"},
+				{0, "InProgress", "", ""},
+				{2 * s, "Success", "InProgress", ""},
+				{5 * s, "Success", "Success", ""},
+				{15 * s, "Finished", "Finished", ""},
 			}},
 			segs: []seg{
 				{"caller", "ringing", "InProgress"}, {"caller", "answered", "Success"}, {"caller", "finished", "Finished"},
@@ -443,9 +447,9 @@ func TestTimeline(t *testing.T) {
 		{
 			name: "busy, points out of order, live end",
 			vm: TimelineVM{End: 75 * s, Points: []TimelinePoint{
-				{4 * s, "Success", "Busy"},
-				{0, "InProgress", ""},
-				{2 * s, "Success", "InProgress"},
+				{4 * s, "Success", "Busy", ""},
+				{0, "InProgress", "", ""},
+				{2 * s, "Success", "InProgress", ""},
 			}},
 			segs: []seg{
 				{"caller", "ringing", "InProgress"}, {"caller", "answered", "Success"},
@@ -455,7 +459,7 @@ func TestTimeline(t *testing.T) {
 		},
 		{
 			name:  "unknown status",
-			vm:    TimelineVM{Points: []TimelinePoint{{0, "Levitating", "Levitating"}}},
+			vm:    TimelineVM{Points: []TimelinePoint{{0, "Levitating", "Levitating", ""}}},
 			segs:  []seg{{"caller", "failed", "Levitating"}, {"callee", "failed", "Levitating"}},
 			ticks: []string{"0:00"},
 		},
@@ -511,8 +515,8 @@ func TestNewTimelineVM(t *testing.T) {
 	}
 	vm := NewTimelineVM(start, h, start.Add(9*time.Second))
 	want := TimelineVM{End: 9 * time.Second, Points: []TimelinePoint{
-		{At: time.Second, Caller: "InProgress"},
-		{At: 9 * time.Second, Caller: "Success", Callee: "Rejected"},
+		{At: time.Second, Caller: "InProgress", Call: "InProgress"},
+		{At: 9 * time.Second, Caller: "Success", Callee: "Rejected", Call: "CannotReach"},
 	}}
 	if fmt.Sprint(vm) != fmt.Sprint(want) {
 		t.Errorf("got %+v\nwant %+v", vm, want)
