@@ -248,6 +248,13 @@ function localTimes(root) {
 }
 localTimes(document);
 
+// The talk time of connected calls runs on between updates (the server renders it once).
+setInterval(() => document.querySelectorAll('[data-testid=talk-time][data-since]').forEach((t) => {
+  const s = Math.max(0, Math.floor((Date.now() - Number(t.dataset.since)) / 1000));
+  const mm = s >= 3600 ? `${Math.floor(s / 3600)}:${String(Math.floor(s / 60) % 60).padStart(2, '0')}` : Math.floor(s / 60);
+  t.textContent = `${mm}:${String(s % 60).padStart(2, '0')}`;
+}), 1000);
+
 const to = new URLSearchParams(location.search).get('to');
 if (to && !$('[data-testid=to-input]')?.value) fillTo(to);
 document.querySelectorAll('[data-testid=call]').forEach(tellHost);

@@ -30,11 +30,30 @@ func NewCallVM(c dialer.Call, to, from string, now time.Time) CallVM {
 		}
 		vm.Timeline = Timeline(NewTimelineVM(c.StartedAt, c.History, end))
 	}
+	if since, ok := connectedAt(c); ok {
+		end := now
+		if !vm.Live {
+			end = c.History[len(c.History)-1].At
+		} else {
+			vm.TalkingSince = since
+		}
+		vm.TalkTime = mmss(end.Sub(since))
+	}
 	if !vm.Live {
 		r := NewRecentCallVM(c, to, from)
 		vm.Recent = &r
 	}
 	return vm
+}
+
+// connectedAt is when the call's history first shows both legs up.
+func connectedAt(c dialer.Call) (time.Time, bool) {
+	for _, h := range c.History {
+		if h.Status.Connected() {
+			return h.At, true
+		}
+	}
+	return time.Time{}, false
 }
 
 // NewRecentCallVM is a finished call's row in Recent calls; to and from are formatted for

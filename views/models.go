@@ -10,6 +10,8 @@ package views
 //go:generate go tool templ generate -path ..
 
 import (
+	"time"
+
 	"github.com/a-h/templ"
 
 	"github.com/ringout-dialer/ringout/dialer"
@@ -149,7 +151,13 @@ type CallVM struct {
 	Caller     LegVM
 	Callee     LegVM
 	Cancelable bool
-	Note       string // the sentence for the call's note kind (NoteSentence), or why a request failed; empty for none
+	// TalkingSince is when both phones were first connected, for a live call that has been:
+	// the card shows the talk time from it (the page script keeps it running) and that
+	// hanging up the phone is the way to end the call. Zero otherwise.
+	TalkingSince time.Time
+	// TalkTime is the talk time at render, m:ss; "" when the call never connected.
+	TalkTime string
+	Note     string // the sentence for the call's note kind (NoteSentence), or why a request failed; empty for none
 	// Version orders the states of one call (its last change, in Unix nanoseconds): the page
 	// script never replaces a card by an older one (a fetch answer overtaken by a push).
 	Version  string

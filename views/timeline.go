@@ -154,9 +154,13 @@ func shortWord(w string) string {
 	return w
 }
 
-// mmss formats a duration since the start of the call as m:ss.
+// mmss formats a duration (since the start of the call, or a talk time) as m:ss, or
+// h:mm:ss from an hour on; never negative.
 func mmss(d time.Duration) string {
 	s := int(max(d, 0) / time.Second)
+	if s >= 3600 {
+		return fmt.Sprintf("%d:%02d:%02d", s/3600, s/60%60, s%60)
+	}
 	return fmt.Sprintf("%d:%02d", s/60, s%60)
 }
 
