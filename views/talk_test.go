@@ -19,7 +19,9 @@ func TestTalkTime(t *testing.T) {
 	call := func(h ...dialer.StatusAt) dialer.Call {
 		return dialer.Call{ID: "c1", Status: h[len(h)-1].Status, StartedAt: start, UpdatedAt: h[len(h)-1].At, History: h}
 	}
-	at := func(s dialer.Status, d time.Duration) dialer.StatusAt { return dialer.StatusAt{Status: s, At: start.Add(d)} }
+	at := func(s dialer.Status, d time.Duration) dialer.StatusAt {
+		return dialer.StatusAt{Status: s, At: start.Add(d)}
+	}
 	tests := []struct {
 		name      string
 		c         dialer.Call
