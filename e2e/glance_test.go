@@ -133,11 +133,15 @@ func TestBrowserLegsTellTheWholeCall(t *testing.T) {
 func TestBrowserBadgesInPlainWords(t *testing.T) {
 	t.Parallel()
 	_, ctx := signedInBrowser(t, "demo", "-sim-speed", "4")
-	id := dial(t, ctx, typed(rcsim.International), false)
+	// (An international number is refused before it is placed: its badge is a views test.)
+	id := dial(t, ctx, typed(rcsim.Rejected), false)
 	var legs struct{ Caller, Callee legSeen }
 	browse(t, ctx, 20*time.Second, waitAttr(callCard(id), "data-call-status", "CannotReach"), chromedp.Evaluate(fmt.Sprintf(legsOf, callCard(id)), &legs))
-	if legs.Callee.Status != "InternationalDisabled" || legs.Callee.Badge != "International calls off" || !strings.Contains(legs.Callee.Title, "InternationalDisabled") {
-		t.Errorf("international call's callee: %+v", legs.Callee)
+	if legs.Callee.Status != "Rejected" || legs.Callee.Badge != "Declined" || !strings.Contains(legs.Callee.Title, "Rejected") {
+		t.Errorf("declined call's callee: %+v, want badge Declined with Rejected in data-status and the tooltip", legs.Callee)
+	}
+	if legs.Caller.Status != "Success" || legs.Caller.Badge != "Answered" {
+		t.Errorf("declined call's caller: %+v, want badge Answered with Success in data-status", legs.Caller)
 	}
 	for _, l := range []legSeen{legs.Caller, legs.Callee} {
 		if strings.Contains(l.Badge, "Success") || strings.Contains(l.Badge, "InProgress") {
