@@ -127,6 +127,16 @@ func Run(ctx context.Context, args []string, getenv func(string) string, stdout 
 	watcher := callwatch.New(rc, st, callwatch.Options{Logger: log, OnFinal: m.CallEnded})
 	defer watcher.Close()
 	m.SetLiveCalls(func() int { return watcher.Stats().LiveCalls })
+	// Calls whose POST ring-out was on its way when the last process stopped: RingCentral
+	// may have placed them, and without their ids nobody can ask it.
+	if pending, err := st.ResolvePending(ctx, time.Now()); err != nil {
+		log.Error("resolving calls being placed", "err", err)
+	} else {
+		for _, c := range pending {
+			log.Warn("a call was being placed when the app stopped; it may have been placed",
+				"call_id", c.ID, "owner", c.Owner, "started_at", c.StartedAt)
+		}
+	}
 	if err := watcher.Resume(ctx); err != nil {
 		log.Error("resuming live calls", "err", err)
 	}

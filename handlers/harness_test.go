@@ -97,6 +97,7 @@ type options struct {
 	frameAncestors []string // FRAME_ANCESTORS
 	metrics        bool     // serve GET /metrics
 	now            func() time.Time
+	saveTimeout    time.Duration // Deps.SaveTimeout
 }
 
 // harness is the app as main wires it: real auth, store (a temp SQLite file), gateway and
@@ -110,6 +111,7 @@ type harness struct {
 	app       *handlers.App
 	transport inMemory
 	logs      *logbuf.Buffer
+	dbPath    string // the SQLite file
 }
 
 func newHarness(t *testing.T, o options) *harness {
@@ -123,7 +125,8 @@ func newHarness(t *testing.T, o options) *harness {
 	if err != nil {
 		t.Fatal(err)
 	}
-	h.st, err = store.Open(t.Context(), filepath.Join(t.TempDir(), "ringout.db"), key)
+	h.dbPath = filepath.Join(t.TempDir(), "ringout.db")
+	h.st, err = store.Open(t.Context(), h.dbPath, key)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -139,7 +142,7 @@ func newHarness(t *testing.T, o options) *harness {
 		t.Fatal(err)
 	}
 	gw := gateway.New(h.auth, simURL)
-	h.watcher = callwatch.New(gw, h.st, callwatch.Options{Logger: log, MaxSubscribersPerOwner: o.maxPages})
+	h.watcher = callwatch.New(gw, h.st, callwatch.Options{Logger: log, MaxSubscribersPerOwner: o.maxPages, SaveTimeout: o.saveTimeout})
 	t.Cleanup(h.watcher.Close)
 	var m *metrics.Metrics
 	if o.metrics {
@@ -156,6 +159,7 @@ func newHarness(t *testing.T, o options) *harness {
 		FrameAncestors: o.frameAncestors,
 		Now:            o.now,
 		Metrics:        m,
+		SaveTimeout:    o.saveTimeout,
 	})
 	h.transport[appHost] = h.app
 	return h
