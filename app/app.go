@@ -49,7 +49,7 @@ func Run(ctx context.Context, args []string, getenv func(string) string, stdout 
 		return serve(ctx, cfg.SimAddr, sim, cfg, log, nil)
 	}
 
-	if err := os.MkdirAll(cfg.DataDir, 0o700); err != nil {
+	if err := privateDataDir(cfg.DataDir); err != nil {
 		return err
 	}
 	secret, err := cfg.sessionSecret()
@@ -155,6 +155,32 @@ func Run(ctx context.Context, args []string, getenv func(string) string, stdout 
 	mux.Handle("/", app)
 	fmt.Fprintf(stdout, "RingOut dialer on %s (demo mode: %v)\n", cfg.PublicURL, cfg.demo())
 	return serveListener(ctx, ln, mux, cfg, log, app.Shutdown)
+}
+
+// privateDataDir makes DATA_DIR (creating it if needed) mode 0700 and every file in it 0600,
+// whatever an earlier version, the umask or an operator left: it holds the session secret
+// and the tokens. Files created later are created 0600 (the store and the secret say so,
+// and SQLite gives -wal and -shm the database file's mode).
+func privateDataDir(dir string) error {
+	if err := os.MkdirAll(dir, 0o700); err != nil {
+		return err
+	}
+	if err := os.Chmod(dir, 0o700); err != nil {
+		return fmt.Errorf("DATA_DIR %s: %w", dir, err)
+	}
+	entries, err := os.ReadDir(dir)
+	if err != nil {
+		return fmt.Errorf("DATA_DIR %s: %w", dir, err)
+	}
+	for _, e := range entries {
+		if !e.Type().IsRegular() {
+			continue
+		}
+		if err := os.Chmod(filepath.Join(dir, e.Name()), 0o600); err != nil {
+			return fmt.Errorf("DATA_DIR %s: %w", dir, err)
+		}
+	}
+	return nil
 }
 
 func serve(ctx context.Context, addr string, h http.Handler, cfg config, log *slog.Logger, onShutdown func()) error {

@@ -189,3 +189,35 @@ func TestReady(t *testing.T) {
 		t.Error("Ready on a closed store = nil, want an error")
 	}
 }
+
+// TestFileModes: the database file and its -wal and -shm come out 0600, even when the
+// file existed with 0644 and the umask would allow more.
+func TestFileModes(t *testing.T) {
+	dir := t.TempDir()
+	path := filepath.Join(dir, "ringout.db")
+	s := open(t, path, key)
+	if err := s.SaveCall(t.Context(), liveCall("a", t0)); err != nil {
+		t.Fatal(err)
+	}
+	s.Close()
+	for _, p := range []string{path, path + "-wal", path + "-shm"} {
+		os.WriteFile(p, nil, 0o644) // -wal/-shm: absent after a clean close; make them exist
+		os.Chmod(p, 0o644)
+	}
+	os.Remove(path + "-wal")
+	os.Remove(path + "-shm")
+	s = open(t, path, key)
+	if err := s.SaveCall(t.Context(), liveCall("b", t0)); err != nil {
+		t.Fatal(err)
+	}
+	for _, p := range []string{path, path + "-wal", path + "-shm"} {
+		fi, err := os.Stat(p)
+		if err != nil {
+			t.Errorf("%s: %v", filepath.Base(p), err)
+			continue
+		}
+		if m := fi.Mode().Perm(); m != store.FileMode {
+			t.Errorf("%s has mode %o, want %o", filepath.Base(p), m, store.FileMode)
+		}
+	}
+}
