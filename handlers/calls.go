@@ -72,9 +72,11 @@ func (a *App) placeCall(w http.ResponseWriter, r *http.Request) {
 		a.formFailedStatus(w, r, s, in, http.StatusServiceUnavailable)
 		return
 	}
-	// From here the request's end does not cut the bookkeeping short.
+	// From here the request's end (the page closed, the browser gone) does not cut the POST
+	// or the bookkeeping short: a POST canceled on its way may still place the call, and
+	// its answer is what tells us its id. The client's own timeout bounds it.
 	bg := context.WithoutCancel(ctx)
-	ro, err := a.RingCentral.CreateRingOut(ctx, s, req)
+	ro, err := a.RingCentral.CreateRingOut(bg, s, req)
 	if err != nil {
 		// RingCentral answered, or we know it did nothing, or we cannot tell: in every case
 		// this process is alive to say so on the form, so the row goes.

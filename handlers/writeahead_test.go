@@ -1,6 +1,7 @@
 package handlers_test
 
 import (
+	"context"
 	"database/sql"
 	"net/http"
 	"net/url"
@@ -171,4 +172,39 @@ func TestTokenRefreshFailureIsNotMayHavePlaced(t *testing.T) {
 			t.Errorf("after a 503 from ring-out itself the form says %q, want it to warn the call may have been placed", r.text("form-error"))
 		}
 	})
+}
+
+// TestPlaceCallPageGoneMidPost: the page (its request) goes away while POST ring-out is on
+// its way. RingCentral places the call all the same, so the POST is not cut short and the
+// call is in the history and followed, as if the page had stayed.
+func TestPlaceCallPageGoneMidPost(t *testing.T) {
+	h := newHarness(t, options{})
+	b := h.signIn("demo")
+	ctx, cancel := context.WithCancel(t.Context())
+	defer cancel()
+	sim := h.transport[simHost]
+	h.transport[simHost] = http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.Method == http.MethodPost && strings.HasSuffix(r.URL.Path, "/ring-out") {
+			cancel() // the browser is gone; RingCentral goes on and places the call
+		}
+		sim.ServeHTTP(w, r)
+	})
+	req, _ := http.NewRequestWithContext(ctx, http.MethodPost, appURL+"/calls",
+		strings.NewReader(url.Values{"to": {rcsim.LongRing.Number}}.Encode()))
+	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+	req.Header.Set("X-Requested-With", "fetch")
+	if resp, err := b.c.Do(req); err == nil {
+		resp.Body.Close()
+	}
+	placed := h.sim.Calls()
+	if len(placed) != 1 {
+		t.Fatalf("the simulator has %d calls, want 1", len(placed))
+	}
+	recent, err := h.st.RecentCalls(t.Context(), b.user(), 5)
+	if err != nil || len(recent) != 1 || recent[0].ID != placed[0].ID {
+		t.Fatalf("history %+v (%v), want the call RingCentral placed (%s)", recent, err, placed[0].ID)
+	}
+	if _, ok := h.watcher.Call(b.user(), placed[0].ID); !ok {
+		t.Error("the call is not followed")
+	}
 }
