@@ -89,10 +89,10 @@ func (s *simRecorder) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 
 // appProcess is the app's binary running in real mode, killed and restarted by the drill.
 type appProcess struct {
-	t   *testing.T
-	bin string
-	env []string
-	url string
+	t    *testing.T
+	bin  string
+	env  []string
+	url  string
 	log  *os.File
 	cmd  *exec.Cmd
 	done chan struct{} // closed when cmd has exited
