@@ -49,7 +49,7 @@ func Run(ctx context.Context, args []string, getenv func(string) string, stdout 
 		return serve(ctx, cfg.SimAddr, sim, cfg, log, nil)
 	}
 
-	if err := os.MkdirAll(cfg.DataDir, 0o700); err != nil {
+	if err := privateDataDir(cfg.DataDir); err != nil {
 		return err
 	}
 	secret, err := cfg.sessionSecret()
@@ -128,6 +128,16 @@ func Run(ctx context.Context, args []string, getenv func(string) string, stdout 
 	watcher := callwatch.New(rc, st, callwatch.Options{Logger: log, OnFinal: m.CallEnded})
 	defer watcher.Close()
 	m.SetLiveCalls(func() int { return watcher.Stats().LiveCalls })
+	// Calls whose POST ring-out was on its way when the last process stopped: RingCentral
+	// may have placed them, and without their ids nobody can ask it.
+	if pending, err := st.ResolvePending(ctx, time.Now()); err != nil {
+		log.Error("resolving calls being placed", "err", err)
+	} else {
+		for _, c := range pending {
+			log.Warn("a call was being placed when the app stopped; it may have been placed",
+				"call_id", c.ID, "owner", c.Owner, "started_at", c.StartedAt)
+		}
+	}
 	if err := watcher.Resume(ctx); err != nil {
 		log.Error("resuming live calls", "err", err)
 	}
@@ -146,6 +156,32 @@ func Run(ctx context.Context, args []string, getenv func(string) string, stdout 
 	mux.Handle("/", app)
 	fmt.Fprintf(stdout, "RingOut dialer on %s (demo mode: %v)\n", cfg.PublicURL, cfg.demo())
 	return serveListener(ctx, ln, mux, cfg, log, app.Shutdown)
+}
+
+// privateDataDir makes DATA_DIR (creating it if needed) mode 0700 and every file in it 0600,
+// whatever an earlier version, the umask or an operator left: it holds the session secret
+// and the tokens. Files created later are created 0600 (the store and the secret say so,
+// and SQLite gives -wal and -shm the database file's mode).
+func privateDataDir(dir string) error {
+	if err := os.MkdirAll(dir, 0o700); err != nil {
+		return err
+	}
+	if err := os.Chmod(dir, 0o700); err != nil {
+		return fmt.Errorf("DATA_DIR %s: %w", dir, err)
+	}
+	entries, err := os.ReadDir(dir)
+	if err != nil {
+		return fmt.Errorf("DATA_DIR %s: %w", dir, err)
+	}
+	for _, e := range entries {
+		if !e.Type().IsRegular() {
+			continue
+		}
+		if err := os.Chmod(filepath.Join(dir, e.Name()), 0o600); err != nil {
+			return fmt.Errorf("DATA_DIR %s: %w", dir, err)
+		}
+	}
+	return nil
 }
 
 func serve(ctx context.Context, addr string, h http.Handler, cfg config, log *slog.Logger, onShutdown func()) error {

@@ -87,16 +87,16 @@ func (t *transport) RoundTrip(req *http.Request) (*http.Response, error) {
 		if err != nil {
 			closeBody(req)
 			if errors.Is(err, store.ErrNotFound) {
-				return nil, fmt.Errorf("auth: user %s: %w", t.owner, dialer.ErrSignedOut)
+				return nil, notSent(fmt.Errorf("auth: user %s: %w", t.owner, dialer.ErrSignedOut))
 			}
-			return nil, fmt.Errorf("auth: %w", err)
+			return nil, notSent(fmt.Errorf("auth: %w", err))
 		}
 		sid = ss.ID
 	}
 	tok, err := t.a.token(ctx, sid)
 	if err != nil {
 		closeBody(req)
-		return nil, err
+		return nil, notSent(err)
 	}
 	resp, err := t.send(req, req.Body, tok.AccessToken)
 	if err != nil || resp.StatusCode != http.StatusUnauthorized || !t.a.rejected(ctx, sid, tok.AccessToken) {
@@ -123,6 +123,15 @@ func (t *transport) RoundTrip(req *http.Request) (*http.Response, error) {
 		t.a.rejected(ctx, sid, tok.AccessToken)
 	}
 	return resp, err
+}
+
+// notSent marks an error that ended a request before any of it went to RingCentral (no
+// usable token: a refresh failed, the session ended), so RingCentral did nothing.
+func notSent(err error) error {
+	if errors.Is(err, dialer.ErrNotSent) {
+		return err
+	}
+	return fmt.Errorf("%w (%w)", err, dialer.ErrNotSent)
 }
 
 // send sends a copy of req with body and the bearer token access.

@@ -32,7 +32,9 @@ type Upstream interface {
 type Store interface {
 	// SaveCall inserts or updates the call (upsert by ID).
 	SaveCall(ctx context.Context, c dialer.Call) error
-	// LiveCalls returns the calls that are not final yet, to resume after a restart.
+	// LiveCalls returns the calls that are not final yet, to resume after a restart. A row
+	// it cannot read must not stop the others: it may come back final, as
+	// dialer.NoteUnreadable.
 	LiveCalls(ctx context.Context) ([]dialer.Call, error)
 }
 
@@ -48,6 +50,7 @@ type Options struct {
 	ConnectedInterval      time.Duration // poll interval cap while both legs are connected and nothing changes (15 s)
 	MaxSubscribersPerOwner int           // open pages per user (50); more get dialer.ErrTooManyConnections
 	KeepEnded              int           // ended calls per user kept in memory for Calls and Subscribe (20)
+	SaveTimeout            time.Duration // bounds one Store write (5 s)
 	Now                    func() time.Time
 	Logger                 *slog.Logger
 	// OnFinal is called once for each call that reaches its final state, from its poller.
@@ -75,6 +78,9 @@ func (o Options) withDefaults() Options {
 	}
 	if o.KeepEnded <= 0 {
 		o.KeepEnded = 20
+	}
+	if o.SaveTimeout <= 0 {
+		o.SaveTimeout = saveTimeout
 	}
 	if o.Now == nil {
 		o.Now = time.Now
@@ -190,13 +196,20 @@ func (w *Watcher) Watch(c dialer.Call) {
 	go w.run(e, c)
 }
 
-// Resume restarts the pollers of the calls the Store still has as live.
+// Resume restarts the pollers of the calls the Store still has as live. A call the Store
+// returns final (a row it could not read, marked dialer.NoteUnreadable) is logged and shown
+// as it is, without a poller.
 func (w *Watcher) Resume(ctx context.Context) error {
 	calls, err := w.st.LiveCalls(ctx)
 	if err != nil {
 		return err
 	}
 	for _, c := range calls {
+		if c.Note == dialer.NoteUnreadable && c.Status.Final() {
+			// The Store could not read this row; it marked it and resumes the others.
+			w.log.Error("a live call's stored row is unreadable; it is marked lost and not followed",
+				"call_id", c.ID, "owner", c.Owner)
+		}
 		w.Watch(c)
 	}
 	w.log.Info("resumed live calls", "calls", len(calls))

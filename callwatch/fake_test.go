@@ -52,8 +52,10 @@ type fakeUpstream struct {
 	answers   map[string][]dialer.Status // successful GET answers
 	deletes   map[string]int
 	deleteErr error
-	inflight  map[string]int
-	overlaps  int
+	// onDelete, when set, runs as a DELETE arrives (before it is carried out).
+	onDelete func(id string)
+	inflight map[string]int
+	overlaps int
 }
 
 func newFake() *fakeUpstream {
@@ -118,6 +120,9 @@ func (f *fakeUpstream) distinctAnswers(id string, first dialer.Status) []dialer.
 }
 
 func (f *fakeUpstream) DeleteRingOut(ctx context.Context, owner, id string) error {
+	if f.onDelete != nil {
+		f.onDelete(id)
+	}
 	f.enter(id)
 	defer f.leave(id)
 	f.mu.Lock()
@@ -169,6 +174,7 @@ type memStore struct {
 	mu    sync.Mutex
 	calls map[string]dialer.Call
 	saves map[string]int
+	fail  error // when set, SaveCall fails with it
 }
 
 func newMemStore(calls ...dialer.Call) *memStore {
@@ -182,6 +188,9 @@ func newMemStore(calls ...dialer.Call) *memStore {
 func (s *memStore) SaveCall(ctx context.Context, c dialer.Call) error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
+	if s.fail != nil {
+		return s.fail
+	}
 	c.History = slices.Clone(c.History)
 	s.calls[c.ID] = c
 	s.saves[c.ID]++
@@ -198,6 +207,12 @@ func (s *memStore) LiveCalls(ctx context.Context) ([]dialer.Call, error) {
 		}
 	}
 	return live, nil
+}
+
+func (s *memStore) setFail(err error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.fail = err
 }
 
 func (s *memStore) get(id string) (dialer.Call, int) {

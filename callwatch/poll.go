@@ -3,6 +3,7 @@ package callwatch
 import (
 	"context"
 	"errors"
+	"fmt"
 	"log/slog"
 	"time"
 
@@ -30,18 +31,33 @@ func (w *Watcher) run(e *entry, c dialer.Call) {
 			return
 		case <-timer.C:
 		case reply := <-e.cancel:
+			// Write-ahead: the cancel is stored before the DELETE is sent, so that if the app
+			// stops after it, the next process knows the call was canceled (a 404 then means
+			// Canceled, not Lost). When it cannot be stored, nothing is sent.
+			before := c
+			if !c.CancelRequested {
+				c.CancelRequested = true
+				c.Note = dialer.NoteCanceling
+				c.UpdatedAt = w.opts.Now()
+				if err := w.trySave(c); err != nil {
+					log.Error("storing the cancel failed; DELETE not sent", "err", err)
+					c = before
+					reply <- fmt.Errorf("callwatch: storing the cancel: %w (%v)", dialer.ErrCannotSave, err)
+					continue
+				}
+				w.update(e, c)
+			}
 			err := w.up.DeleteRingOut(ctx, c.Owner, c.ID)
 			if err != nil && !errors.Is(err, dialer.ErrCallGone) {
 				log.Warn("cancel failed", "err", err)
+				if !before.CancelRequested { // RingCentral did not take it: as before the cancel
+					c.CancelRequested, c.Note = false, before.Note
+					w.changed(log, e, &c, w.opts.Now())
+				}
 				reply <- err
 				continue // the timer still runs
 			}
 			reply <- nil
-			if !c.CancelRequested {
-				c.CancelRequested = true
-				c.Note = dialer.NoteCanceling
-				w.changed(log, e, &c, w.opts.Now())
-			}
 			interval = w.opts.MinInterval // and poll now: the next poll decides
 		}
 
@@ -143,11 +159,15 @@ func (w *Watcher) changed(log *slog.Logger, e *entry, c *dialer.Call, now time.T
 }
 
 func (w *Watcher) save(log *slog.Logger, c dialer.Call) {
-	ctx, cancel := context.WithTimeout(context.WithoutCancel(w.ctx), saveTimeout)
-	defer cancel()
-	if err := w.st.SaveCall(ctx, c); err != nil {
+	if err := w.trySave(c); err != nil {
 		log.Error("saving call failed", "err", err)
 	}
+}
+
+func (w *Watcher) trySave(c dialer.Call) error {
+	ctx, cancel := context.WithTimeout(context.WithoutCancel(w.ctx), w.opts.SaveTimeout)
+	defer cancel()
+	return w.st.SaveCall(ctx, c)
 }
 
 // setStatus makes st c's status, appending it to History when it differs. It reports

@@ -30,7 +30,7 @@ func TestFinal(t *testing.T) {
 // TestNoteKinds: every kind the app writes is listed once and is not "no note"; the values
 // are stored, so they are pinned here.
 func TestNoteKinds(t *testing.T) {
-	want := []NoteKind{"canceling", "both-connected", "answered", "gone", "signed-out", "slow-down", "retrying", "ceiling"}
+	want := []NoteKind{"canceling", "both-connected", "answered", "gone", "signed-out", "slow-down", "retrying", "ceiling", "may-have-placed", "unreadable"}
 	if len(NoteKinds) != len(want) {
 		t.Fatalf("NoteKinds = %q, want %q", NoteKinds, want)
 	}

@@ -16,6 +16,12 @@ var (
 	ErrNotYourCall = errors.New("ringout: call belongs to another user")
 	// ErrTooManyConnections: the user has too many live pages open.
 	ErrTooManyConnections = errors.New("ringout: too many open pages")
+	// ErrNotSent: a request to RingCentral failed before any of it was sent (e.g. the
+	// access token could not be refreshed), so RingCentral cannot have carried it out.
+	ErrNotSent = errors.New("ringout: request not sent")
+	// ErrCannotSave: the call history cannot be written (a full or failing disk), so an
+	// action that must be stored first (placing or canceling a call) was not sent.
+	ErrCannotSave = errors.New("ringout: cannot save calls")
 )
 
 // RateLimitedError is implemented by errors that say how long to wait before trying again

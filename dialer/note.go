@@ -29,10 +29,17 @@ const (
 	// NoteCeiling: the call was followed for the whole watch ceiling without an outcome;
 	// Call.Watched says for how long.
 	NoteCeiling NoteKind = "ceiling"
+	// NoteMayHavePlaced: the app stopped (a crash, a kill) while it was sending the POST
+	// ring-out, before it learned the call's id: RingCentral may have placed the call, and
+	// without the id nobody can ask it. The call is final (CallLost).
+	NoteMayHavePlaced NoteKind = "may-have-placed"
+	// NoteUnreadable: the call's stored row could not be read (a damaged history), so it is
+	// no longer followed. The call is final (CallLost).
+	NoteUnreadable NoteKind = "unreadable"
 )
 
 // NoteKinds lists every kind this program writes, NoteNone excepted.
 var NoteKinds = []NoteKind{
 	NoteCanceling, NoteBothConnected, NoteAnswered, NoteGone, NoteSignedOut,
-	NoteSlowDown, NoteRetrying, NoteCeiling,
+	NoteSlowDown, NoteRetrying, NoteCeiling, NoteMayHavePlaced, NoteUnreadable,
 }

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"net/http"
+	"time"
 
 	"github.com/ringout-dialer/ringout/auth"
 	"github.com/ringout-dialer/ringout/dialer"
@@ -66,7 +67,31 @@ func (a *App) placeCall(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 
-	ro, err := a.RingCentral.CreateRingOut(ctx, s, req)
+	// Write-ahead: the call is stored before POST ring-out is sent, so that however the app
+	// stops, the call is in the history. When it cannot be stored, nothing is sent.
+	now := a.Now()
+	c := dialer.Call{Owner: s.UserID, From: req.From, To: req.To, PlayPrompt: req.PlayPrompt, StartedAt: now, UpdatedAt: now}
+	sctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), a.saveTimeout())
+	pending, err := a.Store.BeginCall(sctx, c)
+	cancel()
+	if err != nil {
+		a.logError(ctx, "storing a call before placing it; not placed", "err", err)
+		in.Errors.Form = msgCannotSave
+		a.formFailedStatus(w, r, s, in, http.StatusServiceUnavailable)
+		return
+	}
+	// From here the request's end (the page closed, the browser gone) does not cut the POST
+	// or the bookkeeping short: a POST canceled on its way may still place the call, and
+	// its answer is what tells us its id. The client's own timeout bounds it.
+	bg := context.WithoutCancel(ctx)
+	ro, err := a.RingCentral.CreateRingOut(bg, s, req)
+	if err != nil {
+		// RingCentral answered, or we know it did nothing, or we cannot tell: in every case
+		// this process is alive to say so on the form, so the row goes.
+		if err := a.Store.AbandonCall(bg, pending); err != nil {
+			a.logError(ctx, "deleting the call not placed", "err", err)
+		}
+	}
 	if errors.Is(err, dialer.ErrSignedOut) {
 		a.signedOut(w, r)
 		return
@@ -79,13 +104,11 @@ func (a *App) placeCall(w http.ResponseWriter, r *http.Request) {
 		a.formFailed(w, r, s, in)
 		return
 	}
-	now := a.Now()
-	c := dialer.Call{
-		ID: ro.ID, Owner: s.UserID, From: req.From, To: req.To, PlayPrompt: req.PlayPrompt,
-		Status: ro.Status, StartedAt: now, UpdatedAt: now,
-		History: []dialer.StatusAt{{Status: ro.Status, At: now}},
-	}
-	if err := a.Store.SaveCall(ctx, c); err != nil {
+	now = a.Now()
+	c.ID, c.Status, c.UpdatedAt = ro.ID, ro.Status, now
+	c.History = []dialer.StatusAt{{Status: ro.Status, At: now}}
+	if err := a.Store.PlacedCall(bg, pending, c); err != nil {
+		// The call rings: follow it all the same (the poller saves it at each change).
 		a.logError(ctx, "saving a placed call", "call_id", c.ID, "err", err)
 	}
 	if req.From != "" {
@@ -146,16 +169,35 @@ func internationalOff(reason string) string {
 // formFailed answers a call form that cannot be placed: the form with its messages, as a
 // fragment for the page script or as the whole page.
 func (a *App) formFailed(w http.ResponseWriter, r *http.Request, s *auth.Session, in callForm) {
+	a.formFailedStatus(w, r, s, in, http.StatusUnprocessableEntity)
+}
+
+// formFailedStatus is formFailed with another status: 503 when calls cannot be stored.
+func (a *App) formFailedStatus(w http.ResponseWriter, r *http.Request, s *auth.Session, in callForm, status int) {
 	vm, err := a.dialerVM(r.Context(), s, in)
 	if errors.Is(err, dialer.ErrSignedOut) {
 		a.signedOut(w, r)
 		return
 	}
 	if fromFetch(r) {
-		a.render(w, r, http.StatusUnprocessableEntity, views.DialerForm(vm))
+		a.render(w, r, status, views.DialerForm(vm))
 		return
 	}
-	a.page(w, r, http.StatusUnprocessableEntity, a.layout(s, "Dialer"), views.DialerPage(vm))
+	a.page(w, r, status, a.layout(s, "Dialer"), views.DialerPage(vm))
+}
+
+// msgCannotSave is the form's message when the call cannot be stored before it is placed.
+const msgCannotSave = "The app cannot save calls right now (its storage is full or failing), so the call was not placed. Try again in a few minutes."
+
+// msgCannotSaveCancel is the card's message when a cancel cannot be stored before it is sent.
+const msgCannotSaveCancel = "The app cannot save calls right now (its storage is full or failing), so the cancel was not sent. Hang up your phone to end the call."
+
+// saveTimeout bounds the write that must succeed before a request to RingCentral is sent.
+func (a *App) saveTimeout() time.Duration {
+	if a.SaveTimeout > 0 {
+		return a.SaveTimeout
+	}
+	return 3 * time.Second
 }
 
 // showCall is one call's page, where the form post lands without JavaScript. While the
@@ -201,7 +243,12 @@ func (a *App) cancelCall(w http.ResponseWriter, r *http.Request) {
 	}
 	c, _ := a.Watcher.Call(s.UserID, id)
 	var failed string // what went wrong with this request: said on the card, not kept with the call
-	if err != nil {
+	status := http.StatusOK
+	switch {
+	case errors.Is(err, dialer.ErrCannotSave):
+		a.logError(ctx, "storing a cancel; not sent", "call_id", id, "err", err)
+		failed, status = msgCannotSaveCancel, http.StatusServiceUnavailable
+	case err != nil:
 		failed = a.explainRC(ctx, opCancel, err)
 	}
 	if fromFetch(r) {
@@ -210,7 +257,7 @@ func (a *App) cancelCall(w http.ResponseWriter, r *http.Request) {
 		if failed != "" {
 			vm.Note = failed
 		}
-		a.render(w, r, http.StatusOK, views.CallCard(vm))
+		a.render(w, r, status, views.CallCard(vm))
 		return
 	}
 	http.Redirect(w, r, "/calls/"+id, http.StatusSeeOther)

@@ -38,6 +38,14 @@ type Sessions interface {
 // CallHistory is the stored calls and the last used "ring me at" number (*store.Store).
 type CallHistory interface {
 	SaveCall(ctx context.Context, c dialer.Call) error
+	// BeginCall stores a call before POST ring-out is sent (write-ahead) and returns its
+	// placeholder id; PlacedCall replaces it by the placed call (RingCentral's id), and
+	// AbandonCall deletes it when the call was not placed.
+	BeginCall(ctx context.Context, c dialer.Call) (string, error)
+	PlacedCall(ctx context.Context, pendingID string, c dialer.Call) error
+	AbandonCall(ctx context.Context, pendingID string) error
+	// Ready reports whether the database takes a write now (GET /readyz, the storage banner).
+	Ready(ctx context.Context) error
 	// GetCall returns store.ErrNotFound for a call that is not owner's.
 	GetCall(ctx context.Context, owner, id string) (dialer.Call, error)
 	RecentCalls(ctx context.Context, owner string, n int) ([]dialer.Call, error)

@@ -55,6 +55,10 @@ type callForm struct {
 // numbers is shown on the form; only a sign-in that ended is returned as an error.
 func (a *App) dialerVM(ctx context.Context, s *auth.Session, in callForm) (views.DialerVM, error) {
 	vm := views.DialerVM{FromOther: in.FromOther, To: in.To, PlayPrompt: in.PlayPrompt, Errors: in.Errors}
+	if err := a.storageReady(ctx); err != nil {
+		a.logError(ctx, "the database does not take writes", "err", err)
+		vm.StorageProblem = msgStorageFailing
+	}
 	fwd, err := a.forwardingNumbers(ctx, s)
 	if errors.Is(err, dialer.ErrSignedOut) {
 		return vm, err
@@ -128,6 +132,9 @@ func (a *App) recentVM(c dialer.Call, s *auth.Session, fwd []ringcentral.Forward
 		CallerStatus: string(c.Status.Caller),
 		CalleeStatus: string(c.Status.Callee),
 		Explanation:  views.ExplainCall(c.Status),
+	}
+	if c.Note == dialer.NoteMayHavePlaced || c.Note == dialer.NoteUnreadable {
+		vm.Explanation = views.NoteSentence(c.Note, c.Watched) // says more than "Lost"
 	}
 	if len(c.History) > 0 {
 		vm.Timeline = views.Timeline(views.NewTimelineVM(c.StartedAt, c.History, c.History[len(c.History)-1].At))

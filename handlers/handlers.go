@@ -40,6 +40,9 @@ type Deps struct {
 	Now            func() time.Time
 	// Metrics, when set, is served at GET /metrics and told about WebSockets and pushes.
 	Metrics *metrics.Metrics
+	// SaveTimeout bounds the write that must succeed before a call is placed (3 s), and
+	// the storage check of /readyz and the dialer's banner (1 s, or SaveTimeout if shorter).
+	SaveTimeout time.Duration
 }
 
 // App serves the dialer.
@@ -85,6 +88,7 @@ func New(d Deps) *App {
 		mux.Handle("GET /metrics", d.Metrics.Handler())
 	}
 	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) { w.Write([]byte("ok\n")) })
+	mux.HandleFunc("GET /readyz", a.ready)
 	mux.Handle("GET /static/", a.assets)
 	// Browsers and tools that ask for /favicon.ico without reading the page's link rel=icon.
 	mux.HandleFunc("GET /favicon.ico", func(w http.ResponseWriter, r *http.Request) {

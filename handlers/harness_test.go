@@ -97,7 +97,8 @@ type options struct {
 	frameAncestors []string // FRAME_ANCESTORS
 	metrics        bool     // serve GET /metrics
 	now            func() time.Time
-	simIDs         string // the simulator's ring-out ids (rcsim.Options.IDs; default base64)
+	simIDs         string        // the simulator's ring-out ids (rcsim.Options.IDs; default base64)
+	saveTimeout    time.Duration // Deps.SaveTimeout
 }
 
 // harness is the app as main wires it: real auth, store (a temp SQLite file), gateway and
@@ -111,6 +112,7 @@ type harness struct {
 	app       *handlers.App
 	transport inMemory
 	logs      *logbuf.Buffer
+	dbPath    string // the SQLite file
 }
 
 func newHarness(t *testing.T, o options) *harness {
@@ -126,7 +128,8 @@ func newHarness(t *testing.T, o options) *harness {
 	if err != nil {
 		t.Fatal(err)
 	}
-	h.st, err = store.Open(t.Context(), filepath.Join(t.TempDir(), "ringout.db"), key)
+	h.dbPath = filepath.Join(t.TempDir(), "ringout.db")
+	h.st, err = store.Open(t.Context(), h.dbPath, key)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -142,7 +145,7 @@ func newHarness(t *testing.T, o options) *harness {
 		t.Fatal(err)
 	}
 	gw := gateway.New(h.auth, simURL)
-	h.watcher = callwatch.New(gw, h.st, callwatch.Options{Logger: log, MaxSubscribersPerOwner: o.maxPages})
+	h.watcher = callwatch.New(gw, h.st, callwatch.Options{Logger: log, MaxSubscribersPerOwner: o.maxPages, SaveTimeout: o.saveTimeout})
 	t.Cleanup(h.watcher.Close)
 	var m *metrics.Metrics
 	if o.metrics {
@@ -159,6 +162,7 @@ func newHarness(t *testing.T, o options) *harness {
 		FrameAncestors: o.frameAncestors,
 		Now:            o.now,
 		Metrics:        m,
+		SaveTimeout:    o.saveTimeout,
 	})
 	h.transport[appHost] = h.app
 	return h

@@ -51,6 +51,9 @@ func (a *App) explainRC(ctx context.Context, op rcOp, err error) string {
 	e, ok := ringcentral.AsError(err)
 	if !ok {
 		a.logError(ctx, what, "err", err)
+		if errors.Is(err, dialer.ErrNotSent) {
+			return "We could not renew your RingCentral sign-in just now, so nothing was sent to RingCentral. Try again in a moment."
+		}
 		if errors.Is(err, context.DeadlineExceeded) {
 			return "RingCentral did not answer in time. Try again in a moment."
 		}
@@ -106,10 +109,14 @@ const msgMayHavePlaced = "RingCentral may have placed the call all the same: if 
 
 // outcomeUnknown reports whether a request that failed may still have been carried out by
 // RingCentral: no answer at all (timeout, dropped connection), a server error, or an
-// answer we could not read. A 4xx, 429 included, means RingCentral did nothing.
+// answer we could not read. A 4xx, 429 included, means RingCentral did nothing, and so does
+// a failure before the request was sent (no usable token: dialer.ErrNotSent).
 func outcomeUnknown(err error) bool {
 	if wait := (*ringcentral.WaitError)(nil); errors.As(err, &wait) {
 		return false // never sent
+	}
+	if errors.Is(err, dialer.ErrNotSent) {
+		return false // failed before the request left: e.g. the token refresh failed
 	}
 	e, ok := ringcentral.AsError(err)
 	return !ok || e.StatusCode >= 500 || e.Malformed

@@ -16,7 +16,10 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
+	"io/fs"
 	"net/url"
+	"os"
+	"strings"
 	"time"
 
 	_ "modernc.org/sqlite" // registers the "sqlite" driver
@@ -54,6 +57,9 @@ func Open(ctx context.Context, path string, key []byte) (*Store, error) {
 	if err != nil {
 		return nil, fmt.Errorf("store: %w", err)
 	}
+	if err := createPrivate(path); err != nil {
+		return nil, fmt.Errorf("store: open %s: %w", path, err)
+	}
 	q := url.Values{}
 	q.Add("_pragma", "busy_timeout(5000)")
 	q.Add("_pragma", "journal_mode(WAL)")
@@ -67,11 +73,78 @@ func Open(ctx context.Context, path string, key []byte) (*Store, error) {
 	db.SetMaxOpenConns(maxOpenConns)
 	db.SetMaxIdleConns(maxOpenConns)
 	s := &Store{db: db, aead: aead}
+	if err := s.quickCheck(ctx, path); err != nil {
+		db.Close()
+		return nil, err
+	}
 	if err := s.migrate(ctx); err != nil {
 		db.Close()
 		return nil, fmt.Errorf("store: open %s: %w", path, err)
 	}
 	return s, nil
+}
+
+// FileMode is the mode of the database file and of its -wal and -shm files: only the
+// app's user may read them (they hold the tokens, encrypted, and the call history).
+const FileMode = 0o600
+
+// createPrivate creates the database file if it does not exist and makes it and its -wal
+// and -shm files FileMode, whatever the umask or an earlier version made them. SQLite
+// gives the -wal and -shm files it creates the database file's mode.
+func createPrivate(path string) error {
+	f, err := os.OpenFile(path, os.O_RDWR|os.O_CREATE, FileMode)
+	if err != nil {
+		return err
+	}
+	f.Close()
+	for _, p := range []string{path, path + "-wal", path + "-shm"} {
+		if err := os.Chmod(p, FileMode); err != nil && !errors.Is(err, fs.ErrNotExist) {
+			return err
+		}
+	}
+	return nil
+}
+
+// ErrCorrupt is returned by Open when the database file fails SQLite's integrity check.
+var ErrCorrupt = errors.New("store: database file is corrupt")
+
+// quickCheck runs PRAGMA quick_check: a damaged file is refused at start, naming the file,
+// rather than failing request by request later.
+func (s *Store) quickCheck(ctx context.Context, path string) error {
+	rows, err := s.db.QueryContext(ctx, "PRAGMA quick_check")
+	if err != nil {
+		return fmt.Errorf("%w: %s: %v (restore it from a backup, or move it away to start with an empty one)", ErrCorrupt, path, err)
+	}
+	defer rows.Close()
+	var problems []string
+	for rows.Next() {
+		var msg string
+		if err := rows.Scan(&msg); err != nil {
+			return fmt.Errorf("%w: %s: %v", ErrCorrupt, path, err)
+		}
+		if msg != "ok" && len(problems) < 5 {
+			problems = append(problems, msg)
+		}
+	}
+	if err := rows.Err(); err != nil {
+		problems = append(problems, err.Error())
+	}
+	if len(problems) > 0 {
+		return fmt.Errorf("%w: %s: PRAGMA quick_check: %s (restore it from a backup, or move it away to start with an empty one)",
+			ErrCorrupt, path, strings.Join(problems, "; "))
+	}
+	return nil
+}
+
+// Ready reports whether the database takes a write now: it upserts the one row of the
+// health table. It is what GET /readyz and the dialer's storage banner ask.
+func (s *Store) Ready(ctx context.Context) error {
+	_, err := s.db.ExecContext(ctx, `INSERT INTO health (id, checked_at) VALUES (1, ?)
+		ON CONFLICT (id) DO UPDATE SET checked_at = excluded.checked_at`, time.Now().UnixNano())
+	if err != nil {
+		return fmt.Errorf("store: the database does not take writes: %w", err)
+	}
+	return nil
 }
 
 // Close closes the database.
@@ -146,6 +219,17 @@ var migrations = []migration{
 		ended_at INTEGER NOT NULL
 	);
 	CREATE INDEX ended_sessions_at ON ended_sessions (ended_at);`},
+
+	// 4: write-ahead placing (a call row stored before POST ring-out, its id a placeholder
+	// until RingCentral answers), rows whose history could not be read (kept in damaged),
+	// and the row /readyz writes to prove the database takes writes.
+	{sql: `ALTER TABLE calls ADD COLUMN placing INTEGER NOT NULL DEFAULT 0;
+	ALTER TABLE calls ADD COLUMN damaged TEXT NOT NULL DEFAULT '';
+	CREATE INDEX calls_placing ON calls (placing) WHERE placing = 1;
+	CREATE TABLE health (
+		id         INTEGER PRIMARY KEY CHECK (id = 1),
+		checked_at INTEGER NOT NULL
+	);`},
 }
 
 func (s *Store) migrate(ctx context.Context) error {

@@ -116,6 +116,8 @@ type DialerVM struct {
 	Scenarios  []Scenario // the "try these" list; empty outside demo mode
 	Calls      []CallVM   // live calls, newest first
 	Recent     []RecentCallVM
+	// StorageProblem, when set, is the banner saying that calls cannot be saved now.
+	StorageProblem string
 }
 
 // otherSelected reports whether "Other number…" is the selected option.

@@ -29,6 +29,10 @@ func NoteSentence(kind dialer.NoteKind, watched time.Duration) string {
 		return "RingCentral is not answering right now; still trying."
 	case dialer.NoteCeiling:
 		return fmt.Sprintf("We followed this call for %v without an outcome, so we stopped.", watched)
+	case dialer.NoteMayHavePlaced:
+		return "The app stopped while placing this call, before RingCentral told us its id: the call may have been placed, and we cannot tell how it ended."
+	case dialer.NoteUnreadable:
+		return "This call's record could not be read, so we stopped following it and cannot tell how it ended."
 	}
 	return ""
 }

@@ -28,6 +28,8 @@ func TestNoteSentences(t *testing.T) {
 		dialer.NoteSlowDown:      "RingCentral asked us to slow down; the status will update shortly.",
 		dialer.NoteRetrying:      "RingCentral is not answering right now; still trying.",
 		dialer.NoteCeiling:       "We followed this call for 4h0m0s without an outcome, so we stopped.",
+		dialer.NoteMayHavePlaced: "The app stopped while placing this call, before RingCentral told us its id: the call may have been placed, and we cannot tell how it ended.",
+		dialer.NoteUnreadable:    "This call's record could not be read, so we stopped following it and cannot tell how it ended.",
 	}
 	for _, kind := range dialer.NoteKinds {
 		shown, got := noteCard(t, kind, 4*time.Hour)
