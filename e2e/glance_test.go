@@ -247,16 +247,20 @@ func TestBrowserExtensionRefused(t *testing.T) {
 		t.Errorf("number field placeholder = %q, want an example number", placeholder)
 	}
 	for _, typedNumber := range []string{"(650) 555-0120 x123", "650 555 0120 ext. 45", "6505550120,,123"} {
-		var msg, value, invalid, active string
+		// The form is re-rendered by each answer: read it in one go, in the page, once this
+		// number's answer is in (the previous error element may be replaced at any moment).
+		var seen struct{ Msg, Value, Invalid, Active string }
 		browse(t, ctx, 10*time.Second,
+			chromedp.Evaluate(`document.getElementById('to-error')?.remove(); true`, nil),
 			setValue(byTestID("to-input"), typedNumber),
 			chromedp.Click(byTestID("call-button"), chromedp.ByQuery),
-			chromedp.WaitVisible("#to-error", chromedp.ByQuery),
-			chromedp.Text("#to-error", &msg, chromedp.ByQuery),
-			chromedp.Value(byTestID("to-input"), &value, chromedp.ByQuery),
-			chromedp.AttributeValue(byTestID("to-input"), "aria-describedby", &invalid, nil, chromedp.ByQuery),
-			chromedp.Evaluate(`document.activeElement.dataset.testid || ''`, &active),
+			chromedp.Poll(`(() => {
+  const e = document.getElementById('to-error'), f = document.querySelector('[data-testid=to-input]');
+  if (!e || !e.offsetParent) return false;
+  return {msg: e.textContent, value: f.value, invalid: f.getAttribute('aria-describedby') || '', active: document.activeElement.dataset.testid || ''};
+})()`, &seen, chromedp.WithPollingInterval(50*time.Millisecond)),
 		)
+		msg, value, invalid, active := seen.Msg, seen.Value, seen.Invalid, seen.Active
 		if !strings.Contains(msg, "cannot dial an extension") || value != typedNumber || invalid != "to-error" || active != "to-input" {
 			t.Errorf("%q: message %q, field %q (described by %q, focus on %q); want the extension refused beside the field, which keeps the number and has the focus", typedNumber, msg, value, invalid, active)
 		}

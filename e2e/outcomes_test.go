@@ -81,7 +81,9 @@ func TestCancelAfterYourPhoneAnswered(t *testing.T) {
 	for _, mode := range []string{"until-caller-answers", "until-connected"} {
 		t.Run(mode, func(t *testing.T) {
 			t.Parallel()
-			app := startApp(t, nil, "-sim-cancel", mode, "-sim-speed", "8")
+			// A long retention: at speed 8 the default 30 s is under 4 s of real time, which
+			// a loaded machine's poll may miss (the call would then end as Lost, not NoAnswer).
+			app := startApp(t, nil, "-sim-cancel", mode, "-sim-speed", "8", "-sim-retention", "10m")
 			c := httpSignIn(t, app, "demo")
 			v := watch(t, app.URL, c)
 			id := placeCall(t, app, c, rcsim.LongRing.Number)
