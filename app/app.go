@@ -115,6 +115,7 @@ func Run(ctx context.Context, args []string, getenv func(string) string, stdout 
 	if err != nil {
 		return err
 	}
+	defer a.Close() // before the store closes: a refreshed token still unsaved gets a last try
 	var sweeping sync.WaitGroup
 	defer sweeping.Wait() // before the store closes
 	sweepCtx, stopSweep := context.WithCancel(ctx)

@@ -5,7 +5,8 @@
 // The browser holds only an opaque random session id in a gorilla/sessions cookie; the
 // RingCentral tokens stay in the store, encrypted at rest. Access tokens are refreshed
 // shortly before they expire, single-flight per session (RingCentral refresh tokens are
-// single use), and the rotated tokens are stored before anyone uses them. A request that
+// single use), and the rotated pair is kept in memory until it is stored (a busy database
+// retried in the background), so a spent refresh token is never sent again. A request that
 // gets 401 because its token was rotated while it was in flight is sent once more with the
 // new one. A rejected refresh token, an access token that expires without a refresh token
 // (the app's "Issue refresh tokens" setting is off), or any other 401 from the API ends the
@@ -87,8 +88,14 @@ type Auth struct {
 	cookies *sessions.CookieStore
 	log     *slog.Logger
 
-	mu    sync.Mutex
-	locks map[string]*sessionLock // by session id: single-flight refresh
+	mu      sync.Mutex
+	locks   map[string]*sessionLock // by session id: single-flight refresh
+	pending map[string]store.Token  // by session id: refreshed pairs not stored yet (pending.go)
+	saving  map[string]bool         // by session id: a saver of the pending pair runs
+
+	savers    sync.WaitGroup // background savers of pending pairs
+	closing   chan struct{}  // closed by Close
+	closeOnce sync.Once
 
 	popups *popupCodes
 }
@@ -131,6 +138,7 @@ func New(cfg Config, st *store.Store) (*Auth, error) {
 	cs := sessions.NewCookieStore(hashKey, blockKey)
 	cs.MaxAge(int(sessionMaxAge / time.Second))
 	return &Auth{cfg: cfg, st: st, cookies: cs, log: cfg.Logger, locks: map[string]*sessionLock{},
+		pending: map[string]store.Token{}, saving: map[string]bool{}, closing: make(chan struct{}),
 		popups: newPopupCodes()}, nil
 }
 
@@ -378,11 +386,12 @@ func (a *Auth) Logout(w http.ResponseWriter, r *http.Request) error {
 func (a *Auth) revokeSession(ctx context.Context, id, reason string) error {
 	unlock := a.lock(id) // not in the middle of a refresh
 	defer unlock()
-	if tok, err := a.st.Token(ctx, id); err == nil {
+	if tok, err := a.current(ctx, id); err == nil {
 		if err := a.revoke(context.WithoutCancel(ctx), tok); err != nil {
 			a.log.WarnContext(ctx, "revoking the token at RingCentral", "err", err)
 		}
 	}
+	a.forget(id)
 	if reason != "" {
 		return a.st.EndSession(ctx, id, reason, a.cfg.Now())
 	}
@@ -461,6 +470,7 @@ func (a *Auth) SignedOutReason(w http.ResponseWriter, r *http.Request) string {
 // endSession deletes a session that can no longer be used, remembering reason for its
 // browser, and logs why.
 func (a *Auth) endSession(ctx context.Context, id, reason, why string) {
+	a.forget(id)
 	if err := a.st.EndSession(ctx, id, reason, a.cfg.Now()); err != nil {
 		a.log.ErrorContext(ctx, "deleting ended session", "err", err)
 	}

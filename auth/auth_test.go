@@ -153,6 +153,9 @@ func newHarnessWith(t *testing.T, opts rcsim.Options) *harness {
 // as a process restart does.
 func (h *harness) restart(sec []byte) {
 	h.t.Helper()
+	if old := h.auth.Load(); old != nil {
+		old.Close()
+	}
 	if h.st != nil {
 		h.st.Close()
 	}
@@ -177,6 +180,7 @@ func (h *harness) restart(sec []byte) {
 	if err != nil {
 		h.t.Fatal(err)
 	}
+	h.t.Cleanup(a.Close) // runs before the store closes
 	h.auth.Store(a)
 }
 

@@ -157,7 +157,7 @@ func (a *Auth) rejected(ctx context.Context, sid, access string) (retry bool) {
 	unlock := a.lock(sid) // waits for a refresh in progress
 	defer unlock()
 	ctx = context.WithoutCancel(ctx)
-	tok, err := a.st.Token(ctx, sid)
+	tok, err := a.current(ctx, sid)
 	switch {
 	case errors.Is(err, store.ErrNotFound):
 		return false // ended already
@@ -173,15 +173,17 @@ func (a *Auth) rejected(ctx context.Context, sid, access string) (retry bool) {
 }
 
 // token returns a valid access token for the session, refreshing it first when it expires
-// within RefreshBefore. Refreshes are single-flight per session: the stored token is read
-// under the session's lock, so callers that waited see the token the first one stored.
+// within RefreshBefore. Refreshes are single-flight per session: the token is read under
+// the session's lock, so callers that waited see the pair the first one got. A refreshed
+// pair that could not be stored yet is used from memory (pending.go): a spent refresh token
+// is never sent again.
 func (a *Auth) token(ctx context.Context, sid string) (*oauth2.Token, error) {
 	unlock := a.lock(sid)
 	defer unlock()
 	// The refresh is finished even if this caller gives up: RingCentral rotates the refresh
 	// token, and losing the answer would end the session.
 	ctx = context.WithoutCancel(ctx)
-	tok, err := a.st.Token(ctx, sid)
+	tok, err := a.current(ctx, sid) // a refreshed pair not stored yet comes first
 	switch {
 	case errors.Is(err, store.ErrNotFound):
 		return nil, fmt.Errorf("auth: session ended: %w", dialer.ErrSignedOut)
@@ -222,12 +224,11 @@ func (a *Auth) token(ctx context.Context, sid string) (*oauth2.Token, error) {
 		}
 		return nil, fmt.Errorf("auth: refreshing the access token: %s", describe(err))
 	}
+	// The old refresh token is spent now: the new pair is kept in memory until it is stored
+	// (pending.go), and used meanwhile.
 	fresh := storeToken(t, now, tok)
-	if err := a.st.SaveToken(ctx, sid, fresh); err != nil {
-		if errors.Is(err, store.ErrNotFound) { // signed out meanwhile
-			return nil, fmt.Errorf("auth: session ended: %w", dialer.ErrSignedOut)
-		}
-		return nil, fmt.Errorf("auth: storing the refreshed token: %w", err)
+	if err := a.keep(ctx, sid, fresh); err != nil { // only ErrNotFound: signed out meanwhile
+		return nil, fmt.Errorf("auth: session ended: %w", dialer.ErrSignedOut)
 	}
 	return bearer(fresh), nil
 }
