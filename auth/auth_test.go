@@ -169,19 +169,26 @@ func (h *harness) restart(sec []byte) {
 	}
 	h.t.Cleanup(func() { st.Close() })
 	h.st = st
+	h.auth.Store(h.newAuth(sec, h.contract))
+}
+
+// newAuth is an Auth over the harness's store, as the app configures it, sending its
+// requests through transport. A second one plays another replica of the app.
+func (h *harness) newAuth(sec []byte, transport http.RoundTripper) *auth.Auth {
+	h.t.Helper()
 	a, err := auth.New(auth.Config{
 		OAuth:      ringcentral.OAuthConfig(h.sim.URL, rcsim.DemoClientID, rcsim.DemoClientSecret, h.redirect),
-		HTTPClient: &http.Client{Timeout: 10 * time.Second, Transport: h.contract},
+		HTTPClient: &http.Client{Timeout: 10 * time.Second, Transport: transport},
 		Server:     h.sim.URL,
 		Secret:     sec,
 		Now:        h.clock.Now,
 		Logger:     slog.New(slog.NewJSONHandler(h.logs, &slog.HandlerOptions{Level: slog.LevelDebug})),
-	}, st)
+	}, h.st)
 	if err != nil {
 		h.t.Fatal(err)
 	}
 	h.t.Cleanup(a.Close) // runs before the store closes
-	h.auth.Store(a)
+	return a
 }
 
 func (h *harness) remember(s ...string) {

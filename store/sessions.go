@@ -74,11 +74,33 @@ func (s *Store) GetSession(ctx context.Context, id string) (Session, error) {
 	return scanSession(s.db.QueryRowContext(ctx, `SELECT `+sessionColumns+` FROM sessions WHERE id = ?`, id))
 }
 
-// LatestSession returns the user's most recently used session, or ErrNotFound. Pollers that
-// act for a user (not for a request) take their token from it.
+// LatestSession returns the user's most recently used session, or ErrNotFound.
 func (s *Store) LatestSession(ctx context.Context, userID string) (Session, error) {
 	return scanSession(s.db.QueryRowContext(ctx, `SELECT `+sessionColumns+` FROM sessions
 		WHERE user_id = ? ORDER BY last_seen DESC, created_at DESC LIMIT 1`, userID))
+}
+
+// UserSessions returns the ids of the user's sessions, most recently used first. Pollers
+// that act for a user take the first one whose token works.
+func (s *Store) UserSessions(ctx context.Context, userID string) ([]string, error) {
+	rows, err := s.db.QueryContext(ctx, `SELECT id FROM sessions
+		WHERE user_id = ? ORDER BY last_seen DESC, created_at DESC`, userID)
+	if err != nil {
+		return nil, fmt.Errorf("store: user sessions: %w", err)
+	}
+	defer rows.Close()
+	var ids []string
+	for rows.Next() {
+		var id string
+		if err := rows.Scan(&id); err != nil {
+			return nil, fmt.Errorf("store: user sessions: %w", err)
+		}
+		ids = append(ids, id)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("store: user sessions: %w", err)
+	}
+	return ids, nil
 }
 
 // TouchSession records that the session was used at now.

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -202,6 +203,9 @@ func TestLatestSessionAndExpiry(t *testing.T) {
 	}
 	if got := latest("u1"); got != "old" {
 		t.Errorf("after touching old, LatestSession(u1) = %s, want old", got)
+	}
+	if ids, err := s.UserSessions(ctx, "u1"); err != nil || strings.Join(ids, " ") != "old new" {
+		t.Errorf("UserSessions(u1) = %v, %v; want [old new]", ids, err)
 	}
 	if _, err := s.LatestSession(ctx, "nobody"); !errors.Is(err, store.ErrNotFound) {
 		t.Errorf("LatestSession(nobody) err = %v, want ErrNotFound", err)
