@@ -323,16 +323,27 @@ func (cc *cardCache) sweepLocked(now time.Time) {
 
 // sameOrigin accepts WebSocket handshakes from the app's own pages (also when they are
 // framed by another site, the page itself is still of our origin) and from FRAME_ANCESTORS.
+// An origin is scheme, host and port: https://host is not the origin of a page served by
+// http://host, nor the other way round. Our own origin is the request's (the scheme this
+// server serves and the Host asked for) or PUBLIC_URL's (behind a TLS proxy).
 func (a *App) sameOrigin(r *http.Request) bool {
 	origin := r.Header.Get("Origin")
 	if origin == "" {
 		return false
 	}
 	u, err := url.Parse(origin)
-	if err != nil {
+	if err != nil || u.Host == "" {
 		return false
 	}
-	if strings.EqualFold(u.Host, r.Host) || strings.EqualFold(origin, a.PublicURL) {
+	scheme := "http"
+	if r.TLS != nil {
+		scheme = "https"
+	}
+	if strings.EqualFold(u.Scheme, scheme) && strings.EqualFold(u.Host, r.Host) {
+		return true
+	}
+	if pub, err := url.Parse(a.PublicURL); err == nil && pub.Host != "" &&
+		strings.EqualFold(u.Scheme, pub.Scheme) && strings.EqualFold(u.Host, pub.Host) {
 		return true
 	}
 	return slices.Contains(a.FrameAncestors, origin)
