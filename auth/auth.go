@@ -20,7 +20,6 @@ import (
 	"crypto/hkdf"
 	"crypto/rand"
 	"crypto/sha256"
-	"crypto/subtle"
 	"encoding/base64"
 	"errors"
 	"fmt"
@@ -201,8 +200,9 @@ func (a *Auth) fail(ctx context.Context, kind ErrorKind, reason string, err erro
 }
 
 // BeginLogin starts a sign-in: it stores a fresh state and PKCE verifier bound to this
-// browser (a short-lived cookie with an opaque id) and returns the RingCentral authorize URL
-// to redirect to.
+// browser (a short-lived cookie of this attempt with an opaque id) and returns the
+// RingCentral authorize URL to redirect to. A browser may have several sign-ins in progress
+// (tabs): each has its own cookie.
 func (a *Auth) BeginLogin(w http.ResponseWriter, r *http.Request) (string, error) {
 	return a.beginLogin(w, r, "")
 }
@@ -224,7 +224,7 @@ func (a *Auth) beginLogin(w http.ResponseWriter, r *http.Request, popupID string
 	if err := a.st.PutLoginAttempt(ctx, attempt); err != nil {
 		return "", fmt.Errorf("auth: begin login: %w", err)
 	}
-	if err := a.setCookie(w, r, a.loginCookie(), attempt.BrowserID, cookieOptions{MaxAge: loginTTL}); err != nil {
+	if err := a.setCookie(w, r, a.loginCookie(attempt.State), attempt.BrowserID, cookieOptions{MaxAge: loginTTL}); err != nil {
 		return "", fmt.Errorf("auth: begin login: %w", err)
 	}
 	return a.cfg.OAuth.AuthCodeURL(attempt.State, oauth2.S256ChallengeOption(attempt.Verifier)), nil
@@ -240,14 +240,21 @@ func (a *Auth) beginLogin(w http.ResponseWriter, r *http.Request, popupID string
 func (a *Auth) Callback(w http.ResponseWriter, r *http.Request) (*SignedIn, error) {
 	ctx := r.Context()
 	q := r.URL.Query()
-	browserID, hasCookie := a.readCookie(r, a.loginCookie())
-	a.clearCookie(w, a.loginCookie())
-	// Take the attempt first, whatever the outcome: a state works at most once.
-	attempt, attemptErr := store.LoginAttempt{}, store.ErrNotFound
-	if hasCookie {
-		attempt, attemptErr = a.st.TakeLoginAttempt(ctx, browserID)
-	}
 	state := q.Get("state")
+	// The attempt is found by its state, and only with the pre-login cookie of that state:
+	// a callback with a state this browser was not issued (a cross-site link, another
+	// browser's state) takes nothing, and the browser's sign-ins in progress go on. The
+	// attempt with this state is taken first, whatever the outcome: a state works once.
+	var browserID string
+	var hasCookie bool
+	attempt, attemptErr := store.LoginAttempt{}, store.ErrNotFound
+	if state != "" {
+		name := a.loginCookie(state)
+		if browserID, hasCookie = a.readCookie(r, name); hasCookie {
+			a.clearCookie(w, name)
+			attempt, attemptErr = a.st.TakeLoginAttempt(ctx, state, browserID)
+		}
+	}
 	switch {
 	case q.Get("error") == "access_denied":
 		return nil, a.fail(ctx, Denied, "user denied consent", nil)
@@ -256,13 +263,11 @@ func (a *Auth) Callback(w http.ResponseWriter, r *http.Request) (*SignedIn, erro
 	case q.Get("code") == "" || state == "":
 		return nil, a.fail(ctx, MissingParams, "callback without code or state", nil)
 	case !hasCookie:
-		return nil, a.fail(ctx, BadState, "no pre-login cookie (other browser, or cookie expired)", nil)
+		return nil, a.fail(ctx, BadState, "no pre-login cookie for this state (other browser, made-up state, or cookie expired)", nil)
 	case errors.Is(attemptErr, store.ErrNotFound):
 		return nil, a.fail(ctx, BadState, "no pending sign-in for this browser (replayed state?)", nil)
 	case attemptErr != nil:
 		return nil, a.fail(ctx, Internal, "reading the sign-in attempt", attemptErr)
-	case subtle.ConstantTimeCompare([]byte(state), []byte(attempt.State)) != 1:
-		return nil, a.fail(ctx, BadState, "state does not match the one issued to this browser", nil)
 	case a.cfg.Now().Sub(attempt.CreatedAt) > loginTTL:
 		return nil, a.fail(ctx, Expired, "sign-in attempt older than 10 minutes", nil)
 	}

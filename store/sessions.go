@@ -2,7 +2,9 @@ package store
 
 import (
 	"context"
+	"crypto/sha256"
 	"database/sql"
+	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -246,10 +248,11 @@ func (s *Store) sealToken(sessionID string, tok Token) ([]byte, error) {
 }
 
 // LoginAttempt is a sign-in in progress: the OAuth state and PKCE verifier issued to one
-// browser, identified by an opaque pre-login id in a cookie.
+// browser, bound to the opaque id in that attempt's pre-login cookie. A browser may have
+// several attempts at once (tabs).
 type LoginAttempt struct {
-	BrowserID string
-	State     string
+	BrowserID string // the opaque id in the attempt's pre-login cookie
+	State     string // kept only as its SHA-256
 	Verifier  string
 	// PopupID ties the attempt to a sign-in started from an embedded (iframe) page, which
 	// redeems it later; empty for the normal flow.
@@ -257,24 +260,32 @@ type LoginAttempt struct {
 	CreatedAt time.Time
 }
 
-// PutLoginAttempt stores a login attempt, replacing the browser's previous one.
+// stateHash is how an attempt's state is stored and looked up.
+func stateHash(state string) string {
+	h := sha256.Sum256([]byte(state))
+	return hex.EncodeToString(h[:])
+}
+
+// PutLoginAttempt stores a login attempt.
 func (s *Store) PutLoginAttempt(ctx context.Context, a LoginAttempt) error {
-	_, err := s.db.ExecContext(ctx, `INSERT OR REPLACE INTO login_attempts
-		(browser_id, state, verifier, popup_id, created_at) VALUES (?, ?, ?, ?, ?)`,
-		a.BrowserID, a.State, a.Verifier, a.PopupID, toDB(a.CreatedAt))
+	_, err := s.db.ExecContext(ctx, `INSERT INTO login_attempts
+		(state_hash, browser_id, verifier, popup_id, created_at) VALUES (?, ?, ?, ?, ?)`,
+		stateHash(a.State), a.BrowserID, a.Verifier, a.PopupID, toDB(a.CreatedAt))
 	if err != nil {
 		return fmt.Errorf("store: put login attempt: %w", err)
 	}
 	return nil
 }
 
-// TakeLoginAttempt deletes and returns the browser's login attempt, so it can be used only
-// once; ErrNotFound when there is none (never issued, or already taken).
-func (s *Store) TakeLoginAttempt(ctx context.Context, browserID string) (LoginAttempt, error) {
-	a := LoginAttempt{BrowserID: browserID}
+// TakeLoginAttempt deletes and returns the login attempt with this state issued to
+// browserID, so it can be used only once; ErrNotFound when there is none (never issued,
+// issued to another browser, or already taken). An attempt is taken only by its own state
+// and browser: anything else leaves it in place.
+func (s *Store) TakeLoginAttempt(ctx context.Context, state, browserID string) (LoginAttempt, error) {
+	a := LoginAttempt{BrowserID: browserID, State: state}
 	var created int64
-	err := s.db.QueryRowContext(ctx, `DELETE FROM login_attempts WHERE browser_id = ?
-		RETURNING state, verifier, popup_id, created_at`, browserID).Scan(&a.State, &a.Verifier, &a.PopupID, &created)
+	err := s.db.QueryRowContext(ctx, `DELETE FROM login_attempts WHERE state_hash = ? AND browser_id = ?
+		RETURNING verifier, popup_id, created_at`, stateHash(state), browserID).Scan(&a.Verifier, &a.PopupID, &created)
 	if errors.Is(err, sql.ErrNoRows) {
 		return LoginAttempt{}, ErrNotFound
 	}

@@ -146,6 +146,20 @@ var migrations = []migration{
 		ended_at INTEGER NOT NULL
 	);
 	CREATE INDEX ended_sessions_at ON ended_sessions (ended_at);`},
+
+	// 4: sign-in attempts are keyed by their state (its SHA-256: the state itself is not
+	// kept), so that one browser may have several at once (two tabs pressing "Sign in"), each
+	// bound to its own pre-login cookie. Attempts in progress at the upgrade are dropped:
+	// their cookies have the old name and would not match anyway.
+	{sql: `DROP TABLE login_attempts;
+	CREATE TABLE login_attempts (
+		state_hash TEXT PRIMARY KEY, -- hex SHA-256 of the OAuth state
+		browser_id TEXT NOT NULL,    -- the opaque id in the attempt's pre-login cookie
+		verifier   TEXT NOT NULL,
+		popup_id   TEXT NOT NULL DEFAULT '',
+		created_at INTEGER NOT NULL
+	);
+	CREATE INDEX login_attempts_created ON login_attempts (created_at);`},
 }
 
 func (s *Store) migrate(ctx context.Context) error {

@@ -226,32 +226,40 @@ func TestLoginAttemptSingleUse(t *testing.T) {
 	if err := s.PutLoginAttempt(ctx, a); err != nil {
 		t.Fatal(err)
 	}
-	got, err := s.TakeLoginAttempt(ctx, "b1")
+	// Another state, or the state with another browser's id, takes nothing.
+	for _, k := range [][2]string{{"made-up", "b1"}, {"st", "b2"}} {
+		if _, err := s.TakeLoginAttempt(ctx, k[0], k[1]); !errors.Is(err, store.ErrNotFound) {
+			t.Errorf("TakeLoginAttempt(%q, %q): err = %v, want ErrNotFound", k[0], k[1], err)
+		}
+	}
+	got, err := s.TakeLoginAttempt(ctx, "st", "b1")
 	if err != nil {
 		t.Fatal(err)
 	}
 	if got.State != a.State || got.Verifier != a.Verifier || got.PopupID != a.PopupID || !got.CreatedAt.Equal(a.CreatedAt) {
 		t.Errorf("TakeLoginAttempt = %+v, want %+v", got, a)
 	}
-	if _, err := s.TakeLoginAttempt(ctx, "b1"); !errors.Is(err, store.ErrNotFound) {
+	if _, err := s.TakeLoginAttempt(ctx, "st", "b1"); !errors.Is(err, store.ErrNotFound) {
 		t.Errorf("second take: err = %v, want ErrNotFound (replay must fail)", err)
 	}
 
-	// A new attempt from the same browser replaces the old one.
-	s.PutLoginAttempt(ctx, a)
+	// One browser may have several attempts at once (two tabs).
 	a2 := a
 	a2.State = "st2"
+	s.PutLoginAttempt(ctx, a)
 	s.PutLoginAttempt(ctx, a2)
-	if got, _ := s.TakeLoginAttempt(ctx, "b1"); got.State != "st2" {
-		t.Errorf("state after replace = %q, want st2", got.State)
+	for _, st := range []string{"st2", "st"} {
+		if got, err := s.TakeLoginAttempt(ctx, st, "b1"); err != nil || got.State != st {
+			t.Errorf("TakeLoginAttempt(%q) = %+v, %v", st, got, err)
+		}
 	}
 
 	s.PutLoginAttempt(ctx, store.LoginAttempt{BrowserID: "stale", State: "x", Verifier: "y", CreatedAt: t0})
-	s.PutLoginAttempt(ctx, store.LoginAttempt{BrowserID: "fresh", State: "x", Verifier: "y", CreatedAt: t0.Add(time.Hour)})
+	s.PutLoginAttempt(ctx, store.LoginAttempt{BrowserID: "fresh", State: "z", Verifier: "y", CreatedAt: t0.Add(time.Hour)})
 	if n, err := s.DeleteLoginAttemptsBefore(ctx, t0.Add(time.Minute)); err != nil || n != 1 {
 		t.Errorf("DeleteLoginAttemptsBefore = %d, %v; want 1", n, err)
 	}
-	if _, err := s.TakeLoginAttempt(ctx, "fresh"); err != nil {
+	if _, err := s.TakeLoginAttempt(ctx, "z", "fresh"); err != nil {
 		t.Errorf("fresh attempt was deleted: %v", err)
 	}
 }
