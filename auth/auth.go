@@ -77,7 +77,24 @@ type Session struct {
 	Name            string
 	ExtensionNumber string
 	HomeCountry     string // ISO 3166 code, e.g. "US"
+	// Expires is when the sign-in ends at the latest (the refresh token's expiry, or the
+	// access token's without one); zero when unknown. A refresh may move it later.
+	Expires time.Time
 }
+
+// EndReason says why a session ended, for the functions registered with OnSessionEnd.
+type EndReason string
+
+// The reasons a session ends.
+const (
+	// EndSignedOut: the user signed out, signed in again in the same browser, or the
+	// session was dropped unused (a popup sign-in never redeemed).
+	EndSignedOut EndReason = "signed_out"
+	// EndExpired: the sign-in expired (no refresh token, or it expired; the hourly sweep).
+	EndExpired EndReason = endedExpired
+	// EndedByRingCentral: RingCentral rejected the session's token or refresh token.
+	EndedByRingCentral EndReason = endedByRingCentral
+)
 
 // Auth signs users in and out and hands out their RingCentral clients. It is safe for
 // concurrent use.
@@ -91,6 +108,8 @@ type Auth struct {
 	locks   map[string]*sessionLock // by session id: single-flight refresh
 	pending map[string]store.Token  // by session id: refreshed pairs not stored yet (pending.go)
 	saving  map[string]bool         // by session id: a saver of the pending pair runs
+
+	onEnd []func(id string, why EndReason) // OnSessionEnd's functions, under mu
 
 	savers    sync.WaitGroup // background savers of pending pairs
 	closing   chan struct{}  // closed by Close
@@ -364,6 +383,49 @@ func (a *Auth) Session(r *http.Request) (*Session, bool) {
 	return fromStore(ss), true
 }
 
+// Live reports whether the session with this id is still signed in, and until when at the
+// latest (zero: unknown); an expired one is ended here. Unlike Session it takes an id, not
+// a request, and does not count as a use: it is for long-lived connections re-checking
+// their session. When the store fails it says live: nobody is signed out for that.
+func (a *Auth) Live(ctx context.Context, id string) (expires time.Time, live bool) {
+	if id == "" {
+		return time.Time{}, false
+	}
+	ss, err := a.st.GetSession(ctx, id)
+	if err != nil {
+		if errors.Is(err, store.ErrNotFound) {
+			return time.Time{}, false
+		}
+		a.log.ErrorContext(ctx, "reading session", "err", err)
+		return time.Time{}, true
+	}
+	if !ss.Expires.IsZero() && !a.cfg.Now().Before(ss.Expires) {
+		a.endSession(ctx, id, endedExpired, "the sign-in expired (no refresh token, or it expired)")
+		return time.Time{}, false
+	}
+	return ss.Expires, true
+}
+
+// OnSessionEnd registers fn to be called whenever a session ends here: signed out,
+// replaced, expired, ended by RingCentral, swept. fn is called after the session is gone
+// from the store, possibly while auth holds the session's lock: it must not block or call
+// back into Auth for that session. The WebSocket closes the session's pages with it.
+func (a *Auth) OnSessionEnd(fn func(id string, why EndReason)) {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	a.onEnd = append(a.onEnd, fn)
+}
+
+// ended tells the OnSessionEnd functions that session id ended.
+func (a *Auth) ended(id string, why EndReason) {
+	a.mu.Lock()
+	fns := a.onEnd
+	a.mu.Unlock()
+	for _, fn := range fns {
+		fn(id, why)
+	}
+}
+
 // Logout revokes the session's token at RingCentral (best effort: a failure is logged),
 // deletes the server-side session and expires the cookie. Without a session it only
 // expires the cookie.
@@ -397,10 +459,17 @@ func (a *Auth) revokeSession(ctx context.Context, id, reason string) error {
 		}
 	}
 	a.forget(id)
+	var err error
+	why := EndSignedOut
 	if reason != "" {
-		return a.st.EndSession(ctx, id, reason, a.cfg.Now())
+		err, why = a.st.EndSession(ctx, id, reason, a.cfg.Now()), EndReason(reason)
+	} else {
+		err = a.st.DeleteSession(ctx, id)
 	}
-	return a.st.DeleteSession(ctx, id)
+	if err == nil {
+		a.ended(id, why)
+	}
+	return err
 }
 
 // revoke revokes tok's session at RingCentral. Revoking either token ends the whole session
@@ -478,6 +547,8 @@ func (a *Auth) endSession(ctx context.Context, id, reason, why string) {
 	a.forget(id)
 	if err := a.st.EndSession(ctx, id, reason, a.cfg.Now()); err != nil {
 		a.log.ErrorContext(ctx, "deleting ended session", "err", err)
+	} else {
+		a.ended(id, EndReason(reason))
 	}
 	a.log.InfoContext(ctx, "session ended", "why", why)
 }
@@ -489,7 +560,7 @@ func (a *Auth) tokenContext(ctx context.Context) context.Context {
 
 func fromStore(s store.Session) *Session {
 	return &Session{ID: s.ID, UserID: s.UserID, AccountID: s.AccountID, Name: s.Name,
-		ExtensionNumber: s.ExtensionNumber, HomeCountry: s.HomeCountry}
+		ExtensionNumber: s.ExtensionNumber, HomeCountry: s.HomeCountry, Expires: s.Expires}
 }
 
 // randomID is 32 random bytes, base64url: an unguessable opaque id.

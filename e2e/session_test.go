@@ -1,11 +1,14 @@
 package e2e
 
 import (
+	"context"
 	"net/http"
 	"net/url"
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/chromedp/chromedp"
 
 	"github.com/ringout-dialer/ringout/rcsim"
 )
@@ -78,5 +81,25 @@ func TestSignInBeyondSessionCap(t *testing.T) {
 	}
 	if _, body := get(t, second, app.URL+"/"); strings.Contains(body, msgSignInEnded) || strings.Contains(body, msgSignInExpired) {
 		t.Errorf("after signing out the sign-in page gives a reason:\n%.2000s", body)
+	}
+}
+
+// TestBrowserSignOutClosesOtherTabs: two tabs of one browser show the dialer; signing out in
+// one closes the other's live updates within a second, and that tab shows the sign-in page
+// instead of going on receiving the user's calls.
+func TestBrowserSignOutClosesOtherTabs(t *testing.T) {
+	app, ctx := signedInBrowser(t, "demo")
+	tab := openTab(t, ctx, app)
+	for _, c := range []context.Context{ctx, tab} {
+		browse(t, c, 10*time.Second, waitAttr("#ws-status", "data-state", "live"))
+	}
+	browse(t, ctx, 10*time.Second,
+		chromedp.Click(byTestID("logout-button"), chromedp.ByQuery),
+		chromedp.WaitVisible(byTestID("sign-in"), chromedp.ByQuery),
+	)
+	start := time.Now()
+	browse(t, tab, 5*time.Second, chromedp.WaitVisible(byTestID("sign-in"), chromedp.ByQuery))
+	if d := time.Since(start); d > 2*time.Second {
+		t.Errorf("the other tab showed the sign-in page %v after the sign-out", d)
 	}
 }

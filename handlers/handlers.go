@@ -63,6 +63,9 @@ func New(d Deps) *App {
 	}
 	a := &App{Deps: d, assets: static.New(), numbers: newNumberCache(5 * time.Minute), closing: make(chan struct{})}
 	a.sockets = newSockets(a.sameOrigin)
+	if d.Auth != nil {
+		d.Auth.OnSessionEnd(a.sessionEnded)
+	}
 
 	mux := http.NewServeMux()
 	mux.HandleFunc("GET /{$}", a.home)

@@ -97,6 +97,7 @@ type options struct {
 	frameAncestors []string // FRAME_ANCESTORS
 	metrics        bool     // serve GET /metrics
 	now            func() time.Time
+	sim            rcsim.Options // the simulator's options (its rate limits are set here)
 }
 
 // harness is the app as main wires it: real auth, store (a temp SQLite file), gateway and
@@ -115,7 +116,9 @@ type harness struct {
 func newHarness(t *testing.T, o options) *harness {
 	t.Helper()
 	h := &harness{t: t, logs: &logbuf.Buffer{}}
-	h.sim = rcsim.New(rcsim.Options{RateLimits: map[string]int{"Heavy": 0, "Medium": 0, "Light": 0, "Auth": 0}})
+	simOpts := o.sim
+	simOpts.RateLimits = map[string]int{"Heavy": 0, "Medium": 0, "Light": 0, "Auth": 0}
+	h.sim = rcsim.New(simOpts)
 	h.transport = inMemory{simHost: h.sim}
 	log := slog.New(slog.NewTextHandler(h.logs, nil))
 	secret := []byte("a test secret of at least thirty-two bytes")
