@@ -61,6 +61,10 @@ type Config struct {
 	SecureCookies bool
 	// Secret is SESSION_SECRET; the cookie keys are derived from it. At least 16 bytes.
 	Secret []byte
+	// PreviousSecrets are secrets used before Secret (a rotation): cookies they signed are
+	// still read. (Tokens they encrypted: pass their StoreKey to store.Open as previous
+	// keys; Sweep writes those tokens again under the current key.)
+	PreviousSecrets [][]byte
 	// Now is the clock; nil means time.Now.
 	Now func() time.Time
 	// Logger receives sign-in failures and session ends; nil discards.
@@ -145,15 +149,23 @@ func New(cfg Config, st *store.Store) (*Auth, error) {
 	if cfg.RefreshBefore <= 0 {
 		cfg.RefreshBefore = defaultRefreshBefore
 	}
-	hashKey, err := hkdf.Key(sha256.New, cfg.Secret, nil, "ringout cookie authentication", 64)
-	if err != nil {
-		return nil, fmt.Errorf("auth: derive cookie key: %w", err)
+	// The first key pair signs and encrypts cookies; all of them read cookies.
+	var keyPairs [][]byte
+	for _, sec := range append([][]byte{cfg.Secret}, cfg.PreviousSecrets...) {
+		if len(sec) < 16 {
+			return nil, errors.New("auth: Config.PreviousSecrets must be at least 16 bytes each")
+		}
+		hashKey, err := hkdf.Key(sha256.New, sec, nil, "ringout cookie authentication", 64)
+		if err != nil {
+			return nil, fmt.Errorf("auth: derive cookie key: %w", err)
+		}
+		blockKey, err := hkdf.Key(sha256.New, sec, nil, "ringout cookie encryption", 32)
+		if err != nil {
+			return nil, fmt.Errorf("auth: derive cookie key: %w", err)
+		}
+		keyPairs = append(keyPairs, hashKey, blockKey)
 	}
-	blockKey, err := hkdf.Key(sha256.New, cfg.Secret, nil, "ringout cookie encryption", 32)
-	if err != nil {
-		return nil, fmt.Errorf("auth: derive cookie key: %w", err)
-	}
-	cs := sessions.NewCookieStore(hashKey, blockKey)
+	cs := sessions.NewCookieStore(keyPairs...)
 	cs.MaxAge(int(sessionMaxAge / time.Second))
 	return &Auth{cfg: cfg, st: st, cookies: cs, log: cfg.Logger, locks: map[string]*sessionLock{},
 		pending: map[string]store.Token{}, saving: map[string]bool{}, closing: make(chan struct{}),
@@ -488,10 +500,21 @@ func (a *Auth) revoke(ctx context.Context, tok store.Token) error {
 // Sweep ends the sessions whose refresh token has expired and those not used for longer
 // than the cookie lives, revoking each at RingCentral first; deletes abandoned sign-ins
 // (revoking the sessions of popup sign-ins never redeemed); and forgets why old sessions
-// ended. Call it now and then (e.g. hourly).
+// ended. It also writes the tokens encrypted under a previous SESSION_SECRET again under
+// the current one, and ends the sessions whose token no listed secret decrypts (they
+// cannot be revoked: nothing readable is left to revoke with). Call it at start and now
+// and then (e.g. hourly).
 func (a *Auth) Sweep(ctx context.Context) error {
 	now := a.cfg.Now()
 	var errs []error
+	rekeyed, lost, err := a.st.RekeySessions(ctx)
+	errs = append(errs, err)
+	if rekeyed > 0 {
+		a.log.InfoContext(ctx, "re-encrypted tokens under the current SESSION_SECRET", "sessions", rekeyed)
+	}
+	for _, id := range lost {
+		a.endSession(ctx, id, endedExpired, "stored token cannot be decrypted with any SESSION_SECRET listed")
+	}
 	ids, err := a.st.StaleSessions(ctx, now, now.Add(-sessionMaxAge))
 	errs = append(errs, err)
 	for _, id := range ids {

@@ -210,7 +210,7 @@ func (s *Store) Token(ctx context.Context, sessionID string) (Token, error) {
 	if err != nil {
 		return Token{}, fmt.Errorf("store: read token: %w", err)
 	}
-	plain, err := s.open(sealed, sessionID)
+	plain, old, err := s.open(sealed, sessionID)
 	if err != nil {
 		return Token{}, err
 	}
@@ -218,7 +218,63 @@ func (s *Store) Token(ctx context.Context, sessionID string) (Token, error) {
 	if err := json.Unmarshal(plain, &tok); err != nil {
 		return Token{}, ErrDecrypt
 	}
+	if old {
+		// Under a previous key: write it again under the current one. Best effort (the
+		// next read tries again), and only if the row still holds what was read, so that
+		// a refreshed token saved meanwhile is never overwritten.
+		s.reseal(ctx, sessionID, sealed, plain)
+	}
 	return tok, nil
+}
+
+// reseal replaces the session's token sealed (under a previous key) by plain sealed under
+// the current key, unless the row changed meanwhile. It reports whether it did.
+func (s *Store) reseal(ctx context.Context, sessionID string, sealed, plain []byte) bool {
+	res, err := s.db.ExecContext(ctx, `UPDATE sessions SET token = ? WHERE id = ? AND token = ?`,
+		s.seal(plain, sessionID), sessionID, sealed)
+	if err != nil {
+		return false
+	}
+	n, err := res.RowsAffected()
+	return err == nil && n == 1
+}
+
+// RekeySessions writes every session's token encrypted under a previous key again under
+// the current one, and returns how many it rekeyed and the ids of the sessions whose token
+// no key decrypts (a secret that is no longer listed, or a tampered row): the caller ends
+// those.
+func (s *Store) RekeySessions(ctx context.Context) (rekeyed int, undecryptable []string, err error) {
+	rows, err := s.db.QueryContext(ctx, `SELECT id, token FROM sessions`)
+	if err != nil {
+		return 0, nil, fmt.Errorf("store: rekey sessions: %w", err)
+	}
+	type row struct {
+		id     string
+		sealed []byte
+	}
+	var all []row
+	for rows.Next() {
+		var r row
+		if err := rows.Scan(&r.id, &r.sealed); err != nil {
+			rows.Close()
+			return 0, nil, fmt.Errorf("store: rekey sessions: %w", err)
+		}
+		all = append(all, r)
+	}
+	rows.Close()
+	if err := rows.Err(); err != nil {
+		return 0, nil, fmt.Errorf("store: rekey sessions: %w", err)
+	}
+	for _, r := range all {
+		plain, old, err := s.open(r.sealed, r.id)
+		switch {
+		case err != nil:
+			undecryptable = append(undecryptable, r.id)
+		case old && s.reseal(ctx, r.id, r.sealed, plain):
+			rekeyed++
+		}
+	}
+	return rekeyed, undecryptable, nil
 }
 
 // SaveToken replaces the session's tokens (after a refresh), or returns ErrNotFound when the

@@ -219,6 +219,46 @@ func TestLatestSessionAndExpiry(t *testing.T) {
 	}
 }
 
+// TestPreviousKeys: tokens encrypted under a previous key (a rotated SESSION_SECRET) are
+// read, and written again under the current key when read or by RekeySessions, which also
+// names the sessions no key decrypts.
+func TestPreviousKeys(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "ringout.db")
+	ctx := t.Context()
+	lostKey := bytes.Repeat([]byte{3}, 32)
+	for _, c := range []struct {
+		id string
+		k  []byte
+	}{{"read", otherKey}, {"idle", otherKey}, {"lost", lostKey}, {"current", key}} {
+		s := open(t, path, c.k)
+		if err := s.CreateSession(ctx, newSession(c.id, "u1", t0), newToken(c.id)); err != nil {
+			t.Fatal(err)
+		}
+		s.Close()
+	}
+	s, err := store.Open(ctx, path, key, otherKey)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if tok, err := s.Token(ctx, "read"); err != nil || tok != newToken("read") {
+		t.Errorf("Token under a previous key = %+v, %v", tok, err)
+	}
+	if _, err := s.Token(ctx, "lost"); !errors.Is(err, store.ErrDecrypt) {
+		t.Errorf("Token under an unlisted key: %v, want ErrDecrypt", err)
+	}
+	n, lost, err := s.RekeySessions(ctx)
+	if err != nil || n != 1 || strings.Join(lost, " ") != "lost" {
+		t.Errorf("RekeySessions = %d, %v, %v; want 1 (idle; read was rekeyed when read), [lost]", n, lost, err)
+	}
+	s.Close()
+	s = open(t, path, key)
+	for _, id := range []string{"read", "idle", "current"} {
+		if tok, err := s.Token(ctx, id); err != nil || tok != newToken(id) {
+			t.Errorf("Token(%s) under the current key alone = %+v, %v", id, tok, err)
+		}
+	}
+}
+
 func TestLoginAttemptSingleUse(t *testing.T) {
 	s := open(t, filepath.Join(t.TempDir(), "ringout.db"), key)
 	ctx := t.Context()
