@@ -396,26 +396,31 @@ func (a *Auth) Session(r *http.Request) (*Session, bool) {
 }
 
 // Live reports whether the session with this id is still signed in, and until when at the
-// latest (zero: unknown); an expired one is ended here. Unlike Session it takes an id, not
-// a request, and does not count as a use: it is for long-lived connections re-checking
-// their session. When the store fails it says live: nobody is signed out for that.
-func (a *Auth) Live(ctx context.Context, id string) (expires time.Time, live bool) {
+// latest (zero: unknown); an expired one is ended here. When it is not, why says how it
+// ended. Unlike Session it takes an id, not a request, and does not count as a use: it is
+// for long-lived connections re-checking their session. When the store fails it says
+// live: nobody is signed out for that.
+func (a *Auth) Live(ctx context.Context, id string) (expires time.Time, live bool, why EndReason) {
 	if id == "" {
-		return time.Time{}, false
+		return time.Time{}, false, EndSignedOut
 	}
 	ss, err := a.st.GetSession(ctx, id)
-	if err != nil {
-		if errors.Is(err, store.ErrNotFound) {
-			return time.Time{}, false
+	switch {
+	case errors.Is(err, store.ErrNotFound):
+		why = EndSignedOut
+		if reason, err := a.st.EndedSession(ctx, id); err == nil && reason != "" {
+			why = EndReason(reason)
 		}
+		return time.Time{}, false, why
+	case err != nil:
 		a.log.ErrorContext(ctx, "reading session", "err", err)
-		return time.Time{}, true
+		return time.Time{}, true, ""
 	}
 	if !ss.Expires.IsZero() && !a.cfg.Now().Before(ss.Expires) {
 		a.endSession(ctx, id, endedExpired, "the sign-in expired (no refresh token, or it expired)")
-		return time.Time{}, false
+		return time.Time{}, false, EndExpired
 	}
-	return ss.Expires, true
+	return ss.Expires, true, ""
 }
 
 // OnSessionEnd registers fn to be called whenever a session ends here: signed out,

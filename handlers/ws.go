@@ -49,6 +49,14 @@ var wsEndReasons = map[auth.EndReason]string{
 	auth.EndedByRingCentral: "RingCentral ended your sign-in, please sign in again.",
 }
 
+// endReason is the close reason of a page whose session ended for why.
+func endReason(why auth.EndReason) string {
+	if text, ok := wsEndReasons[why]; ok {
+		return text
+	}
+	return msgSignedOut
+}
+
 // sockets is what the WebSocket endpoint shares between connections: the upgrader (with
 // one write buffer pool, so that idle connections hold no write buffer) and the cards
 // rendered once per change for all pages of a user.
@@ -126,10 +134,7 @@ func (a *App) sessionEnded(id string, why auth.EndReason) {
 	if why == auth.EndSignedOut {
 		delay = 0
 	}
-	text := wsEndReasons[why]
-	if text == "" {
-		text = msgSignedOut
-	}
+	text := endReason(why)
 	for _, p := range pages {
 		time.AfterFunc(delay, func() { p.end(text) })
 	}
@@ -181,9 +186,9 @@ func (a *App) websocket(w http.ResponseWriter, r *http.Request) {
 	a.sockets.add(p)
 	// The session may have ended since it was checked above (reading the forwarding
 	// numbers can take a while): ending it now closes the page, as it would have.
-	expires, live := a.Auth.Live(r.Context(), s.ID)
+	expires, live, why := a.Auth.Live(r.Context(), s.ID)
 	if !live {
-		go p.end(msgSignedOut)
+		go p.end(endReason(why))
 	}
 	p.wake() // the current state may have been queued before the upgrade
 	go p.read(expires)
@@ -248,8 +253,8 @@ func (p *page) read(expires time.Time) {
 // re-checks the session first: one ended elsewhere (another replica, a sweep) closes the
 // page too.
 func (p *page) ping() {
-	if _, live := p.a.Auth.Live(context.Background(), p.session.ID); !live {
-		p.end(msgSignedOut)
+	if _, live, why := p.a.Auth.Live(context.Background(), p.session.ID); !live {
+		p.end(endReason(why))
 		return
 	}
 	if err := p.conn.WriteControl(websocket.PingMessage, nil, time.Now().Add(wsWriteWait)); err != nil {
@@ -276,9 +281,9 @@ func (p *page) untilExpiry(expires time.Time) time.Duration {
 // recheck runs when the session's sign-in would expire: a session that ended closes the
 // page, one that goes on (a refresh moved its expiry) is checked again at its new expiry.
 func (p *page) recheck() {
-	expires, live := p.a.Auth.Live(context.Background(), p.session.ID)
+	expires, live, why := p.a.Auth.Live(context.Background(), p.session.ID)
 	if !live {
-		p.end(wsEndReasons[auth.EndExpired])
+		p.end(endReason(why))
 		return
 	}
 	p.mu.Lock()
