@@ -22,10 +22,9 @@ import (
 
 // WebSocket timings and limits, after gorilla/websocket's chat example.
 const (
-	wsWriteWait  = 10 * time.Second
-	wsPongWait   = 60 * time.Second
-	wsPingPeriod = wsPongWait * 9 / 10
-	wsReadLimit  = 512 // pages send nothing but control frames
+	wsWriteWait = 10 * time.Second
+	wsPongWait  = 60 * time.Second
+	wsReadLimit = 512 // pages send nothing but control frames
 	// wsSendBuffer is the call updates queued per page before it counts as too slow. A
 	// dropped page loses nothing: it reconnects and gets the current state first.
 	wsSendBuffer = 8
@@ -41,6 +40,10 @@ const (
 	// open, so that the cards of the calls that stopped because of it still reach it.
 	wsEndGrace = 500 * time.Millisecond
 )
+
+// wsPingPeriod is how often a page is pinged (and its session re-checked). A variable only
+// for the tests.
+var wsPingPeriod = wsPongWait * 9 / 10
 
 // The close reasons of wsSessionEnded, which the page shows.
 var wsEndReasons = map[auth.EndReason]string{

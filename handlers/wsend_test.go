@@ -10,6 +10,7 @@ import (
 
 	"github.com/gorilla/websocket"
 
+	"github.com/ringout-dialer/ringout/handlers"
 	"github.com/ringout-dialer/ringout/rcsim"
 	"github.com/ringout-dialer/ringout/ringcentral"
 )
@@ -116,5 +117,25 @@ func TestWebSocketClosedAtExpiry(t *testing.T) {
 	}
 	if late := time.Since(s.Expires); late > time.Second {
 		t.Errorf("closed %v after the sign-in expired", late)
+	}
+}
+
+// TestWebSocketRechecksSessionAtPing: a session ended where this process does not hear of
+// it (another replica signed it out) closes its pages at their next ping.
+func TestWebSocketRechecksSessionAtPing(t *testing.T) {
+	t.Cleanup(handlers.SetPingPeriod(200 * time.Millisecond))
+	h := newHarness(t, options{})
+	srv := wsServer(t, h)
+	demo := h.signIn("demo")
+	conn, status, _ := dial(t, srv, demo, srv.URL)
+	if status != 101 {
+		t.Fatalf("handshake = %d", status)
+	}
+	s, _ := demo.session()
+	if err := h.st.DeleteSession(t.Context(), s.ID); err != nil {
+		t.Fatal(err)
+	}
+	if why := closedWith(t, conn, time.Second); why != "You signed out." {
+		t.Errorf("close reason %q", why)
 	}
 }
