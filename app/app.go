@@ -56,11 +56,23 @@ func Run(ctx context.Context, args []string, getenv func(string) string, stdout 
 	if err != nil {
 		return err
 	}
+	previous, err := cfg.previousSecrets()
+	if err != nil {
+		return err
+	}
 	key, err := auth.StoreKey(secret)
 	if err != nil {
 		return err
 	}
-	st, err := store.Open(ctx, filepath.Join(cfg.DataDir, "ringout.db"), key)
+	var previousKeys [][]byte
+	for _, p := range previous {
+		k, err := auth.StoreKey(p)
+		if err != nil {
+			return err
+		}
+		previousKeys = append(previousKeys, k)
+	}
+	st, err := store.Open(ctx, filepath.Join(cfg.DataDir, "ringout.db"), key, previousKeys...)
 	if err != nil {
 		return err
 	}
@@ -106,16 +118,18 @@ func Run(ctx context.Context, args []string, getenv func(string) string, stdout 
 	oauth := ringcentral.OAuthConfig(server, clientID, clientSecret, cfg.PublicURL+"/oauth/callback")
 	oauth.Endpoint.AuthURL = authServer + "/restapi/oauth/authorize"
 	a, err := auth.New(auth.Config{
-		OAuth:         oauth,
-		HTTPClient:    httpClient,
-		Server:        server,
-		SecureCookies: strings.HasPrefix(cfg.PublicURL, "https://"),
-		Secret:        secret,
-		Logger:        log,
+		OAuth:           oauth,
+		HTTPClient:      httpClient,
+		Server:          server,
+		SecureCookies:   strings.HasPrefix(cfg.PublicURL, "https://"),
+		Secret:          secret,
+		PreviousSecrets: previous,
+		Logger:          log,
 	}, st)
 	if err != nil {
 		return err
 	}
+	defer a.Close() // before the store closes: a refreshed token still unsaved gets a last try
 	var sweeping sync.WaitGroup
 	defer sweeping.Wait() // before the store closes
 	sweepCtx, stopSweep := context.WithCancel(ctx)

@@ -27,10 +27,13 @@ type config struct {
 	RCClientSecret string
 	DataDir        string
 	SessionSecret  string
-	FrameAncestors []string
-	TLSCert        string
-	TLSKey         string
-	ReplicaID      string // names this process in X-User-Agent (and, in a cluster, its leases)
+	// SessionSecretPrevious are secrets used before SessionSecret (space-separated),
+	// still accepted for reading cookies and tokens.
+	SessionSecretPrevious string
+	FrameAncestors        []string
+	TLSCert               string
+	TLSKey                string
+	ReplicaID             string // names this process in X-User-Agent (and, in a cluster, its leases)
 	// MaxConnsPerClient caps the open connections of one client address (0: no cap).
 	MaxConnsPerClient int
 	// ReadTimeout is how long a request, headers and body, may take to arrive.
@@ -90,6 +93,7 @@ func parseConfig(args []string, getenv func(string) string, stderr io.Writer) (c
 	fs.StringVar(&c.RCClientSecret, "rc_client_secret", env("RC_CLIENT_SECRET", ""), "RingCentral app client secret")
 	fs.StringVar(&c.DataDir, "data_dir", env("DATA_DIR", "./data"), "directory for the SQLite file and generated secret")
 	fs.StringVar(&c.SessionSecret, "session_secret", env("SESSION_SECRET", ""), "secret for cookies and token encryption (default: generated into DATA_DIR)")
+	fs.StringVar(&c.SessionSecretPrevious, "session_secret_previous", env("SESSION_SECRET_PREVIOUS", ""), "space-separated secrets used before SESSION_SECRET, still accepted (rotation)")
 	fs.StringVar(&frameAncestors, "frame_ancestors", env("FRAME_ANCESTORS", ""), "space-separated origins allowed to embed the app")
 	fs.StringVar(&c.TLSCert, "tls_cert", env("TLS_CERT", ""), "TLS certificate file")
 	fs.StringVar(&c.TLSKey, "tls_key", env("TLS_KEY", ""), "TLS key file")
@@ -155,6 +159,20 @@ func parseConfig(args []string, getenv func(string) string, stderr io.Writer) (c
 		return c, fmt.Errorf("-sim-ids: %w", err)
 	}
 	return c, nil
+}
+
+// previousSecrets returns SESSION_SECRET_PREVIOUS's secrets: cookies they signed are still
+// read and tokens they encrypted still decrypted (and encrypted again under the current
+// secret), so that rotating SESSION_SECRET signs nobody out.
+func (c config) previousSecrets() ([][]byte, error) {
+	var secrets [][]byte
+	for _, s := range strings.Fields(c.SessionSecretPrevious) {
+		if len(s) < 32 {
+			return nil, errors.New("SESSION_SECRET_PREVIOUS: each secret must be at least 32 characters")
+		}
+		secrets = append(secrets, []byte(s))
+	}
+	return secrets, nil
 }
 
 // sessionSecret returns SESSION_SECRET, or the secret generated once into DATA_DIR.

@@ -88,12 +88,26 @@ func TestConfig(t *testing.T) {
 }
 
 // TestSessionSecret: a SESSION_SECRET shorter than 32 characters is refused; without one,
-// the secret generated into DATA_DIR is the same at every start.
+// the secret generated into DATA_DIR is the same at every start. SESSION_SECRET_PREVIOUS
+// lists earlier secrets, space-separated, each of 32 characters or more.
 func TestSessionSecret(t *testing.T) {
 	if _, err := (config{SessionSecret: "short"}).sessionSecret(); err == nil || !strings.Contains(err.Error(), "32") {
 		t.Errorf("short SESSION_SECRET: err = %v, want a refusal naming 32 characters", err)
 	}
-	c := config{DataDir: t.TempDir()}
+	long1, long2 := strings.Repeat("a", 32), strings.Repeat("b", 40)
+	c, err := parseConfig(nil, func(k string) string {
+		return map[string]string{"SESSION_SECRET": strings.Repeat("n", 32), "SESSION_SECRET_PREVIOUS": " " + long1 + "  " + long2 + " "}[k]
+	}, io.Discard)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if prev, err := c.previousSecrets(); err != nil || len(prev) != 2 || string(prev[0]) != long1 || string(prev[1]) != long2 {
+		t.Errorf("SESSION_SECRET_PREVIOUS = %q, %v; want the two secrets", prev, err)
+	}
+	if _, err := (config{SessionSecretPrevious: long1 + " short"}).previousSecrets(); err == nil || !strings.Contains(err.Error(), "SESSION_SECRET_PREVIOUS") {
+		t.Errorf("a short previous secret: err = %v, want a refusal naming SESSION_SECRET_PREVIOUS", err)
+	}
+	c = config{DataDir: t.TempDir()}
 	first, err := c.sessionSecret()
 	if err != nil {
 		t.Fatal(err)

@@ -5,7 +5,8 @@
 // The browser holds only an opaque random session id in a gorilla/sessions cookie; the
 // RingCentral tokens stay in the store, encrypted at rest. Access tokens are refreshed
 // shortly before they expire, single-flight per session (RingCentral refresh tokens are
-// single use), and the rotated tokens are stored before anyone uses them. A request that
+// single use), and the rotated pair is kept in memory until it is stored (a busy database
+// retried in the background), so a spent refresh token is never sent again. A request that
 // gets 401 because its token was rotated while it was in flight is sent once more with the
 // new one. A rejected refresh token, an access token that expires without a refresh token
 // (the app's "Issue refresh tokens" setting is off), or any other 401 from the API ends the
@@ -19,7 +20,6 @@ import (
 	"crypto/hkdf"
 	"crypto/rand"
 	"crypto/sha256"
-	"crypto/subtle"
 	"encoding/base64"
 	"errors"
 	"fmt"
@@ -61,6 +61,10 @@ type Config struct {
 	SecureCookies bool
 	// Secret is SESSION_SECRET; the cookie keys are derived from it. At least 16 bytes.
 	Secret []byte
+	// PreviousSecrets are secrets used before Secret (a rotation): cookies they signed are
+	// still read. (Tokens they encrypted: pass their StoreKey to store.Open as previous
+	// keys; Sweep writes those tokens again under the current key.)
+	PreviousSecrets [][]byte
 	// Now is the clock; nil means time.Now.
 	Now func() time.Time
 	// Logger receives sign-in failures and session ends; nil discards.
@@ -77,7 +81,24 @@ type Session struct {
 	Name            string
 	ExtensionNumber string
 	HomeCountry     string // ISO 3166 code, e.g. "US"
+	// Expires is when the sign-in ends at the latest (the refresh token's expiry, or the
+	// access token's without one); zero when unknown. A refresh may move it later.
+	Expires time.Time
 }
+
+// EndReason says why a session ended, for the functions registered with OnSessionEnd.
+type EndReason string
+
+// The reasons a session ends.
+const (
+	// EndSignedOut: the user signed out, signed in again in the same browser, or the
+	// session was dropped unused (a popup sign-in never redeemed).
+	EndSignedOut EndReason = "signed_out"
+	// EndExpired: the sign-in expired (no refresh token, or it expired; the hourly sweep).
+	EndExpired EndReason = endedExpired
+	// EndedByRingCentral: RingCentral rejected the session's token or refresh token.
+	EndedByRingCentral EndReason = endedByRingCentral
+)
 
 // Auth signs users in and out and hands out their RingCentral clients. It is safe for
 // concurrent use.
@@ -87,8 +108,16 @@ type Auth struct {
 	cookies *sessions.CookieStore
 	log     *slog.Logger
 
-	mu    sync.Mutex
-	locks map[string]*sessionLock // by session id: single-flight refresh
+	mu      sync.Mutex
+	locks   map[string]*sessionLock // by session id: single-flight refresh
+	pending map[string]store.Token  // by session id: refreshed pairs not stored yet (pending.go)
+	saving  map[string]bool         // by session id: a saver of the pending pair runs
+
+	onEnd []func(id string, why EndReason) // OnSessionEnd's functions, under mu
+
+	savers    sync.WaitGroup // background savers of pending pairs
+	closing   chan struct{}  // closed by Close
+	closeOnce sync.Once
 
 	popups *popupCodes
 }
@@ -120,17 +149,26 @@ func New(cfg Config, st *store.Store) (*Auth, error) {
 	if cfg.RefreshBefore <= 0 {
 		cfg.RefreshBefore = defaultRefreshBefore
 	}
-	hashKey, err := hkdf.Key(sha256.New, cfg.Secret, nil, "ringout cookie authentication", 64)
-	if err != nil {
-		return nil, fmt.Errorf("auth: derive cookie key: %w", err)
+	// The first key pair signs and encrypts cookies; all of them read cookies.
+	var keyPairs [][]byte
+	for _, sec := range append([][]byte{cfg.Secret}, cfg.PreviousSecrets...) {
+		if len(sec) < 16 {
+			return nil, errors.New("auth: Config.PreviousSecrets must be at least 16 bytes each")
+		}
+		hashKey, err := hkdf.Key(sha256.New, sec, nil, "ringout cookie authentication", 64)
+		if err != nil {
+			return nil, fmt.Errorf("auth: derive cookie key: %w", err)
+		}
+		blockKey, err := hkdf.Key(sha256.New, sec, nil, "ringout cookie encryption", 32)
+		if err != nil {
+			return nil, fmt.Errorf("auth: derive cookie key: %w", err)
+		}
+		keyPairs = append(keyPairs, hashKey, blockKey)
 	}
-	blockKey, err := hkdf.Key(sha256.New, cfg.Secret, nil, "ringout cookie encryption", 32)
-	if err != nil {
-		return nil, fmt.Errorf("auth: derive cookie key: %w", err)
-	}
-	cs := sessions.NewCookieStore(hashKey, blockKey)
+	cs := sessions.NewCookieStore(keyPairs...)
 	cs.MaxAge(int(sessionMaxAge / time.Second))
 	return &Auth{cfg: cfg, st: st, cookies: cs, log: cfg.Logger, locks: map[string]*sessionLock{},
+		pending: map[string]store.Token{}, saving: map[string]bool{}, closing: make(chan struct{}),
 		popups: newPopupCodes()}, nil
 }
 
@@ -193,8 +231,9 @@ func (a *Auth) fail(ctx context.Context, kind ErrorKind, reason string, err erro
 }
 
 // BeginLogin starts a sign-in: it stores a fresh state and PKCE verifier bound to this
-// browser (a short-lived cookie with an opaque id) and returns the RingCentral authorize URL
-// to redirect to.
+// browser (a short-lived cookie of this attempt with an opaque id) and returns the
+// RingCentral authorize URL to redirect to. A browser may have several sign-ins in progress
+// (tabs): each has its own cookie.
 func (a *Auth) BeginLogin(w http.ResponseWriter, r *http.Request) (string, error) {
 	return a.beginLogin(w, r, "")
 }
@@ -216,7 +255,7 @@ func (a *Auth) beginLogin(w http.ResponseWriter, r *http.Request, popupID string
 	if err := a.st.PutLoginAttempt(ctx, attempt); err != nil {
 		return "", fmt.Errorf("auth: begin login: %w", err)
 	}
-	if err := a.setCookie(w, r, a.loginCookie(), attempt.BrowserID, cookieOptions{MaxAge: loginTTL}); err != nil {
+	if err := a.setCookie(w, r, a.loginCookie(attempt.State), attempt.BrowserID, cookieOptions{MaxAge: loginTTL}); err != nil {
 		return "", fmt.Errorf("auth: begin login: %w", err)
 	}
 	return a.cfg.OAuth.AuthCodeURL(attempt.State, oauth2.S256ChallengeOption(attempt.Verifier)), nil
@@ -232,14 +271,21 @@ func (a *Auth) beginLogin(w http.ResponseWriter, r *http.Request, popupID string
 func (a *Auth) Callback(w http.ResponseWriter, r *http.Request) (*SignedIn, error) {
 	ctx := r.Context()
 	q := r.URL.Query()
-	browserID, hasCookie := a.readCookie(r, a.loginCookie())
-	a.clearCookie(w, a.loginCookie())
-	// Take the attempt first, whatever the outcome: a state works at most once.
-	attempt, attemptErr := store.LoginAttempt{}, store.ErrNotFound
-	if hasCookie {
-		attempt, attemptErr = a.st.TakeLoginAttempt(ctx, browserID)
-	}
 	state := q.Get("state")
+	// The attempt is found by its state, and only with the pre-login cookie of that state:
+	// a callback with a state this browser was not issued (a cross-site link, another
+	// browser's state) takes nothing, and the browser's sign-ins in progress go on. The
+	// attempt with this state is taken first, whatever the outcome: a state works once.
+	var browserID string
+	var hasCookie bool
+	attempt, attemptErr := store.LoginAttempt{}, store.ErrNotFound
+	if state != "" {
+		name := a.loginCookie(state)
+		if browserID, hasCookie = a.readCookie(r, name); hasCookie {
+			a.clearCookie(w, name)
+			attempt, attemptErr = a.st.TakeLoginAttempt(ctx, state, browserID)
+		}
+	}
 	switch {
 	case q.Get("error") == "access_denied":
 		return nil, a.fail(ctx, Denied, "user denied consent", nil)
@@ -248,13 +294,11 @@ func (a *Auth) Callback(w http.ResponseWriter, r *http.Request) (*SignedIn, erro
 	case q.Get("code") == "" || state == "":
 		return nil, a.fail(ctx, MissingParams, "callback without code or state", nil)
 	case !hasCookie:
-		return nil, a.fail(ctx, BadState, "no pre-login cookie (other browser, or cookie expired)", nil)
+		return nil, a.fail(ctx, BadState, "no pre-login cookie for this state (other browser, made-up state, or cookie expired)", nil)
 	case errors.Is(attemptErr, store.ErrNotFound):
 		return nil, a.fail(ctx, BadState, "no pending sign-in for this browser (replayed state?)", nil)
 	case attemptErr != nil:
 		return nil, a.fail(ctx, Internal, "reading the sign-in attempt", attemptErr)
-	case subtle.ConstantTimeCompare([]byte(state), []byte(attempt.State)) != 1:
-		return nil, a.fail(ctx, BadState, "state does not match the one issued to this browser", nil)
 	case a.cfg.Now().Sub(attempt.CreatedAt) > loginTTL:
 		return nil, a.fail(ctx, Expired, "sign-in attempt older than 10 minutes", nil)
 	}
@@ -351,6 +395,54 @@ func (a *Auth) Session(r *http.Request) (*Session, bool) {
 	return fromStore(ss), true
 }
 
+// Live reports whether the session with this id is still signed in, and until when at the
+// latest (zero: unknown); an expired one is ended here. When it is not, why says how it
+// ended. Unlike Session it takes an id, not a request, and does not count as a use: it is
+// for long-lived connections re-checking their session. When the store fails it says
+// live: nobody is signed out for that.
+func (a *Auth) Live(ctx context.Context, id string) (expires time.Time, live bool, why EndReason) {
+	if id == "" {
+		return time.Time{}, false, EndSignedOut
+	}
+	ss, err := a.st.GetSession(ctx, id)
+	switch {
+	case errors.Is(err, store.ErrNotFound):
+		why = EndSignedOut
+		if reason, err := a.st.EndedSession(ctx, id); err == nil && reason != "" {
+			why = EndReason(reason)
+		}
+		return time.Time{}, false, why
+	case err != nil:
+		a.log.ErrorContext(ctx, "reading session", "err", err)
+		return time.Time{}, true, ""
+	}
+	if !ss.Expires.IsZero() && !a.cfg.Now().Before(ss.Expires) {
+		a.endSession(ctx, id, endedExpired, "the sign-in expired (no refresh token, or it expired)")
+		return time.Time{}, false, EndExpired
+	}
+	return ss.Expires, true, ""
+}
+
+// OnSessionEnd registers fn to be called whenever a session ends here: signed out,
+// replaced, expired, ended by RingCentral, swept. fn is called after the session is gone
+// from the store, possibly while auth holds the session's lock: it must not block or call
+// back into Auth for that session. The WebSocket closes the session's pages with it.
+func (a *Auth) OnSessionEnd(fn func(id string, why EndReason)) {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	a.onEnd = append(a.onEnd, fn)
+}
+
+// ended tells the OnSessionEnd functions that session id ended.
+func (a *Auth) ended(id string, why EndReason) {
+	a.mu.Lock()
+	fns := a.onEnd
+	a.mu.Unlock()
+	for _, fn := range fns {
+		fn(id, why)
+	}
+}
+
 // Logout revokes the session's token at RingCentral (best effort: a failure is logged),
 // deletes the server-side session and expires the cookie. Without a session it only
 // expires the cookie.
@@ -378,15 +470,23 @@ func (a *Auth) Logout(w http.ResponseWriter, r *http.Request) error {
 func (a *Auth) revokeSession(ctx context.Context, id, reason string) error {
 	unlock := a.lock(id) // not in the middle of a refresh
 	defer unlock()
-	if tok, err := a.st.Token(ctx, id); err == nil {
+	if tok, err := a.current(ctx, id); err == nil {
 		if err := a.revoke(context.WithoutCancel(ctx), tok); err != nil {
 			a.log.WarnContext(ctx, "revoking the token at RingCentral", "err", err)
 		}
 	}
+	a.forget(id)
+	var err error
+	why := EndSignedOut
 	if reason != "" {
-		return a.st.EndSession(ctx, id, reason, a.cfg.Now())
+		err, why = a.st.EndSession(ctx, id, reason, a.cfg.Now()), EndReason(reason)
+	} else {
+		err = a.st.DeleteSession(ctx, id)
 	}
-	return a.st.DeleteSession(ctx, id)
+	if err == nil {
+		a.ended(id, why)
+	}
+	return err
 }
 
 // revoke revokes tok's session at RingCentral. Revoking either token ends the whole session
@@ -405,10 +505,21 @@ func (a *Auth) revoke(ctx context.Context, tok store.Token) error {
 // Sweep ends the sessions whose refresh token has expired and those not used for longer
 // than the cookie lives, revoking each at RingCentral first; deletes abandoned sign-ins
 // (revoking the sessions of popup sign-ins never redeemed); and forgets why old sessions
-// ended. Call it now and then (e.g. hourly).
+// ended. It also writes the tokens encrypted under a previous SESSION_SECRET again under
+// the current one, and ends the sessions whose token no listed secret decrypts (they
+// cannot be revoked: nothing readable is left to revoke with). Call it at start and now
+// and then (e.g. hourly).
 func (a *Auth) Sweep(ctx context.Context) error {
 	now := a.cfg.Now()
 	var errs []error
+	rekeyed, lost, err := a.st.RekeySessions(ctx)
+	errs = append(errs, err)
+	if rekeyed > 0 {
+		a.log.InfoContext(ctx, "re-encrypted tokens under the current SESSION_SECRET", "sessions", rekeyed)
+	}
+	for _, id := range lost {
+		a.endSession(ctx, id, endedExpired, "stored token cannot be decrypted with any SESSION_SECRET listed")
+	}
 	ids, err := a.st.StaleSessions(ctx, now, now.Add(-sessionMaxAge))
 	errs = append(errs, err)
 	for _, id := range ids {
@@ -461,8 +572,11 @@ func (a *Auth) SignedOutReason(w http.ResponseWriter, r *http.Request) string {
 // endSession deletes a session that can no longer be used, remembering reason for its
 // browser, and logs why.
 func (a *Auth) endSession(ctx context.Context, id, reason, why string) {
+	a.forget(id)
 	if err := a.st.EndSession(ctx, id, reason, a.cfg.Now()); err != nil {
 		a.log.ErrorContext(ctx, "deleting ended session", "err", err)
+	} else {
+		a.ended(id, EndReason(reason))
 	}
 	a.log.InfoContext(ctx, "session ended", "why", why)
 }
@@ -474,7 +588,7 @@ func (a *Auth) tokenContext(ctx context.Context) context.Context {
 
 func fromStore(s store.Session) *Session {
 	return &Session{ID: s.ID, UserID: s.UserID, AccountID: s.AccountID, Name: s.Name,
-		ExtensionNumber: s.ExtensionNumber, HomeCountry: s.HomeCountry}
+		ExtensionNumber: s.ExtensionNumber, HomeCountry: s.HomeCountry, Expires: s.Expires}
 }
 
 // randomID is 32 random bytes, base64url: an unguessable opaque id.

@@ -150,9 +150,12 @@ func newHarnessWith(t *testing.T, opts rcsim.Options) *harness {
 }
 
 // restart closes the store (if open) and starts a new store and Auth over the same file,
-// as a process restart does.
-func (h *harness) restart(sec []byte) {
+// as a process restart does, with SESSION_SECRET sec and SESSION_SECRET_PREVIOUS previous.
+func (h *harness) restart(sec []byte, previous ...[]byte) {
 	h.t.Helper()
+	if old := h.auth.Load(); old != nil {
+		old.Close()
+	}
 	if h.st != nil {
 		h.st.Close()
 	}
@@ -160,24 +163,41 @@ func (h *harness) restart(sec []byte) {
 	if err != nil {
 		h.t.Fatal(err)
 	}
-	st, err := store.Open(h.t.Context(), h.dbPath, key)
+	var previousKeys [][]byte
+	for _, p := range previous {
+		k, err := auth.StoreKey(p)
+		if err != nil {
+			h.t.Fatal(err)
+		}
+		previousKeys = append(previousKeys, k)
+	}
+	st, err := store.Open(h.t.Context(), h.dbPath, key, previousKeys...)
 	if err != nil {
 		h.t.Fatal(err)
 	}
 	h.t.Cleanup(func() { st.Close() })
 	h.st = st
+	h.auth.Store(h.newAuth(sec, h.contract, previous...))
+}
+
+// newAuth is an Auth over the harness's store, as the app configures it, sending its
+// requests through transport. A second one plays another replica of the app.
+func (h *harness) newAuth(sec []byte, transport http.RoundTripper, previous ...[]byte) *auth.Auth {
+	h.t.Helper()
 	a, err := auth.New(auth.Config{
-		OAuth:      ringcentral.OAuthConfig(h.sim.URL, rcsim.DemoClientID, rcsim.DemoClientSecret, h.redirect),
-		HTTPClient: &http.Client{Timeout: 10 * time.Second, Transport: h.contract},
-		Server:     h.sim.URL,
-		Secret:     sec,
-		Now:        h.clock.Now,
-		Logger:     slog.New(slog.NewJSONHandler(h.logs, &slog.HandlerOptions{Level: slog.LevelDebug})),
-	}, st)
+		OAuth:           ringcentral.OAuthConfig(h.sim.URL, rcsim.DemoClientID, rcsim.DemoClientSecret, h.redirect),
+		HTTPClient:      &http.Client{Timeout: 10 * time.Second, Transport: transport},
+		Server:          h.sim.URL,
+		Secret:          sec,
+		PreviousSecrets: previous,
+		Now:             h.clock.Now,
+		Logger:          slog.New(slog.NewJSONHandler(h.logs, &slog.HandlerOptions{Level: slog.LevelDebug})),
+	}, h.st)
 	if err != nil {
 		h.t.Fatal(err)
 	}
-	h.auth.Store(a)
+	h.t.Cleanup(a.Close) // runs before the store closes
+	return a
 }
 
 func (h *harness) remember(s ...string) {

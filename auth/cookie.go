@@ -1,6 +1,8 @@
 package auth
 
 import (
+	"crypto/sha256"
+	"encoding/base64"
 	"net/http"
 	"time"
 
@@ -10,10 +12,18 @@ import (
 // idKey is the only value stored in our cookies: an opaque id.
 const idKey = "id"
 
-// sessionCookie is the signed-in cookie's name; loginCookie the pre-login one's. With Secure
-// cookies they get the __Host- prefix (Secure, Path=/, no Domain: bound to this host).
+// sessionCookie is the signed-in cookie's name. With Secure cookies it gets the __Host-
+// prefix (Secure, Path=/, no Domain: bound to this host), as do the pre-login cookies.
 func (a *Auth) sessionCookie() string { return a.cookieName("ringout") }
-func (a *Auth) loginCookie() string   { return a.cookieName("ringout-login") }
+
+// loginCookie is the name of the pre-login cookie of the sign-in attempt with this state.
+// Each attempt has its own (named after a hash of its state), so that two tabs signing in
+// at once do not overwrite each other's, and a callback with a state this browser was not
+// issued finds no cookie and disturbs no attempt.
+func (a *Auth) loginCookie(state string) string {
+	h := sha256.Sum256([]byte("ringout login cookie\x00" + state))
+	return a.cookieName("ringout-login-" + base64.RawURLEncoding.EncodeToString(h[:9]))
+}
 
 // The cookies of the app framed by another site: the session set by Redeem and the iframe's
 // sign-in attempt. They are always __Host-, Secure, SameSite=None and Partitioned (CHIPS):

@@ -36,15 +36,20 @@ func idOf(s *Session) string {
 }
 
 // OwnerClient returns a client that authorizes requests as the user owner (an extension
-// id) with the token of the user's most recently used session, chosen again at each
-// request, for pollers that act for a user rather than for a page. It returns
-// dialer.ErrSignedOut when the user has no session.
+// id), for pollers that act for a user rather than for a page. Each request is sent with
+// the token of the user's most recently used live session; when that session is over (the
+// user signed out on that device, or RingCentral ended it, even while the request was on
+// its way) the request is sent again with the next live session of the user, so signing
+// out on one device does not cut off the calls the user follows on another. Requests fail
+// with dialer.ErrSignedOut when the user has no live session left; OwnerClient returns it
+// when the user has none now.
 func (a *Auth) OwnerClient(ctx context.Context, owner string) (*http.Client, error) {
-	if _, err := a.st.LatestSession(ctx, owner); err != nil {
-		if errors.Is(err, store.ErrNotFound) {
-			return nil, fmt.Errorf("auth: user %s: %w", owner, dialer.ErrSignedOut)
-		}
+	ids, err := a.st.UserSessions(ctx, owner)
+	if err != nil {
 		return nil, fmt.Errorf("auth: %w", err)
+	}
+	if len(ids) == 0 {
+		return nil, fmt.Errorf("auth: user %s: %w", owner, dialer.ErrSignedOut)
 	}
 	return a.client(&transport{a: a, owner: owner}), nil
 }
@@ -76,53 +81,96 @@ type transport struct {
 	a         *Auth
 	base      http.RoundTripper
 	sessionID string // this session, unless
-	owner     string // set: the owner's most recently used session
+	owner     string // set: the owner's live sessions, most recently used first
 }
 
 func (t *transport) RoundTrip(req *http.Request) (*http.Response, error) {
+	if t.owner == "" {
+		resp, _, err := t.roundTrip(req, req.Body, t.sessionID)
+		return resp, err
+	}
 	ctx := req.Context()
-	sid := t.sessionID
-	if t.owner != "" {
-		ss, err := t.a.st.LatestSession(ctx, t.owner)
+	body := req.Body
+	tried := map[string]bool{}
+	for {
+		ids, err := t.a.st.UserSessions(ctx, t.owner)
 		if err != nil {
-			closeBody(req)
-			if errors.Is(err, store.ErrNotFound) {
-				return nil, notSent(fmt.Errorf("auth: user %s: %w", t.owner, dialer.ErrSignedOut))
-			}
+			closeBody(body)
 			return nil, notSent(fmt.Errorf("auth: %w", err))
 		}
-		sid = ss.ID
+		sid := ""
+		for _, id := range ids {
+			if !tried[id] {
+				sid = id
+				break
+			}
+		}
+		if sid == "" {
+			closeBody(body)
+			return nil, notSent(fmt.Errorf("auth: user %s: %w", t.owner, dialer.ErrSignedOut))
+		}
+		tried[sid] = true
+		resp, ended, err := t.roundTrip(req, body, sid)
+		if !ended {
+			return resp, err
+		}
+		// That session is over: send the request as the user's next live session, if the
+		// body can be sent again.
+		next, ok := resend(req)
+		if !ok {
+			return resp, err
+		}
+		if resp != nil {
+			discard(resp)
+		}
+		body = next
 	}
+}
+
+// roundTrip sends req with body as the session sid. ended reports that the session is over
+// (gone, expired, or RingCentral rejected its token): the error or the 401 response says so.
+func (t *transport) roundTrip(req *http.Request, body io.ReadCloser, sid string) (resp *http.Response, ended bool, err error) {
+	ctx := req.Context()
 	tok, err := t.a.token(ctx, sid)
 	if err != nil {
-		closeBody(req)
-		return nil, notSent(err)
+		closeBody(body)
+		return nil, errors.Is(err, dialer.ErrSignedOut), notSent(err)
 	}
-	resp, err := t.send(req, req.Body, tok.AccessToken)
-	if err != nil || resp.StatusCode != http.StatusUnauthorized || !t.a.rejected(ctx, sid, tok.AccessToken) {
-		return resp, err
+	resp, err = t.send(req, body, tok.AccessToken)
+	if err != nil || resp.StatusCode != http.StatusUnauthorized {
+		return resp, false, err
+	}
+	if !t.a.rejected(ctx, sid, tok.AccessToken) {
+		return resp, true, nil
 	}
 	// The token was refreshed while this request was in flight, and RingCentral invalidates
 	// the old access token at once: send the request once more with the current one.
-	body := req.Body
-	if req.Body != nil && req.Body != http.NoBody {
-		if req.GetBody == nil {
-			return resp, nil // cannot be sent again; the next request uses the new token
-		}
-		if body, err = req.GetBody(); err != nil {
-			return resp, nil
-		}
+	again, ok := resend(req)
+	if !ok {
+		return resp, false, nil // cannot be sent again; the next request uses the new token
 	}
 	discard(resp)
 	if tok, err = t.a.token(ctx, sid); err != nil {
-		closeBody(&http.Request{Body: body})
-		return nil, err
+		closeBody(again)
+		return nil, errors.Is(err, dialer.ErrSignedOut), err
 	}
-	resp, err = t.send(req, body, tok.AccessToken)
+	resp, err = t.send(req, again, tok.AccessToken)
 	if err == nil && resp.StatusCode == http.StatusUnauthorized {
-		t.a.rejected(ctx, sid, tok.AccessToken)
+		return resp, !t.a.rejected(ctx, sid, tok.AccessToken), nil
 	}
-	return resp, err
+	return resp, false, err
+}
+
+// resend returns a fresh copy of req's body for sending it again; false when it cannot be.
+func resend(req *http.Request) (io.ReadCloser, bool) {
+	if req.Body == nil || req.Body == http.NoBody {
+		return req.Body, true
+	}
+	if req.GetBody == nil {
+		return nil, false
+	}
+	body, err := req.GetBody()
+	return body, err == nil
 }
 
 // notSent marks an error that ended a request before any of it went to RingCentral (no
@@ -148,9 +196,9 @@ func discard(resp *http.Response) {
 	resp.Body.Close()
 }
 
-func closeBody(req *http.Request) {
-	if req.Body != nil {
-		req.Body.Close()
+func closeBody(body io.ReadCloser) {
+	if body != nil {
+		body.Close()
 	}
 }
 
@@ -166,7 +214,7 @@ func (a *Auth) rejected(ctx context.Context, sid, access string) (retry bool) {
 	unlock := a.lock(sid) // waits for a refresh in progress
 	defer unlock()
 	ctx = context.WithoutCancel(ctx)
-	tok, err := a.st.Token(ctx, sid)
+	tok, err := a.current(ctx, sid)
 	switch {
 	case errors.Is(err, store.ErrNotFound):
 		return false // ended already
@@ -182,15 +230,17 @@ func (a *Auth) rejected(ctx context.Context, sid, access string) (retry bool) {
 }
 
 // token returns a valid access token for the session, refreshing it first when it expires
-// within RefreshBefore. Refreshes are single-flight per session: the stored token is read
-// under the session's lock, so callers that waited see the token the first one stored.
+// within RefreshBefore. Refreshes are single-flight per session: the token is read under
+// the session's lock, so callers that waited see the pair the first one got. A refreshed
+// pair that could not be stored yet is used from memory (pending.go): a spent refresh token
+// is never sent again.
 func (a *Auth) token(ctx context.Context, sid string) (*oauth2.Token, error) {
 	unlock := a.lock(sid)
 	defer unlock()
 	// The refresh is finished even if this caller gives up: RingCentral rotates the refresh
 	// token, and losing the answer would end the session.
 	ctx = context.WithoutCancel(ctx)
-	tok, err := a.st.Token(ctx, sid)
+	tok, err := a.current(ctx, sid) // a refreshed pair not stored yet comes first
 	switch {
 	case errors.Is(err, store.ErrNotFound):
 		return nil, fmt.Errorf("auth: session ended: %w", dialer.ErrSignedOut)
@@ -231,12 +281,11 @@ func (a *Auth) token(ctx context.Context, sid string) (*oauth2.Token, error) {
 		}
 		return nil, fmt.Errorf("auth: refreshing the access token: %s", describe(err))
 	}
+	// The old refresh token is spent now: the new pair is kept in memory until it is stored
+	// (pending.go), and used meanwhile.
 	fresh := storeToken(t, now, tok)
-	if err := a.st.SaveToken(ctx, sid, fresh); err != nil {
-		if errors.Is(err, store.ErrNotFound) { // signed out meanwhile
-			return nil, fmt.Errorf("auth: session ended: %w", dialer.ErrSignedOut)
-		}
-		return nil, fmt.Errorf("auth: storing the refreshed token: %w", err)
+	if err := a.keep(ctx, sid, fresh); err != nil { // only ErrNotFound: signed out meanwhile
+		return nil, fmt.Errorf("auth: session ended: %w", dialer.ErrSignedOut)
 	}
 	return bearer(fresh), nil
 }

@@ -1,12 +1,18 @@
 package e2e
 
 import (
+	"context"
+	"errors"
 	"net/http"
 	"net/url"
 	"strings"
 	"testing"
 	"time"
 
+	"github.com/chromedp/chromedp"
+	"github.com/gorilla/websocket"
+
+	"github.com/ringout-dialer/ringout/dialer"
 	"github.com/ringout-dialer/ringout/rcsim"
 )
 
@@ -16,17 +22,33 @@ const (
 )
 
 // TestSignInWithoutRefreshTokens: the RingCentral app's "Issue refresh tokens" setting is
-// off (its default). When the access token expires the sign-in is over: the live call says
-// so and stops being polled, and the page shows the sign-in page with the reason.
+// off (its default). When the access token expires the sign-in is over: the live call is
+// stored as lost because the sign-in expired and stops being polled, the page's live
+// updates are closed saying why (close 4001; the page script then shows the sign-in page),
+// and the page shows the sign-in page with the reason.
 func TestSignInWithoutRefreshTokens(t *testing.T) {
-	app := startApp(t, nil, "-sim-refresh-tokens=false", "-sim-access-ttl", "3s")
+	dataDir := t.TempDir()
+	app := startApp(t, map[string]string{"DATA_DIR": dataDir}, "-sim-refresh-tokens=false", "-sim-access-ttl", "3s")
 	c := httpSignIn(t, app, "demo")
 	v := watch(t, app.URL, c)
 	id := placeCall(t, app, c, rcsim.LongRing.Number) // rings for a minute
-	h := v.waitFinal(t, id, 15*time.Second)
-	last := h[len(h)-1]
-	if last.Status != "Lost" || !strings.Contains(last.Text, "sign-in expired") {
-		t.Errorf("the live call ended as %q: %q, want Lost saying the sign-in expired", last.Status, last.Text)
+	select {
+	case <-v.done:
+	case <-time.After(10 * time.Second):
+		t.Fatal("the page's WebSocket stayed open after the sign-in expired")
+	}
+	var ce *websocket.CloseError
+	if !errors.As(v.err, &ce) || ce.Code != 4001 || !strings.Contains(ce.Text, "sign-in expired") {
+		t.Errorf("the page's WebSocket ended with %v, want close 4001 saying the sign-in expired", v.err)
+	}
+	// The page may have been sent the final card before it was closed; it says why.
+	if h := v.history(id); len(h) > 0 && final(h[len(h)-1]) {
+		if last := h[len(h)-1]; last.Status != "Lost" || !strings.Contains(last.Text, "sign-in expired") {
+			t.Errorf("the live call ended as %q: %q, want Lost saying the sign-in expired", last.Status, last.Text)
+		}
+	}
+	if got := storedFinal(t, dataDir, demoUserID, id); got.Status.Call != dialer.CallLost || got.Note != dialer.NoteSignedOut {
+		t.Errorf("the live call is stored as %+v with note %q, want Lost, signed out", got.Status, got.Note)
 	}
 	_, body := get(t, c, app.URL+"/")
 	if strings.Contains(body, `data-testid="signed-in-as"`) || !strings.Contains(body, msgSignInExpired) {
@@ -78,5 +100,25 @@ func TestSignInBeyondSessionCap(t *testing.T) {
 	}
 	if _, body := get(t, second, app.URL+"/"); strings.Contains(body, msgSignInEnded) || strings.Contains(body, msgSignInExpired) {
 		t.Errorf("after signing out the sign-in page gives a reason:\n%.2000s", body)
+	}
+}
+
+// TestBrowserSignOutClosesOtherTabs: two tabs of one browser show the dialer; signing out in
+// one closes the other's live updates within a second, and that tab shows the sign-in page
+// instead of going on receiving the user's calls.
+func TestBrowserSignOutClosesOtherTabs(t *testing.T) {
+	app, ctx := signedInBrowser(t, "demo")
+	tab := openTab(t, ctx, app)
+	for _, c := range []context.Context{ctx, tab} {
+		browse(t, c, 10*time.Second, waitAttr("#ws-status", "data-state", "live"))
+	}
+	browse(t, ctx, 10*time.Second,
+		chromedp.Click(byTestID("logout-button"), chromedp.ByQuery),
+		chromedp.WaitVisible(byTestID("sign-in"), chromedp.ByQuery),
+	)
+	start := time.Now()
+	browse(t, tab, 5*time.Second, chromedp.WaitVisible(byTestID("sign-in"), chromedp.ByQuery))
+	if d := time.Since(start); d > 2*time.Second {
+		t.Errorf("the other tab showed the sign-in page %v after the sign-out", d)
 	}
 }

@@ -3,6 +3,7 @@ package handlers
 import (
 	"context"
 	"net/http"
+	"time"
 
 	"github.com/ringout-dialer/ringout/auth"
 	"github.com/ringout-dialer/ringout/callwatch"
@@ -33,6 +34,13 @@ type Sessions interface {
 	// SignedOutReason says why a browser that is not signed in lost its sign-in (expired,
 	// or ended by RingCentral), or "" when there is nothing to say.
 	SignedOutReason(w http.ResponseWriter, r *http.Request) string
+	// Live reports whether the session with this id is still signed in, and until when at
+	// the latest (zero: unknown), or else why it ended. The WebSocket re-checks its
+	// session with it.
+	Live(ctx context.Context, id string) (expires time.Time, live bool, why auth.EndReason)
+	// OnSessionEnd registers fn, called without blocking whenever a session ends (signed
+	// out, expired, ended by RingCentral): the WebSocket closes that session's pages.
+	OnSessionEnd(fn func(id string, why auth.EndReason))
 }
 
 // CallHistory is the stored calls and the last used "ring me at" number (*store.Store).

@@ -73,6 +73,9 @@ func New(d Deps) *App {
 		extensions: newUserCache[ringcentral.Extension](5 * time.Minute),
 	}
 	a.sockets = newSockets(a.sameOrigin)
+	if d.Auth != nil {
+		d.Auth.OnSessionEnd(a.sessionEnded)
+	}
 
 	mux := http.NewServeMux()
 	mux.HandleFunc("GET /{$}", a.home)

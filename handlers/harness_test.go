@@ -97,7 +97,7 @@ type options struct {
 	frameAncestors []string // FRAME_ANCESTORS
 	metrics        bool     // serve GET /metrics
 	now            func() time.Time
-	simIDs         string        // the simulator's ring-out ids (rcsim.Options.IDs; default base64)
+	sim            rcsim.Options // the simulator's options (its rate limits are set here)
 	saveTimeout    time.Duration // Deps.SaveTimeout
 }
 
@@ -118,9 +118,9 @@ type harness struct {
 func newHarness(t *testing.T, o options) *harness {
 	t.Helper()
 	h := &harness{t: t, logs: &logbuf.Buffer{}}
-	h.sim = rcsim.New(rcsim.Options{RateLimits: map[string]int{"Heavy": 0, "Medium": 0, "Light": 0, "Auth": 0},
-		IDs: o.simIDs,
-	})
+	simOpts := o.sim
+	simOpts.RateLimits = map[string]int{"Heavy": 0, "Medium": 0, "Light": 0, "Auth": 0}
+	h.sim = rcsim.New(simOpts)
 	h.transport = inMemory{simHost: h.sim}
 	log := slog.New(slog.NewTextHandler(h.logs, nil))
 	secret := []byte("a test secret of at least thirty-two bytes")

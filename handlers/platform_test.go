@@ -169,7 +169,7 @@ func TestForwardingNumbersForbidden(t *testing.T) {
 // the end, not "malformed response" after the call was placed.
 func TestNumericRingOutIDs(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
-		h := newHarness(t, options{simIDs: rcsim.IDsDigits})
+		h := newHarness(t, options{sim: rcsim.Options{IDs: rcsim.IDsDigits}})
 		b := h.signIn("demo")
 		id := b.place(rcsim.Busy.Number)
 		if !regexp.MustCompile(`^[0-9]{12}$`).MatchString(id) {

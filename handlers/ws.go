@@ -22,10 +22,9 @@ import (
 
 // WebSocket timings and limits, after gorilla/websocket's chat example.
 const (
-	wsWriteWait  = 10 * time.Second
-	wsPongWait   = 60 * time.Second
-	wsPingPeriod = wsPongWait * 9 / 10
-	wsReadLimit  = 512 // pages send nothing but control frames
+	wsWriteWait = 10 * time.Second
+	wsPongWait  = 60 * time.Second
+	wsReadLimit = 512 // pages send nothing but control frames
 	// wsSendBuffer is the call updates queued per page before it counts as too slow. A
 	// dropped page loses nothing: it reconnects and gets the current state first.
 	wsSendBuffer = 8
@@ -33,7 +32,33 @@ const (
 	// Within it every page of the user gets the same bytes; after it (a page that connects
 	// later) the card is rendered again so that a live call's timeline reaches "now".
 	wsCardReuse = time.Second
+	// wsSessionEnded is the close code of a page whose session ended (signed out, expired,
+	// ended by RingCentral): the page script shows the reason and reloads, which lands on
+	// the sign-in page. It does not reconnect.
+	wsSessionEnded = 4001
+	// wsEndGrace is how long a page whose sign-in expired or was ended by RingCentral stays
+	// open, so that the cards of the calls that stopped because of it still reach it.
+	wsEndGrace = 500 * time.Millisecond
 )
+
+// wsPingPeriod is how often a page is pinged (and its session re-checked). A variable only
+// for the tests.
+var wsPingPeriod = wsPongWait * 9 / 10
+
+// The close reasons of wsSessionEnded, which the page shows.
+var wsEndReasons = map[auth.EndReason]string{
+	auth.EndSignedOut:       "You signed out.",
+	auth.EndExpired:         msgSignedOut,
+	auth.EndedByRingCentral: "RingCentral ended your sign-in, please sign in again.",
+}
+
+// endReason is the close reason of a page whose session ended for why.
+func endReason(why auth.EndReason) string {
+	if text, ok := wsEndReasons[why]; ok {
+		return text
+	}
+	return msgSignedOut
+}
 
 // sockets is what the WebSocket endpoint shares between connections: the upgrader (with
 // one write buffer pool, so that idle connections hold no write buffer) and the cards
@@ -44,6 +69,9 @@ type sockets struct {
 	// ctx ends at shutdown (goAway): every open page is then told to reconnect.
 	ctx    context.Context
 	goAway context.CancelFunc
+
+	mu        sync.Mutex
+	bySession map[string]map[*page]struct{} // open pages by session id
 }
 
 func newSockets(checkOrigin func(*http.Request) bool) *sockets {
@@ -56,9 +84,62 @@ func newSockets(checkOrigin func(*http.Request) bool) *sockets {
 			WriteBufferPool: &sync.Pool{},
 			CheckOrigin:     checkOrigin,
 		},
-		cards:  newCardCache(),
-		ctx:    ctx,
-		goAway: cancel,
+		cards:     newCardCache(),
+		ctx:       ctx,
+		goAway:    cancel,
+		bySession: map[string]map[*page]struct{}{},
+	}
+}
+
+// add registers an open page under its session, for closing it when the session ends.
+func (s *sockets) add(p *page) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	m := s.bySession[p.session.ID]
+	if m == nil {
+		m = map[*page]struct{}{}
+		s.bySession[p.session.ID] = m
+	}
+	m[p] = struct{}{}
+}
+
+func (s *sockets) remove(p *page) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if m := s.bySession[p.session.ID]; m != nil {
+		delete(m, p)
+		if len(m) == 0 {
+			delete(s.bySession, p.session.ID)
+		}
+	}
+}
+
+// pagesOf returns the open pages of the session.
+func (s *sockets) pagesOf(id string) []*page {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	pages := make([]*page, 0, len(s.bySession[id]))
+	for p := range s.bySession[id] {
+		pages = append(pages, p)
+	}
+	return pages
+}
+
+// sessionEnded closes the open pages of a session that ended (auth's OnSessionEnd): at
+// once when the user signed out, after wsEndGrace when the sign-in expired or RingCentral
+// ended it. It does not block.
+func (a *App) sessionEnded(id string, why auth.EndReason) {
+	pages := a.sockets.pagesOf(id)
+	if len(pages) == 0 {
+		return
+	}
+	delay := wsEndGrace
+	if why == auth.EndSignedOut {
+		delay = 0
+	}
+	text := endReason(why)
+	for _, p := range pages {
+		time.AfterFunc(delay, func() { p.end(text) })
 	}
 }
 
@@ -105,8 +186,15 @@ func (a *App) websocket(w http.ResponseWriter, r *http.Request) {
 	}
 	a.Metrics.WebSocketOpened()
 	conn.SetReadLimit(wsReadLimit)
+	a.sockets.add(p)
+	// The session may have ended since it was checked above (reading the forwarding
+	// numbers can take a while): ending it now closes the page, as it would have.
+	expires, live, why := a.Auth.Live(r.Context(), s.ID)
+	if !live {
+		go p.end(endReason(why))
+	}
 	p.wake() // the current state may have been queued before the upgrade
-	go p.read()
+	go p.read(expires)
 }
 
 // page is one open WebSocket.
@@ -121,18 +209,20 @@ type page struct {
 	sub      *callwatch.Subscription
 	conn     *websocket.Conn // nil until the upgrade is done
 	pinger   *time.Timer
-	flushing bool // a flush goroutine runs
-	again    bool // woken while flushing: drain once more
-	closed   bool // read has ended; nothing more is written
+	expiry   *time.Timer // re-checks the session when its sign-in would expire
+	flushing bool        // a flush goroutine runs
+	again    bool        // woken while flushing: drain once more
+	closed   bool        // read has ended; nothing more is written
 }
 
 // read runs for the life of the connection: it answers pings, notices the page going away
 // and then releases everything. Any data message is a protocol violation from our page and
 // ends the connection.
-func (p *page) read() {
+func (p *page) read(expires time.Time) {
 	a, conn := p.a, p.conn
 	p.mu.Lock()
 	p.pinger = time.AfterFunc(wsPingPeriod, p.ping)
+	p.expiry = time.AfterFunc(p.untilExpiry(expires), p.recheck)
 	p.mu.Unlock()
 	goAway := context.AfterFunc(a.sockets.ctx, func() {
 		conn.WriteControl(websocket.CloseMessage,
@@ -144,7 +234,9 @@ func (p *page) read() {
 		p.mu.Lock()
 		p.closed = true
 		p.pinger.Stop()
+		p.expiry.Stop()
 		p.mu.Unlock()
+		a.sockets.remove(p)
 		conn.Close()
 		p.sub.Close()
 		a.Metrics.WebSocketClosed()
@@ -160,8 +252,14 @@ func (p *page) read() {
 		websocket.FormatCloseMessage(websocket.ClosePolicyViolation, "this socket only sends"), time.Now().Add(wsWriteWait))
 }
 
-// ping runs on a timer; a page that does not answer is closed by read's deadline.
+// ping runs on a timer; a page that does not answer is closed by read's deadline. It
+// re-checks the session first: one ended elsewhere (another replica, a sweep) closes the
+// page too.
 func (p *page) ping() {
+	if _, live, why := p.a.Auth.Live(context.Background(), p.session.ID); !live {
+		p.end(endReason(why))
+		return
+	}
 	if err := p.conn.WriteControl(websocket.PingMessage, nil, time.Now().Add(wsWriteWait)); err != nil {
 		p.conn.Close()
 		return
@@ -171,6 +269,43 @@ func (p *page) ping() {
 	if !p.closed {
 		p.pinger.Reset(wsPingPeriod)
 	}
+}
+
+// untilExpiry is how long until the session's sign-in would expire (expires; zero: not
+// known), when the page re-checks it: never sooner than 250 ms from now, and at most a day
+// ahead (the timer is set again then).
+func (p *page) untilExpiry(expires time.Time) time.Duration {
+	if expires.IsZero() {
+		return 24 * time.Hour
+	}
+	return min(max(expires.Sub(p.a.Now())+10*time.Millisecond, 250*time.Millisecond), 24*time.Hour)
+}
+
+// recheck runs when the session's sign-in would expire: a session that ended closes the
+// page, one that goes on (a refresh moved its expiry) is checked again at its new expiry.
+func (p *page) recheck() {
+	expires, live, why := p.a.Auth.Live(context.Background(), p.session.ID)
+	if !live {
+		p.end(endReason(why))
+		return
+	}
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if !p.closed {
+		p.expiry.Reset(p.untilExpiry(expires))
+	}
+}
+
+// end closes the page because its session ended, with the reason the page shows.
+func (p *page) end(reason string) {
+	p.mu.Lock()
+	conn, closed := p.conn, p.closed
+	p.mu.Unlock()
+	if closed || conn == nil {
+		return
+	}
+	conn.WriteControl(websocket.CloseMessage, websocket.FormatCloseMessage(wsSessionEnded, reason), time.Now().Add(wsWriteWait))
+	conn.Close()
 }
 
 // wake is the hub's call (under its lock) when the subscription has something: it starts
@@ -323,16 +458,27 @@ func (cc *cardCache) sweepLocked(now time.Time) {
 
 // sameOrigin accepts WebSocket handshakes from the app's own pages (also when they are
 // framed by another site, the page itself is still of our origin) and from FRAME_ANCESTORS.
+// An origin is scheme, host and port: https://host is not the origin of a page served by
+// http://host, nor the other way round. Our own origin is the request's (the scheme this
+// server serves and the Host asked for) or PUBLIC_URL's (behind a TLS proxy).
 func (a *App) sameOrigin(r *http.Request) bool {
 	origin := r.Header.Get("Origin")
 	if origin == "" {
 		return false
 	}
 	u, err := url.Parse(origin)
-	if err != nil {
+	if err != nil || u.Host == "" {
 		return false
 	}
-	if strings.EqualFold(u.Host, r.Host) || strings.EqualFold(origin, a.PublicURL) {
+	scheme := "http"
+	if r.TLS != nil {
+		scheme = "https"
+	}
+	if strings.EqualFold(u.Scheme, scheme) && strings.EqualFold(u.Host, r.Host) {
+		return true
+	}
+	if pub, err := url.Parse(a.PublicURL); err == nil && pub.Host != "" &&
+		strings.EqualFold(u.Scheme, pub.Scheme) && strings.EqualFold(u.Host, pub.Host) {
 		return true
 	}
 	return slices.Contains(a.FrameAncestors, origin)

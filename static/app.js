@@ -94,7 +94,10 @@ function connect(attempt = 0) {
   const ws = new WebSocket((location.protocol === 'https:' ? 'wss' : 'ws') + '://' + location.host + '/ws');
   ws.onopen = () => { attempt = 0; state('live', 'Live'); };
   ws.onmessage = (e) => { if (typeof e.data === 'string') apply(e.data); };
-  ws.onclose = () => {
+  ws.onclose = (e) => {
+    // 4001: this page's session ended (signed out, expired, ended by RingCentral): say why
+    // and reload, which shows the sign-in page. No reconnecting.
+    if (e.code === 4001) return state('down', e.reason || 'Signed out.'), location.reload();
     state('down', 'Reconnecting…');
     const d = Math.min(15000, 500 * 2 ** attempt); // 0.5 s doubling to 15 s, with jitter
     setTimeout(() => connect(attempt + 1), d / 2 + Math.random() * d / 2);

@@ -2,7 +2,9 @@ package store
 
 import (
 	"context"
+	"crypto/sha256"
 	"database/sql"
+	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -74,11 +76,33 @@ func (s *Store) GetSession(ctx context.Context, id string) (Session, error) {
 	return scanSession(s.db.QueryRowContext(ctx, `SELECT `+sessionColumns+` FROM sessions WHERE id = ?`, id))
 }
 
-// LatestSession returns the user's most recently used session, or ErrNotFound. Pollers that
-// act for a user (not for a request) take their token from it.
+// LatestSession returns the user's most recently used session, or ErrNotFound.
 func (s *Store) LatestSession(ctx context.Context, userID string) (Session, error) {
 	return scanSession(s.db.QueryRowContext(ctx, `SELECT `+sessionColumns+` FROM sessions
 		WHERE user_id = ? ORDER BY last_seen DESC, created_at DESC LIMIT 1`, userID))
+}
+
+// UserSessions returns the ids of the user's sessions, most recently used first. Pollers
+// that act for a user take the first one whose token works.
+func (s *Store) UserSessions(ctx context.Context, userID string) ([]string, error) {
+	rows, err := s.db.QueryContext(ctx, `SELECT id FROM sessions
+		WHERE user_id = ? ORDER BY last_seen DESC, created_at DESC`, userID)
+	if err != nil {
+		return nil, fmt.Errorf("store: user sessions: %w", err)
+	}
+	defer rows.Close()
+	var ids []string
+	for rows.Next() {
+		var id string
+		if err := rows.Scan(&id); err != nil {
+			return nil, fmt.Errorf("store: user sessions: %w", err)
+		}
+		ids = append(ids, id)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("store: user sessions: %w", err)
+	}
+	return ids, nil
 }
 
 // TouchSession records that the session was used at now.
@@ -186,7 +210,7 @@ func (s *Store) Token(ctx context.Context, sessionID string) (Token, error) {
 	if err != nil {
 		return Token{}, fmt.Errorf("store: read token: %w", err)
 	}
-	plain, err := s.open(sealed, sessionID)
+	plain, old, err := s.open(sealed, sessionID)
 	if err != nil {
 		return Token{}, err
 	}
@@ -194,7 +218,63 @@ func (s *Store) Token(ctx context.Context, sessionID string) (Token, error) {
 	if err := json.Unmarshal(plain, &tok); err != nil {
 		return Token{}, ErrDecrypt
 	}
+	if old {
+		// Under a previous key: write it again under the current one. Best effort (the
+		// next read tries again), and only if the row still holds what was read, so that
+		// a refreshed token saved meanwhile is never overwritten.
+		s.reseal(ctx, sessionID, sealed, plain)
+	}
 	return tok, nil
+}
+
+// reseal replaces the session's token sealed (under a previous key) by plain sealed under
+// the current key, unless the row changed meanwhile. It reports whether it did.
+func (s *Store) reseal(ctx context.Context, sessionID string, sealed, plain []byte) bool {
+	res, err := s.db.ExecContext(ctx, `UPDATE sessions SET token = ? WHERE id = ? AND token = ?`,
+		s.seal(plain, sessionID), sessionID, sealed)
+	if err != nil {
+		return false
+	}
+	n, err := res.RowsAffected()
+	return err == nil && n == 1
+}
+
+// RekeySessions writes every session's token encrypted under a previous key again under
+// the current one, and returns how many it rekeyed and the ids of the sessions whose token
+// no key decrypts (a secret that is no longer listed, or a tampered row): the caller ends
+// those.
+func (s *Store) RekeySessions(ctx context.Context) (rekeyed int, undecryptable []string, err error) {
+	rows, err := s.db.QueryContext(ctx, `SELECT id, token FROM sessions`)
+	if err != nil {
+		return 0, nil, fmt.Errorf("store: rekey sessions: %w", err)
+	}
+	type row struct {
+		id     string
+		sealed []byte
+	}
+	var all []row
+	for rows.Next() {
+		var r row
+		if err := rows.Scan(&r.id, &r.sealed); err != nil {
+			rows.Close()
+			return 0, nil, fmt.Errorf("store: rekey sessions: %w", err)
+		}
+		all = append(all, r)
+	}
+	rows.Close()
+	if err := rows.Err(); err != nil {
+		return 0, nil, fmt.Errorf("store: rekey sessions: %w", err)
+	}
+	for _, r := range all {
+		plain, old, err := s.open(r.sealed, r.id)
+		switch {
+		case err != nil:
+			undecryptable = append(undecryptable, r.id)
+		case old && s.reseal(ctx, r.id, r.sealed, plain):
+			rekeyed++
+		}
+	}
+	return rekeyed, undecryptable, nil
 }
 
 // SaveToken replaces the session's tokens (after a refresh), or returns ErrNotFound when the
@@ -224,10 +304,11 @@ func (s *Store) sealToken(sessionID string, tok Token) ([]byte, error) {
 }
 
 // LoginAttempt is a sign-in in progress: the OAuth state and PKCE verifier issued to one
-// browser, identified by an opaque pre-login id in a cookie.
+// browser, bound to the opaque id in that attempt's pre-login cookie. A browser may have
+// several attempts at once (tabs).
 type LoginAttempt struct {
-	BrowserID string
-	State     string
+	BrowserID string // the opaque id in the attempt's pre-login cookie
+	State     string // kept only as its SHA-256
 	Verifier  string
 	// PopupID ties the attempt to a sign-in started from an embedded (iframe) page, which
 	// redeems it later; empty for the normal flow.
@@ -235,24 +316,32 @@ type LoginAttempt struct {
 	CreatedAt time.Time
 }
 
-// PutLoginAttempt stores a login attempt, replacing the browser's previous one.
+// stateHash is how an attempt's state is stored and looked up.
+func stateHash(state string) string {
+	h := sha256.Sum256([]byte(state))
+	return hex.EncodeToString(h[:])
+}
+
+// PutLoginAttempt stores a login attempt.
 func (s *Store) PutLoginAttempt(ctx context.Context, a LoginAttempt) error {
-	_, err := s.db.ExecContext(ctx, `INSERT OR REPLACE INTO login_attempts
-		(browser_id, state, verifier, popup_id, created_at) VALUES (?, ?, ?, ?, ?)`,
-		a.BrowserID, a.State, a.Verifier, a.PopupID, toDB(a.CreatedAt))
+	_, err := s.db.ExecContext(ctx, `INSERT INTO login_attempts
+		(state_hash, browser_id, verifier, popup_id, created_at) VALUES (?, ?, ?, ?, ?)`,
+		stateHash(a.State), a.BrowserID, a.Verifier, a.PopupID, toDB(a.CreatedAt))
 	if err != nil {
 		return fmt.Errorf("store: put login attempt: %w", err)
 	}
 	return nil
 }
 
-// TakeLoginAttempt deletes and returns the browser's login attempt, so it can be used only
-// once; ErrNotFound when there is none (never issued, or already taken).
-func (s *Store) TakeLoginAttempt(ctx context.Context, browserID string) (LoginAttempt, error) {
-	a := LoginAttempt{BrowserID: browserID}
+// TakeLoginAttempt deletes and returns the login attempt with this state issued to
+// browserID, so it can be used only once; ErrNotFound when there is none (never issued,
+// issued to another browser, or already taken). An attempt is taken only by its own state
+// and browser: anything else leaves it in place.
+func (s *Store) TakeLoginAttempt(ctx context.Context, state, browserID string) (LoginAttempt, error) {
+	a := LoginAttempt{BrowserID: browserID, State: state}
 	var created int64
-	err := s.db.QueryRowContext(ctx, `DELETE FROM login_attempts WHERE browser_id = ?
-		RETURNING state, verifier, popup_id, created_at`, browserID).Scan(&a.State, &a.Verifier, &a.PopupID, &created)
+	err := s.db.QueryRowContext(ctx, `DELETE FROM login_attempts WHERE state_hash = ? AND browser_id = ?
+		RETURNING verifier, popup_id, created_at`, stateHash(state), browserID).Scan(&a.Verifier, &a.PopupID, &created)
 	if errors.Is(err, sql.ErrNoRows) {
 		return LoginAttempt{}, ErrNotFound
 	}

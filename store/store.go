@@ -39,23 +39,29 @@ const maxOpenConns = 4
 
 // Store is the SQLite database. It is safe for concurrent use.
 type Store struct {
-	db   *sql.DB
-	aead cipher.AEAD
+	db    *sql.DB
+	aeads []cipher.AEAD // the current key's first, then previous keys' (decryption only)
 }
 
 // Open opens (creating if needed) the database file at path and migrates its schema.
-// key is the 32-byte AES-256 key that encrypts tokens at rest.
-func Open(ctx context.Context, path string, key []byte) (*Store, error) {
-	if len(key) != 32 {
-		return nil, fmt.Errorf("store: key must be 32 bytes, got %d", len(key))
-	}
-	block, err := aes.NewCipher(key)
-	if err != nil {
-		return nil, fmt.Errorf("store: %w", err)
-	}
-	aead, err := cipher.NewGCM(block)
-	if err != nil {
-		return nil, fmt.Errorf("store: %w", err)
+// key is the 32-byte AES-256 key that encrypts tokens at rest; previous are keys used
+// before it (a rotated SESSION_SECRET): tokens they encrypted are still read, and written
+// again under key when read (Token) or by RekeySessions.
+func Open(ctx context.Context, path string, key []byte, previous ...[]byte) (*Store, error) {
+	var aeads []cipher.AEAD
+	for _, k := range append([][]byte{key}, previous...) {
+		if len(k) != 32 {
+			return nil, fmt.Errorf("store: key must be 32 bytes, got %d", len(k))
+		}
+		block, err := aes.NewCipher(k)
+		if err != nil {
+			return nil, fmt.Errorf("store: %w", err)
+		}
+		aead, err := cipher.NewGCM(block)
+		if err != nil {
+			return nil, fmt.Errorf("store: %w", err)
+		}
+		aeads = append(aeads, aead)
 	}
 	if err := createPrivate(path); err != nil {
 		return nil, fmt.Errorf("store: open %s: %w", path, err)
@@ -72,7 +78,7 @@ func Open(ctx context.Context, path string, key []byte) (*Store, error) {
 	}
 	db.SetMaxOpenConns(maxOpenConns)
 	db.SetMaxIdleConns(maxOpenConns)
-	s := &Store{db: db, aead: aead}
+	s := &Store{db: db, aeads: aeads}
 	if err := s.quickCheck(ctx, path); err != nil {
 		db.Close()
 		return nil, err
@@ -230,6 +236,19 @@ var migrations = []migration{
 		id         INTEGER PRIMARY KEY CHECK (id = 1),
 		checked_at INTEGER NOT NULL
 	);`},
+	// 5: sign-in attempts are keyed by their state (its SHA-256: the state itself is not
+	// kept), so that one browser may have several at once (two tabs pressing "Sign in"), each
+	// bound to its own pre-login cookie. Attempts in progress at the upgrade are dropped:
+	// their cookies have the old name and would not match anyway.
+	{sql: `DROP TABLE login_attempts;
+	CREATE TABLE login_attempts (
+		state_hash TEXT PRIMARY KEY, -- hex SHA-256 of the OAuth state
+		browser_id TEXT NOT NULL,    -- the opaque id in the attempt's pre-login cookie
+		verifier   TEXT NOT NULL,
+		popup_id   TEXT NOT NULL DEFAULT '',
+		created_at INTEGER NOT NULL
+	);
+	CREATE INDEX login_attempts_created ON login_attempts (created_at);`},
 }
 
 func (s *Store) migrate(ctx context.Context) error {
@@ -266,24 +285,27 @@ func (s *Store) migrate(ctx context.Context) error {
 	return nil
 }
 
-// seal encrypts plaintext bound to ad: nonce || ciphertext.
+// seal encrypts plaintext bound to ad with the current key: nonce || ciphertext.
 func (s *Store) seal(plaintext []byte, ad string) []byte {
-	nonce := make([]byte, s.aead.NonceSize(), s.aead.NonceSize()+len(plaintext)+s.aead.Overhead())
+	aead := s.aeads[0]
+	nonce := make([]byte, aead.NonceSize(), aead.NonceSize()+len(plaintext)+aead.Overhead())
 	rand.Read(nonce) // never returns an error (crypto/rand, Go 1.24+)
-	return s.aead.Seal(nonce, nonce, plaintext, []byte(ad))
+	return aead.Seal(nonce, nonce, plaintext, []byte(ad))
 }
 
-// open decrypts what seal produced for the same ad.
-func (s *Store) open(sealed []byte, ad string) ([]byte, error) {
-	n := s.aead.NonceSize()
-	if len(sealed) < n+s.aead.Overhead() {
-		return nil, ErrDecrypt
+// open decrypts what seal produced for the same ad, with the current key or a previous
+// one; old reports a previous one (the caller may seal it again under the current key).
+func (s *Store) open(sealed []byte, ad string) (plain []byte, old bool, err error) {
+	for i, aead := range s.aeads {
+		n := aead.NonceSize()
+		if len(sealed) < n+aead.Overhead() {
+			return nil, false, ErrDecrypt
+		}
+		if plain, err := aead.Open(nil, sealed[:n], sealed[n:], []byte(ad)); err == nil {
+			return plain, i > 0, nil
+		}
 	}
-	plain, err := s.aead.Open(nil, sealed[:n], sealed[n:], []byte(ad))
-	if err != nil {
-		return nil, ErrDecrypt
-	}
-	return plain, nil
+	return nil, false, ErrDecrypt
 }
 
 // Times are stored as Unix nanoseconds; the zero time as 0.

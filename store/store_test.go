@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -203,6 +204,9 @@ func TestLatestSessionAndExpiry(t *testing.T) {
 	if got := latest("u1"); got != "old" {
 		t.Errorf("after touching old, LatestSession(u1) = %s, want old", got)
 	}
+	if ids, err := s.UserSessions(ctx, "u1"); err != nil || strings.Join(ids, " ") != "old new" {
+		t.Errorf("UserSessions(u1) = %v, %v; want [old new]", ids, err)
+	}
 	if _, err := s.LatestSession(ctx, "nobody"); !errors.Is(err, store.ErrNotFound) {
 		t.Errorf("LatestSession(nobody) err = %v, want ErrNotFound", err)
 	}
@@ -215,6 +219,46 @@ func TestLatestSessionAndExpiry(t *testing.T) {
 	}
 }
 
+// TestPreviousKeys: tokens encrypted under a previous key (a rotated SESSION_SECRET) are
+// read, and written again under the current key when read or by RekeySessions, which also
+// names the sessions no key decrypts.
+func TestPreviousKeys(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "ringout.db")
+	ctx := t.Context()
+	lostKey := bytes.Repeat([]byte{3}, 32)
+	for _, c := range []struct {
+		id string
+		k  []byte
+	}{{"read", otherKey}, {"idle", otherKey}, {"lost", lostKey}, {"current", key}} {
+		s := open(t, path, c.k)
+		if err := s.CreateSession(ctx, newSession(c.id, "u1", t0), newToken(c.id)); err != nil {
+			t.Fatal(err)
+		}
+		s.Close()
+	}
+	s, err := store.Open(ctx, path, key, otherKey)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if tok, err := s.Token(ctx, "read"); err != nil || tok != newToken("read") {
+		t.Errorf("Token under a previous key = %+v, %v", tok, err)
+	}
+	if _, err := s.Token(ctx, "lost"); !errors.Is(err, store.ErrDecrypt) {
+		t.Errorf("Token under an unlisted key: %v, want ErrDecrypt", err)
+	}
+	n, lost, err := s.RekeySessions(ctx)
+	if err != nil || n != 1 || strings.Join(lost, " ") != "lost" {
+		t.Errorf("RekeySessions = %d, %v, %v; want 1 (idle; read was rekeyed when read), [lost]", n, lost, err)
+	}
+	s.Close()
+	s = open(t, path, key)
+	for _, id := range []string{"read", "idle", "current"} {
+		if tok, err := s.Token(ctx, id); err != nil || tok != newToken(id) {
+			t.Errorf("Token(%s) under the current key alone = %+v, %v", id, tok, err)
+		}
+	}
+}
+
 func TestLoginAttemptSingleUse(t *testing.T) {
 	s := open(t, filepath.Join(t.TempDir(), "ringout.db"), key)
 	ctx := t.Context()
@@ -222,32 +266,40 @@ func TestLoginAttemptSingleUse(t *testing.T) {
 	if err := s.PutLoginAttempt(ctx, a); err != nil {
 		t.Fatal(err)
 	}
-	got, err := s.TakeLoginAttempt(ctx, "b1")
+	// Another state, or the state with another browser's id, takes nothing.
+	for _, k := range [][2]string{{"made-up", "b1"}, {"st", "b2"}} {
+		if _, err := s.TakeLoginAttempt(ctx, k[0], k[1]); !errors.Is(err, store.ErrNotFound) {
+			t.Errorf("TakeLoginAttempt(%q, %q): err = %v, want ErrNotFound", k[0], k[1], err)
+		}
+	}
+	got, err := s.TakeLoginAttempt(ctx, "st", "b1")
 	if err != nil {
 		t.Fatal(err)
 	}
 	if got.State != a.State || got.Verifier != a.Verifier || got.PopupID != a.PopupID || !got.CreatedAt.Equal(a.CreatedAt) {
 		t.Errorf("TakeLoginAttempt = %+v, want %+v", got, a)
 	}
-	if _, err := s.TakeLoginAttempt(ctx, "b1"); !errors.Is(err, store.ErrNotFound) {
+	if _, err := s.TakeLoginAttempt(ctx, "st", "b1"); !errors.Is(err, store.ErrNotFound) {
 		t.Errorf("second take: err = %v, want ErrNotFound (replay must fail)", err)
 	}
 
-	// A new attempt from the same browser replaces the old one.
-	s.PutLoginAttempt(ctx, a)
+	// One browser may have several attempts at once (two tabs).
 	a2 := a
 	a2.State = "st2"
+	s.PutLoginAttempt(ctx, a)
 	s.PutLoginAttempt(ctx, a2)
-	if got, _ := s.TakeLoginAttempt(ctx, "b1"); got.State != "st2" {
-		t.Errorf("state after replace = %q, want st2", got.State)
+	for _, st := range []string{"st2", "st"} {
+		if got, err := s.TakeLoginAttempt(ctx, st, "b1"); err != nil || got.State != st {
+			t.Errorf("TakeLoginAttempt(%q) = %+v, %v", st, got, err)
+		}
 	}
 
 	s.PutLoginAttempt(ctx, store.LoginAttempt{BrowserID: "stale", State: "x", Verifier: "y", CreatedAt: t0})
-	s.PutLoginAttempt(ctx, store.LoginAttempt{BrowserID: "fresh", State: "x", Verifier: "y", CreatedAt: t0.Add(time.Hour)})
+	s.PutLoginAttempt(ctx, store.LoginAttempt{BrowserID: "fresh", State: "z", Verifier: "y", CreatedAt: t0.Add(time.Hour)})
 	if n, err := s.DeleteLoginAttemptsBefore(ctx, t0.Add(time.Minute)); err != nil || n != 1 {
 		t.Errorf("DeleteLoginAttemptsBefore = %d, %v; want 1", n, err)
 	}
-	if _, err := s.TakeLoginAttempt(ctx, "fresh"); err != nil {
+	if _, err := s.TakeLoginAttempt(ctx, "z", "fresh"); err != nil {
 		t.Errorf("fresh attempt was deleted: %v", err)
 	}
 }
