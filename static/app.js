@@ -255,6 +255,26 @@ setInterval(() => document.querySelectorAll('[data-testid=talk-time][data-since]
   t.textContent = `${mm}:${String(s % 60).padStart(2, '0')}`;
 }), 1000);
 
+// Phone links (issue 16): the settings' button makes this dialer the browser's tel: handler;
+// a phone link with "at once" on (data-call-now) is placed as the Call button would place it.
+function phoneLinks() {
+  const p = $('[data-tel-handler]');
+  if (p && navigator.registerProtocolHandler) {
+    p.hidden = false;
+    $('button', p).addEventListener('click', () => {
+      try {
+        navigator.registerProtocolHandler('tel', p.dataset.telHandler);
+        say($('#tel-handler-message'), 'If your browser asks, allow it: phone links then open here.');
+      } catch (err) { say($('#tel-handler-message'), `Your browser refused: ${err.message}`); }
+    });
+  }
+  const form = $('#dial-form[data-call-now]');
+  if (!form) return;
+  history.replaceState(null, '', '/'); // a reload must not place the call again
+  form.requestSubmit($('[data-testid=call-button]', form));
+}
+phoneLinks();
+
 const to = new URLSearchParams(location.search).get('to');
 if (to && !$('[data-testid=to-input]')?.value) fillTo(to);
 document.querySelectorAll('[data-testid=call]').forEach(tellHost);

@@ -230,6 +230,9 @@ var migrations = []migration{
 		id         INTEGER PRIMARY KEY CHECK (id = 1),
 		checked_at INTEGER NOT NULL
 	);`},
+
+	// 5: the per-user "place the call at once" preference of phone links (GET /dial).
+	{sql: `ALTER TABLE preferences ADD COLUMN tel_call_now INTEGER NOT NULL DEFAULT 0;`},
 }
 
 func (s *Store) migrate(ctx context.Context) error {
