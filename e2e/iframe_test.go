@@ -353,6 +353,8 @@ type hostMessage struct {
 	Origin string
 	Data   struct {
 		Type, CallID, CallStatus, CallerStatus, CalleeStatus string
+		SignedIn                                             bool   // ringout:ready
+		Message                                              string // ringout:error
 	}
 }
 
@@ -441,6 +443,9 @@ func TestEmbedSignInAndCall(t *testing.T) {
 	browse(t, ctx, 5*time.Second, chromedp.Evaluate(`window.messages`, &msgs))
 	var callee []string
 	for _, m := range msgs {
+		if m.Origin == appOrigin && m.Data.Type == "ringout:ready" { // issue 16: hostapi_test.go
+			continue
+		}
 		if m.Origin != appOrigin || m.Data.Type != "ringout:status" || m.Data.CallID == "" || m.Data.CallStatus == "" {
 			t.Errorf("the intranet received %+v; want only ringout:status messages with a call id from %s", m, appOrigin)
 			continue
