@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"net"
 	"net/http"
+	"net/url"
 	"strings"
 	"testing"
 	"time"
@@ -151,5 +152,74 @@ func TestEmbedHostPlacesCalls(t *testing.T) {
 	}
 	if n := embedSimPOSTs(t, s); n != 1 {
 		t.Errorf("%d POST ring-out after the refused calls, want still 1", n)
+	}
+}
+
+// clickJS clicks the element in the page's script: the framed dialer scrolls its new call
+// into view, which may scroll the host page under a mouse click's coordinates.
+func clickJS(sel string) chromedp.Action {
+	return chromedp.Evaluate(fmt.Sprintf(`document.querySelector(%q).click(); true`, sel), nil)
+}
+
+// TestEmbedClickToDial: the intranet page includes the dialer's click-to-dial script next
+// to the iframe; a click on a tel: link, or on a number marked data-ringout-number (also one
+// added later), places the call in the iframe, which shows it live; a tel: link with an
+// extension is refused, and the link says why. The page itself never navigates.
+func TestEmbedClickToDial(t *testing.T) {
+	t.Parallel()
+	s := startEmbedSites(t, "-sim-speed", "4")
+	ctx := s.browser(t)
+	q := url.Values{
+		"src":    {s.app.URL + "/"},
+		"script": {s.app.URL + "/static/click-to-dial.js"},
+		"tel":    {phone.Display(rcsim.Answered.Number, "GB"), rcsim.Busy.Number + ";ext=12"}, // tel:+1 650-555-0120
+		"marked": {typed(rcsim.Rejected)},
+	}
+	page := s.intranet + "/?" + q.Encode()
+	browse(t, ctx, 10*time.Second, chromedp.Navigate(page))
+	fctx := popupSignIn(t, ctx, s)
+	waitHostMessages(t, ctx, "ringout:ready", 2)
+
+	// The tel: link.
+	browse(t, ctx, 5*time.Second, clickJS("a.tel"))
+	placed := waitHostMessages(t, ctx, "ringout:placed", 1)
+	id := placed[0].Data.CallID
+	browse(t, fctx, 30*time.Second,
+		chromedp.WaitVisible(callCard(id), chromedp.ByQuery),
+		waitAttr(inCall(id, "caller-leg"), "data-status", "Success"),
+		waitAttr(inCall(id, "callee-leg"), "data-status", "Success"),
+	)
+	browse(t, ctx, 5*time.Second, waitAttr("a.tel", "data-ringout-state", "placed"))
+	if got := textOf(t, fctx, callCard(id)+" h3"); !strings.Contains(got, phone.Display(rcsim.Answered.Number, "US")) {
+		t.Errorf("the call placed from the tel: link reads %q, want a call to %s", got, rcsim.Answered.Number)
+	}
+
+	// The marked number: a button.
+	browse(t, ctx, 5*time.Second, clickJS(".marked button.ringout-call"))
+	placed = waitHostMessages(t, ctx, "ringout:placed", 2)
+	id = placed[1].Data.CallID
+	browse(t, fctx, 30*time.Second, waitAttr(inCall(id, "callee-leg"), "data-status", "Rejected"))
+
+	// An extension is refused, as the number field refuses it.
+	browse(t, ctx, 5*time.Second, clickJS("p:nth-of-type(2) a.tel"), waitAttr("p:nth-of-type(2) a.tel", "data-ringout-state", "error"))
+	var title string
+	browse(t, ctx, 5*time.Second, chromedp.Evaluate(`document.querySelectorAll('a.tel')[1].title`, &title))
+	if title != phone.ErrExtension.Error() {
+		t.Errorf("the refused link's title %q, want %q", title, phone.ErrExtension)
+	}
+
+	// A number the page adds later is a button too.
+	var added bool
+	browse(t, ctx, 5*time.Second,
+		chromedp.Evaluate(fmt.Sprintf(`document.body.insertAdjacentHTML('beforeend', '<p><span id=later data-ringout-number=%q>later</span></p>'); true`, rcsim.Answered.Number), nil),
+		chromedp.Poll(`!!document.querySelector('#later button.ringout-call')`, &added, chromedp.WithPollingInterval(50*time.Millisecond)),
+	)
+	var loc string
+	browse(t, ctx, 5*time.Second, chromedp.Location(&loc))
+	if loc != page {
+		t.Errorf("the intranet page navigated to %s", loc)
+	}
+	if n := embedSimPOSTs(t, s); n != 2 {
+		t.Errorf("%d POST ring-out, want 2 (the link and the marked number; not the extension)", n)
 	}
 }

@@ -24,11 +24,17 @@ var (
 )
 
 // Normalize parses raw as typed ("(650) 555-0101", "650.555.0101", "+44 20 7183 8750",
-// "tel:+1...") with region (ISO 3166 code such as "US", the user's home country) as the
+// "tel:+1...", any tel: URL as FromTel reads it) with region (ISO 3166 code such as "US", the user's home country) as the
 // default country, and returns it in E.164 ("+16505550101"). A number with an extension
 // ("(650) 555-0120 x123", "ext. 45", ",,123") is refused with ErrExtension.
 func Normalize(raw, region string) (string, error) {
-	raw = strings.TrimSpace(strings.TrimPrefix(strings.TrimSpace(raw), "tel:"))
+	raw = strings.TrimSpace(raw)
+	if len(raw) >= 4 && strings.EqualFold(raw[:4], "tel:") {
+		var err error
+		if raw, err = FromTel(raw); err != nil {
+			return "", ErrInvalid
+		}
+	}
 	if raw == "" {
 		return "", ErrEmpty
 	}
