@@ -59,6 +59,9 @@ type CallHistory interface {
 	RecentCalls(ctx context.Context, owner string, n int) ([]dialer.Call, error)
 	LastFrom(ctx context.Context, owner string) (string, error)
 	SetLastFrom(ctx context.Context, owner, number string) error
+	// TelCallNow is the owner's phone links preference: place the call at once (default off).
+	TelCallNow(ctx context.Context, owner string) (bool, error)
+	SetTelCallNow(ctx context.Context, owner string, on bool) error
 }
 
 // Watcher follows live calls and fans their changes out (*callwatch.Watcher).

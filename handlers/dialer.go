@@ -39,6 +39,15 @@ func (a *App) home(w http.ResponseWriter, r *http.Request) {
 	a.page(w, r, http.StatusOK, a.layout(s, "Dialer"), views.DialerPage(vm))
 }
 
+// settingsVM is the settings panel of the dialer page.
+func (a *App) settingsVM(ctx context.Context, s *auth.Session) views.SettingsVM {
+	on, err := a.Store.TelCallNow(ctx, s.UserID)
+	if err != nil {
+		a.logError(ctx, "reading the phone links preference", "err", err)
+	}
+	return views.SettingsVM{TelHandler: a.PublicURL + telHandlerPath, TelCallNow: on}
+}
+
 func (a *App) layout(s *auth.Session, title string) views.LayoutVM {
 	return views.LayoutVM{Title: title, SignedInAs: s.Name + " (ext " + s.ExtensionNumber + ")"}
 }
@@ -55,6 +64,7 @@ type callForm struct {
 // numbers is shown on the form; only a sign-in that ended is returned as an error.
 func (a *App) dialerVM(ctx context.Context, s *auth.Session, in callForm) (views.DialerVM, error) {
 	vm := views.DialerVM{FromOther: in.FromOther, To: in.To, PlayPrompt: in.PlayPrompt, Errors: in.Errors}
+	vm.Settings = a.settingsVM(ctx, s)
 	if err := a.storageReady(ctx); err != nil {
 		a.logError(ctx, "the database does not take writes", "err", err)
 		vm.StorageProblem = msgStorageFailing

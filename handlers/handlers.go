@@ -79,6 +79,8 @@ func New(d Deps) *App {
 
 	mux := http.NewServeMux()
 	mux.HandleFunc("GET /{$}", a.home)
+	mux.HandleFunc("GET /dial", a.dial)
+	mux.HandleFunc("POST /settings", a.saveSettings)
 	mux.HandleFunc("GET /login", a.login)
 	mux.HandleFunc("GET /oauth/callback", a.callback)
 	mux.HandleFunc("POST /login/redeem", a.redeemLogin)

@@ -21,6 +21,9 @@ func (a *App) login(w http.ResponseWriter, r *http.Request) {
 		a.authFailed(w, r, err)
 		return
 	}
+	if _, err := r.Cookie(a.returnCookie()); err == nil || r.URL.Query().Has("return") {
+		a.keepReturn(w, r.URL.Query().Get("return")) // or forget an earlier sign-in's
+	}
 	http.Redirect(w, r, to, http.StatusFound)
 }
 
@@ -34,7 +37,7 @@ func (a *App) callback(w http.ResponseWriter, r *http.Request) {
 		a.popupDone(w, r, in.PopupCode)
 		return
 	}
-	http.Redirect(w, r, "/", http.StatusSeeOther)
+	http.Redirect(w, r, a.takeReturn(w, r), http.StatusSeeOther)
 }
 
 // authFailed shows the sign-in failure page with a "Try again" link. auth already logged
@@ -60,7 +63,13 @@ func (a *App) logout(w http.ResponseWriter, r *http.Request) {
 // signInPage is the home page of a person who is not signed in. Inside an iframe it starts
 // an embedded sign-in attempt, whose button opens the sign-in in a popup.
 func (a *App) signInPage(w http.ResponseWriter, r *http.Request, message string) {
-	vm := views.SignInVM{Message: message}
+	a.signInPageReturn(w, r, message, "")
+}
+
+// signInPageReturn is signInPage whose sign-in comes back to ret (a path of this app) rather
+// than "/". Inside an iframe the page itself reloads once signed in, so it comes back anyway.
+func (a *App) signInPageReturn(w http.ResponseWriter, r *http.Request, message, ret string) {
+	vm := views.SignInVM{Message: message, Return: ret}
 	if embedded(r) {
 		attempt, err := a.Auth.NewEmbedAttempt(w, r)
 		if err != nil {

@@ -4,6 +4,7 @@ package phone
 
 import (
 	"errors"
+	"net/url"
 	"strings"
 	"unicode/utf8"
 
@@ -23,11 +24,17 @@ var (
 )
 
 // Normalize parses raw as typed ("(650) 555-0101", "650.555.0101", "+44 20 7183 8750",
-// "tel:+1...") with region (ISO 3166 code such as "US", the user's home country) as the
+// "tel:+1...", any tel: URL as FromTel reads it) with region (ISO 3166 code such as "US", the user's home country) as the
 // default country, and returns it in E.164 ("+16505550101"). A number with an extension
 // ("(650) 555-0120 x123", "ext. 45", ",,123") is refused with ErrExtension.
 func Normalize(raw, region string) (string, error) {
-	raw = strings.TrimSpace(strings.TrimPrefix(strings.TrimSpace(raw), "tel:"))
+	raw = strings.TrimSpace(raw)
+	if len(raw) >= 4 && strings.EqualFold(raw[:4], "tel:") {
+		var err error
+		if raw, err = FromTel(raw); err != nil {
+			return "", ErrInvalid
+		}
+	}
 	if raw == "" {
 		return "", ErrEmpty
 	}
@@ -75,4 +82,31 @@ func International(e164, region string) bool {
 	}
 	home := phonenumbers.GetCountryCodeForRegion(strings.ToUpper(region))
 	return home != 0 && int(n.GetCountryCode()) != home
+}
+
+// ErrNotTel: what a phone link (GET /dial?tel=…) brought is not a tel: URL.
+var ErrNotTel = errors.New("This link is not a phone link (tel:), so there is no number to call. Type the number instead.")
+
+// FromTel returns the number of a tel: URL (RFC 3966) as Normalize takes it: the scheme
+// (any case) removed, percent-escapes decoded, and the parameters dropped except ext (so
+// that Normalize refuses an extension) and phone-context (which completes a local number,
+// e.g. "650-555-0123;phone-context=+1"). "tel:+1-650-555-0123" is "+1-650-555-0123".
+// A URL of another scheme, or one whose escapes do not decode, is ErrNotTel.
+func FromTel(uri string) (string, error) {
+	uri = strings.TrimSpace(uri)
+	if len(uri) < 4 || !strings.EqualFold(uri[:4], "tel:") {
+		return "", ErrNotTel
+	}
+	raw, err := url.PathUnescape(uri[4:])
+	if err != nil || !utf8.ValidString(raw) {
+		return "", ErrNotTel
+	}
+	number, params, _ := strings.Cut(raw, ";")
+	for p := range strings.SplitSeq(params, ";") {
+		name, _, _ := strings.Cut(p, "=")
+		if n := strings.ToLower(strings.TrimSpace(name)); n == "ext" || n == "phone-context" {
+			number += ";" + p
+		}
+	}
+	return strings.TrimSpace(number), nil
 }

@@ -15,6 +15,9 @@ func TestNormalize(t *testing.T) {
 		{"+44 20 7183 8750", "US", "+442071838750", nil},
 		{"020 7183 8750", "GB", "+442071838750", nil},
 		{"tel:+1-650-555-0101", "US", "+16505550101", nil},
+		{"TEL:%2B1%20650%20555%200101;isub=1", "US", "+16505550101", nil},
+		{"tel:+1-650-555-0101;ext=12", "US", "", ErrExtension},
+		{"tel:%zz", "US", "", ErrInvalid},
 		{"16505550101", "US", "+16505550101", nil},
 		{"  ", "US", "", ErrEmpty},
 		{"12", "US", "", ErrInvalid},
@@ -83,6 +86,43 @@ func TestInternational(t *testing.T) {
 	for _, tt := range tests {
 		if got := International(tt.number, tt.region); got != tt.want {
 			t.Errorf("International(%q, %q) = %v, want %v", tt.number, tt.region, got, tt.want)
+		}
+	}
+}
+
+func TestFromTel(t *testing.T) {
+	tests := []struct {
+		uri, want, e164 string
+		err             error // of FromTel, then of Normalize
+	}{
+		{"tel:+16505550123", "+16505550123", "+16505550123", nil},
+		{"TEL:+1-650-555-0123", "+1-650-555-0123", "+16505550123", nil},
+		{"tel:%2B1%20(650)%20555-0123", "+1 (650) 555-0123", "+16505550123", nil},
+		{" tel:+16505550123 ", "+16505550123", "+16505550123", nil},
+		{"tel:650-555-0123;phone-context=+1", "650-555-0123;phone-context=+1", "+16505550123", nil},
+		{"tel:+44-20-7183-8750;isub=12;foo=bar", "+44-20-7183-8750", "+442071838750", nil},
+		{"tel:+1-650-555-0123;ext=12", "+1-650-555-0123;ext=12", "", ErrExtension},
+		{"tel:", "", "", ErrEmpty},
+		{"tel:hello", "hello", "", ErrInvalid},
+		{"tel:%zz", "", "", ErrNotTel},
+		{"+16505550123", "", "", ErrNotTel},
+		{"sms:+16505550123", "", "", ErrNotTel},
+		{"", "", "", ErrNotTel},
+	}
+	for _, tt := range tests {
+		got, err := FromTel(tt.uri)
+		if errors.Is(tt.err, ErrNotTel) {
+			if !errors.Is(err, ErrNotTel) {
+				t.Errorf("FromTel(%q) = %q, %v; want ErrNotTel", tt.uri, got, err)
+			}
+			continue
+		}
+		if got != tt.want || err != nil {
+			t.Errorf("FromTel(%q) = %q, %v; want %q", tt.uri, got, err, tt.want)
+			continue
+		}
+		if e164, err := Normalize(got, "US"); e164 != tt.e164 || !errors.Is(err, tt.err) {
+			t.Errorf("Normalize(FromTel(%q)) = %q, %v; want %q, %v", tt.uri, e164, err, tt.e164, tt.err)
 		}
 	}
 }

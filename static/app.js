@@ -122,11 +122,16 @@ function formMessage(form, text) {
 }
 
 // data-fetch forms post by fetch; the answer is a call card (2xx) or the form with errors.
-document.addEventListener('submit', async (e) => {
+document.addEventListener('submit', (e) => {
   const form = e.target;
   if (!form.matches('form[data-fetch]')) return;
   e.preventDefault();
-  const button = e.submitter || $('button', form);
+  send(form, e.submitter || $('button', form));
+});
+
+// send posts a data-fetch form and applies the answer; it resolves to the elements placed
+// ([] when the answer was not a fragment), with ok for a 2xx.
+async function send(form, button) {
   button.disabled = true;
   try {
     const res = await fetch(form.action, {
@@ -146,15 +151,17 @@ document.addEventListener('submit', async (e) => {
     }
     if (!res.ok && !placed.length) formMessage(form, `Something went wrong (HTTP ${res.status}). Try again.`);
     if (!res.ok) $('#dial-form [aria-invalid=true]')?.focus();
+    return Object.assign(placed, { ok: res.ok });
   } catch {
     formMessage(form, 'Could not reach the server. Check your connection and try again.');
+    return [];
   } finally {
     button.disabled = false;
     // A disabled button loses the focus: put it back on the card it was in (after Cancel).
     const card = document.getElementById(form.closest('[data-testid=call]')?.id);
     if (card && document.activeElement === body) $('h3', card).focus();
   }
-});
+}
 
 // Popup sign-in from an iframe (RingCentral's page refuses to be framed).
 let popup = null;
@@ -193,6 +200,7 @@ window.addEventListener('message', async (e) => {
   if (e.source === window.parent && allowed.includes(e.origin)) {
     if (d.type === 'ringout:dial' && typeof d.to === 'string' && d.to.length <= 64) fillTo(d.to);
     if (d.type === 'ringout:theme') theme(d.theme);
+    if (d.type === 'ringout:call') return hostCall(d.to, e.origin);
     if (d.type === 'ringout:dial' || d.type === 'ringout:theme') return;
   }
   const button = $('[data-popup-login]');
@@ -257,6 +265,44 @@ setInterval(() => document.querySelectorAll('[data-testid=talk-time][data-since]
   const mm = s >= 3600 ? `${Math.floor(s / 3600)}:${String(Math.floor(s / 60) % 60).padStart(2, '0')}` : Math.floor(s / 60);
   t.textContent = `${mm}:${String(s % 60).padStart(2, '0')}`;
 }), 1000);
+
+// The host page places calls (issue 16): ringout:call {to} is the Call button pressed with
+// that number (POST /calls: same checks, same rate budget); the host hears ringout:placed
+// {callId} or ringout:error {message}. ringout:ready {signedIn} on every load: signing in
+// or out reloads the page.
+async function hostCall(to, origin) {
+  const tell = (m) => window.parent.postMessage(m, origin);
+  const form = $('#dial-form');
+  if (typeof to !== 'string' || to.length > 64) return tell({ type: 'ringout:error', message: 'The number must be a string of at most 64 characters.' });
+  if (!form) return tell({ type: 'ringout:error', message: 'Sign in to the dialer first.' });
+  fillTo(to);
+  const placed = (await send(form, $('[data-testid=call-button]', form))) || [];
+  const id = placed.ok && placed[0]?.dataset.callId;
+  if (id) return tell({ type: 'ringout:placed', callId: id });
+  const why = $('#dial-form [data-testid=form-error], #dial-form .form-msg:not([hidden])');
+  tell({ type: 'ringout:error', message: why?.textContent.trim() || 'The call was not placed.' });
+}
+if (hostOrigin) window.parent.postMessage({ type: 'ringout:ready', signedIn: !!$('[data-testid=signed-in-as]') }, hostOrigin);
+
+// Phone links (issue 16): the settings' button makes this dialer the browser's tel: handler;
+// a phone link with "at once" on (data-call-now) is placed as the Call button would place it.
+function phoneLinks() {
+  const p = $('[data-tel-handler]');
+  if (p && navigator.registerProtocolHandler) {
+    p.hidden = false;
+    $('button', p).addEventListener('click', () => {
+      try {
+        navigator.registerProtocolHandler('tel', p.dataset.telHandler);
+        say($('#tel-handler-message'), 'If your browser asks, allow it: phone links then open here.');
+      } catch (err) { say($('#tel-handler-message'), `Your browser refused: ${err.message}`); }
+    });
+  }
+  const form = $('#dial-form[data-call-now]');
+  if (!form) return;
+  history.replaceState(null, '', '/'); // a reload must not place the call again
+  form.requestSubmit($('[data-testid=call-button]', form));
+}
+phoneLinks();
 
 const to = new URLSearchParams(location.search).get('to');
 if (to && !$('[data-testid=to-input]')?.value) fillTo(to);

@@ -265,8 +265,8 @@ func TestScriptInBrowser(t *testing.T) {
 }
 
 // TestFramedPostMessage: a host page on another origin (localhost vs 127.0.0.1) frames the
-// dialer. The dialer reports call status to it, fills the number it sends, and ignores the
-// same message from an origin not in FRAME_ANCESTORS.
+// dialer. The dialer says it is ready (signed in), reports call status to it, fills the
+// number it sends, and ignores the same message from an origin not in FRAME_ANCESTORS.
 func TestFramedPostMessage(t *testing.T) {
 	ctx := browser(t)
 	var hostOrigin string
@@ -336,7 +336,7 @@ function dial(to) { document.getElementById('f').contentWindow.postMessage({type
 				}
 				return
 			}
-			want := `[map[callId:c1 callStatus:InProgress calleeStatus: callerStatus:InProgress type:ringout:status] map[callId:c1 callStatus:InProgress calleeStatus:InProgress callerStatus:Success type:ringout:status]]`
+			want := `[map[signedIn:true type:ringout:ready] map[callId:c1 callStatus:InProgress calleeStatus: callerStatus:InProgress type:ringout:status] map[callId:c1 callStatus:InProgress calleeStatus:InProgress callerStatus:Success type:ringout:status]]`
 			if fmt.Sprint(got) != want {
 				t.Errorf("host received\n%v\nwant\n%s", got, want)
 			}

@@ -15,7 +15,7 @@ import (
 	"strings"
 )
 
-//go:embed app.css app.js icon.svg
+//go:embed app.css app.js icon.svg click-to-dial.js
 var files embed.FS
 
 var contentTypes = map[string]string{

@@ -272,3 +272,27 @@ func (s *Store) LastFrom(ctx context.Context, owner string) (string, error) {
 	}
 	return n, nil
 }
+
+// SetTelCallNow sets the owner's preference for phone links (GET /dial): on, the call is
+// placed at once; off (the default), the number is filled in and the user presses Call.
+func (s *Store) SetTelCallNow(ctx context.Context, owner string, on bool) error {
+	_, err := s.db.ExecContext(ctx, `INSERT INTO preferences (owner, tel_call_now) VALUES (?, ?)
+		ON CONFLICT (owner) DO UPDATE SET tel_call_now = excluded.tel_call_now`, owner, on)
+	if err != nil {
+		return fmt.Errorf("store: set the phone links preference: %w", err)
+	}
+	return nil
+}
+
+// TelCallNow reports the owner's preference for phone links; false when never set.
+func (s *Store) TelCallNow(ctx context.Context, owner string) (bool, error) {
+	var on bool
+	err := s.db.QueryRowContext(ctx, `SELECT tel_call_now FROM preferences WHERE owner = ?`, owner).Scan(&on)
+	if errors.Is(err, sql.ErrNoRows) {
+		return false, nil
+	}
+	if err != nil {
+		return false, fmt.Errorf("store: read the phone links preference: %w", err)
+	}
+	return on, nil
+}

@@ -249,6 +249,8 @@ var migrations = []migration{
 		created_at INTEGER NOT NULL
 	);
 	CREATE INDEX login_attempts_created ON login_attempts (created_at);`},
+	// 6: the per-user "place the call at once" preference of phone links (GET /dial).
+	{sql: `ALTER TABLE preferences ADD COLUMN tel_call_now INTEGER NOT NULL DEFAULT 0;`},
 }
 
 func (s *Store) migrate(ctx context.Context) error {

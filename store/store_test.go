@@ -420,6 +420,50 @@ func TestLastFrom(t *testing.T) {
 	}
 }
 
+// TestTelCallNow: the phone links preference is off by default, per user, independent of
+// the last "ring me at" number; a database from before it (a preferences row without the
+// column) reads it as off and keeps the row's number.
+func TestTelCallNow(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "ringout.db")
+	db, err := sql.Open("sqlite", "file:"+path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := db.Exec(store.SchemaV1 + `; INSERT INTO preferences (owner, last_from) VALUES ('alice', '+16505550111'); PRAGMA user_version = 1`); err != nil {
+		t.Fatal(err)
+	}
+	db.Close()
+	s := open(t, path, key)
+	ctx := t.Context()
+	if on, err := s.TelCallNow(ctx, "alice"); err != nil || on {
+		t.Errorf("TelCallNow after the upgrade = %v, %v; want off", on, err)
+	}
+	if err := s.SetTelCallNow(ctx, "alice", true); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.SetLastFrom(ctx, "alice", "+442071838750"); err != nil {
+		t.Fatal(err)
+	}
+	if on, _ := s.TelCallNow(ctx, "alice"); !on {
+		t.Error("TelCallNow = off after setting it on (and a new last from)")
+	}
+	if n, _ := s.LastFrom(ctx, "alice"); n != "+442071838750" {
+		t.Errorf("LastFrom = %q after setting the preference", n)
+	}
+	if on, _ := s.TelCallNow(ctx, "bob"); on {
+		t.Error("TelCallNow(bob) = on, want off (per user)")
+	}
+	if err := s.SetTelCallNow(ctx, "bob", true); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.SetTelCallNow(ctx, "alice", false); err != nil {
+		t.Fatal(err)
+	}
+	if a, b := func() (bool, bool) { a, _ := s.TelCallNow(ctx, "alice"); b, _ := s.TelCallNow(ctx, "bob"); return a, b }(); a || !b {
+		t.Errorf("TelCallNow alice %v, bob %v; want off, on", a, b)
+	}
+}
+
 // TestConcurrentWriters runs many goroutines writing calls, sessions and tokens at once:
 // no SQLITE_BUSY surfaces and nothing is lost.
 func TestConcurrentWriters(t *testing.T) {

@@ -50,6 +50,9 @@ type SignInVM struct {
 	// this iframe's sign-in attempt (it is sent to /login and /login/redeem).
 	Embedded bool
 	Attempt  string
+	// Return is the same-origin path to come back to once signed in (a phone link's /dial),
+	// carried by the sign-in link; "" for the home page.
+	Return string
 }
 
 // AuthErrorVM is the page shown when sign-in failed.
@@ -118,6 +121,19 @@ type DialerVM struct {
 	Recent     []RecentCallVM
 	// StorageProblem, when set, is the banner saying that calls cannot be saved now.
 	StorageProblem string
+	// Phone links (GET /dial): FocusCall puts the focus on Call instead of the number field
+	// (the number came from the link, valid); CallNow has the page script place the call at
+	// once, as the Call button would (the user's preference).
+	FocusCall, CallNow bool
+	Settings           SettingsVM
+}
+
+// SettingsVM is the dialer's small settings panel.
+type SettingsVM struct {
+	// TelHandler is the URL template the tel-handler-button hands to
+	// navigator.registerProtocolHandler: PUBLIC_URL/dial?tel=%s.
+	TelHandler string
+	TelCallNow bool // phone links place the call at once
 }
 
 // otherSelected reports whether "Other number…" is the selected option.
