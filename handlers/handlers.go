@@ -52,8 +52,10 @@ type App struct {
 	handler    http.Handler
 	numbers    *userCache[[]ringcentral.ForwardingNumber]
 	extensions *userCache[ringcentral.Extension]
-	sockets    *sockets  // the WebSocket upgrader and rendered cards (ws.go)
-	gzips      sync.Pool // *gzip.Writer, reused across pages: each holds large tables
+	// callerIDCache is each user's caller id choices (callerid.go).
+	callerIDCache *userCache[callerIDs]
+	sockets       *sockets  // the WebSocket upgrader and rendered cards (ws.go)
+	gzips         sync.Pool // *gzip.Writer, reused across pages: each holds large tables
 
 	mu      sync.Mutex
 	closing chan struct{} // closed by Shutdown: WebSockets say goodbye
@@ -72,6 +74,7 @@ func New(d Deps) *App {
 		numbers:    newUserCache[[]ringcentral.ForwardingNumber](5 * time.Minute),
 		extensions: newUserCache[ringcentral.Extension](5 * time.Minute),
 	}
+	a.callerIDCache = newUserCache[callerIDs](5 * time.Minute)
 	a.sockets = newSockets(a.sameOrigin)
 
 	mux := http.NewServeMux()

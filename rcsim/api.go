@@ -211,6 +211,10 @@ func (s *Sim) phoneNumbers(w http.ResponseWriter, r *http.Request, u *User) {
 	writeJSON(w, http.StatusOK, map[string]any{"uri": listURI, "records": pageOf(records, pg), "paging": pg, "navigation": nav})
 }
 
+// callerIDNumbers are the user's numbers with the CallerId feature (phoneNumbers lists
+// them): a RingOut's callerId must be one of them.
+func callerIDNumbers(u *User) []string { return []string{u.DirectPhone, MainNumber} }
+
 // callerID is GET extension/{extensionId}/caller-id.
 func (s *Sim) callerID(w http.ResponseWriter, r *http.Request, u *User) {
 	base := baseURL(r)
@@ -340,14 +344,18 @@ func (s *Sim) createRingOut(w http.ResponseWriter, r *http.Request, u *User) {
 			return
 		}
 	}
+	callerID := u.DirectPhone // the caller id setting for RingOut (callerID below)
 	if req.CallerID != nil && req.CallerID.PhoneNumber != "" {
-		if _, ok := normalize(req.CallerID.PhoneNumber); !ok {
+		n, ok := normalize(req.CallerID.PhoneNumber)
+		if !ok || !slices.Contains(callerIDNumbers(u), n) {
 			writeParamError(w, "callerId.phoneNumber")
 			return
 		}
+		callerID = n
 	}
 	now := s.Now()
 	c := newCall(s.newRingOutID(), u.ID, from, to, req.PlayPrompt, now, s.retention)
+	c.CallerID = callerID
 	s.mu.Lock()
 	for id, old := range s.calls { // forget calls nobody can read any more
 		if old.gone(now) {

@@ -162,7 +162,12 @@
 //     spaces, dashes, dots and parentheses are ignored. No numbering-plan check. The home
 //     country is "+1 and 10 digits" (all of NANP, Canada included). Only the destination is
 //     checked against international calling; a non-US "from" rings normally. callerId and
-//     country are validated loosely and otherwise ignored. A forwardingNumberId that is not the
+//     country are validated loosely; country is otherwise ignored. callerId is applied: it must
+//     be one of the user's numbers with the CallerId feature (the direct number or the main
+//     number, as phone-number lists them), else 400 CMN-101 naming callerId.phoneNumber (our
+//     assumption: the platform's answer to someone else's number is not recorded); without
+//     it the call shows the extension's caller id setting for RingOut (the direct number).
+//     Sim.Calls has it as CallView.CallerID, and the callee's phone on /phones shows it. A forwardingNumberId that is not the
 //     user's is 400 CMN-101 naming from.forwardingNumberId.
 //   - Ring-out ids are, by default, unpadded base64url of "cs" + 19 random digits +
 //     "@10.13.22.252", the form of the recorded platform id "Y3MxNjg2MzAwMTIyMTAwMTM1OTM5QDEwLjEzLjIyLjI1Mg"

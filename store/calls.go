@@ -272,3 +272,27 @@ func (s *Store) LastFrom(ctx context.Context, owner string) (string, error) {
 	}
 	return n, nil
 }
+
+// SetCallerID remembers the caller id the owner chose last: the number the person called
+// sees (E.164), or "" for the extension's own caller id setting.
+func (s *Store) SetCallerID(ctx context.Context, owner, number string) error {
+	_, err := s.db.ExecContext(ctx, `INSERT INTO preferences (owner, caller_id) VALUES (?, ?)
+		ON CONFLICT (owner) DO UPDATE SET caller_id = excluded.caller_id`, owner, number)
+	if err != nil {
+		return fmt.Errorf("store: set caller id: %w", err)
+	}
+	return nil
+}
+
+// CallerID returns the caller id the owner chose last, or "" when there is none.
+func (s *Store) CallerID(ctx context.Context, owner string) (string, error) {
+	var n string
+	err := s.db.QueryRowContext(ctx, `SELECT caller_id FROM preferences WHERE owner = ?`, owner).Scan(&n)
+	if errors.Is(err, sql.ErrNoRows) {
+		return "", nil
+	}
+	if err != nil {
+		return "", fmt.Errorf("store: read caller id: %w", err)
+	}
+	return n, nil
+}

@@ -230,6 +230,10 @@ var migrations = []migration{
 		id         INTEGER PRIMARY KEY CHECK (id = 1),
 		checked_at INTEGER NOT NULL
 	);`},
+
+	// 5: the caller id the user chose last (the number the person called sees), beside
+	// the last "ring me at" number; '' means the extension's own caller id setting.
+	{sql: `ALTER TABLE preferences ADD COLUMN caller_id TEXT NOT NULL DEFAULT '';`},
 }
 
 func (s *Store) migrate(ctx context.Context) error {

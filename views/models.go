@@ -118,6 +118,16 @@ type DialerVM struct {
 	Recent     []RecentCallVM
 	// StorageProblem, when set, is the banner saying that calls cannot be saved now.
 	StorageProblem string
+	// CallerIDs are the numbers the person called may see (caller-id-select, beside the
+	// Call button); empty when they could not be read: then no choice is offered.
+	CallerIDs []CallerIDOption
+}
+
+// CallerIDOption is one choice of the caller-id-select.
+type CallerIDOption struct {
+	Value    string // what the form sends as callerId: E.164, or "" for the extension's setting
+	Text     string // e.g. "(650) 555-0101 · Direct number (your setting)"
+	Selected bool
 }
 
 // otherSelected reports whether "Other number…" is the selected option.
