@@ -53,8 +53,16 @@ func (a *App) placeCall(w http.ResponseWriter, r *http.Request) {
 			in.Errors.From = err.Error()
 		}
 	}
-	if req.To, err = phone.Normalize(in.To, s.HomeCountry); err != nil {
-		in.Errors.To = err.Error()
+	if ext := extensionNumber(in.To); ext != "" {
+		// An extension number of the account: the colleague's direct number (README).
+		if c, ok := a.colleagueByExtension(ctx, s, ext); ok {
+			req.To = c.Number
+		}
+	}
+	if req.To == "" {
+		if req.To, err = phone.Normalize(in.To, s.HomeCountry); err != nil {
+			in.Errors.To = err.Error()
+		}
 	}
 	if req.CallerID, err = a.checkCallerID(ctx, s, in.CallerID); errors.Is(err, dialer.ErrSignedOut) {
 		a.signedOut(w, r)

@@ -38,6 +38,7 @@ func (a *App) home(w http.ResponseWriter, r *http.Request) {
 		a.signInPage(w, r, cmp.Or(a.Auth.SignedOutReason(w, r), msgSignedOut))
 		return
 	}
+	a.directory(r.Context(), s, false) // read in the background, ready for the page script
 	a.page(w, r, http.StatusOK, a.layout(s, "Dialer"), views.DialerPage(vm))
 }
 

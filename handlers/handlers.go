@@ -54,8 +54,9 @@ type App struct {
 	extensions *userCache[ringcentral.Extension]
 	// callerIDCache is each user's caller id choices (callerid.go).
 	callerIDCache *userCache[callerIDs]
-	sockets       *sockets  // the WebSocket upgrader and rendered cards (ws.go)
-	gzips         sync.Pool // *gzip.Writer, reused across pages: each holds large tables
+	dirs          *directories // each account's company directory (directory.go)
+	sockets       *sockets     // the WebSocket upgrader and rendered cards (ws.go)
+	gzips         sync.Pool    // *gzip.Writer, reused across pages: each holds large tables
 
 	mu      sync.Mutex
 	closing chan struct{} // closed by Shutdown: WebSockets say goodbye
@@ -75,6 +76,7 @@ func New(d Deps) *App {
 		extensions: newUserCache[ringcentral.Extension](5 * time.Minute),
 	}
 	a.callerIDCache = newUserCache[callerIDs](5 * time.Minute)
+	a.dirs = &directories{m: map[string]*accountDirectory{}}
 	a.sockets = newSockets(a.sameOrigin)
 
 	mux := http.NewServeMux()
@@ -87,6 +89,7 @@ func New(d Deps) *App {
 	mux.HandleFunc("GET /calls/{id}", a.showCall)
 	mux.HandleFunc("POST /calls/{id}/cancel", a.cancelCall)
 	mux.HandleFunc("GET /ws", a.websocket)
+	mux.HandleFunc("GET /directory", a.directoryJSON)
 	if d.Metrics != nil {
 		mux.Handle("GET /metrics", d.Metrics.Handler())
 	}

@@ -80,9 +80,10 @@ func TestServe(t *testing.T) {
 // TestSizeBudgets keeps the page's own assets small: the whole signed-in page must stay
 // under 32 KB on the wire (TestBrowserPageWeight); these are the sources before gzip.
 // app.js grew from 8 to 12 KB with issue 15 (the new call in view and focused, ended calls
-// moved to Recent calls, themes, shortcuts): about 4 KB on the wire.
+// moved to Recent calls, themes, shortcuts): about 4 KB on the wire; to 16 KB with issue 16
+// (the directory combobox: about 3.5 KB, 1 KB on the wire).
 func TestSizeBudgets(t *testing.T) {
-	for name, limit := range map[string]int{"app.css": 8 << 10, "app.js": 12 << 10} {
+	for name, limit := range map[string]int{"app.css": 8 << 10, "app.js": 16 << 10} {
 		b, err := files.ReadFile(name)
 		if err != nil {
 			t.Fatal(err)
