@@ -63,6 +63,22 @@ func (g *Gateway) Extension(ctx context.Context, s *auth.Session) (ringcentral.E
 	return g.forSession(s).Extension(ctx)
 }
 
+// PhoneNumbers lists the session's user's RingCentral numbers (those with the CallerId
+// feature may be shown to the person called).
+func (g *Gateway) PhoneNumbers(ctx context.Context, s *auth.Session) ([]ringcentral.PhoneNumber, error) {
+	return g.forSession(s).PhoneNumbers(ctx)
+}
+
+// CallerID reads the session's user's caller id settings.
+func (g *Gateway) CallerID(ctx context.Context, s *auth.Session) (ringcentral.CallerID, error) {
+	return g.forSession(s).CallerID(ctx)
+}
+
+// Directory reads the company directory of the session's user's account, every page.
+func (g *Gateway) Directory(ctx context.Context, s *auth.Session) ([]ringcentral.DirectoryEntry, error) {
+	return g.forSession(s).Directory(ctx)
+}
+
 func (g *Gateway) client(hc *http.Client, user string, extra ...ringcentral.Option) *ringcentral.Client {
 	opts := append([]ringcentral.Option{ringcentral.WithBudget(g.budgets.For(user))}, g.opts...)
 	opts = append(opts, extra...)

@@ -35,10 +35,12 @@ func (a *App) placeCall(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	in := callForm{
-		From:       r.PostForm.Get("from"),
-		FromOther:  r.PostForm.Get("from_other"),
-		To:         r.PostForm.Get("to"),
-		PlayPrompt: r.PostForm.Get("playPrompt") != "",
+		From:        r.PostForm.Get("from"),
+		FromOther:   r.PostForm.Get("from_other"),
+		To:          r.PostForm.Get("to"),
+		PlayPrompt:  r.PostForm.Get("playPrompt") != "",
+		CallerID:    r.PostForm.Get("callerId"),
+		CallerIDSet: r.PostForm.Has("callerId"),
 	}
 	req := ringcentral.RingOutRequest{PlayPrompt: in.PlayPrompt}
 	from := in.From
@@ -51,8 +53,22 @@ func (a *App) placeCall(w http.ResponseWriter, r *http.Request) {
 			in.Errors.From = err.Error()
 		}
 	}
-	if req.To, err = phone.Normalize(in.To, s.HomeCountry); err != nil {
-		in.Errors.To = err.Error()
+	if ext := extensionNumber(in.To); ext != "" {
+		// An extension number of the account: the colleague's direct number (README).
+		if c, ok := a.colleagueByExtension(ctx, s, ext); ok {
+			req.To = c.Number
+		}
+	}
+	if req.To == "" {
+		if req.To, err = phone.Normalize(in.To, s.HomeCountry); err != nil {
+			in.Errors.To = err.Error()
+		}
+	}
+	if req.CallerID, err = a.checkCallerID(ctx, s, in.CallerID); errors.Is(err, dialer.ErrSignedOut) {
+		a.signedOut(w, r)
+		return
+	} else if err != nil {
+		in.Errors.Form = err.Error()
 	}
 	if in.Errors.Any() {
 		a.formFailed(w, r, s, in)
@@ -116,6 +132,11 @@ func (a *App) placeCall(w http.ResponseWriter, r *http.Request) {
 			a.logError(ctx, "saving the last used number", "err", err)
 		}
 	}
+	if in.CallerIDSet {
+		if err := a.Store.SetCallerID(ctx, s.UserID, req.CallerID); err != nil {
+			a.logError(ctx, "saving the caller id chosen", "err", err)
+		}
+	}
 	// The first card's push latency counts from here, once the call is safely stored.
 	c.UpdatedAt = a.Now()
 	a.Watcher.Watch(c)
@@ -126,6 +147,28 @@ func (a *App) placeCall(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	http.Redirect(w, r, "/calls/"+c.ID, http.StatusSeeOther)
+}
+
+// checkCallerID is the callerId to send for the number chosen: "" for the extension's
+// setting, or one of the user's numbers with the CallerId feature. Another number is refused
+// with a sentence for the form. When the numbers cannot be read, a well-formed number is
+// sent and RingCentral decides.
+func (a *App) checkCallerID(ctx context.Context, s *auth.Session, chosen string) (string, error) {
+	if chosen == "" {
+		return "", nil
+	}
+	n, err := phone.Normalize(chosen, s.HomeCountry)
+	if err != nil {
+		return "", errors.New("The caller ID chosen is not a phone number. Choose one of your numbers.")
+	}
+	c, err := a.callerIDs(ctx, s)
+	if errors.Is(err, dialer.ErrSignedOut) {
+		return "", err
+	}
+	if err == nil && !c.allows(n) {
+		return "", errors.New("The caller ID chosen is not one of your RingCentral numbers. Choose another.")
+	}
+	return n, nil
 }
 
 // refuseInternational says why to (E.164) cannot be called, before anything is sent to

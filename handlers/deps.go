@@ -62,6 +62,9 @@ type CallHistory interface {
 	// TelCallNow is the owner's phone links preference: place the call at once (default off).
 	TelCallNow(ctx context.Context, owner string) (bool, error)
 	SetTelCallNow(ctx context.Context, owner string, on bool) error
+	// CallerID is the caller id the user chose last ("" for their RingCentral setting).
+	CallerID(ctx context.Context, owner string) (string, error)
+	SetCallerID(ctx context.Context, owner, number string) error
 }
 
 // Watcher follows live calls and fans their changes out (*callwatch.Watcher).
@@ -84,4 +87,9 @@ type RingCentral interface {
 	ForwardingNumbers(ctx context.Context, s *auth.Session) ([]ringcentral.ForwardingNumber, error)
 	// Extension is the user's extension info, with its serviceFeatures.
 	Extension(ctx context.Context, s *auth.Session) (ringcentral.Extension, error)
+	// PhoneNumbers are the user's RingCentral numbers; CallerID their caller id settings.
+	PhoneNumbers(ctx context.Context, s *auth.Session) ([]ringcentral.PhoneNumber, error)
+	CallerID(ctx context.Context, s *auth.Session) (ringcentral.CallerID, error)
+	// Directory is the company directory of the user's account.
+	Directory(ctx context.Context, s *auth.Session) ([]ringcentral.DirectoryEntry, error)
 }

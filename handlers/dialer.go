@@ -9,6 +9,8 @@ import (
 	"sync"
 	"time"
 
+	"golang.org/x/sync/singleflight"
+
 	"github.com/ringout-dialer/ringout/auth"
 	"github.com/ringout-dialer/ringout/dialer"
 	"github.com/ringout-dialer/ringout/phone"
@@ -36,6 +38,7 @@ func (a *App) home(w http.ResponseWriter, r *http.Request) {
 		a.signInPage(w, r, cmp.Or(a.Auth.SignedOutReason(w, r), msgSignedOut))
 		return
 	}
+	a.directory(r.Context(), s, false) // read in the background, ready for the page script
 	a.page(w, r, http.StatusOK, a.layout(s, "Dialer"), views.DialerPage(vm))
 }
 
@@ -56,7 +59,29 @@ func (a *App) layout(s *auth.Session, title string) views.LayoutVM {
 type callForm struct {
 	From, FromOther, To string
 	PlayPrompt          bool
-	Errors              views.FormErrors
+	// CallerID is the callerId posted (CallerIDSet: the form had the field).
+	CallerID    string
+	CallerIDSet bool
+	Errors      views.FormErrors
+}
+
+// callerIDVM is the caller-id-select's choices: the posted choice, else the remembered one.
+// A failure to read the numbers is logged and leaves the choice out (calls then show the
+// extension's setting, as RingCentral applies it).
+func (a *App) callerIDVM(ctx context.Context, s *auth.Session, in callForm) ([]views.CallerIDOption, error) {
+	c, err := a.callerIDs(ctx, s)
+	if errors.Is(err, dialer.ErrSignedOut) {
+		return nil, err
+	}
+	if err != nil {
+		a.explainRC(ctx, opListPhoneNumbers, err)
+		return nil, nil
+	}
+	chosen := in.CallerID
+	if !in.CallerIDSet {
+		chosen, _ = a.Store.CallerID(ctx, s.UserID)
+	}
+	return callerIDOptions(c, chosen, s.HomeCountry), nil
 }
 
 // dialerVM builds the dialer page: the form (with the last used "ring me at" number
@@ -93,6 +118,10 @@ func (a *App) dialerVM(ctx context.Context, s *auth.Session, in callForm) (views
 			Number:   phone.Display(f.PhoneNumber, s.HomeCountry),
 			Selected: f.PhoneNumber == selected || (selected == "" && vm.FromOther == "" && i == 0),
 		})
+	}
+	vm.CallerIDs, err = a.callerIDVM(ctx, s, in)
+	if errors.Is(err, dialer.ErrSignedOut) {
+		return vm, err
 	}
 	if a.Demo {
 		for _, sc := range a.DemoNumbers {
@@ -166,36 +195,45 @@ func fromLabel(number string, s *auth.Session, fwd []ringcentral.ForwardingNumbe
 // forwardingNumbers are the user's "ring me at" phones, cached for a few minutes so that
 // opening many pages does not spend the user's RingCentral request budget.
 func (a *App) forwardingNumbers(ctx context.Context, s *auth.Session) ([]ringcentral.ForwardingNumber, error) {
-	if fwd, ok := a.numbers.get(s.UserID, a.Now()); ok {
-		return fwd, nil
-	}
-	fwd, err := a.RingCentral.ForwardingNumbers(ctx, s)
-	if err != nil {
-		return nil, err
-	}
-	a.numbers.put(s.UserID, fwd, a.Now())
-	return fwd, nil
+	return a.numbers.load(s.UserID, a.Now, func() ([]ringcentral.ForwardingNumber, error) {
+		return a.RingCentral.ForwardingNumbers(context.WithoutCancel(ctx), s)
+	})
 }
 
 // extension is the user's extension info (its serviceFeatures), cached like the
 // forwarding numbers: it is read when a call needs it, not on every page.
 func (a *App) extension(ctx context.Context, s *auth.Session) (ringcentral.Extension, error) {
-	if ext, ok := a.extensions.get(s.UserID, a.Now()); ok {
-		return ext, nil
-	}
-	ext, err := a.RingCentral.Extension(ctx, s)
-	if err != nil {
-		return ext, err
-	}
-	a.extensions.put(s.UserID, ext, a.Now())
-	return ext, nil
+	return a.extensions.load(s.UserID, a.Now, func() (ringcentral.Extension, error) {
+		return a.RingCentral.Extension(context.WithoutCancel(ctx), s)
+	})
 }
 
 // userCache keeps one value per user for ttl.
 type userCache[T any] struct {
-	ttl time.Duration
-	mu  sync.Mutex
-	m   map[string]cached[T]
+	ttl    time.Duration
+	mu     sync.Mutex
+	m      map[string]cached[T]
+	flight singleflight.Group
+}
+
+// load is the user's cached value, or fetch's, read by one request at a time per user:
+// pages loaded together wait for the same answer instead of each asking RingCentral.
+// fetch's error is returned to every waiter and nothing is cached.
+func (c *userCache[T]) load(user string, now func() time.Time, fetch func() (T, error)) (T, error) {
+	if v, ok := c.get(user, now()); ok {
+		return v, nil
+	}
+	v, err, _ := c.flight.Do(user, func() (any, error) {
+		if v, ok := c.get(user, now()); ok {
+			return v, nil
+		}
+		v, err := fetch()
+		if err == nil {
+			c.put(user, v, now())
+		}
+		return v, err
+	})
+	return v.(T), err
 }
 
 type cached[T any] struct {

@@ -52,8 +52,11 @@ type App struct {
 	handler    http.Handler
 	numbers    *userCache[[]ringcentral.ForwardingNumber]
 	extensions *userCache[ringcentral.Extension]
-	sockets    *sockets  // the WebSocket upgrader and rendered cards (ws.go)
-	gzips      sync.Pool // *gzip.Writer, reused across pages: each holds large tables
+	// callerIDCache is each user's caller id choices (callerid.go).
+	callerIDCache *userCache[callerIDs]
+	dirs          *directories // each account's company directory (directory.go)
+	sockets       *sockets     // the WebSocket upgrader and rendered cards (ws.go)
+	gzips         sync.Pool    // *gzip.Writer, reused across pages: each holds large tables
 
 	mu      sync.Mutex
 	closing chan struct{} // closed by Shutdown: WebSockets say goodbye
@@ -72,6 +75,8 @@ func New(d Deps) *App {
 		numbers:    newUserCache[[]ringcentral.ForwardingNumber](5 * time.Minute),
 		extensions: newUserCache[ringcentral.Extension](5 * time.Minute),
 	}
+	a.callerIDCache = newUserCache[callerIDs](5 * time.Minute)
+	a.dirs = &directories{m: map[string]*accountDirectory{}}
 	a.sockets = newSockets(a.sameOrigin)
 	if d.Auth != nil {
 		d.Auth.OnSessionEnd(a.sessionEnded)
@@ -89,6 +94,7 @@ func New(d Deps) *App {
 	mux.HandleFunc("GET /calls/{id}", a.showCall)
 	mux.HandleFunc("POST /calls/{id}/cancel", a.cancelCall)
 	mux.HandleFunc("GET /ws", a.websocket)
+	mux.HandleFunc("GET /directory", a.directoryJSON)
 	if d.Metrics != nil {
 		mux.Handle("GET /metrics", d.Metrics.Handler())
 	}

@@ -27,11 +27,19 @@ var (
 	opListNumbers = rcOp{"listing forwarding numbers",
 		"RingCentral did not let us read your forwarding numbers: that needs the Read Accounts permission (ReadAccounts). " +
 			"Ask your RingCentral administrator."}
+	// GET phone-number and caller-id: x-app-permission ReadAccounts.
+	opListPhoneNumbers = rcOp{"listing phone numbers", msgNoReadAccounts}
+	opCallerID         = rcOp{"reading caller id settings", msgNoReadAccounts}
+	// GET directory/entries: x-app-permission ReadAccounts (Medium group).
+	opDirectory = rcOp{"reading the company directory", msgNoReadAccounts}
 	// GET extension/~: x-app-permission ReadAccounts.
 	opExtension = rcOp{"reading extension info",
 		"RingCentral did not let us read your extension's settings: that needs the Read Accounts permission (ReadAccounts). " +
 			"Ask your RingCentral administrator."}
 )
+
+const msgNoReadAccounts = "RingCentral did not let us read your account's settings: that needs the Read Accounts permission (ReadAccounts). " +
+	"Ask your RingCentral administrator."
 
 const msgNoRingOut = "Your RingCentral user is not allowed to make RingOut calls. Ask your RingCentral administrator for the RingOut permission."
 

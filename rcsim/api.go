@@ -30,7 +30,7 @@ func (s *Sim) api(group string, h apiHandler) http.HandlerFunc {
 			return
 		}
 		switch e := r.PathValue("extensionId"); {
-		case e == "~" || e == u.ID:
+		case e == "~" || e == u.ID || e == "": // "": an account-level path
 		case s.dir.byID(e) != nil:
 			writeError(w, http.StatusForbidden, "CMN-408",
 				"In order to call this API endpoint, user needs to have [ReadExtensions] permission for requested resource.")
@@ -211,6 +211,10 @@ func (s *Sim) phoneNumbers(w http.ResponseWriter, r *http.Request, u *User) {
 	writeJSON(w, http.StatusOK, map[string]any{"uri": listURI, "records": pageOf(records, pg), "paging": pg, "navigation": nav})
 }
 
+// callerIDNumbers are the user's numbers with the CallerId feature (phoneNumbers lists
+// them): a RingOut's callerId must be one of them.
+func callerIDNumbers(u *User) []string { return []string{u.DirectPhone, MainNumber} }
+
 // callerID is GET extension/{extensionId}/caller-id.
 func (s *Sim) callerID(w http.ResponseWriter, r *http.Request, u *User) {
 	base := baseURL(r)
@@ -225,6 +229,46 @@ func (s *Sim) callerID(w http.ResponseWriter, r *http.Request, u *User) {
 		"uri": extensionURI(base, u) + "/caller-id", "byDevice": []any{}, "byFeature": byFeature,
 		"extensionNameForOutboundCalls": false, "extensionNumberForInternalCalls": true,
 	})
+}
+
+// directoryEntries is GET account/{accountId}/directory/entries: the company directory,
+// paged as the platform pages it (page from 1, perPage default 1000, at most 2000, or
+// "all"/"max"), its paging without navigation links, as the spec shows it. With
+// showFederated=false the account section is left out.
+func (s *Sim) directoryEntries(w http.ResponseWriter, r *http.Request, u *User) {
+	q := r.URL.Query()
+	records := s.dir.entries(baseURL(r), q.Get("showFederated") != "false")
+	perPage := 1000
+	switch v := q.Get("perPage"); v {
+	case "":
+	case "all", "max":
+		perPage = max(2000, len(records))
+	default:
+		p, err := strconv.Atoi(v)
+		if err != nil || p < 1 || p > 2000 {
+			writeParamError(w, "perPage")
+			return
+		}
+		perPage = p
+	}
+	page := 1
+	if v := q.Get("page"); v != "" {
+		p, err := strconv.Atoi(v)
+		if err != nil || p < 1 {
+			writeParamError(w, "page")
+			return
+		}
+		page = p
+	}
+	n := len(records)
+	pg := map[string]any{"page": page, "perPage": perPage, "totalElements": n, "totalPages": (n + perPage - 1) / perPage}
+	out := []map[string]any{}
+	if start := (page - 1) * perPage; start < n {
+		end := min(start+perPage, n)
+		pg["pageStart"], pg["pageEnd"] = start, end-1
+		out = records[start:end]
+	}
+	writeJSON(w, http.StatusOK, map[string]any{"records": out, "paging": pg})
 }
 
 // ringOutRequest is the spec's MakeRingOutRequest.
@@ -340,14 +384,18 @@ func (s *Sim) createRingOut(w http.ResponseWriter, r *http.Request, u *User) {
 			return
 		}
 	}
+	callerID := u.DirectPhone // the caller id setting for RingOut (callerID below)
 	if req.CallerID != nil && req.CallerID.PhoneNumber != "" {
-		if _, ok := normalize(req.CallerID.PhoneNumber); !ok {
+		n, ok := normalize(req.CallerID.PhoneNumber)
+		if !ok || !slices.Contains(callerIDNumbers(u), n) {
 			writeParamError(w, "callerId.phoneNumber")
 			return
 		}
+		callerID = n
 	}
 	now := s.Now()
 	c := newCall(s.newRingOutID(), u.ID, from, to, req.PlayPrompt, now, s.retention)
+	c.CallerID = callerID
 	s.mu.Lock()
 	for id, old := range s.calls { // forget calls nobody can read any more
 		if old.gone(now) {

@@ -33,9 +33,12 @@ type Call struct {
 	Owner      string // extension id
 	From, To   string // E.164
 	PlayPrompt bool
-	Started    time.Time
-	events     []event // sorted by at
-	canceled   bool
+	// CallerID is the number the person called sees: the request's callerId, or else the
+	// extension's caller id setting for RingOut (its direct number).
+	CallerID string
+	Started  time.Time
+	events   []event // sorted by at
+	canceled bool
 	// lag is how long callStatus keeps reading InProgress after a leg failed (its
 	// scenario's lag; 0: at once).
 	lag time.Duration
@@ -150,6 +153,7 @@ func (c *Call) cancelable(now time.Time, mode CancelMode) bool {
 // CallView is a snapshot of a call, for a presenter page.
 type CallView struct {
 	ID, Owner, From, To string
+	CallerID            string // what the person called sees on their phone (E.164)
 	PlayPrompt          bool
 	Started             time.Time
 	Status              RingOutStatus
@@ -166,7 +170,7 @@ func (s *Sim) Calls() []CallView {
 			continue
 		}
 		st, _ := c.statusAt(now)
-		out = append(out, CallView{ID: c.ID, Owner: c.Owner, From: c.From, To: c.To, PlayPrompt: c.PlayPrompt, Started: c.Started, Status: st})
+		out = append(out, CallView{ID: c.ID, Owner: c.Owner, From: c.From, To: c.To, CallerID: c.CallerID, PlayPrompt: c.PlayPrompt, Started: c.Started, Status: st})
 	}
 	sort.Slice(out, func(i, j int) bool { return out[i].Started.Before(out[j].Started) })
 	return out

@@ -1,6 +1,7 @@
 package rcsim
 
 import (
+	"cmp"
 	"fmt"
 	"slices"
 	"strings"
@@ -22,7 +23,9 @@ type User struct {
 	LastName    string
 	Email       string
 	DirectPhone string // E.164 direct number
-	RingOut     bool   // has the RingOut permission
+	Department  string // in the company directory
+	JobTitle    string
+	RingOut     bool // has the RingOut permission
 	Forwarding  []ForwardingNumber
 }
 
@@ -62,13 +65,45 @@ func forwardingOnly(id, number string) ForwardingNumber {
 
 type directory struct {
 	users []*User
+	// colleagues are the account's other extensions: in the company directory, nobody
+	// signs in as them.
+	colleagues []Colleague
+}
+
+// Colleague is an extension of the demo account that is only in the company directory: a
+// user (FirstName, LastName) or, with Type "Department", a call queue (Name).
+type Colleague struct {
+	ID, Number                  string // extension id and number
+	Type                        string // "User" or "Department"
+	FirstName, LastName, Name   string
+	Department, JobTitle, Email string
+	DirectPhone                 string // E.164
+}
+
+// colleagues are the demo account's other extensions. Their direct numbers' last digits
+// pick their scenario like any number's (ScenarioFor): most answer; Chloe (…0235) is busy
+// and Tom (…0247) declines.
+var colleagues = []Colleague{
+	{ID: "1640194004", Number: "104", FirstName: "Priya", LastName: "Natarajan", Department: "Engineering", JobTitle: "Engineering Manager", DirectPhone: "+16505550230"},
+	{ID: "1640195004", Number: "105", FirstName: "Marcus", LastName: "Webb", Department: "Sales", JobTitle: "Account Executive", DirectPhone: "+16505550231"},
+	{ID: "1640196004", Number: "106", FirstName: "Sofia", LastName: "Alvarez", Department: "Support", JobTitle: "Support Lead", DirectPhone: "+16505550232"},
+	{ID: "1640197004", Number: "107", FirstName: "Kenji", LastName: "Watanabe", Department: "Engineering", JobTitle: "Software Engineer", DirectPhone: "+16505550233"},
+	{ID: "1640198004", Number: "108", FirstName: "Amara", LastName: "Okafor", Department: "Finance", JobTitle: "Controller", DirectPhone: "+16505550234"},
+	{ID: "1640199004", Number: "109", FirstName: "Lukas", LastName: "Becker", Department: "Marketing", JobTitle: "Product Marketing", DirectPhone: "+16505550240"},
+	{ID: "1640200004", Number: "110", FirstName: "Hannah", LastName: "Cohen", Department: "People", JobTitle: "HR Partner", DirectPhone: "+16505550241"},
+	{ID: "1640201004", Number: "111", FirstName: "Oliver", LastName: "Grant", Department: "Sales", JobTitle: "Sales Director", DirectPhone: "+16505550242"},
+	{ID: "1640202004", Number: "112", FirstName: "Mei", LastName: "Lin", Department: "Support", JobTitle: "Support Engineer", DirectPhone: "+16505550243"},
+	{ID: "1640203004", Number: "113", FirstName: "Rafael", LastName: "Costa", Department: "Engineering", JobTitle: "Site Reliability Engineer", DirectPhone: "+16505550244"},
+	{ID: "1640204004", Number: "114", FirstName: "Chloe", LastName: "Martin", Department: "Legal", JobTitle: "Counsel", DirectPhone: "+16505550235"},
+	{ID: "1640205004", Number: "115", FirstName: "Tom", LastName: "Okoro", Department: "Facilities", JobTitle: "Office Manager", DirectPhone: "+16505550247"},
+	{ID: "1640206004", Number: "200", Type: "Department", Name: "Support line", Department: "Support", DirectPhone: "+16505550250"},
 }
 
 // newDirectory is the demo account's users. Ids look like RingCentral's numeric ids.
 func newDirectory() *directory {
 	return &directory{users: []*User{
 		{ID: "1640191004", Number: "101", Username: "demo", Password: "demo", FirstName: "Dana", LastName: "Demo",
-			Email: "demo@example.com", DirectPhone: "+16505550101", RingOut: true,
+			Email: "demo@example.com", DirectPhone: "+16505550101", Department: "Operations", JobTitle: "Operations Analyst", RingOut: true,
 			Forwarding: []ForwardingNumber{
 				{ID: "1640191101", PhoneNumber: "+16505550111", Label: "My Mobile", Type: "Mobile"},
 				{ID: "1640191102", PhoneNumber: "+16505550112", Label: "Home", Type: "Home"},
@@ -78,7 +113,7 @@ func newDirectory() *directory {
 				{ID: "1640191106", Label: "Desk phone", Type: "PhoneLine", Features: []string{"CallFlip", "CallForwarding"}, DeviceID: "1640191601"},
 			}},
 		{ID: "1640192004", Number: "102", Username: "demo2", Password: "demo2", FirstName: "Devon", LastName: "Second",
-			Email: "demo2@example.com", DirectPhone: "+16505550102", RingOut: true,
+			Email: "demo2@example.com", DirectPhone: "+16505550102", Department: "Sales", JobTitle: "Sales Engineer", RingOut: true,
 			Forwarding: []ForwardingNumber{
 				{ID: "1640192101", PhoneNumber: "+16505550121", Label: "Mobile", Type: "Mobile"},
 				{ID: "1640192102", PhoneNumber: "+14155550122", Label: "Desk", Type: "Work"},
@@ -86,13 +121,50 @@ func newDirectory() *directory {
 				forwardingOnly("1640192104", "+16505550124"),
 			}},
 		{ID: "1640193004", Number: "103", Username: "noperm", Password: "noperm", FirstName: "Noel", LastName: "Perm",
-			Email: "noperm@example.com", DirectPhone: "+16505550103", RingOut: false,
+			Email: "noperm@example.com", DirectPhone: "+16505550103", Department: "Finance", JobTitle: "Accountant", RingOut: false,
 			Forwarding: []ForwardingNumber{
 				{ID: "1640193101", PhoneNumber: "+16505550131", Label: "Mobile", Type: "Mobile"},
 				{ID: "1640193102", PhoneNumber: "+442071838752", Label: "Other", Type: "Other"},
 				forwardingOnly("1640193103", "+16505550133"),
 			}},
-	}}
+	}, colleagues: colleagues}
+}
+
+// Colleagues returns the demo account's extensions that are only in the company directory.
+func (s *Sim) Colleagues() []Colleague { return slices.Clone(s.dir.colleagues) }
+
+// entries is the company directory: every user and colleague, by extension number.
+func (d *directory) entries(base string, federated bool) []map[string]any {
+	var out []map[string]any
+	add := func(id, number, typ, first, last, name, dept, title, email, direct string) {
+		e := map[string]any{"id": id, "type": typ, "status": "Enabled", "extensionNumber": number,
+			"phoneNumbers": []map[string]any{{"phoneNumber": direct, "type": "VoiceFax", "usageType": "DirectNumber"}}}
+		for k, v := range map[string]string{"firstName": first, "lastName": last, "name": name, "department": dept, "jobTitle": title, "email": email} {
+			if v != "" {
+				e[k] = v
+			}
+		}
+		if federated {
+			e["account"] = map[string]any{"id": AccountID, "companyName": "Demo Company"}
+		}
+		out = append(out, e)
+	}
+	for _, u := range d.users {
+		add(u.ID, u.Number, "User", u.FirstName, u.LastName, "", u.Department, u.JobTitle, u.Email, u.DirectPhone)
+	}
+	for _, c := range d.colleagues {
+		typ := cmp.Or(c.Type, "User")
+		email := c.Email
+		if email == "" && typ == "User" {
+			email = strings.ToLower(c.FirstName+"."+c.LastName) + "@example.com"
+		}
+		add(c.ID, c.Number, typ, c.FirstName, c.LastName, c.Name, c.Department, c.JobTitle, email, c.DirectPhone)
+	}
+	slices.SortStableFunc(out, func(a, b map[string]any) int {
+		x, y := a["extensionNumber"].(string), b["extensionNumber"].(string)
+		return cmp.Or(cmp.Compare(len(x), len(y)), cmp.Compare(x, y))
+	})
+	return out
 }
 
 // Users returns the demo account's users.

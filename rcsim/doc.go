@@ -17,6 +17,28 @@
 //	demo2/demo2    102  1640192004  3 forwarding numbers (Mobile, Work, Home +33…)
 //	noperm/noperm  103  1640193004  2 forwarding numbers; no RingOut permission
 //
+// Their direct numbers are +16505550101 … +16505550103 (each user's caller id setting for
+// RingOut; phone-number also lists the main number, both with the CallerId feature).
+//
+// The company directory (GET account/~/directory/entries, Medium group) lists those three
+// and the account's other extensions, which nobody signs in as (Sim.Colleagues), each with
+// a department, an email and one direct number (VoiceFax, DirectNumber), by extension number:
+//
+//	104 Priya Natarajan   Engineering  +16505550230    110 Hannah Cohen   People      +16505550241
+//	105 Marcus Webb       Sales        +16505550231    111 Oliver Grant   Sales       +16505550242
+//	106 Sofia Alvarez     Support      +16505550232    112 Mei Lin        Support     +16505550243
+//	107 Kenji Watanabe    Engineering  +16505550233    113 Rafael Costa   Engineering +16505550244
+//	108 Amara Okafor      Finance      +16505550234    114 Chloe Martin   Legal       +16505550235 (busy)
+//	109 Lukas Becker      Marketing    +16505550240    115 Tom Okoro      Facilities  +16505550247 (declines)
+//	200 Support line (type Department, a call queue: name, no first or last name)  +16505550250
+//
+// A call to a colleague's direct number plays the scenario of its last digit like any
+// number. The directory is paged as the platform pages it: page (from 1) and perPage
+// (default 1000, at most 2000, or "all"/"max"; otherwise 400 CMN-101), an answer of
+// records and paging (page, perPage, totalPages, totalElements, pageStart, pageEnd; no
+// navigation links, as the spec shows it); with showFederated=false each record's account
+// section is left out. Load users (-sim-users) are in it too.
+//
 // Those forwarding numbers have the CallFlip feature (RingOut can ring them first). Each
 // user's list also has an Outage record with CallForwarding only, and demo's a PhoneLine
 // record (a desk phone: a device, no phoneNumber), which RingCentral's apps do not offer
@@ -123,8 +145,11 @@
 // # Divergences from RingCentral
 //
 //   - Only the operations of openapi.yml exist; any other path is 404 CMN-102 in RingCentral's
-//     error shape, a wrong method 405 CMN-103. Query parameters other than page/perPage are
-//     ignored.
+//     error shape, a wrong method 405 CMN-103. Query parameters other than page/perPage (and
+//     the directory's showFederated) are ignored: the directory's type, siteId and
+//     If-None-Match are not applied.
+//   - The directory's order (by extension number) and its records' subset of fields (no
+//     site, profileImage or formattedPhoneNumber) are ours; no response was recorded.
 //   - Any absolute http(s) redirect_uri is accepted (RingCentral requires a registered one).
 //     code_challenge_method must be S256 when a challenge is sent ("plain" is refused).
 //     The sign-in page takes a username (not the main number), and has no consent step.
@@ -162,7 +187,12 @@
 //     spaces, dashes, dots and parentheses are ignored. No numbering-plan check. The home
 //     country is "+1 and 10 digits" (all of NANP, Canada included). Only the destination is
 //     checked against international calling; a non-US "from" rings normally. callerId and
-//     country are validated loosely and otherwise ignored. A forwardingNumberId that is not the
+//     country are validated loosely; country is otherwise ignored. callerId is applied: it must
+//     be one of the user's numbers with the CallerId feature (the direct number or the main
+//     number, as phone-number lists them), else 400 CMN-101 naming callerId.phoneNumber (our
+//     assumption: the platform's answer to someone else's number is not recorded); without
+//     it the call shows the extension's caller id setting for RingOut (the direct number).
+//     Sim.Calls has it as CallView.CallerID, and the callee's phone on /phones shows it. A forwardingNumberId that is not the
 //     user's is 400 CMN-101 naming from.forwardingNumberId.
 //   - Ring-out ids are, by default, unpadded base64url of "cs" + 19 random digits +
 //     "@10.13.22.252", the form of the recorded platform id "Y3MxNjg2MzAwMTIyMTAwMTM1OTM5QDEwLjEzLjIyLjI1Mg"

@@ -46,8 +46,10 @@ type phoneLegView struct {
 	// "ended" or "failed". It drives the look and the buttons.
 	State   string
 	Caption string // what the phone's screen says
-	Ringing bool   // Answer, Decline and Busy apply
-	Talking bool   // Hang up applies
+	// CallerID is the number the phone's screen shows as calling (the callee's phone only).
+	CallerID string
+	Ringing  bool // Answer, Decline and Busy apply
+	Talking  bool // Hang up applies
 }
 
 // phoneCallView is one call: its two phones.
@@ -141,6 +143,9 @@ func callerPhone(c CallView) phoneLegView {
 // calleePhone is the second leg: the number called, rung once the first leg answered.
 func calleePhone(c CallView) phoneLegView {
 	v := phoneLegView{Leg: "callee", Role: "The number called", Number: displayNumber(c.To), Status: string(c.Status.Callee)}
+	if c.CallerID != "" {
+		v.CallerID = displayNumber(c.CallerID)
+	}
 	final := c.Status.Over()
 	callerUp := c.Status.Caller == StatusSuccess
 	switch c.Status.Callee {

@@ -418,6 +418,7 @@ func (s *Sim) routes() *http.ServeMux {
 	api("GET", ext+"/forwarding-number", "Light", s.forwardingNumbers)
 	api("GET", ext+"/phone-number", "Light", s.phoneNumbers)
 	api("GET", ext+"/caller-id", "Light", s.callerID)
+	api("GET", "/restapi/v1.0/account/{accountId}/directory/entries", "Medium", s.directoryEntries)
 	for _, spelling := range []string{"/ring-out", "/ringout"} {
 		api("POST", ext+spelling, "Heavy", s.createRingOut)
 		api("GET", ext+spelling+"/{ringoutId}", "Light", s.getRingOut)

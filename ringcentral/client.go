@@ -1,6 +1,6 @@
 // Package ringcentral is a small typed client for the RingCentral REST operations the dialer
 // uses: OAuth endpoints, the signed-in extension, its forwarding and phone numbers, caller id,
-// and RingOut create/read/cancel.
+// the company directory, and RingOut create/read/cancel.
 //
 // A Client is built on an *http.Client that authorizes requests (normally one from
 // golang.org/x/oauth2 whose TokenSource keeps the user's token fresh). Every call takes a
@@ -164,6 +164,15 @@ type PhoneNumber struct {
 	Features    []string    `json:"features"`
 }
 
+// FeatureCallerID marks the user's numbers that may be shown to the person called.
+const FeatureCallerID = "CallerId"
+
+// CanBeCallerID reports whether the number may be shown to the person called (its features
+// list CallerId), as RingCentral's apps choose the caller ids they offer.
+func (p PhoneNumber) CanBeCallerID() bool {
+	return p.PhoneNumber != "" && slices.Contains(p.Features, FeatureCallerID)
+}
+
 // CallerID is the user's caller id settings (trimmed to what the dialer shows).
 type CallerID struct {
 	ByFeature []struct {
@@ -177,12 +186,27 @@ type CallerID struct {
 	} `json:"byFeature"`
 }
 
+// ForFeature is the caller id set for a feature (FeatureRingOut for RingOut calls): its
+// type (PhoneNumber, Blocked, …) and, for a PhoneNumber, the number. ok is false when the
+// settings do not list the feature.
+func (c CallerID) ForFeature(feature string) (typ, number string, ok bool) {
+	for _, f := range c.ByFeature {
+		if f.Feature == feature {
+			return f.CallerID.Type, f.CallerID.PhoneInfo.PhoneNumber, true
+		}
+	}
+	return "", "", false
+}
+
 // RingOutRequest places a RingOut: RingCentral rings From first, then connects To.
 // From may be empty to use the user's default forwarding number.
 type RingOutRequest struct {
 	From       string // E.164
 	To         string // E.164
 	PlayPrompt bool
+	// CallerID is the number the person called sees (E.164, one of the user's numbers with
+	// the CallerId feature); empty: the extension's caller id setting for RingOut.
+	CallerID string
 }
 
 // RingOut is a RingOut call as POST and GET ring-out return it.
@@ -275,6 +299,86 @@ func (c *Client) CallerID(ctx context.Context) (CallerID, error) {
 	return id, err
 }
 
+// DirectoryEntry is one extension of the company directory (GET account/~/directory/entries):
+// a colleague (type User) or another extension a person can call (a call queue is type
+// Department and has a Name instead of first and last names).
+type DirectoryEntry struct {
+	ID              string           `json:"id"`
+	Type            string           `json:"type"`
+	Status          string           `json:"status"`
+	FirstName       string           `json:"firstName"`
+	LastName        string           `json:"lastName"`
+	Name            string           `json:"name"`
+	Department      string           `json:"department"`
+	JobTitle        string           `json:"jobTitle"`
+	Email           string           `json:"email"`
+	ExtensionNumber string           `json:"extensionNumber"`
+	PhoneNumbers    []DirectoryPhone `json:"phoneNumbers"`
+}
+
+// DirectoryPhone is one number of a directory entry.
+type DirectoryPhone struct {
+	PhoneNumber string `json:"phoneNumber"`
+	Type        string `json:"type"`      // VoiceFax, VoiceOnly, FaxOnly
+	UsageType   string `json:"usageType"` // DirectNumber, MobileNumber, ContactNumber, …
+}
+
+// DisplayName is how people know the entry: first and last name, or the extension's name.
+func (e DirectoryEntry) DisplayName() string {
+	if n := strings.TrimSpace(e.FirstName + " " + e.LastName); n != "" {
+		return n
+	}
+	return e.Name
+}
+
+// DirectNumber is the entry's direct number that takes voice calls (E.164), or "" when it
+// has none: the number a RingOut to this colleague calls.
+func (e DirectoryEntry) DirectNumber() string {
+	for _, p := range e.PhoneNumbers {
+		if p.UsageType == "DirectNumber" && p.Type != "FaxOnly" && p.PhoneNumber != "" {
+			return p.PhoneNumber
+		}
+	}
+	return ""
+}
+
+// DirectoryPerPage is how many entries Directory asks for per page: the platform's default
+// (1000; at most 2000), so that most companies take one request.
+const DirectoryPerPage = 1000
+
+// maxDirectoryPages bounds how many pages Directory reads.
+const maxDirectoryPages = 50
+
+// Directory returns the company directory of the user's account (its own extensions, not
+// federated accounts), every page of it, in RingCentral's order: one Medium request per
+// DirectoryPerPage entries. It needs the app's ReadAccounts permission.
+func (c *Client) Directory(ctx context.Context) ([]DirectoryEntry, error) {
+	return c.DirectoryPaged(ctx, DirectoryPerPage)
+}
+
+// DirectoryPaged is Directory with perPage entries per request.
+func (c *Client) DirectoryPaged(ctx context.Context, perPage int) ([]DirectoryEntry, error) {
+	all := []DirectoryEntry{}
+	for page := 1; page <= maxDirectoryPages; page++ {
+		var p struct {
+			Records []DirectoryEntry `json:"records"`
+			Paging  struct {
+				Page       int `json:"page"`
+				TotalPages int `json:"totalPages"`
+			} `json:"paging"`
+		}
+		path := fmt.Sprintf("/restapi/v1.0/account/~/directory/entries?showFederated=false&page=%d&perPage=%d", page, perPage)
+		if err := c.do(ctx, Medium, http.MethodGet, path, nil, &p); err != nil {
+			return nil, err
+		}
+		all = append(all, p.Records...)
+		if len(p.Records) == 0 || page >= p.Paging.TotalPages {
+			break
+		}
+	}
+	return all, nil
+}
+
 type phone struct {
 	PhoneNumber string `json:"phoneNumber"`
 }
@@ -284,10 +388,14 @@ func (c *Client) CreateRingOut(ctx context.Context, r RingOutRequest) (RingOut, 
 	body := struct {
 		From       *phone `json:"from,omitempty"`
 		To         phone  `json:"to"`
+		CallerID   *phone `json:"callerId,omitempty"`
 		PlayPrompt bool   `json:"playPrompt"`
 	}{To: phone{r.To}, PlayPrompt: r.PlayPrompt}
 	if r.From != "" {
 		body.From = &phone{r.From}
+	}
+	if r.CallerID != "" {
+		body.CallerID = &phone{r.CallerID}
 	}
 	var out RingOut
 	err := c.do(ctx, Heavy, http.MethodPost, extPath+"/ring-out", body, &out)

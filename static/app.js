@@ -308,3 +308,79 @@ const to = new URLSearchParams(location.search).get('to');
 if (to && !$('[data-testid=to-input]')?.value) fillTo(to);
 document.querySelectorAll('[data-testid=call]').forEach(tellHost);
 if ($('#calls')) connect();
+
+// Colleagues by name or extension: the number field is an ARIA 1.2 combobox. The account's
+// directory is fetched once (GET /directory, kept by the browser for minutes) and searched
+// here, so typing sends nothing. Choosing a colleague places the call to their extension.
+let directory = null, dirMatches = [], dirActive = -1;
+const dirInput = (el) => el?.matches?.('[data-directory]') && el;
+const loadDirectory = (input) => (directory ??= fetch(input.dataset.directory, { credentials: 'same-origin' })
+  .then((r) => (r.ok ? r.json() : [])).catch(() => []));
+function dirOpen(input, open) {
+  const list = $('#directory-list');
+  if (!list) return;
+  list.hidden = !open;
+  input.setAttribute('aria-expanded', String(open));
+  if (!open) dirMark(input, -1);
+}
+function dirMark(input, i) {
+  dirActive = i;
+  const items = [...($('#directory-list')?.children || [])];
+  items.forEach((li, j) => li.setAttribute('aria-selected', String(j === i)));
+  if (items[i]) {
+    input.setAttribute('aria-activedescendant', items[i].id);
+    items[i].scrollIntoView({ block: 'nearest' });
+  } else input.removeAttribute('aria-activedescendant');
+}
+async function dirSuggest(input) {
+  const all = await loadDirectory(input);
+  const q = input.value.trim().toLowerCase();
+  const digits = /^\d+$/.test(q);
+  dirMatches = q.length < 2 ? [] : all.filter((c) => (digits ? (c.ext || '').startsWith(q)
+    : `${c.name} ${c.dept || ''}`.toLowerCase().includes(q))).slice(0, 8);
+  $('#directory-list')?.replaceChildren(...dirMatches.map((c, i) => {
+    const li = document.createElement('li');
+    li.id = 'directory-option-' + i;
+    li.setAttribute('role', 'option');
+    li.dataset.testid = 'directory-option';
+    const meta = document.createElement('span');
+    meta.className = 'meta';
+    meta.textContent = [c.ext && 'ext ' + c.ext, c.dept, c.shown].filter(Boolean).join(' · ');
+    li.append(c.name, meta);
+    return li;
+  }));
+  dirOpen(input, dirMatches.length > 0);
+}
+function dirChoose(input, i) {
+  const c = dirMatches[i];
+  if (!c) return;
+  input.value = c.ext || c.number;
+  dirOpen(input, false);
+  input.form?.requestSubmit();
+}
+document.addEventListener('input', (e) => { if (dirInput(e.target)) dirSuggest(e.target); });
+document.addEventListener('focusin', (e) => { if (dirInput(e.target)) loadDirectory(e.target); });
+document.addEventListener('focusout', (e) => { if (dirInput(e.target)) dirOpen(e.target, false); });
+document.addEventListener('mousedown', (e) => { if (e.target.closest('#directory-list')) e.preventDefault(); });
+document.addEventListener('click', (e) => {
+  const li = e.target.closest('#directory-list [role=option]');
+  if (li) dirChoose($('[data-directory]'), [...li.parentNode.children].indexOf(li));
+});
+// Capture: before the page's shortcuts, which leave a handled key alone.
+document.addEventListener('keydown', (e) => {
+  const input = dirInput(e.target), n = dirMatches.length;
+  if (!input || !n) return;
+  const open = input.getAttribute('aria-expanded') === 'true';
+  if (e.key === 'ArrowDown' || e.key === 'ArrowUp') {
+    e.preventDefault();
+    if (!open) dirOpen(input, true);
+    const down = e.key === 'ArrowDown';
+    dirMark(input, down ? (dirActive + 1) % n : (dirActive <= 0 ? n - 1 : dirActive - 1));
+  } else if (open && e.key === 'Enter' && dirActive >= 0) {
+    e.preventDefault();
+    dirChoose(input, dirActive);
+  } else if (open && e.key === 'Escape') {
+    e.preventDefault();
+    dirOpen(input, false);
+  }
+}, true);

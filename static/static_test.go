@@ -83,11 +83,12 @@ func TestServe(t *testing.T) {
 // TestSizeBudgets keeps the page's own assets small: the whole signed-in page must stay
 // under 32 KB on the wire (TestBrowserPageWeight); these are the sources before gzip.
 // app.js grew from 8 to 12 KB with issue 15 (the new call in view and focused, ended calls
-// moved to Recent calls, themes, shortcuts): about 4 KB on the wire; to 14 KB with issue 16
-// (phone links, the host page's ringout:call and ringout:ready). click-to-dial.js runs on
-// other sites' pages (the README promises at most 3 KB and no dependencies).
+// moved to Recent calls, themes, shortcuts): about 4 KB on the wire; to 20 KB with issue 16
+// (phone links, the host page's ringout:call and ringout:ready; the directory combobox: about
+// 3.5 KB, 1 KB on the wire). click-to-dial.js runs on other sites' pages (the README promises
+// at most 3 KB and no dependencies).
 func TestSizeBudgets(t *testing.T) {
-	for name, limit := range map[string]int{"app.css": 8 << 10, "app.js": 14 << 10, "click-to-dial.js": 3 << 10} {
+	for name, limit := range map[string]int{"app.css": 10 << 10, "app.js": 20 << 10, "click-to-dial.js": 3 << 10} {
 		b, err := files.ReadFile(name)
 		if err != nil {
 			t.Fatal(err)

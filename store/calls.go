@@ -284,6 +284,17 @@ func (s *Store) SetTelCallNow(ctx context.Context, owner string, on bool) error 
 	return nil
 }
 
+// SetCallerID remembers the caller id the owner chose last: the number the person called
+// sees (E.164), or "" for the extension's own caller id setting.
+func (s *Store) SetCallerID(ctx context.Context, owner, number string) error {
+	_, err := s.db.ExecContext(ctx, `INSERT INTO preferences (owner, caller_id) VALUES (?, ?)
+		ON CONFLICT (owner) DO UPDATE SET caller_id = excluded.caller_id`, owner, number)
+	if err != nil {
+		return fmt.Errorf("store: set caller id: %w", err)
+	}
+	return nil
+}
+
 // TelCallNow reports the owner's preference for phone links; false when never set.
 func (s *Store) TelCallNow(ctx context.Context, owner string) (bool, error) {
 	var on bool
@@ -295,4 +306,17 @@ func (s *Store) TelCallNow(ctx context.Context, owner string) (bool, error) {
 		return false, fmt.Errorf("store: read the phone links preference: %w", err)
 	}
 	return on, nil
+}
+
+// CallerID returns the caller id the owner chose last, or "" when there is none.
+func (s *Store) CallerID(ctx context.Context, owner string) (string, error) {
+	var n string
+	err := s.db.QueryRowContext(ctx, `SELECT caller_id FROM preferences WHERE owner = ?`, owner).Scan(&n)
+	if errors.Is(err, sql.ErrNoRows) {
+		return "", nil
+	}
+	if err != nil {
+		return "", fmt.Errorf("store: read caller id: %w", err)
+	}
+	return n, nil
 }

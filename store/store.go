@@ -251,6 +251,9 @@ var migrations = []migration{
 	CREATE INDEX login_attempts_created ON login_attempts (created_at);`},
 	// 6: the per-user "place the call at once" preference of phone links (GET /dial).
 	{sql: `ALTER TABLE preferences ADD COLUMN tel_call_now INTEGER NOT NULL DEFAULT 0;`},
+	// 7: the caller id the user chose last (the number the person called sees), beside
+	// the last "ring me at" number; '' means the extension's own caller id setting.
+	{sql: `ALTER TABLE preferences ADD COLUMN caller_id TEXT NOT NULL DEFAULT '';`},
 }
 
 func (s *Store) migrate(ctx context.Context) error {

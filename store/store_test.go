@@ -464,6 +464,42 @@ func TestTelCallNow(t *testing.T) {
 	}
 }
 
+// TestCallerIDPreference: the caller id chosen last is kept per user, beside (and apart
+// from) the last "ring me at" number, and "" (the extension's setting) is a choice too.
+func TestCallerIDPreference(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "ringout.db")
+	s := open(t, path, key)
+	ctx := t.Context()
+	if n, err := s.CallerID(ctx, "alice"); err != nil || n != "" {
+		t.Errorf("CallerID before any = %q, %v; want empty", n, err)
+	}
+	if err := s.SetLastFrom(ctx, "alice", "+16505550111"); err != nil {
+		t.Fatal(err)
+	}
+	for _, n := range []string{"+16505550100", "+16505550101", ""} {
+		if err := s.SetCallerID(ctx, "alice", n); err != nil {
+			t.Fatal(err)
+		}
+		if got, err := s.CallerID(ctx, "alice"); err != nil || got != n {
+			t.Errorf("CallerID = %q, %v; want %q", got, err, n)
+		}
+	}
+	if err := s.SetCallerID(ctx, "alice", "+16505550100"); err != nil {
+		t.Fatal(err)
+	}
+	if got, _ := s.LastFrom(ctx, "alice"); got != "+16505550111" {
+		t.Errorf("LastFrom after SetCallerID = %q, want it kept", got)
+	}
+	if got, _ := s.CallerID(ctx, "bob"); got != "" {
+		t.Errorf("CallerID(bob) = %q, want empty (per user)", got)
+	}
+	s.Close()
+	s = open(t, path, key)
+	if got, _ := s.CallerID(ctx, "alice"); got != "+16505550100" {
+		t.Errorf("CallerID after reopening = %q, want it kept", got)
+	}
+}
+
 // TestConcurrentWriters runs many goroutines writing calls, sessions and tokens at once:
 // no SQLITE_BUSY surfaces and nothing is lost.
 func TestConcurrentWriters(t *testing.T) {

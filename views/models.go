@@ -126,6 +126,9 @@ type DialerVM struct {
 	// once, as the Call button would (the user's preference).
 	FocusCall, CallNow bool
 	Settings           SettingsVM
+	// CallerIDs are the numbers the person called may see (caller-id-select, beside the
+	// Call button); empty when they could not be read: then no choice is offered.
+	CallerIDs []CallerIDOption
 }
 
 // SettingsVM is the dialer's small settings panel.
@@ -134,6 +137,13 @@ type SettingsVM struct {
 	// navigator.registerProtocolHandler: PUBLIC_URL/dial?tel=%s.
 	TelHandler string
 	TelCallNow bool // phone links place the call at once
+}
+
+// CallerIDOption is one choice of the caller-id-select.
+type CallerIDOption struct {
+	Value    string // what the form sends as callerId: E.164, or "" for the extension's setting
+	Text     string // e.g. "(650) 555-0101 · Direct number (your setting)"
+	Selected bool
 }
 
 // otherSelected reports whether "Other number…" is the selected option.
