@@ -26,6 +26,7 @@ import (
 	"github.com/ringout-dialer/ringout/rcsim"
 	"github.com/ringout-dialer/ringout/ringcentral"
 	"github.com/ringout-dialer/ringout/store"
+	"github.com/ringout-dialer/ringout/store/pg"
 	"github.com/ringout-dialer/ringout/views"
 )
 
@@ -49,8 +50,10 @@ func Run(ctx context.Context, args []string, getenv func(string) string, stdout 
 		return serve(ctx, cfg.SimAddr, sim, cfg, log, nil)
 	}
 
-	if err := privateDataDir(cfg.DataDir); err != nil {
-		return err
+	if !cfg.cluster() { // a cluster keeps nothing in DATA_DIR: its secret is SESSION_SECRET
+		if err := privateDataDir(cfg.DataDir); err != nil {
+			return err
+		}
 	}
 	secret, err := cfg.sessionSecret()
 	if err != nil {
@@ -72,7 +75,7 @@ func Run(ctx context.Context, args []string, getenv func(string) string, stdout 
 		}
 		previousKeys = append(previousKeys, k)
 	}
-	st, err := store.Open(ctx, filepath.Join(cfg.DataDir, "ringout.db"), key, previousKeys...)
+	st, err := openStore(ctx, cfg, key, previousKeys)
 	if err != nil {
 		return err
 	}
@@ -169,7 +172,19 @@ func Run(ctx context.Context, args []string, getenv func(string) string, stdout 
 	})
 	mux.Handle("/", app)
 	fmt.Fprintf(stdout, "RingOut dialer on %s (demo mode: %v)\n", cfg.PublicURL, cfg.demo())
+	if cfg.cluster() {
+		log.Info("cluster mode", "replica", cfg.ReplicaID, "lease_ttl", cfg.LeaseTTL.String())
+	}
 	return serveListener(ctx, ln, mux, cfg, log, app.Shutdown)
+}
+
+// openStore opens the database: PostgreSQL when DATABASE_URL is set (cluster mode), else
+// the SQLite file in DATA_DIR.
+func openStore(ctx context.Context, cfg config, key []byte, previousKeys [][]byte) (store.DB, error) {
+	if cfg.cluster() {
+		return pg.Open(ctx, cfg.DatabaseURL, pg.Options{Replica: cfg.ReplicaID, LeaseTTL: cfg.LeaseTTL}, key, previousKeys...)
+	}
+	return store.Open(ctx, filepath.Join(cfg.DataDir, "ringout.db"), key, previousKeys...)
 }
 
 // privateDataDir makes DATA_DIR (creating it if needed) mode 0700 and every file in it 0600,
