@@ -19,6 +19,7 @@ import (
 	"github.com/PuerkitoBio/goquery"
 	"github.com/gorilla/websocket"
 
+	"github.com/ringout-dialer/ringout/dialer"
 	"github.com/ringout-dialer/ringout/internal/pgtest"
 	"github.com/ringout-dialer/ringout/rcsim"
 )
@@ -272,7 +273,10 @@ func openPage(t *testing.T, c *cluster, jar http.CookieJar, i int) *wsPage {
 				continue
 			}
 			doc.Find(`[data-testid="call"]`).Each(func(_ int, s *goquery.Selection) {
-				id, st := s.AttrOr("data-call-id", ""), s.AttrOr("data-call-status", "")
+				id := s.AttrOr("data-call-id", "")
+				st := s.AttrOr("data-call-status", "") + "/" +
+					s.Find(`[data-testid="caller-leg"]`).AttrOr("data-status", "") + "/" +
+					s.Find(`[data-testid="callee-leg"]`).AttrOr("data-status", "")
 				p.mu.Lock()
 				if h := p.seen[id]; len(h) == 0 || h[len(h)-1] != st {
 					p.seen[id] = append(h, st)
@@ -337,7 +341,7 @@ func TestClusterOnePollerEveryPage(t *testing.T) {
 	id := placeOn(t, c, jar, 0, rcsim.Busy.Number)
 	deadline := time.Now().Add(30 * time.Second)
 	for i, p := range pages {
-		for p.last(id) != "CannotReach" {
+		for !strings.HasPrefix(p.last(id), "CannotReach/") {
 			if time.Now().After(deadline) {
 				t.Fatalf("page on %s: call %s went %v, want it to end CannotReach (busy)", c.replicas[i].id, id, p.seen[id])
 			}
@@ -349,4 +353,62 @@ func TestClusterOnePollerEveryPage(t *testing.T) {
 	} else {
 		t.Logf("GET ring-out/%s by replica: %v; pages saw %v, %v, %v", id, got, pages[0].seen[id], pages[1].seen[id], pages[2].seen[id])
 	}
+}
+
+// TestClusterTakeover: the replica polling a call stops (SIGTERM: it releases its leases);
+// another replica takes the call over and the pages on the survivors see it to its end.
+func TestClusterTakeover(t *testing.T) {
+	c := newCluster(t, 3)
+	jar := c.signIn(t, "demo")
+	var pages []*wsPage
+	for i := range c.replicas {
+		pages = append(pages, openPage(t, c, jar, i))
+	}
+	id := placeOn(t, c, jar, 0, rcsim.Answered.Number)
+	var first string
+	for deadline := time.Now().Add(10 * time.Second); first == ""; time.Sleep(50 * time.Millisecond) {
+		for rep := range c.pollers(id) {
+			first = rep
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("nobody polls the call")
+		}
+	}
+	stopped := -1
+	for i, r := range c.replicas {
+		if r.id == first {
+			stopped = i
+			r.stop()
+			if err := <-r.done; err != nil {
+				t.Errorf("replica %s: %v", r.id, err)
+			}
+			r.done = nil
+		}
+	}
+	stoppedAt := time.Now()
+	deadline := time.Now().Add(40 * time.Second)
+	for i, p := range pages {
+		if i == stopped {
+			continue
+		}
+		for !dialerStatusFinal(p.last(id)) {
+			if time.Now().After(deadline) {
+				t.Fatalf("page on %s: call went %v, want it to reach its end after %s stopped", c.replicas[i].id, p.seen[id], first)
+			}
+			time.Sleep(50 * time.Millisecond)
+		}
+	}
+	got := c.pollers(id)
+	if len(got) != 2 {
+		t.Errorf("GET ring-out by replica: %v, want %s then one other", got, first)
+	}
+	t.Logf("GET ring-out by replica: %v; %s stopped; final on the survivors %v later: %v",
+		got, first, time.Since(stoppedAt).Round(100*time.Millisecond), pages[(stopped+1)%3].seen[id])
+}
+
+// dialerStatusFinal reads a page's "call/caller/callee" status.
+func dialerStatusFinal(s string) bool {
+	f := strings.SplitN(s+"//", "/", 3)
+	return s != "" && dialer.Status{Call: dialer.CallStatus(f[0]), Caller: dialer.LegStatus(f[1]),
+		Callee: dialer.LegStatus(strings.TrimSuffix(f[2], "//"))}.Final()
 }
