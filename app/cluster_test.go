@@ -69,10 +69,14 @@ func freeAddr(t *testing.T) string {
 	return ln.Addr().String()
 }
 
-func newCluster(t *testing.T, n int) *cluster {
+func newCluster(t *testing.T, n int, simOpts ...func(*rcsim.Options)) *cluster {
 	t.Helper()
 	dbURL := pgtest.URL(t)
-	c := &cluster{sim: rcsim.NewServer(rcsim.Options{Speed: 4})}
+	opts := rcsim.Options{Speed: 4}
+	for _, f := range simOpts {
+		f(&opts)
+	}
+	c := &cluster{sim: rcsim.NewServer(opts)}
 	t.Cleanup(c.sim.Close)
 	proxy := &httputil.ReverseProxy{Rewrite: func(r *httputil.ProxyRequest) {
 		i := int(c.next.Add(1)-1) % len(c.replicas)
@@ -412,3 +416,4 @@ func dialerStatusFinal(s string) bool {
 	return s != "" && dialer.Status{Call: dialer.CallStatus(f[0]), Caller: dialer.LegStatus(f[1]),
 		Callee: dialer.LegStatus(strings.TrimSuffix(f[2], "//"))}.Final()
 }
+

@@ -56,4 +56,13 @@ type Calls interface {
 	LastFrom(ctx context.Context, owner string) (string, error)
 }
 
+// SessionLocker is implemented by a store several replicas share (store/pg): LockSession
+// holds a lock on the session's token, across replicas, until unlock, so that only one
+// replica at a time refreshes it (RingCentral's refresh tokens are single use). A holder
+// that freezes loses the lock after a timeout. The SQLite store has one process, whose
+// in-memory lock is enough.
+type SessionLocker interface {
+	LockSession(ctx context.Context, id string) (unlock func(), err error)
+}
+
 var _ DB = (*Store)(nil)

@@ -94,6 +94,10 @@ var migrations = []string{
 	ALTER TABLE calls ADD COLUMN lease_until timestamptz;
 	ALTER TABLE calls ADD COLUMN seq bigint NOT NULL DEFAULT 0;
 	ALTER TABLE calls ADD COLUMN cancel_asked bigint NOT NULL DEFAULT 0;`,
+
+	// 3: the row a token refresh locks (SELECT … FOR UPDATE), one per session: a row of its
+	// own, so that the refresh's own writes to sessions do not wait for its lock.
+	`CREATE TABLE refresh_locks (session_id text PRIMARY KEY);`,
 }
 
 // migrate applies the migrations not yet applied, all in one transaction under the
