@@ -416,4 +416,3 @@ func dialerStatusFinal(s string) bool {
 	return s != "" && dialer.Status{Call: dialer.CallStatus(f[0]), Caller: dialer.LegStatus(f[1]),
 		Callee: dialer.LegStatus(strings.TrimSuffix(f[2], "//"))}.Final()
 }
-
