@@ -26,6 +26,7 @@ import (
 	"github.com/ringout-dialer/ringout/rcsim"
 	"github.com/ringout-dialer/ringout/ringcentral"
 	"github.com/ringout-dialer/ringout/store"
+	"github.com/ringout-dialer/ringout/store/pg"
 	"github.com/ringout-dialer/ringout/views"
 )
 
@@ -49,8 +50,10 @@ func Run(ctx context.Context, args []string, getenv func(string) string, stdout 
 		return serve(ctx, cfg.SimAddr, sim, cfg, log, nil)
 	}
 
-	if err := privateDataDir(cfg.DataDir); err != nil {
-		return err
+	if !cfg.cluster() { // a cluster keeps nothing in DATA_DIR: its secret is SESSION_SECRET
+		if err := privateDataDir(cfg.DataDir); err != nil {
+			return err
+		}
 	}
 	secret, err := cfg.sessionSecret()
 	if err != nil {
@@ -72,7 +75,7 @@ func Run(ctx context.Context, args []string, getenv func(string) string, stdout 
 		}
 		previousKeys = append(previousKeys, k)
 	}
-	st, err := store.Open(ctx, filepath.Join(cfg.DataDir, "ringout.db"), key, previousKeys...)
+	st, err := openStore(ctx, cfg, key, previousKeys)
 	if err != nil {
 		return err
 	}
@@ -139,8 +142,23 @@ func Run(ctx context.Context, args []string, getenv func(string) string, stdout 
 	rc := gateway.New(a, server, ringcentral.WithObserver(func(g ringcentral.Group, status int, d time.Duration) {
 		m.RingCentralRequest(string(g), status, d)
 	}))
-	watcher := callwatch.New(rc, st, callwatch.Options{Logger: log, OnFinal: m.CallEnded})
+	var leases callwatch.Leases
+	pgst, _ := st.(*pg.Store)
+	if pgst != nil {
+		leases = pgst
+	}
+	watcher := callwatch.New(rc, st, callwatch.Options{Logger: log, OnFinal: m.CallEnded, Leases: leases, LeaseTTL: cfg.LeaseTTL})
 	defer watcher.Close()
+	var history handlers.CallHistory = st
+	if pgst != nil {
+		lst := listen(pgst, watcher, log)
+		var listening sync.WaitGroup
+		defer listening.Wait() // before the store closes
+		lctx, stopListening := context.WithCancel(ctx)
+		defer stopListening()
+		listening.Go(func() { lst.Run(lctx) })
+		history = clusterReady{DB: st, listener: lst}
+	}
 	m.SetLiveCalls(func() int { return watcher.Stats().LiveCalls })
 	// Calls whose POST ring-out was on its way when the last process stopped: RingCentral
 	// may have placed them, and without their ids nobody can ask it.
@@ -157,7 +175,7 @@ func Run(ctx context.Context, args []string, getenv func(string) string, stdout 
 	}
 	app := handlers.New(handlers.Deps{
 		Auth:           a,
-		Store:          st,
+		Store:          history,
 		Watcher:        watcher,
 		RingCentral:    rc,
 		Logger:         log,
@@ -169,7 +187,72 @@ func Run(ctx context.Context, args []string, getenv func(string) string, stdout 
 	})
 	mux.Handle("/", app)
 	fmt.Fprintf(stdout, "RingOut dialer on %s (demo mode: %v)\n", cfg.PublicURL, cfg.demo())
+	if cfg.cluster() {
+		log.Info("cluster mode", "replica", cfg.ReplicaID, "lease_ttl", cfg.LeaseTTL.String())
+	}
 	return serveListener(ctx, ln, mux, cfg, log, app.Shutdown)
+}
+
+// openStore opens the database: PostgreSQL when DATABASE_URL is set (cluster mode), else
+// the SQLite file in DATA_DIR.
+func openStore(ctx context.Context, cfg config, key []byte, previousKeys [][]byte) (store.DB, error) {
+	if cfg.cluster() {
+		return pg.Open(ctx, cfg.DatabaseURL, pg.Options{Replica: cfg.ReplicaID, LeaseTTL: cfg.LeaseTTL}, key, previousKeys...)
+	}
+	return store.Open(ctx, filepath.Join(cfg.DataDir, "ringout.db"), key, previousKeys...)
+}
+
+// listen is the replica's NOTIFY listener: another replica's saved call is read and shown
+// to this replica's pages; a cancel asked elsewhere is sent here if this replica polls the
+// call; after a (re)connect every live or followed call is read again, since what was
+// notified meanwhile is lost.
+func listen(st *pg.Store, w *callwatch.Watcher, log *slog.Logger) *pg.Listener {
+	l := st.Listener(log)
+	observe := func(ctx context.Context, owner, id string) {
+		c, err := st.GetCall(ctx, owner, id)
+		if err != nil {
+			log.Warn("reading a notified call", "call_id", id, "err", err)
+			return
+		}
+		w.Observe(c)
+	}
+	l.Call = observe
+	l.Cancel = func(ctx context.Context, owner, id string) {
+		go func() {
+			cctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 30*time.Second)
+			defer cancel()
+			if err := w.CancelPolled(cctx, owner, id); err != nil {
+				log.Warn("cancel asked on another replica failed", "call_id", id, "err", err)
+			}
+		}()
+	}
+	l.Resync = func(ctx context.Context) {
+		live, err := st.LiveCalls(ctx)
+		if err != nil {
+			log.Warn("resync after LISTEN (re)connect", "err", err)
+		}
+		for _, c := range live {
+			w.Observe(c)
+		}
+		for _, c := range w.Followed() {
+			observe(ctx, c.Owner, c.ID)
+		}
+	}
+	return l
+}
+
+// clusterReady is the store as /readyz sees it in cluster mode: ready only while the
+// database takes writes and the replica's LISTEN connection is up.
+type clusterReady struct {
+	store.DB
+	listener *pg.Listener
+}
+
+func (c clusterReady) Ready(ctx context.Context) error {
+	if err := c.DB.Ready(ctx); err != nil {
+		return err
+	}
+	return c.listener.Ready()
 }
 
 // privateDataDir makes DATA_DIR (creating it if needed) mode 0700 and every file in it 0600,

@@ -34,6 +34,10 @@ type config struct {
 	TLSCert               string
 	TLSKey                string
 	ReplicaID             string // names this process in X-User-Agent (and, in a cluster, its leases)
+	// DatabaseURL (postgres://…) selects PostgreSQL and cluster mode; empty: SQLite in DATA_DIR.
+	DatabaseURL string
+	// LeaseTTL is how long a replica's poller lease lasts without renewal (cluster mode).
+	LeaseTTL time.Duration
 	// MaxConnsPerClient caps the open connections of one client address (0: no cap).
 	MaxConnsPerClient int
 	// ReadTimeout is how long a request, headers and body, may take to arrive.
@@ -100,6 +104,8 @@ func parseConfig(args []string, getenv func(string) string, stderr io.Writer) (c
 	maxConns := fs.String("max_conns_per_client", env("MAX_CONNS_PER_CLIENT", "1000"), "open connections one client address may hold (0: no cap; behind a proxy, cap at the proxy)")
 	readTimeout := fs.String("read_timeout", env("READ_TIMEOUT", "30s"), "time a whole request (headers and body) may take to arrive")
 	fs.StringVar(&c.ReplicaID, "replica_id", env("REPLICA_ID", hostname()), "names this replica (X-User-Agent; default: the host name)")
+	fs.StringVar(&c.DatabaseURL, "database_url", env("DATABASE_URL", ""), "postgres://… selects PostgreSQL and cluster mode (unset: SQLite in DATA_DIR)")
+	leaseTTL := fs.String("lease_ttl", env("LEASE_TTL", "3s"), "cluster mode: how long a replica's poller lease lasts without renewal")
 	fs.StringVar(&c.SimAddr, "sim_addr", env("SIM_ADDR", "127.0.0.1:8090"), "listen address of `ringout sim`")
 	fs.Float64Var(&c.SimSpeed, "sim-speed", 1, "simulator clock speed factor (demo mode and `ringout sim`)")
 	fs.IntVar(&c.SimUsers, "sim-users", 0, "extra simulator users load1…loadN (password = username) for load tests (demo mode)")
@@ -119,6 +125,9 @@ func parseConfig(args []string, getenv func(string) string, stderr io.Writer) (c
 	}
 	if c.ReadTimeout, err = time.ParseDuration(*readTimeout); err != nil || c.ReadTimeout < time.Second {
 		return c, fmt.Errorf("READ_TIMEOUT %q is not a duration of at least 1s (like 30s)", *readTimeout)
+	}
+	if c.LeaseTTL, err = time.ParseDuration(*leaseTTL); err != nil || c.LeaseTTL < time.Second {
+		return c, fmt.Errorf("LEASE_TTL %q is not a duration of at least 1s (like 3s)", *leaseTTL)
 	}
 	if (c.TLSCert == "") != (c.TLSKey == "") {
 		return c, errors.New("TLS_CERT and TLS_KEY must be set together")
@@ -158,7 +167,45 @@ func parseConfig(args []string, getenv func(string) string, stderr io.Writer) (c
 	if _, err := rcsim.ParseIDs(c.SimIDs); err != nil {
 		return c, fmt.Errorf("-sim-ids: %w", err)
 	}
+	if err := c.checkCluster(); err != nil {
+		return c, err
+	}
 	return c, nil
+}
+
+// cluster reports whether the app runs as one replica of several (DATABASE_URL set).
+func (c config) cluster() bool { return c.DatabaseURL != "" }
+
+// checkCluster refuses a cluster mode the replicas could not share: every replica must
+// sign cookies and encrypt tokens with the same secret (one generated into each DATA_DIR
+// would differ), redirect OAuth to the same public address (the load balancer's, not
+// the bound port of each), and talk to one RingCentral (each replica's embedded
+// simulator would have its own calls and tokens: run one `ringout sim` and point
+// RC_SERVER_URL and RC_CLIENT_ID at it).
+func (c config) checkCluster() error {
+	if !c.cluster() {
+		return nil
+	}
+	u, err := url.Parse(c.DatabaseURL)
+	if err != nil || (u.Scheme != "postgres" && u.Scheme != "postgresql") {
+		return errors.New("DATABASE_URL must be a PostgreSQL URL like postgres://user:password@host:5432/ringout")
+	}
+	var missing []string
+	if c.SessionSecret == "" {
+		missing = append(missing, "SESSION_SECRET (the same secret of at least 32 characters on every replica)")
+	}
+	if c.PublicURL == "" {
+		missing = append(missing, "PUBLIC_URL (the address the browsers use, the same on every replica)")
+	}
+	if len(missing) > 0 {
+		return fmt.Errorf("cluster mode (DATABASE_URL is set) needs %s", strings.Join(missing, " and "))
+	}
+	if c.demo() {
+		return errors.New("cluster mode (DATABASE_URL is set) cannot use the embedded simulator: each replica would have its own; " +
+			"run one `ringout sim` and set RC_SERVER_URL to it, RC_CLIENT_ID=" + rcsim.DemoClientID + " and RC_CLIENT_SECRET=" + rcsim.DemoClientSecret +
+			" (or your RingCentral app's)")
+	}
+	return nil
 }
 
 // previousSecrets returns SESSION_SECRET_PREVIOUS's secrets: cookies they signed are still

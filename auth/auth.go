@@ -104,7 +104,7 @@ const (
 // concurrent use.
 type Auth struct {
 	cfg     Config
-	st      *store.Store
+	st      store.Sessions
 	cookies *sessions.CookieStore
 	log     *slog.Logger
 
@@ -124,7 +124,7 @@ type Auth struct {
 
 // New returns an Auth over st. A new Auth over the same store and Secret recognises the
 // cookies of the previous one: a restart keeps everyone signed in.
-func New(cfg Config, st *store.Store) (*Auth, error) {
+func New(cfg Config, st store.Sessions) (*Auth, error) {
 	if cfg.OAuth == nil {
 		return nil, errors.New("auth: Config.OAuth is required")
 	}

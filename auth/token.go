@@ -267,6 +267,25 @@ func (a *Auth) token(ctx context.Context, sid string) (*oauth2.Token, error) {
 		a.endSession(ctx, sid, endedExpired, "refresh token expired")
 		return nil, fmt.Errorf("auth: refresh token expired: %w", dialer.ErrSignedOut)
 	}
+	if l, ok := a.st.(store.SessionLocker); ok {
+		// Cluster mode: one replica refreshes at a time. Whoever waited reads the pair the
+		// first one stored, and refreshes only if it is still the one that needed it.
+		unlockDB, err := l.LockSession(ctx, sid)
+		if err != nil {
+			if now.Before(tok.Expiry) {
+				return bearer(tok), nil
+			}
+			return nil, fmt.Errorf("auth: locking the session for a refresh: %w", err)
+		}
+		defer unlockDB()
+		stored, err := a.st.Token(ctx, sid)
+		switch {
+		case errors.Is(err, store.ErrNotFound):
+			return nil, fmt.Errorf("auth: session ended: %w", dialer.ErrSignedOut)
+		case err == nil && stored.RefreshToken != tok.RefreshToken:
+			return bearer(stored), nil // another replica refreshed it meanwhile
+		}
+	}
 	src := a.cfg.OAuth.TokenSource(a.tokenContext(ctx), &oauth2.Token{RefreshToken: tok.RefreshToken})
 	t, err := src.Token()
 	if err != nil {

@@ -55,6 +55,11 @@ type Options struct {
 	Logger                 *slog.Logger
 	// OnFinal is called once for each call that reaches its final state, from its poller.
 	OnFinal func(dialer.Call)
+	// Leases, when set, make this Watcher one replica of several (cluster.go): it polls a
+	// call only while it holds the call's lease, and Observe shows the others' calls.
+	Leases Leases
+	// LeaseTTL is how long a lease lasts without renewal (3 s); it is renewed every third.
+	LeaseTTL time.Duration
 }
 
 func (o Options) withDefaults() Options {
@@ -84,6 +89,9 @@ func (o Options) withDefaults() Options {
 	}
 	if o.Now == nil {
 		o.Now = time.Now
+	}
+	if o.LeaseTTL <= 0 {
+		o.LeaseTTL = 3 * time.Second
 	}
 	if o.Logger == nil {
 		o.Logger = slog.Default()
@@ -130,6 +138,12 @@ type entry struct {
 	live   bool            // a poller is running; guarded by Watcher.mu
 	cancel chan chan error // Cancel hands the DELETE to the poller and waits for its answer
 	done   chan struct{}   // closed when the poller has returned
+
+	// Cluster mode (cluster.go), guarded by Watcher.mu.
+	epoch  int64     // the lease's epoch while this replica polls the call (0: not claimed)
+	trust  time.Time // the poller may send requests until then (local monotonic clock)
+	fenced bool      // a save was refused: another replica holds the lease
+	remote bool      // another replica polls the call; Observe updates it
 }
 
 // New returns a Watcher that polls up and saves to st. Call Resume to pick up the calls
@@ -137,7 +151,7 @@ type entry struct {
 func New(up Upstream, st Store, opts Options) *Watcher {
 	opts = opts.withDefaults()
 	ctx, stop := context.WithCancel(context.Background())
-	return &Watcher{
+	w := &Watcher{
 		up:     up,
 		st:     st,
 		opts:   opts,
@@ -147,6 +161,12 @@ func New(up Upstream, st Store, opts Options) *Watcher {
 		calls:  make(map[string]*entry),
 		owners: make(map[string]*owner),
 	}
+	if opts.Leases != nil {
+		w.st = fencedStore{w: w, Store: st}
+		w.wg.Add(1)
+		go w.leaseLoop()
+	}
+	return w
 }
 
 // Watch starts following a newly placed call. It is idempotent: a call already known is
@@ -176,9 +196,19 @@ func (w *Watcher) Watch(c dialer.Call) {
 	if e, ok := w.calls[c.ID]; ok {
 		if e.call.Owner != c.Owner {
 			w.log.Warn("call id already watched for another owner", "call_id", c.ID)
+			return
 		}
-		return
+		if !(e.remote && !e.live && !e.call.Status.Final()) {
+			return
+		}
+		// Cluster mode: known from another replica's NOTIFY; try to poll it here.
 	}
+	w.startLocked(c)
+}
+
+// startLocked makes c a known call, shows it to its owner's pages and, unless it is
+// final, starts its poller. It returns the new entry.
+func (w *Watcher) startLocked(c dialer.Call) *entry {
 	e := &entry{call: snapshot(c), cancel: make(chan chan error), done: make(chan struct{})}
 	o := w.ownerLocked(c.Owner)
 	w.calls[c.ID] = e
@@ -188,12 +218,13 @@ func (w *Watcher) Watch(c dialer.Call) {
 	if c.Status.Final() {
 		close(e.done)
 		w.pruneLocked(o)
-		return
+		return e
 	}
 	e.live = true
 	w.stats.LiveCalls++
 	w.wg.Add(1)
 	go w.run(e, c)
+	return e
 }
 
 // Resume restarts the pollers of the calls the Store still has as live. A call the Store
@@ -226,8 +257,9 @@ func (w *Watcher) Cancel(ctx context.Context, owner, id string) error {
 	e, ok := w.calls[id]
 	closed := w.closed
 	var callOwner string
+	var remote bool
 	if ok {
-		callOwner = e.call.Owner
+		callOwner, remote = e.call.Owner, e.remote && !e.live && !e.call.Status.Final()
 	}
 	w.mu.Unlock()
 	switch {
@@ -237,6 +269,9 @@ func (w *Watcher) Cancel(ctx context.Context, owner, id string) error {
 		return dialer.ErrNotYourCall
 	case closed:
 		return ErrClosed
+	case remote:
+		// Another replica polls the call: it sends the DELETE, and the page sees the result.
+		return w.opts.Leases.AskCancel(ctx, owner, id)
 	}
 	reply := make(chan error, 1)
 	select {
@@ -299,6 +334,7 @@ func (w *Watcher) Close() {
 	w.mu.Unlock()
 	w.stop()
 	w.wg.Wait()
+	w.releaseLeases()
 }
 
 // callsLocked returns owner's known calls, oldest first.
@@ -331,7 +367,7 @@ func (w *Watcher) ownerLocked(name string) *owner {
 func (w *Watcher) pruneLocked(o *owner) {
 	var ended []*entry
 	for _, e := range o.calls {
-		if !e.live {
+		if !e.live && !(e.remote && !e.call.Status.Final()) {
 			ended = append(ended, e)
 		}
 	}

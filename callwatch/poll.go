@@ -20,6 +20,9 @@ func (w *Watcher) run(e *entry, c dialer.Call) {
 	defer close(e.done)
 	ctx := w.ctx
 	log := w.log.With("call_id", c.ID, "owner", c.Owner)
+	if !w.acquire(log, e) {
+		return // cluster mode: another replica polls the call
+	}
 	w.save(log, c)
 
 	interval := w.opts.MinInterval
@@ -47,6 +50,10 @@ func (w *Watcher) run(e *entry, c dialer.Call) {
 				}
 				w.update(e, c)
 			}
+			if !w.trusted(log, e) {
+				reply <- errLeaseLost
+				return
+			}
 			err := w.up.DeleteRingOut(ctx, c.Owner, c.ID)
 			if err != nil && !errors.Is(err, dialer.ErrCallGone) {
 				log.Warn("cancel failed", "err", err)
@@ -61,6 +68,9 @@ func (w *Watcher) run(e *entry, c dialer.Call) {
 			interval = w.opts.MinInterval // and poll now: the next poll decides
 		}
 
+		if !w.trusted(log, e) {
+			return
+		}
 		st, err := w.up.GetRingOut(ctx, c.Owner, c.ID)
 		if ctx.Err() != nil {
 			return // shutting down: the call stays live in the Store

@@ -12,7 +12,7 @@ import (
 )
 
 // The parts the handlers use, each as the small interface the handlers consume. The app
-// wires in *auth.Auth, *store.Store, *callwatch.Watcher and *gateway.Gateway; tests may
+// wires in *auth.Auth, a store.DB (SQLite or PostgreSQL), *callwatch.Watcher and *gateway.Gateway; tests may
 // use small fakes where a real part is impractical.
 
 // Sessions is sign-in, sign-out and the signed-in session of a request (*auth.Auth).

@@ -10,9 +10,6 @@ package store
 
 import (
 	"context"
-	"crypto/aes"
-	"crypto/cipher"
-	"crypto/rand"
 	"database/sql"
 	"errors"
 	"fmt"
@@ -39,8 +36,8 @@ const maxOpenConns = 4
 
 // Store is the SQLite database. It is safe for concurrent use.
 type Store struct {
-	db    *sql.DB
-	aeads []cipher.AEAD // the current key's first, then previous keys' (decryption only)
+	db   *sql.DB
+	keys *Keyring
 }
 
 // Open opens (creating if needed) the database file at path and migrates its schema.
@@ -48,20 +45,9 @@ type Store struct {
 // before it (a rotated SESSION_SECRET): tokens they encrypted are still read, and written
 // again under key when read (Token) or by RekeySessions.
 func Open(ctx context.Context, path string, key []byte, previous ...[]byte) (*Store, error) {
-	var aeads []cipher.AEAD
-	for _, k := range append([][]byte{key}, previous...) {
-		if len(k) != 32 {
-			return nil, fmt.Errorf("store: key must be 32 bytes, got %d", len(k))
-		}
-		block, err := aes.NewCipher(k)
-		if err != nil {
-			return nil, fmt.Errorf("store: %w", err)
-		}
-		aead, err := cipher.NewGCM(block)
-		if err != nil {
-			return nil, fmt.Errorf("store: %w", err)
-		}
-		aeads = append(aeads, aead)
+	keys, err := NewKeyring(key, previous...)
+	if err != nil {
+		return nil, err
 	}
 	if err := createPrivate(path); err != nil {
 		return nil, fmt.Errorf("store: open %s: %w", path, err)
@@ -78,7 +64,7 @@ func Open(ctx context.Context, path string, key []byte, previous ...[]byte) (*St
 	}
 	db.SetMaxOpenConns(maxOpenConns)
 	db.SetMaxIdleConns(maxOpenConns)
-	s := &Store{db: db, aeads: aeads}
+	s := &Store{db: db, keys: keys}
 	if err := s.quickCheck(ctx, path); err != nil {
 		db.Close()
 		return nil, err
@@ -290,27 +276,12 @@ func (s *Store) migrate(ctx context.Context) error {
 	return nil
 }
 
-// seal encrypts plaintext bound to ad with the current key: nonce || ciphertext.
-func (s *Store) seal(plaintext []byte, ad string) []byte {
-	aead := s.aeads[0]
-	nonce := make([]byte, aead.NonceSize(), aead.NonceSize()+len(plaintext)+aead.Overhead())
-	rand.Read(nonce) // never returns an error (crypto/rand, Go 1.24+)
-	return aead.Seal(nonce, nonce, plaintext, []byte(ad))
-}
+// seal encrypts plaintext bound to ad with the current key (Keyring.Seal).
+func (s *Store) seal(plaintext []byte, ad string) []byte { return s.keys.Seal(plaintext, ad) }
 
-// open decrypts what seal produced for the same ad, with the current key or a previous
-// one; old reports a previous one (the caller may seal it again under the current key).
+// open decrypts what seal produced (Keyring.Open).
 func (s *Store) open(sealed []byte, ad string) (plain []byte, old bool, err error) {
-	for i, aead := range s.aeads {
-		n := aead.NonceSize()
-		if len(sealed) < n+aead.Overhead() {
-			return nil, false, ErrDecrypt
-		}
-		if plain, err := aead.Open(nil, sealed[:n], sealed[n:], []byte(ad)); err == nil {
-			return plain, i > 0, nil
-		}
-	}
-	return nil, false, ErrDecrypt
+	return s.keys.Open(sealed, ad)
 }
 
 // Times are stored as Unix nanoseconds; the zero time as 0.

@@ -1,0 +1,418 @@
+package app
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"net/http/cookiejar"
+	"net/http/httptest"
+	"net/http/httputil"
+	"net/url"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/PuerkitoBio/goquery"
+	"github.com/gorilla/websocket"
+
+	"github.com/ringout-dialer/ringout/dialer"
+	"github.com/ringout-dialer/ringout/internal/pgtest"
+	"github.com/ringout-dialer/ringout/rcsim"
+)
+
+// cluster is N in-process replicas (app.Run with DATABASE_URL) on one PostgreSQL database
+// and one simulator, behind a round-robin reverse proxy that is their PUBLIC_URL. A request
+// with X-Test-Replica: i goes to replica i.
+type cluster struct {
+	URL      string // the proxy
+	sim      *rcsim.Server
+	replicas []*replica
+	next     atomic.Uint64
+}
+
+type replica struct {
+	id     string
+	url    string
+	stop   context.CancelFunc
+	done   chan error
+	output *syncBuffer
+}
+
+type syncBuffer struct {
+	mu sync.Mutex
+	b  strings.Builder
+}
+
+func (s *syncBuffer) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.Write(p)
+}
+
+func (s *syncBuffer) String() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.String()
+}
+
+func freeAddr(t *testing.T) string {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	return ln.Addr().String()
+}
+
+func newCluster(t *testing.T, n int, simOpts ...func(*rcsim.Options)) *cluster {
+	t.Helper()
+	dbURL := pgtest.URL(t)
+	opts := rcsim.Options{Speed: 4}
+	for _, f := range simOpts {
+		f(&opts)
+	}
+	c := &cluster{sim: rcsim.NewServer(opts)}
+	t.Cleanup(c.sim.Close)
+	proxy := &httputil.ReverseProxy{Rewrite: func(r *httputil.ProxyRequest) {
+		i := int(c.next.Add(1)-1) % len(c.replicas)
+		if v := r.In.Header.Get("X-Test-Replica"); v != "" {
+			fmt.Sscan(v, &i)
+		}
+		u, _ := url.Parse(c.replicas[i].url)
+		r.SetURL(u)
+		r.Out.Host = r.In.Host
+	}}
+	ps := httptest.NewServer(proxy)
+	t.Cleanup(ps.Close)
+	c.URL = ps.URL
+	for i := range n {
+		r := &replica{id: fmt.Sprintf("r%d", i+1), done: make(chan error, 1), output: &syncBuffer{}}
+		addr := freeAddr(t)
+		r.url = "http://" + addr
+		env := map[string]string{
+			"ADDR": addr, "DATABASE_URL": dbURL, "REPLICA_ID": r.id, "LEASE_TTL": "1s",
+			"SESSION_SECRET": strings.Repeat("cluster-secret-", 3), "PUBLIC_URL": c.URL,
+			"RC_SERVER_URL": c.sim.URL, "RC_CLIENT_ID": rcsim.DemoClientID, "RC_CLIENT_SECRET": rcsim.DemoClientSecret,
+			"DATA_DIR": t.TempDir(),
+		}
+		ctx, cancel := context.WithCancel(context.Background())
+		r.stop = cancel
+		go func() { r.done <- Run(ctx, nil, func(k string) string { return env[k] }, r.output) }()
+		c.replicas = append(c.replicas, r)
+	}
+	t.Cleanup(func() {
+		for _, r := range c.replicas {
+			r.stop()
+		}
+		for _, r := range c.replicas {
+			if r.done != nil {
+				<-r.done
+			}
+		}
+		if t.Failed() {
+			for _, r := range c.replicas {
+				t.Logf("replica %s log:\n%s", r.id, r.output.String())
+			}
+		}
+	})
+	for _, r := range c.replicas {
+		waitReady(t, r)
+	}
+	return c
+}
+
+func waitReady(t *testing.T, r *replica) {
+	t.Helper()
+	deadline := time.Now().Add(20 * time.Second)
+	for {
+		resp, err := http.Get(r.url + "/readyz")
+		if err == nil {
+			resp.Body.Close()
+			if resp.StatusCode == http.StatusOK {
+				return
+			}
+		}
+		select {
+		case err := <-r.done:
+			t.Fatalf("replica %s stopped: %v\n%s", r.id, err, r.output.String())
+		default:
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("replica %s not ready: %v\n%s", r.id, err, r.output.String())
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+}
+
+// pinned is an http.Client whose requests all go to replica i (-1: round robin).
+func pinned(jar http.CookieJar, i int) *http.Client {
+	return &http.Client{Jar: jar, Timeout: 30 * time.Second, Transport: pin{i}}
+}
+
+type pin struct{ i int }
+
+func (p pin) RoundTrip(r *http.Request) (*http.Response, error) {
+	if p.i >= 0 {
+		r = r.Clone(r.Context())
+		r.Header.Set("X-Test-Replica", fmt.Sprint(p.i))
+	}
+	return http.DefaultTransport.RoundTrip(r)
+}
+
+// signIn signs user in through the proxy, round robin: GET /login, the callback and the
+// dialer page may each land on another replica.
+func (c *cluster) signIn(t *testing.T, user string) http.CookieJar {
+	t.Helper()
+	jar, _ := cookiejar.New(nil)
+	cl := pinned(jar, -1)
+	resp, err := cl.Get(c.URL + "/login")
+	if err != nil {
+		t.Fatal(err)
+	}
+	doc, err := goquery.NewDocumentFromReader(resp.Body)
+	resp.Body.Close()
+	if err != nil {
+		t.Fatal(err)
+	}
+	form := url.Values{}
+	doc.Find(`form input[type=hidden]`).Each(func(_ int, s *goquery.Selection) {
+		form.Set(s.AttrOr("name", ""), s.AttrOr("value", ""))
+	})
+	if form.Get("state") == "" {
+		t.Fatalf("GET /login did not lead to the sign-in form (HTTP %d at %s)", resp.StatusCode, resp.Request.URL)
+	}
+	form.Set("username", user)
+	form.Set("password", user)
+	form.Set("action", "signin")
+	resp, err = cl.PostForm(resp.Request.URL.String(), form)
+	if err != nil {
+		t.Fatal(err)
+	}
+	body, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if resp.Request.URL.String() != c.URL+"/" || !strings.Contains(string(body), `data-testid="signed-in-as"`) {
+		t.Fatalf("not signed in after the callback (HTTP %d at %s)", resp.StatusCode, resp.Request.URL)
+	}
+	return jar
+}
+
+func signedInOn(t *testing.T, jar http.CookieJar, c *cluster, i int) bool {
+	t.Helper()
+	resp, err := pinned(jar, i).Get(c.URL + "/")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	b, _ := io.ReadAll(resp.Body)
+	return strings.Contains(string(b), `data-testid="signed-in-as"`)
+}
+
+// TestClusterSignInAnywhere: behind a round-robin proxy every sign-in succeeds (the OAuth
+// callback finds its attempt whichever replica began it) and a session made on one replica
+// works on every other; sign-out on one ends it on all.
+func TestClusterSignInAnywhere(t *testing.T) {
+	c := newCluster(t, 3)
+	var jars []http.CookieJar
+	for n := range 6 { // two users: the simulator allows 5 sign-ins a minute per user (Auth group)
+		jars = append(jars, c.signIn(t, []string{"demo", "demo2"}[n%2]))
+	}
+	for n, jar := range jars {
+		for i := range c.replicas {
+			if !signedInOn(t, jar, c, i) {
+				t.Errorf("sign-in %d: not signed in on replica %s", n+1, c.replicas[i].id)
+			}
+		}
+	}
+	// Sign out on replica 2: the session is gone on replica 1 and 3 too.
+	jar := jars[5]
+	req, _ := http.NewRequest(http.MethodPost, c.URL+"/logout", nil)
+	req.Header.Set("Origin", c.URL)
+	req.Header.Set("X-Requested-With", "fetch")
+	if resp, err := pinned(jar, 1).Do(req); err != nil {
+		t.Fatal(err)
+	} else {
+		resp.Body.Close()
+	}
+	for i := range c.replicas {
+		if signedInOn(t, jar, c, i) {
+			t.Errorf("signed out on r2, still signed in on %s", c.replicas[i].id)
+		}
+	}
+}
+
+// wsCards connects a page's WebSocket to replica i and collects the data-call-status of
+// call cards per call id.
+type wsPage struct {
+	mu   sync.Mutex
+	seen map[string][]string
+}
+
+func openPage(t *testing.T, c *cluster, jar http.CookieJar, i int) *wsPage {
+	t.Helper()
+	h := http.Header{"Origin": {c.URL}, "X-Test-Replica": {fmt.Sprint(i)}}
+	d := websocket.Dialer{Jar: jar, HandshakeTimeout: 5 * time.Second}
+	conn, resp, err := d.DialContext(t.Context(), "ws"+strings.TrimPrefix(c.URL, "http")+"/ws", h)
+	if err != nil {
+		status := 0
+		if resp != nil {
+			status = resp.StatusCode
+		}
+		t.Fatalf("WebSocket on %s: %v (HTTP %d)", c.replicas[i].id, err, status)
+	}
+	t.Cleanup(func() { conn.Close() })
+	p := &wsPage{seen: map[string][]string{}}
+	go func() {
+		for {
+			_, msg, err := conn.ReadMessage()
+			if err != nil {
+				return
+			}
+			doc, err := goquery.NewDocumentFromReader(strings.NewReader(string(msg)))
+			if err != nil {
+				continue
+			}
+			doc.Find(`[data-testid="call"]`).Each(func(_ int, s *goquery.Selection) {
+				id := s.AttrOr("data-call-id", "")
+				st := s.AttrOr("data-call-status", "") + "/" +
+					s.Find(`[data-testid="caller-leg"]`).AttrOr("data-status", "") + "/" +
+					s.Find(`[data-testid="callee-leg"]`).AttrOr("data-status", "")
+				p.mu.Lock()
+				if h := p.seen[id]; len(h) == 0 || h[len(h)-1] != st {
+					p.seen[id] = append(h, st)
+				}
+				p.mu.Unlock()
+			})
+		}
+	}()
+	return p
+}
+
+func (p *wsPage) last(id string) string {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if h := p.seen[id]; len(h) > 0 {
+		return h[len(h)-1]
+	}
+	return ""
+}
+
+func placeOn(t *testing.T, c *cluster, jar http.CookieJar, i int, to string) string {
+	t.Helper()
+	req, _ := http.NewRequest(http.MethodPost, c.URL+"/calls", strings.NewReader(url.Values{"to": {to}}.Encode()))
+	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+	req.Header.Set("X-Requested-With", "fetch")
+	req.Header.Set("Origin", c.URL)
+	resp, err := pinned(jar, i).Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	doc, _ := goquery.NewDocumentFromReader(resp.Body)
+	id := doc.Find(`[data-testid="call"]`).AttrOr("data-call-id", "")
+	if resp.StatusCode != http.StatusCreated || id == "" {
+		t.Fatalf("POST /calls on %s = %d, no call card", c.replicas[i].id, resp.StatusCode)
+	}
+	return id
+}
+
+// pollers returns, for call id, how many GET ring-out/{id} each replica sent (by the
+// X-User-Agent's replica/…).
+func (c *cluster) pollers(id string) map[string]int {
+	out := map[string]int{}
+	for _, r := range c.sim.Sim.Requests() {
+		if r.Method == http.MethodGet && strings.HasSuffix(r.Path, "/ring-out/"+id) {
+			_, rep, _ := strings.Cut(r.Agent, "replica/")
+			out[rep]++
+		}
+	}
+	return out
+}
+
+// TestClusterOnePollerEveryPage: a call placed on one replica is polled by exactly one
+// replica, and pages on all three get its changes to the final state (NOTIFY fan-out).
+func TestClusterOnePollerEveryPage(t *testing.T) {
+	c := newCluster(t, 3)
+	jar := c.signIn(t, "demo")
+	var pages []*wsPage
+	for i := range c.replicas {
+		pages = append(pages, openPage(t, c, jar, i))
+	}
+	id := placeOn(t, c, jar, 0, rcsim.Busy.Number)
+	deadline := time.Now().Add(30 * time.Second)
+	for i, p := range pages {
+		for !strings.HasPrefix(p.last(id), "CannotReach/") {
+			if time.Now().After(deadline) {
+				t.Fatalf("page on %s: call %s went %v, want it to end CannotReach (busy)", c.replicas[i].id, id, p.seen[id])
+			}
+			time.Sleep(50 * time.Millisecond)
+		}
+	}
+	if got := c.pollers(id); len(got) != 1 {
+		t.Errorf("GET ring-out/%s by replica: %v, want one replica", id, got)
+	} else {
+		t.Logf("GET ring-out/%s by replica: %v; pages saw %v, %v, %v", id, got, pages[0].seen[id], pages[1].seen[id], pages[2].seen[id])
+	}
+}
+
+// TestClusterTakeover: the replica polling a call stops (SIGTERM: it releases its leases);
+// another replica takes the call over and the pages on the survivors see it to its end.
+func TestClusterTakeover(t *testing.T) {
+	c := newCluster(t, 3)
+	jar := c.signIn(t, "demo")
+	var pages []*wsPage
+	for i := range c.replicas {
+		pages = append(pages, openPage(t, c, jar, i))
+	}
+	id := placeOn(t, c, jar, 0, rcsim.Answered.Number)
+	var first string
+	for deadline := time.Now().Add(10 * time.Second); first == ""; time.Sleep(50 * time.Millisecond) {
+		for rep := range c.pollers(id) {
+			first = rep
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("nobody polls the call")
+		}
+	}
+	stopped := -1
+	for i, r := range c.replicas {
+		if r.id == first {
+			stopped = i
+			r.stop()
+			if err := <-r.done; err != nil {
+				t.Errorf("replica %s: %v", r.id, err)
+			}
+			r.done = nil
+		}
+	}
+	stoppedAt := time.Now()
+	deadline := time.Now().Add(40 * time.Second)
+	for i, p := range pages {
+		if i == stopped {
+			continue
+		}
+		for !dialerStatusFinal(p.last(id)) {
+			if time.Now().After(deadline) {
+				t.Fatalf("page on %s: call went %v, want it to reach its end after %s stopped", c.replicas[i].id, p.seen[id], first)
+			}
+			time.Sleep(50 * time.Millisecond)
+		}
+	}
+	got := c.pollers(id)
+	if len(got) != 2 {
+		t.Errorf("GET ring-out by replica: %v, want %s then one other", got, first)
+	}
+	t.Logf("GET ring-out by replica: %v; %s stopped; final on the survivors %v later: %v",
+		got, first, time.Since(stoppedAt).Round(100*time.Millisecond), pages[(stopped+1)%3].seen[id])
+}
+
+// dialerStatusFinal reads a page's "call/caller/callee" status.
+func dialerStatusFinal(s string) bool {
+	f := strings.SplitN(s+"//", "/", 3)
+	return s != "" && dialer.Status{Call: dialer.CallStatus(f[0]), Caller: dialer.LegStatus(f[1]),
+		Callee: dialer.LegStatus(strings.TrimSuffix(f[2], "//"))}.Final()
+}

@@ -1,0 +1,133 @@
+package pg
+
+import (
+	"context"
+	"fmt"
+
+	"github.com/jackc/pgx/v5"
+
+	"github.com/ringout-dialer/ringout/dialer"
+)
+
+// The poller leases of cluster mode (callwatch.Leases). Every expiry is computed and
+// compared on the database's clock (now()), so replicas' clocks may disagree; each replica
+// keeps its own trust window on its monotonic clock (callwatch).
+
+func (s *Store) ttl() float64 { return s.opts.LeaseTTL.Seconds() }
+
+// Claim takes call id's lease if it is free, expired, or already this replica's.
+func (s *Store) Claim(ctx context.Context, id string) (int64, bool, error) {
+	var epoch int64
+	err := s.pool.QueryRow(ctx, `UPDATE calls SET poller = $1, lease_epoch = lease_epoch + 1,
+		lease_until = now() + make_interval(secs => $2)
+		WHERE id = $3 AND live AND NOT being_placed
+		  AND (lease_until IS NULL OR lease_until < now() OR poller = $1)
+		RETURNING lease_epoch`, s.opts.Replica, s.ttl(), id).Scan(&epoch)
+	if err == pgx.ErrNoRows {
+		return 0, false, nil
+	}
+	if err != nil {
+		return 0, false, fmt.Errorf("store: claim lease of %s: %w", id, err)
+	}
+	return epoch, true, nil
+}
+
+// Renew extends this replica's unexpired leases and returns them.
+func (s *Store) Renew(ctx context.Context) (map[string]int64, error) {
+	rows, err := s.pool.Query(ctx, `UPDATE calls SET lease_until = now() + make_interval(secs => $2)
+		WHERE poller = $1 AND live AND lease_until >= now()
+		RETURNING id, lease_epoch`, s.opts.Replica, s.ttl())
+	if err != nil {
+		return nil, fmt.Errorf("store: renew leases: %w", err)
+	}
+	defer rows.Close()
+	held := map[string]int64{}
+	for rows.Next() {
+		var id string
+		var epoch int64
+		if err := rows.Scan(&id, &epoch); err != nil {
+			return nil, fmt.Errorf("store: renew leases: %w", err)
+		}
+		held[id] = epoch
+	}
+	return held, rows.Err()
+}
+
+// ClaimExpired claims up to n live calls without a running lease (SKIP LOCKED: two
+// replicas claiming at once take different rows) and returns them with their epochs.
+func (s *Store) ClaimExpired(ctx context.Context, n int) ([]dialer.Call, []int64, error) {
+	rows, err := s.pool.Query(ctx, `UPDATE calls SET poller = $1, lease_epoch = lease_epoch + 1,
+		lease_until = now() + make_interval(secs => $2)
+		WHERE id IN (SELECT id FROM calls
+			WHERE live AND NOT being_placed AND (lease_until IS NULL OR lease_until < now())
+			ORDER BY started_at LIMIT $3 FOR UPDATE SKIP LOCKED)
+		RETURNING `+callColumns+`, lease_epoch`, s.opts.Replica, s.ttl(), n)
+	if err != nil {
+		return nil, nil, fmt.Errorf("store: claim expired leases: %w", err)
+	}
+	defer rows.Close()
+	var calls []dialer.Call
+	var epochs []int64
+	for rows.Next() {
+		var epoch int64
+		c, err := scanCall(rows, &epoch)
+		if err != nil {
+			continue // a damaged row: LiveCalls/GetCall mark it; nobody polls it
+		}
+		calls, epochs = append(calls, c), append(epochs, epoch)
+	}
+	return calls, epochs, rows.Err()
+}
+
+// fencedSave is SaveCall's upsert as an UPDATE that only this replica's lease at the given
+// epoch may make; the NOTIFY goes out only when it did.
+const fencedSave = `WITH saved AS (
+	UPDATE calls SET owner = $2, from_number = $3, to_number = $4, play_prompt = $5, call_status = $6,
+		caller_status = $7, callee_status = $8, live = $9, cancel_requested = $10, note = $11,
+		watched = $12, started_at = $13, updated_at = $14, history = $15, seq = seq + 1
+	WHERE id = $1 AND poller = $16 AND lease_epoch = $17
+	RETURNING owner, id)
+SELECT s.id FROM saved s CROSS JOIN LATERAL pg_notify('` + Channel + `', s.owner || ':' || s.id) n`
+
+// SaveFenced saves c only while this replica holds its lease at epoch.
+func (s *Store) SaveFenced(ctx context.Context, c dialer.Call, epoch int64) (bool, error) {
+	args, err := callArgs(c)
+	if err != nil {
+		return false, err
+	}
+	var id string
+	err = s.pool.QueryRow(ctx, fencedSave, append(args, s.opts.Replica, epoch)...).Scan(&id)
+	if err == pgx.ErrNoRows {
+		return false, nil
+	}
+	if err != nil {
+		return false, fmt.Errorf("store: save call %s: %w", c.ID, err)
+	}
+	return true, nil
+}
+
+// Release ends this replica's lease at epoch now, for another replica to claim.
+func (s *Store) Release(ctx context.Context, id string, epoch int64) error {
+	_, err := s.pool.Exec(ctx, `UPDATE calls SET lease_until = NULL, poller = ''
+		WHERE id = $1 AND poller = $2 AND lease_epoch = $3`, id, s.opts.Replica, epoch)
+	if err != nil {
+		return fmt.Errorf("store: release lease of %s: %w", id, err)
+	}
+	return nil
+}
+
+// AskCancel records a cancel of owner's live call id asked on this replica, and notifies
+// the replicas ("cancel:<owner>:<id>"): the lease holder's sends the DELETE.
+func (s *Store) AskCancel(ctx context.Context, owner, id string) error {
+	var n int64
+	err := s.pool.QueryRow(ctx, `WITH asked AS (
+		UPDATE calls SET cancel_asked = cancel_asked + 1 WHERE id = $1 AND owner = $2 AND live RETURNING id)
+		SELECT count(*) FROM asked, LATERAL pg_notify('`+Channel+`', 'cancel:' || $2 || ':' || $1) n`, id, owner).Scan(&n)
+	if err != nil {
+		return fmt.Errorf("store: ask to cancel %s: %w", id, err)
+	}
+	if n == 0 {
+		return dialer.ErrCallGone
+	}
+	return nil
+}

@@ -1,0 +1,197 @@
+package pg_test
+
+import (
+	"context"
+	"log/slog"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/ringout-dialer/ringout/dialer"
+	"github.com/ringout-dialer/ringout/internal/pgtest"
+	"github.com/ringout-dialer/ringout/store/pg"
+)
+
+func replicaStore(t *testing.T, url, id string, ttl time.Duration) *pg.Store {
+	t.Helper()
+	s, err := pg.Open(t.Context(), url, pg.Options{Replica: id, LeaseTTL: ttl}, make([]byte, 32))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { s.Close() })
+	return s
+}
+
+func liveCall(id string) dialer.Call {
+	st := dialer.Status{Call: dialer.CallInProgress, Caller: dialer.LegInProgress}
+	now := time.Now()
+	return dialer.Call{ID: id, Owner: "u1", To: "+16505550129", Status: st, StartedAt: now, UpdatedAt: now,
+		History: []dialer.StatusAt{{Status: st, At: now}}}
+}
+
+// TestLeaseFencing: one replica holds a call's lease at a time; when its lease expires
+// unrenewed (a frozen replica), another claims it with a higher epoch, and the first
+// one's save under its old epoch is refused and changes nothing.
+func TestLeaseFencing(t *testing.T) {
+	url := pgtest.URL(t)
+	ctx := t.Context()
+	a := replicaStore(t, url, "a", time.Second)
+	b := replicaStore(t, url, "b", time.Second)
+	c := liveCall("call-1")
+	if err := a.SaveCall(ctx, c); err != nil {
+		t.Fatal(err)
+	}
+	ea, ok, err := a.Claim(ctx, c.ID)
+	if err != nil || !ok {
+		t.Fatalf("a.Claim = %v, %v", ok, err)
+	}
+	if _, ok, _ := b.Claim(ctx, c.ID); ok {
+		t.Fatal("b claimed a lease a holds")
+	}
+	if calls, _, _ := b.ClaimExpired(ctx, 10); len(calls) != 0 {
+		t.Fatalf("b.ClaimExpired took %d calls under a's running lease", len(calls))
+	}
+	if held, err := a.Renew(ctx); err != nil || held[c.ID] != ea {
+		t.Fatalf("a.Renew = %v, %v; want %s at epoch %d", held, err, c.ID, ea)
+	}
+	c.Status.Caller = dialer.LegSuccess
+	if ok, err := a.SaveFenced(ctx, c, ea); err != nil || !ok {
+		t.Fatalf("a.SaveFenced under its lease = %v, %v", ok, err)
+	}
+
+	time.Sleep(1200 * time.Millisecond) // a freezes: no renewal for longer than the TTL
+	calls, epochs, err := b.ClaimExpired(ctx, 10)
+	if err != nil || len(calls) != 1 || calls[0].ID != c.ID || epochs[0] <= ea {
+		t.Fatalf("b.ClaimExpired = %v %v, %v; want %s at an epoch above %d", calls, epochs, err, c.ID, ea)
+	}
+	if calls[0].Status.Caller != dialer.LegSuccess {
+		t.Errorf("the claimed call reads %+v, want a's last save", calls[0].Status)
+	}
+	if held, _ := a.Renew(ctx); len(held) != 0 {
+		t.Errorf("a renewed %v after b took it over", held)
+	}
+	stale := c
+	stale.Status = dialer.Status{Call: dialer.CallLost}
+	if ok, err := a.SaveFenced(ctx, stale, ea); err != nil || ok {
+		t.Fatalf("a.SaveFenced under the superseded epoch = %v, %v; want refused", ok, err)
+	}
+	if got, _ := b.GetCall(ctx, "u1", c.ID); got.Status.Call == dialer.CallLost {
+		t.Error("the superseded replica's save was written")
+	}
+	if ok, err := b.SaveFenced(ctx, c, epochs[0]); err != nil || !ok {
+		t.Errorf("b.SaveFenced under its new lease = %v, %v", ok, err)
+	}
+	// Release: another replica claims at once.
+	if err := b.Release(ctx, c.ID, epochs[0]); err != nil {
+		t.Fatal(err)
+	}
+	if _, ok, _ := a.Claim(ctx, c.ID); !ok {
+		t.Error("a could not claim a released lease")
+	}
+}
+
+// TestClaimExpiredSkipLocked: replicas claiming at once take different calls.
+func TestClaimExpiredSkipLocked(t *testing.T) {
+	url := pgtest.URL(t)
+	ctx := t.Context()
+	reps := []*pg.Store{replicaStore(t, url, "a", time.Second), replicaStore(t, url, "b", time.Second), replicaStore(t, url, "c", time.Second)}
+	for i := range 12 {
+		if err := reps[0].SaveCall(ctx, liveCall("call-"+string(rune('a'+i)))); err != nil {
+			t.Fatal(err)
+		}
+	}
+	owner := map[string]int{}
+	done := make(chan []string, len(reps))
+	for _, r := range reps {
+		go func() {
+			var ids []string
+			for range 3 {
+				calls, _, err := r.ClaimExpired(ctx, 2)
+				if err != nil {
+					t.Error(err)
+				}
+				for _, c := range calls {
+					ids = append(ids, c.ID)
+				}
+			}
+			done <- ids
+		}()
+	}
+	for range reps {
+		for _, id := range <-done {
+			owner[id]++
+		}
+	}
+	if len(owner) != 12 {
+		t.Errorf("%d of 12 calls claimed", len(owner))
+	}
+	for id, n := range owner {
+		if n != 1 {
+			t.Errorf("call %s claimed %d times", id, n)
+		}
+	}
+}
+
+// TestListenerGetsSavedKeys: a replica's LISTEN connection receives the key of every call
+// saved on another replica, after the commit, and is ready while connected.
+func TestListenerGetsSavedKeys(t *testing.T) {
+	url := pgtest.URL(t)
+	a := replicaStore(t, url, "a", time.Second)
+	b := replicaStore(t, url, "b", time.Second)
+	got := make(chan string, 10)
+	resynced := make(chan struct{}, 1)
+	l := b.Listener(slogDiscard())
+	l.Call = func(_ context.Context, owner, id string) { got <- owner + ":" + id }
+	l.Cancel = func(_ context.Context, owner, id string) { got <- "cancel " + owner + ":" + id }
+	l.Resync = func(context.Context) { resynced <- struct{}{} }
+	ctx, cancel := context.WithCancel(t.Context())
+	defer cancel()
+	go l.Run(ctx)
+	select {
+	case <-resynced:
+	case <-time.After(10 * time.Second):
+		t.Fatal("the listener did not connect")
+	}
+	if err := l.Ready(); err != nil {
+		t.Fatal(err)
+	}
+	if err := a.SaveCall(t.Context(), liveCall("call-9")); err != nil {
+		t.Fatal(err)
+	}
+	if err := a.AskCancel(t.Context(), "u1", "call-9"); err != nil {
+		t.Fatal(err)
+	}
+	for _, want := range []string{"u1:call-9", "cancel u1:call-9"} {
+		select {
+		case k := <-got:
+			if k != want {
+				t.Errorf("notified %q, want %q", k, want)
+			}
+		case <-time.After(5 * time.Second):
+			t.Fatalf("no notification %q", want)
+		}
+	}
+	// Its connection killed by the server: it is not ready, reconnects and resyncs.
+	if _, err := a.Pool().Exec(t.Context(), `SELECT pg_terminate_backend(pid) FROM pg_stat_activity
+		WHERE query LIKE 'LISTEN%' AND pid <> pg_backend_pid()`); err != nil {
+		t.Fatal(err)
+	}
+	select {
+	case <-resynced:
+	case <-time.After(15 * time.Second):
+		t.Fatal("the listener did not reconnect")
+	}
+	if err := a.SaveCall(t.Context(), liveCall("call-10")); err != nil {
+		t.Fatal(err)
+	}
+	select {
+	case k := <-got:
+		if !strings.HasSuffix(k, "call-10") {
+			t.Errorf("after the reconnect notified %q", k)
+		}
+	case <-time.After(5 * time.Second):
+		t.Fatal("no notification after the reconnect")
+	}
+}
+
+func slogDiscard() *slog.Logger { return slog.New(slog.DiscardHandler) }

@@ -1,0 +1,55 @@
+package pg_test
+
+import (
+	"fmt"
+	"sync"
+	"testing"
+
+	"github.com/ringout-dialer/ringout/internal/pgtest"
+	"github.com/ringout-dialer/ringout/store"
+	"github.com/ringout-dialer/ringout/store/pg"
+	"github.com/ringout-dialer/ringout/store/storetest"
+)
+
+// TestSuite runs the behaviour suite every store.DB passes (store/storetest) on PostgreSQL.
+func TestSuite(t *testing.T) {
+	storetest.Run(t, func(t *testing.T) storetest.Opener {
+		url := pgtest.URL(t)
+		return func(t *testing.T, key []byte, previous ...[]byte) store.DB {
+			s, err := pg.Open(t.Context(), url, pg.Options{Replica: "r1"}, key, previous...)
+			if err != nil {
+				t.Fatal(err)
+			}
+			t.Cleanup(func() { s.Close() })
+			return s
+		}
+	})
+}
+
+// TestMigrateConcurrently: replicas starting at once on an empty database all open it; the
+// migrations run once (one row per step in schema_migrations).
+func TestMigrateConcurrently(t *testing.T) {
+	url := pgtest.URL(t)
+	var wg sync.WaitGroup
+	stores := make([]*pg.Store, 4)
+	errs := make([]error, 4)
+	for i := range stores {
+		wg.Go(func() {
+			stores[i], errs[i] = pg.Open(t.Context(), url, pg.Options{Replica: fmt.Sprint("r", i)}, make([]byte, 32))
+		})
+	}
+	wg.Wait()
+	for i, err := range errs {
+		if err != nil {
+			t.Fatalf("replica %d: %v", i, err)
+		}
+		defer stores[i].Close()
+	}
+	var n, max int
+	if err := stores[0].Pool().QueryRow(t.Context(), `SELECT count(*), max(version) FROM schema_migrations`).Scan(&n, &max); err != nil {
+		t.Fatal(err)
+	}
+	if n != max || n < 2 {
+		t.Errorf("schema_migrations has %d rows up to version %d, want each step once", n, max)
+	}
+}
