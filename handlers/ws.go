@@ -162,7 +162,9 @@ func (a *App) websocket(w http.ResponseWriter, r *http.Request) {
 		http.Error(w, "The server is restarting; the page reconnects by itself.", http.StatusServiceUnavailable)
 		return
 	}
-	fwd, _ := a.forwardingNumbers(r.Context(), s)
+	// The handshake never asks RingCentral: the cards name "ring me at" by the last known
+	// list, if any (the page itself loaded it), else by the number.
+	fwd, _ := a.numbers.peek(s.UserID)
 	p := &page{a: a, session: s, fwd: fwd, subscribed: a.Now(), requestID: requestID(r.Context())}
 	sub, err := a.Watcher.SubscribeFunc(s.UserID, wsSendBuffer, p.wake)
 	if err != nil {
@@ -187,8 +189,8 @@ func (a *App) websocket(w http.ResponseWriter, r *http.Request) {
 	a.Metrics.WebSocketOpened()
 	conn.SetReadLimit(wsReadLimit)
 	a.sockets.add(p)
-	// The session may have ended since it was checked above (reading the forwarding
-	// numbers can take a while): ending it now closes the page, as it would have.
+	// The session may have ended since it was checked above (the upgrade, a busy store):
+	// ending it now closes the page, as it would have.
 	expires, live, why := a.Auth.Live(r.Context(), s.ID)
 	if !live {
 		go p.end(endReason(why))
