@@ -71,6 +71,13 @@ type Config struct {
 	Logger *slog.Logger
 	// RefreshBefore is how long before expiry an access token is refreshed; 0 means 60 s.
 	RefreshBefore time.Duration
+	// MaxLoginsPerClient caps the sign-ins one client address may have begun within the
+	// 10 minutes a sign-in may take (each is a row in the store until then); 0 means 30, a
+	// negative number no per-client cap (behind a proxy every client has its address).
+	MaxLoginsPerClient int
+	// MaxLogins caps the sign-ins begun within 10 minutes by all clients together; 0
+	// means 10 000.
+	MaxLogins int
 }
 
 // Session is a signed-in user as the pages need it.
@@ -120,6 +127,8 @@ type Auth struct {
 	closeOnce sync.Once
 
 	popups *popupCodes
+	logins *loginLimiter // sign-ins begun, per client and in all (limits.go)
+	purged time.Time     // under mu: when beginLogin last deleted abandoned sign-ins
 }
 
 // New returns an Auth over st. A new Auth over the same store and Secret recognises the
@@ -149,6 +158,12 @@ func New(cfg Config, st *store.Store) (*Auth, error) {
 	if cfg.RefreshBefore <= 0 {
 		cfg.RefreshBefore = defaultRefreshBefore
 	}
+	if cfg.MaxLoginsPerClient == 0 {
+		cfg.MaxLoginsPerClient = defaultMaxLoginsPerClient
+	}
+	if cfg.MaxLogins <= 0 {
+		cfg.MaxLogins = defaultMaxLogins
+	}
 	// The first key pair signs and encrypts cookies; all of them read cookies.
 	var keyPairs [][]byte
 	for _, sec := range append([][]byte{cfg.Secret}, cfg.PreviousSecrets...) {
@@ -169,7 +184,7 @@ func New(cfg Config, st *store.Store) (*Auth, error) {
 	cs.MaxAge(int(sessionMaxAge / time.Second))
 	return &Auth{cfg: cfg, st: st, cookies: cs, log: cfg.Logger, locks: map[string]*sessionLock{},
 		pending: map[string]store.Token{}, saving: map[string]bool{}, closing: make(chan struct{}),
-		popups: newPopupCodes()}, nil
+		popups: newPopupCodes(), logins: newLoginLimiter(cfg.MaxLoginsPerClient, cfg.MaxLogins)}, nil
 }
 
 // StoreKey derives the 32-byte token encryption key for store.Open from SESSION_SECRET.
@@ -188,6 +203,8 @@ type Error struct {
 	Reason  string
 	Message string
 	Err     error // the underlying error, if any
+	// RetryAfter, for TooManySignIns and RateLimited, is when to try again.
+	RetryAfter time.Duration
 }
 
 func (e *Error) Error() string { return "auth: sign-in failed: " + e.Reason }
@@ -206,6 +223,12 @@ const (
 	Exchange      ErrorKind = "exchange"       // the code was not accepted
 	Profile       ErrorKind = "profile"        // the extension lookup failed
 	Internal      ErrorKind = "internal"       // our store failed
+	// TooManySignIns: this client, or all clients together, began too many sign-ins
+	// lately; nothing was stored (limits.go).
+	TooManySignIns ErrorKind = "too_many_sign_ins"
+	// RateLimited: RingCentral's token endpoint refused the code with 429 (its Auth
+	// group allows 5 requests a minute).
+	RateLimited ErrorKind = "rate_limited"
 )
 
 var messages = map[ErrorKind]string{
@@ -242,6 +265,17 @@ func (a *Auth) BeginLogin(w http.ResponseWriter, r *http.Request) (string, error
 func (a *Auth) beginLogin(w http.ResponseWriter, r *http.Request, popupID string) (string, error) {
 	ctx := r.Context()
 	now := a.cfg.Now()
+	if wait, all, ok := a.logins.admit(clientAddress(r), now); !ok {
+		msg := "Too many sign-ins were started from your network in the last 10 minutes. Try again in " + minutes(wait) + "."
+		reason := "sign-in cap of the client address reached"
+		if all {
+			msg = "Too many sign-ins are in progress on this server right now. Try again in " + minutes(wait) + "."
+			reason = "sign-in cap of the server reached"
+		}
+		e := a.fail(ctx, TooManySignIns, reason, nil)
+		e.Message, e.RetryAfter = msg, wait
+		return "", e
+	}
 	attempt := store.LoginAttempt{
 		BrowserID: randomID(),
 		State:     randomID(),
@@ -249,9 +283,7 @@ func (a *Auth) beginLogin(w http.ResponseWriter, r *http.Request, popupID string
 		PopupID:   popupID,
 		CreatedAt: now,
 	}
-	if _, err := a.st.DeleteLoginAttemptsBefore(ctx, now.Add(-loginTTL)); err != nil {
-		a.log.WarnContext(ctx, "deleting abandoned sign-ins", "err", err)
-	}
+	a.purgeLogins(ctx, now)
 	if err := a.st.PutLoginAttempt(ctx, attempt); err != nil {
 		return "", fmt.Errorf("auth: begin login: %w", err)
 	}
@@ -259,6 +291,23 @@ func (a *Auth) beginLogin(w http.ResponseWriter, r *http.Request, popupID string
 		return "", fmt.Errorf("auth: begin login: %w", err)
 	}
 	return a.cfg.OAuth.AuthCodeURL(attempt.State, oauth2.S256ChallengeOption(attempt.Verifier)), nil
+}
+
+// purgeLogins deletes the abandoned sign-ins (older than loginTTL), at most once per
+// purgeEvery: one request in a minute pays for it (by the index on created_at), not each.
+func (a *Auth) purgeLogins(ctx context.Context, now time.Time) {
+	a.mu.Lock()
+	due := now.Sub(a.purged) >= purgeEvery
+	if due {
+		a.purged = now
+	}
+	a.mu.Unlock()
+	if !due {
+		return
+	}
+	if _, err := a.st.DeleteLoginAttemptsBefore(ctx, now.Add(-loginTTL)); err != nil {
+		a.log.WarnContext(ctx, "deleting abandoned sign-ins", "err", err)
+	}
 }
 
 // Callback completes a sign-in on RingCentral's redirect. It accepts only the state issued
