@@ -117,11 +117,9 @@ func Run(ctx context.Context, args []string, getenv func(string) string, stdout 
 	checkEmbedding(cfg, log)
 	oauth := ringcentral.OAuthConfig(server, clientID, clientSecret, cfg.PublicURL+"/oauth/callback")
 	oauth.Endpoint.AuthURL = authServer + "/restapi/oauth/authorize"
-	// Behind a proxy (MAX_CONNS_PER_CLIENT=0) every client has the proxy's address: then
-	// only the cap on all sign-ins in progress applies.
-	loginsPerClient := 0 // auth's default
-	if cfg.MaxConnsPerClient == 0 {
-		loginsPerClient = -1
+	loginsPerClient := cfg.MaxSignInsPerClient
+	if loginsPerClient == 0 {
+		loginsPerClient = -1 // auth: no per-client cap
 	}
 	a, err := auth.New(auth.Config{
 		OAuth:              oauth,

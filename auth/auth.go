@@ -27,6 +27,7 @@ import (
 	"net/http"
 	"strconv"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/gorilla/sessions"
@@ -115,10 +116,19 @@ type Auth struct {
 	cookies *sessions.CookieStore
 	log     *slog.Logger
 
-	mu      sync.Mutex
-	locks   map[string]*sessionLock // by session id: single-flight refresh
-	pending map[string]store.Token  // by session id: refreshed pairs not stored yet (pending.go)
-	saving  map[string]bool         // by session id: a saver of the pending pair runs
+	mu     sync.Mutex
+	locks  map[string]*sessionLock // by session id: single-flight refresh
+	tokens map[string]heldToken    // by session id: the current pair, decrypted (pending.go)
+	saving map[string]bool         // by session id: a saver of the unsaved pair runs
+	// tokenGen counts the changes of tokens by keep and forget: a pair read from the store
+	// during one is not held (it may be behind).
+	tokenGen uint64
+	owners   map[string][]string // by user: live session ids, most recently used first (owners.go)
+	// sessionOwner is the user of each session in owners; ownerGen counts the changes of
+	// owners, as tokenGen does for tokens.
+	sessionOwner map[string]string
+	ownerGen     uint64
+	storeReads   atomic.Int64 // reads of tokens and session lists from the store (tests)
 
 	onEnd []func(id string, why EndReason) // OnSessionEnd's functions, under mu
 
@@ -183,7 +193,8 @@ func New(cfg Config, st *store.Store) (*Auth, error) {
 	cs := sessions.NewCookieStore(keyPairs...)
 	cs.MaxAge(int(sessionMaxAge / time.Second))
 	return &Auth{cfg: cfg, st: st, cookies: cs, log: cfg.Logger, locks: map[string]*sessionLock{},
-		pending: map[string]store.Token{}, saving: map[string]bool{}, closing: make(chan struct{}),
+		tokens: map[string]heldToken{}, saving: map[string]bool{}, closing: make(chan struct{}),
+		owners: map[string][]string{}, sessionOwner: map[string]string{},
 		popups: newPopupCodes(), logins: newLoginLimiter(cfg.MaxLoginsPerClient, cfg.MaxLogins)}, nil
 }
 
@@ -379,6 +390,7 @@ func (a *Auth) Callback(w http.ResponseWriter, r *http.Request) (*SignedIn, erro
 	if err := a.st.CreateSession(ctx, ss, tok); err != nil {
 		return nil, a.fail(ctx, Internal, "storing the session", err)
 	}
+	a.sessionUsed(ss.UserID, ss.ID) // first of the user's sessions for the pollers
 	if attempt.PopupID != "" {
 		code := a.popups.mint(attempt.PopupID, ss.ID, now)
 		a.log.InfoContext(ctx, "signed in (popup)", "user", ss.UserID, "extension", ss.ExtensionNumber)
@@ -439,6 +451,8 @@ func (a *Auth) Session(r *http.Request) (*Session, bool) {
 	if now.Sub(ss.LastSeen) >= touchEvery {
 		if err := a.st.TouchSession(ctx, id, now); err != nil {
 			a.log.WarnContext(ctx, "touching session", "err", err)
+		} else {
+			a.sessionUsed(ss.UserID, id)
 		}
 	}
 	return fromStore(ss), true
