@@ -171,6 +171,7 @@ func Run(ctx context.Context, args []string, getenv func(string) string, stdout 
 		FrameAncestors: cfg.FrameAncestors,
 		Metrics:        m,
 		DemoNumbers:    demoNumbers,
+		MaxWebSockets:  connectionBudget().webSockets, // the listener's budget: one reckoning
 	})
 	mux.Handle("/", app)
 	fmt.Fprintf(stdout, "RingOut dialer on %s (demo mode: %v)\n", cfg.PublicURL, cfg.demo())
@@ -215,7 +216,7 @@ func serve(ctx context.Context, addr string, h http.Handler, cfg config, log *sl
 // serveListener serves until ctx ends, then stops accepting, tells long-lived connections
 // to go away (onShutdown) and drains in-flight requests for up to 10 s.
 func serveListener(ctx context.Context, ln net.Listener, h http.Handler, cfg config, log *slog.Logger, onShutdown func()) error {
-	ln = newLimitListener(ln, cfg.MaxConnsPerClient, connectionBudget(), log)
+	ln = newLimitListener(ln, cfg.MaxConnsPerClient, connectionBudget().total, log)
 	srv := &http.Server{
 		Handler:           h,
 		ReadHeaderTimeout: 10 * time.Second,

@@ -100,6 +100,7 @@ type options struct {
 	sim             rcsim.Options // the simulator's options (its rate limits are set here)
 	saveTimeout     time.Duration // Deps.SaveTimeout
 	loginsPerClient int           // auth's MaxLoginsPerClient (0: its default)
+	maxWebSockets   int           // Deps.MaxWebSockets (0: no cap)
 }
 
 // harness is the app as main wires it: real auth, store (a temp SQLite file), gateway and
@@ -165,6 +166,7 @@ func newHarness(t *testing.T, o options) *harness {
 		Now:            o.now,
 		Metrics:        m,
 		SaveTimeout:    o.saveTimeout,
+		MaxWebSockets:  o.maxWebSockets,
 	})
 	h.transport[appHost] = h.app
 	return h
