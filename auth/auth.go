@@ -365,6 +365,13 @@ func (a *Auth) Callback(w http.ResponseWriter, r *http.Request) (*SignedIn, erro
 
 	now := a.cfg.Now()
 	t, err := a.cfg.OAuth.Exchange(a.tokenContext(ctx), q.Get("code"), oauth2.VerifierOption(attempt.Verifier))
+	if wait, limited := tokenRateLimited(err); limited {
+		e := a.fail(ctx, RateLimited, "code exchange: "+describe(err), err)
+		e.Message = fmt.Sprintf("RingCentral refused the sign-in for now: it allows %d sign-in requests a minute (its Auth limit). "+
+			"Try again in %s.", ringcentral.Limits[ringcentral.Auth], secondsText(wait))
+		e.RetryAfter = wait
+		return nil, e
+	}
 	if err != nil {
 		return nil, a.fail(ctx, Exchange, "code exchange: "+describe(err), err)
 	}
@@ -659,6 +666,28 @@ func randomID() string {
 	b := make([]byte, 32)
 	rand.Read(b) // never returns an error (Go 1.24+)
 	return base64.RawURLEncoding.EncodeToString(b)
+}
+
+// tokenRateLimited reports whether the token endpoint answered 429 (RingCentral's Auth
+// group: 5 requests a minute), and how long to wait: its Retry-After, else the 60 s penalty.
+func tokenRateLimited(err error) (time.Duration, bool) {
+	var re *oauth2.RetrieveError
+	if !errors.As(err, &re) || re.Response == nil || re.Response.StatusCode != http.StatusTooManyRequests {
+		return 0, false
+	}
+	if n, err := strconv.Atoi(re.Response.Header.Get("Retry-After")); err == nil && n > 0 {
+		return time.Duration(n) * time.Second, true
+	}
+	return ringcentral.DefaultPenalty, true
+}
+
+// secondsText says d in whole seconds for a sentence: "40 seconds", "1 second".
+func secondsText(d time.Duration) string {
+	n := int(d.Round(time.Second) / time.Second)
+	if n <= 1 {
+		return "1 second"
+	}
+	return fmt.Sprintf("%d seconds", n)
 }
 
 // describe summarises a token endpoint error for the logs, without the response body.

@@ -125,3 +125,46 @@ func TestSignInAttemptsCappedInAll(t *testing.T) {
 		t.Errorf("%d sign-in attempts stored, want 50", n)
 	}
 }
+
+// TestSignInRateLimited: when RingCentral's token endpoint refuses the code with 429 (its
+// Auth group allows 5 requests a minute), the sign-in says so and when to try again
+// (Retry-After, else the 60 s penalty), instead of "RingCentral did not accept the sign-in".
+func TestSignInRateLimited(t *testing.T) {
+	for _, tt := range []struct {
+		name       string
+		retryAfter int
+		want       string
+		wait       time.Duration
+	}{
+		{"with Retry-After", 40, "Try again in 40 seconds.", 40 * time.Second},
+		{"without Retry-After", 0, "Try again in 60 seconds.", time.Minute},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			h := newHarness(t)
+			c := h.browser()
+			page, body := h.authorize(c)
+			cb := h.submit(page, body, "demo", "demo", "signin")
+			if err := h.sim.AddFault(rcsim.Fault{Method: "POST", Path: "/restapi/oauth/token", Status: 429, RetryAfter: tt.retryAfter}); err != nil {
+				t.Fatal(err)
+			}
+			r := httptest.NewRequest(http.MethodGet, cb, nil)
+			u := r.URL
+			u.Scheme, u.Host = "http", strings.TrimPrefix(h.app.URL, "http://")
+			for _, ck := range c.Jar.Cookies(u) {
+				r.AddCookie(ck)
+			}
+			_, err := h.auth.Load().Callback(httptest.NewRecorder(), r)
+			var ae *auth.Error
+			if !errors.As(err, &ae) || ae.Kind != auth.RateLimited {
+				t.Fatalf("callback: %v, want RateLimited", err)
+			}
+			want := "RingCentral refused the sign-in for now: it allows 5 sign-in requests a minute (its Auth limit). " + tt.want
+			if ae.Message != want || ae.RetryAfter != tt.wait {
+				t.Errorf("message %q, RetryAfter %v; want %q, %v", ae.Message, ae.RetryAfter, want, tt.wait)
+			}
+			if _, ok := h.session(c); ok {
+				t.Error("signed in after a refused sign-in")
+			}
+		})
+	}
+}
