@@ -159,7 +159,7 @@ func (a *App) websocket(w http.ResponseWriter, r *http.Request) {
 		http.Error(w, msgSignedOut, http.StatusUnauthorized)
 		return
 	}
-	if !websocket.IsWebSocketUpgrade(r) {
+	if fromFetch(r) && !websocket.IsWebSocketUpgrade(r) {
 		a.websocketProbe(w)
 		return
 	}
@@ -222,7 +222,7 @@ func (a *App) tooManyPages(w http.ResponseWriter, r *http.Request) {
 	http.Error(w, msgTooManyPages, http.StatusServiceUnavailable)
 }
 
-// websocketProbe answers a GET /ws that is no handshake: the page script asks it after a
+// websocketProbe answers the page script's GET /ws that is no handshake: it asks after a
 // handshake failed, to learn why (a browser does not show a refused handshake's answer to
 // the script). 503 with Retry-After when the WebSockets are at their cap, else 204.
 func (a *App) websocketProbe(w http.ResponseWriter) {

@@ -11,7 +11,7 @@ import (
 
 // TestWebSocketBudget: past the server's WebSocket budget (from its descriptor limit) a
 // new page's handshake is refused with 503 and Retry-After saying "too many open pages,
-// retrying"; the page script's probe (GET /ws without a handshake) says the same; calls
+// retrying"; the page script's probe (its GET /ws without a handshake) says the same; calls
 // can still be placed; and once a page closes, a new one connects.
 func TestWebSocketBudget(t *testing.T) {
 	h := newHarness(t, options{maxWebSockets: 2})
@@ -29,7 +29,7 @@ func TestWebSocketBudget(t *testing.T) {
 	if conn != nil || status != http.StatusServiceUnavailable || !strings.Contains(body, "Too many open pages on the server, retrying") {
 		t.Fatalf("the third page: %d %q, want 503 saying too many open pages", status, body)
 	}
-	probe := b.get("/ws")
+	probe := b.send(http.MethodGet, appURL+"/ws", nil, fetchHeader)
 	if probe.status != http.StatusServiceUnavailable || probe.header.Get("Retry-After") != "30" ||
 		!strings.Contains(probe.body, "Too many open pages on the server, retrying") {
 		t.Errorf("the page's probe: %d Retry-After %q %q", probe.status, probe.header.Get("Retry-After"), probe.body)
@@ -39,7 +39,7 @@ func TestWebSocketBudget(t *testing.T) {
 	// A page closes: its place is free again.
 	first.Close()
 	deadline := time.Now().Add(10 * time.Second)
-	for b.get("/ws").status != http.StatusNoContent {
+	for b.send(http.MethodGet, appURL+"/ws", nil, fetchHeader).status != http.StatusNoContent {
 		if time.Now().After(deadline) {
 			t.Fatal("the closed page's place never came free")
 		}
