@@ -271,9 +271,9 @@ func (c *userCache[T]) get(ctx context.Context, s *auth.Session, now func() time
 		c.m[s.UserID] = e
 	}
 	if !e.at.IsZero() && now().Sub(e.at) < c.ttl {
-		v := e.v
+		got := cachedValue[T]{v: e.v, at: e.at}
 		c.mu.Unlock()
-		return cachedValue[T]{v: v, at: e.at}
+		return got
 	}
 	f := e.flight
 	if f == nil {
