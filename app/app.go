@@ -120,14 +120,19 @@ func Run(ctx context.Context, args []string, getenv func(string) string, stdout 
 	checkEmbedding(cfg, log)
 	oauth := ringcentral.OAuthConfig(server, clientID, clientSecret, cfg.PublicURL+"/oauth/callback")
 	oauth.Endpoint.AuthURL = authServer + "/restapi/oauth/authorize"
+	loginsPerClient := cfg.MaxSignInsPerClient
+	if loginsPerClient == 0 {
+		loginsPerClient = -1 // auth: no per-client cap
+	}
 	a, err := auth.New(auth.Config{
-		OAuth:           oauth,
-		HTTPClient:      httpClient,
-		Server:          server,
-		SecureCookies:   strings.HasPrefix(cfg.PublicURL, "https://"),
-		Secret:          secret,
-		PreviousSecrets: previous,
-		Logger:          log,
+		OAuth:              oauth,
+		HTTPClient:         httpClient,
+		Server:             server,
+		SecureCookies:      strings.HasPrefix(cfg.PublicURL, "https://"),
+		Secret:             secret,
+		PreviousSecrets:    previous,
+		Logger:             log,
+		MaxLoginsPerClient: loginsPerClient,
 	}, st)
 	if err != nil {
 		return err
@@ -184,6 +189,7 @@ func Run(ctx context.Context, args []string, getenv func(string) string, stdout 
 		FrameAncestors: cfg.FrameAncestors,
 		Metrics:        m,
 		DemoNumbers:    demoNumbers,
+		MaxWebSockets:  connectionBudget().webSockets, // the listener's budget: one reckoning
 	})
 	mux.Handle("/", app)
 	fmt.Fprintf(stdout, "RingOut dialer on %s (demo mode: %v)\n", cfg.PublicURL, cfg.demo())
@@ -293,7 +299,7 @@ func serve(ctx context.Context, addr string, h http.Handler, cfg config, log *sl
 // serveListener serves until ctx ends, then stops accepting, tells long-lived connections
 // to go away (onShutdown) and drains in-flight requests for up to 10 s.
 func serveListener(ctx context.Context, ln net.Listener, h http.Handler, cfg config, log *slog.Logger, onShutdown func()) error {
-	ln = newLimitListener(ln, cfg.MaxConnsPerClient, connectionBudget(), log)
+	ln = newLimitListener(ln, cfg.MaxConnsPerClient, connectionBudget().total, log)
 	srv := &http.Server{
 		Handler:           h,
 		ReadHeaderTimeout: 10 * time.Second,

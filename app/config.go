@@ -40,6 +40,9 @@ type config struct {
 	LeaseTTL time.Duration
 	// MaxConnsPerClient caps the open connections of one client address (0: no cap).
 	MaxConnsPerClient int
+	// MaxSignInsPerClient caps the sign-ins one client address may have begun within 10
+	// minutes (0: no cap). Unset it is 30, or 0 when MaxConnsPerClient is 0 (a proxy).
+	MaxSignInsPerClient int
 	// ReadTimeout is how long a request, headers and body, may take to arrive.
 	ReadTimeout time.Duration
 	SimAddr     string
@@ -102,6 +105,7 @@ func parseConfig(args []string, getenv func(string) string, stderr io.Writer) (c
 	fs.StringVar(&c.TLSCert, "tls_cert", env("TLS_CERT", ""), "TLS certificate file")
 	fs.StringVar(&c.TLSKey, "tls_key", env("TLS_KEY", ""), "TLS key file")
 	maxConns := fs.String("max_conns_per_client", env("MAX_CONNS_PER_CLIENT", "1000"), "open connections one client address may hold (0: no cap; behind a proxy, cap at the proxy)")
+	maxSignIns := fs.String("max_signins_per_client", env("MAX_SIGNINS_PER_CLIENT", ""), "sign-ins one client address may begin within 10 minutes (0: no cap; default 30, or 0 with MAX_CONNS_PER_CLIENT=0)")
 	readTimeout := fs.String("read_timeout", env("READ_TIMEOUT", "30s"), "time a whole request (headers and body) may take to arrive")
 	fs.StringVar(&c.ReplicaID, "replica_id", env("REPLICA_ID", hostname()), "names this replica (X-User-Agent; default: the host name)")
 	fs.StringVar(&c.DatabaseURL, "database_url", env("DATABASE_URL", ""), "postgres://… selects PostgreSQL and cluster mode (unset: SQLite in DATA_DIR)")
@@ -122,6 +126,15 @@ func parseConfig(args []string, getenv func(string) string, stderr io.Writer) (c
 	}
 	if c.MaxConnsPerClient, err = strconv.Atoi(*maxConns); err != nil || c.MaxConnsPerClient < 0 {
 		return c, fmt.Errorf("MAX_CONNS_PER_CLIENT %q is not a whole number ≥ 0", *maxConns)
+	}
+	switch {
+	case *maxSignIns != "":
+		if c.MaxSignInsPerClient, err = strconv.Atoi(*maxSignIns); err != nil || c.MaxSignInsPerClient < 0 {
+			return c, fmt.Errorf("MAX_SIGNINS_PER_CLIENT %q is not a whole number ≥ 0", *maxSignIns)
+		}
+	case c.MaxConnsPerClient == 0: // behind a proxy every client has the proxy's address
+	default:
+		c.MaxSignInsPerClient = 30
 	}
 	if c.ReadTimeout, err = time.ParseDuration(*readTimeout); err != nil || c.ReadTimeout < time.Second {
 		return c, fmt.Errorf("READ_TIMEOUT %q is not a duration of at least 1s (like 30s)", *readTimeout)

@@ -68,6 +68,22 @@ func TestConfig(t *testing.T) {
 		{name: "unknown flag", args: []string{"-nope"}, wantErr: "flag provided but not defined"},
 		{name: "connection cap not a number", env: map[string]string{"MAX_CONNS_PER_CLIENT": "lots"}, wantErr: "MAX_CONNS_PER_CLIENT"},
 		{name: "negative connection cap", env: map[string]string{"MAX_CONNS_PER_CLIENT": "-1"}, wantErr: "MAX_CONNS_PER_CLIENT"},
+		{name: "sign-in cap by default", check: func(t *testing.T, c config) {
+			if c.MaxSignInsPerClient != 30 {
+				t.Errorf("MaxSignInsPerClient = %d, want 30", c.MaxSignInsPerClient)
+			}
+		}},
+		{name: "no sign-in cap per client behind a proxy", env: map[string]string{"MAX_CONNS_PER_CLIENT": "0"}, check: func(t *testing.T, c config) {
+			if c.MaxSignInsPerClient != 0 {
+				t.Errorf("MaxSignInsPerClient = %d, want 0", c.MaxSignInsPerClient)
+			}
+		}},
+		{name: "sign-in cap set", env: map[string]string{"MAX_CONNS_PER_CLIENT": "0", "MAX_SIGNINS_PER_CLIENT": "5"}, check: func(t *testing.T, c config) {
+			if c.MaxSignInsPerClient != 5 {
+				t.Errorf("MaxSignInsPerClient = %d, want 5", c.MaxSignInsPerClient)
+			}
+		}},
+		{name: "negative sign-in cap", env: map[string]string{"MAX_SIGNINS_PER_CLIENT": "-1"}, wantErr: "MAX_SIGNINS_PER_CLIENT"},
 		{name: "read timeout not a duration", env: map[string]string{"READ_TIMEOUT": "30"}, wantErr: "READ_TIMEOUT"},
 	}
 	for _, tt := range tests {

@@ -92,14 +92,29 @@ func clientHost(a net.Addr) string {
 	return host
 }
 
+// connBudget is what the process's descriptors allow: total client connections (the
+// listener's cap) and, of those, WebSockets (the handlers' cap).
+type connBudget struct {
+	total      int
+	webSockets int
+}
+
 // connectionBudget is how many client connections the process may hold: its descriptor
 // limit (Go raises the soft limit to the hard one at start) less a reserve for the
-// database, its journal, RingCentral's connections and the pollers.
-func connectionBudget() int {
+// database, its journal, RingCentral's connections and the pollers. WebSockets, which stay
+// open as long as their pages, may hold all but a tenth of them (at least 64, at most
+// half): the rest stays for requests, so that calls can be placed and canceled however
+// many pages are open.
+func connectionBudget() connBudget {
 	var lim syscall.Rlimit
 	if err := syscall.Getrlimit(syscall.RLIMIT_NOFILE, &lim); err != nil || lim.Cur > 1<<24 {
-		return 1 << 20
+		return budgetFor(1 << 20)
 	}
-	n := int(lim.Cur)
-	return max(16, n-max(256, n/10))
+	return budgetFor(int(lim.Cur))
+}
+
+// budgetFor is connectionBudget for a descriptor limit of n.
+func budgetFor(n int) connBudget {
+	total := max(16, n-max(256, n/10))
+	return connBudget{total: total, webSockets: total - max(min(64, total/2), total/10)}
 }

@@ -27,6 +27,7 @@ import (
 	"net/http"
 	"strconv"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/gorilla/sessions"
@@ -71,6 +72,13 @@ type Config struct {
 	Logger *slog.Logger
 	// RefreshBefore is how long before expiry an access token is refreshed; 0 means 60 s.
 	RefreshBefore time.Duration
+	// MaxLoginsPerClient caps the sign-ins one client address may have begun within the
+	// 10 minutes a sign-in may take (each is a row in the store until then); 0 means 30, a
+	// negative number no per-client cap (behind a proxy every client has its address).
+	MaxLoginsPerClient int
+	// MaxLogins caps the sign-ins begun within 10 minutes by all clients together; 0
+	// means 10 000.
+	MaxLogins int
 }
 
 // Session is a signed-in user as the pages need it.
@@ -108,10 +116,19 @@ type Auth struct {
 	cookies *sessions.CookieStore
 	log     *slog.Logger
 
-	mu      sync.Mutex
-	locks   map[string]*sessionLock // by session id: single-flight refresh
-	pending map[string]store.Token  // by session id: refreshed pairs not stored yet (pending.go)
-	saving  map[string]bool         // by session id: a saver of the pending pair runs
+	mu     sync.Mutex
+	locks  map[string]*sessionLock // by session id: single-flight refresh
+	tokens map[string]heldToken    // by session id: the current pair, decrypted (pending.go)
+	saving map[string]bool         // by session id: a saver of the unsaved pair runs
+	// tokenGen counts the changes of tokens by keep and forget: a pair read from the store
+	// during one is not held (it may be behind).
+	tokenGen uint64
+	owners   map[string][]string // by user: live session ids, most recently used first (owners.go)
+	// sessionOwner is the user of each session in owners; ownerGen counts the changes of
+	// owners, as tokenGen does for tokens.
+	sessionOwner map[string]string
+	ownerGen     uint64
+	storeReads   atomic.Int64 // reads of tokens and session lists from the store (tests)
 
 	onEnd []func(id string, why EndReason) // OnSessionEnd's functions, under mu
 
@@ -120,6 +137,8 @@ type Auth struct {
 	closeOnce sync.Once
 
 	popups *popupCodes
+	logins *loginLimiter // sign-ins begun, per client and in all (limits.go)
+	purged time.Time     // under mu: when beginLogin last deleted abandoned sign-ins
 }
 
 // New returns an Auth over st. A new Auth over the same store and Secret recognises the
@@ -149,6 +168,12 @@ func New(cfg Config, st store.Sessions) (*Auth, error) {
 	if cfg.RefreshBefore <= 0 {
 		cfg.RefreshBefore = defaultRefreshBefore
 	}
+	if cfg.MaxLoginsPerClient == 0 {
+		cfg.MaxLoginsPerClient = defaultMaxLoginsPerClient
+	}
+	if cfg.MaxLogins <= 0 {
+		cfg.MaxLogins = defaultMaxLogins
+	}
 	// The first key pair signs and encrypts cookies; all of them read cookies.
 	var keyPairs [][]byte
 	for _, sec := range append([][]byte{cfg.Secret}, cfg.PreviousSecrets...) {
@@ -168,8 +193,9 @@ func New(cfg Config, st store.Sessions) (*Auth, error) {
 	cs := sessions.NewCookieStore(keyPairs...)
 	cs.MaxAge(int(sessionMaxAge / time.Second))
 	return &Auth{cfg: cfg, st: st, cookies: cs, log: cfg.Logger, locks: map[string]*sessionLock{},
-		pending: map[string]store.Token{}, saving: map[string]bool{}, closing: make(chan struct{}),
-		popups: newPopupCodes()}, nil
+		tokens: map[string]heldToken{}, saving: map[string]bool{}, closing: make(chan struct{}),
+		owners: map[string][]string{}, sessionOwner: map[string]string{},
+		popups: newPopupCodes(), logins: newLoginLimiter(cfg.MaxLoginsPerClient, cfg.MaxLogins)}, nil
 }
 
 // StoreKey derives the 32-byte token encryption key for store.Open from SESSION_SECRET.
@@ -188,6 +214,8 @@ type Error struct {
 	Reason  string
 	Message string
 	Err     error // the underlying error, if any
+	// RetryAfter, for TooManySignIns and RateLimited, is when to try again.
+	RetryAfter time.Duration
 }
 
 func (e *Error) Error() string { return "auth: sign-in failed: " + e.Reason }
@@ -206,6 +234,12 @@ const (
 	Exchange      ErrorKind = "exchange"       // the code was not accepted
 	Profile       ErrorKind = "profile"        // the extension lookup failed
 	Internal      ErrorKind = "internal"       // our store failed
+	// TooManySignIns: this client, or all clients together, began too many sign-ins
+	// lately; nothing was stored (limits.go).
+	TooManySignIns ErrorKind = "too_many_sign_ins"
+	// RateLimited: RingCentral's token endpoint refused the code with 429 (its Auth
+	// group allows 5 requests a minute).
+	RateLimited ErrorKind = "rate_limited"
 )
 
 var messages = map[ErrorKind]string{
@@ -242,6 +276,17 @@ func (a *Auth) BeginLogin(w http.ResponseWriter, r *http.Request) (string, error
 func (a *Auth) beginLogin(w http.ResponseWriter, r *http.Request, popupID string) (string, error) {
 	ctx := r.Context()
 	now := a.cfg.Now()
+	if wait, all, ok := a.logins.admit(clientAddress(r), now); !ok {
+		msg := "Too many sign-ins were started from your network in the last 10 minutes. Try again in " + minutes(wait) + "."
+		reason := "sign-in cap of the client address reached"
+		if all {
+			msg = "Too many sign-ins are in progress on this server right now. Try again in " + minutes(wait) + "."
+			reason = "sign-in cap of the server reached"
+		}
+		e := a.fail(ctx, TooManySignIns, reason, nil)
+		e.Message, e.RetryAfter = msg, wait
+		return "", e
+	}
 	attempt := store.LoginAttempt{
 		BrowserID: randomID(),
 		State:     randomID(),
@@ -249,9 +294,7 @@ func (a *Auth) beginLogin(w http.ResponseWriter, r *http.Request, popupID string
 		PopupID:   popupID,
 		CreatedAt: now,
 	}
-	if _, err := a.st.DeleteLoginAttemptsBefore(ctx, now.Add(-loginTTL)); err != nil {
-		a.log.WarnContext(ctx, "deleting abandoned sign-ins", "err", err)
-	}
+	a.purgeLogins(ctx, now)
 	if err := a.st.PutLoginAttempt(ctx, attempt); err != nil {
 		return "", fmt.Errorf("auth: begin login: %w", err)
 	}
@@ -259,6 +302,23 @@ func (a *Auth) beginLogin(w http.ResponseWriter, r *http.Request, popupID string
 		return "", fmt.Errorf("auth: begin login: %w", err)
 	}
 	return a.cfg.OAuth.AuthCodeURL(attempt.State, oauth2.S256ChallengeOption(attempt.Verifier)), nil
+}
+
+// purgeLogins deletes the abandoned sign-ins (older than loginTTL), at most once per
+// purgeEvery: one request in a minute pays for it (by the index on created_at), not each.
+func (a *Auth) purgeLogins(ctx context.Context, now time.Time) {
+	a.mu.Lock()
+	due := now.Sub(a.purged) >= purgeEvery
+	if due {
+		a.purged = now
+	}
+	a.mu.Unlock()
+	if !due {
+		return
+	}
+	if _, err := a.st.DeleteLoginAttemptsBefore(ctx, now.Add(-loginTTL)); err != nil {
+		a.log.WarnContext(ctx, "deleting abandoned sign-ins", "err", err)
+	}
 }
 
 // Callback completes a sign-in on RingCentral's redirect. It accepts only the state issued
@@ -305,6 +365,13 @@ func (a *Auth) Callback(w http.ResponseWriter, r *http.Request) (*SignedIn, erro
 
 	now := a.cfg.Now()
 	t, err := a.cfg.OAuth.Exchange(a.tokenContext(ctx), q.Get("code"), oauth2.VerifierOption(attempt.Verifier))
+	if wait, limited := tokenRateLimited(err); limited {
+		e := a.fail(ctx, RateLimited, "code exchange: "+describe(err), err)
+		e.Message = fmt.Sprintf("RingCentral refused the sign-in for now: it allows %d sign-in requests a minute (its Auth limit). "+
+			"Try again in %s.", ringcentral.Limits[ringcentral.Auth], secondsText(wait))
+		e.RetryAfter = wait
+		return nil, e
+	}
 	if err != nil {
 		return nil, a.fail(ctx, Exchange, "code exchange: "+describe(err), err)
 	}
@@ -330,6 +397,7 @@ func (a *Auth) Callback(w http.ResponseWriter, r *http.Request) (*SignedIn, erro
 	if err := a.st.CreateSession(ctx, ss, tok); err != nil {
 		return nil, a.fail(ctx, Internal, "storing the session", err)
 	}
+	a.sessionUsed(ss.UserID, ss.ID) // first of the user's sessions for the pollers
 	if attempt.PopupID != "" {
 		code := a.popups.mint(attempt.PopupID, ss.ID, now)
 		a.log.InfoContext(ctx, "signed in (popup)", "user", ss.UserID, "extension", ss.ExtensionNumber)
@@ -390,6 +458,8 @@ func (a *Auth) Session(r *http.Request) (*Session, bool) {
 	if now.Sub(ss.LastSeen) >= touchEvery {
 		if err := a.st.TouchSession(ctx, id, now); err != nil {
 			a.log.WarnContext(ctx, "touching session", "err", err)
+		} else {
+			a.sessionUsed(ss.UserID, id)
 		}
 	}
 	return fromStore(ss), true
@@ -596,6 +666,28 @@ func randomID() string {
 	b := make([]byte, 32)
 	rand.Read(b) // never returns an error (Go 1.24+)
 	return base64.RawURLEncoding.EncodeToString(b)
+}
+
+// tokenRateLimited reports whether the token endpoint answered 429 (RingCentral's Auth
+// group: 5 requests a minute), and how long to wait: its Retry-After, else the 60 s penalty.
+func tokenRateLimited(err error) (time.Duration, bool) {
+	var re *oauth2.RetrieveError
+	if !errors.As(err, &re) || re.Response == nil || re.Response.StatusCode != http.StatusTooManyRequests {
+		return 0, false
+	}
+	if n, err := strconv.Atoi(re.Response.Header.Get("Retry-After")); err == nil && n > 0 {
+		return time.Duration(n) * time.Second, true
+	}
+	return ringcentral.DefaultPenalty, true
+}
+
+// secondsText says d in whole seconds for a sentence: "40 seconds", "1 second".
+func secondsText(d time.Duration) string {
+	n := int(d.Round(time.Second) / time.Second)
+	if n <= 1 {
+		return "1 second"
+	}
+	return fmt.Sprintf("%d seconds", n)
 }
 
 // describe summarises a token endpoint error for the logs, without the response body.

@@ -158,6 +158,14 @@ func TestCallbackFailures(t *testing.T) {
 			}
 			return cb
 		}},
+		{"token endpoint rate-limited", auth.RateLimited, func(t *testing.T, c *http.Client) string {
+			page, body := h.authorize(c)
+			cb := h.submit(page, body, "demo", "demo", "signin")
+			if err := h.sim.AddFault(rcsim.Fault{Method: "POST", Path: "/restapi/oauth/token", Status: 429, RetryAfter: 40}); err != nil {
+				t.Fatal(err)
+			}
+			return cb
+		}},
 		{"profile lookup fails", auth.Profile, func(t *testing.T, c *http.Client) string {
 			page, body := h.authorize(c)
 			cb := h.submit(page, body, "demo", "demo", "signin")

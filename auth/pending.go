@@ -8,12 +8,19 @@ import (
 	"github.com/ringout-dialer/ringout/store"
 )
 
+// Every session's current pair is kept in memory, decrypted, once read or refreshed
+// (tokens): the pollers ask for a token at every poll, and reading and decrypting it from
+// the store each time was most of their CPU. The pair held is dropped when the session
+// ends here (forget: sign-out, expiry, RingCentral ending it, the sweep) and replaced by a
+// refresh; a 401 and a refresh read the store again (fresh), so a pair changed by another
+// replica is noticed when it matters.
+//
 // A refresh rotates the session's tokens at RingCentral: from then on the old refresh token
 // is spent, and the new pair is the only way to go on. When storing the new pair fails (the
 // database is busy, SQLITE_BUSY), dropping it would sign the user out for good at the next
-// refresh (invalid_grant). So the pair is kept in memory (pending) until it is stored: every
-// reader of the session's tokens takes the pending pair first, and a background saver per
-// session retries the store with backoff until it succeeds or the session is gone.
+// refresh (invalid_grant). So the pair is held as unsaved until it is stored: every reader
+// of the session's tokens takes the held pair first, and a background saver per session
+// retries the store with backoff until it succeeds or the session is gone.
 
 // Backoff of the background saver.
 const (
@@ -21,16 +28,61 @@ const (
 	saveRetryMax   = 5 * time.Second
 )
 
-// current returns the session's tokens: the pending (refreshed, not yet stored) pair if
-// there is one, else the stored one.
+// heldToken is a session's pair in memory; unsaved: refreshed, not yet stored.
+type heldToken struct {
+	tok     store.Token
+	unsaved bool
+}
+
+// current returns the session's tokens: the pair held in memory if there is one, else the
+// stored one (then held).
 func (a *Auth) current(ctx context.Context, sid string) (store.Token, error) {
 	a.mu.Lock()
-	tok, ok := a.pending[sid]
+	h, ok := a.tokens[sid]
 	a.mu.Unlock()
 	if ok {
-		return tok, nil
+		return h.tok, nil
 	}
-	return a.st.Token(ctx, sid)
+	return a.load(ctx, sid)
+}
+
+// fresh is current, except that a pair held only as a copy of the stored one is read from
+// the store again: another replica may have refreshed it, or the session may have ended
+// there. A pair not stored yet (unsaved) is still the one to use.
+func (a *Auth) fresh(ctx context.Context, sid string) (store.Token, error) {
+	a.mu.Lock()
+	h, ok := a.tokens[sid]
+	if ok && !h.unsaved {
+		delete(a.tokens, sid)
+		ok = false
+	}
+	a.mu.Unlock()
+	if ok {
+		return h.tok, nil
+	}
+	return a.load(ctx, sid)
+}
+
+// load reads the session's stored pair and holds it, unless the session ended or got a
+// newer pair meanwhile (forget or keep ran during the read).
+func (a *Auth) load(ctx context.Context, sid string) (store.Token, error) {
+	a.mu.Lock()
+	gen := a.tokenGen
+	a.mu.Unlock()
+	a.storeReads.Add(1)
+	tok, err := a.st.Token(ctx, sid)
+	if err != nil {
+		return tok, err
+	}
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	if h, ok := a.tokens[sid]; ok {
+		return h.tok, nil // refreshed meanwhile: the newer pair
+	}
+	if gen == a.tokenGen {
+		a.tokens[sid] = heldToken{tok: tok}
+	}
+	return tok, nil
 }
 
 // keep stores a freshly refreshed pair, holding it in memory until the store has it. It
@@ -38,7 +90,8 @@ func (a *Auth) current(ctx context.Context, sid string) (store.Token, error) {
 // the store fails, the pair stays pending and a background saver retries.
 func (a *Auth) keep(ctx context.Context, sid string, tok store.Token) error {
 	a.mu.Lock()
-	a.pending[sid] = tok
+	a.tokens[sid] = heldToken{tok: tok, unsaved: true}
+	a.tokenGen++
 	running := a.saving[sid]
 	a.saving[sid] = true
 	a.mu.Unlock()
@@ -61,23 +114,27 @@ func (a *Auth) keep(ctx context.Context, sid string, tok store.Token) error {
 // of one session never race.
 func (a *Auth) saveOnce(ctx context.Context, sid string) (done bool, err error) {
 	a.mu.Lock()
-	tok, ok := a.pending[sid]
-	if !ok { // ended or revoked meanwhile
+	h, ok := a.tokens[sid]
+	if !ok || !h.unsaved { // ended or revoked meanwhile
 		delete(a.saving, sid)
 		a.mu.Unlock()
 		return true, nil
 	}
 	a.mu.Unlock()
-	err = a.st.SaveToken(ctx, sid, tok)
+	err = a.st.SaveToken(ctx, sid, h.tok)
 	if err != nil && !errors.Is(err, store.ErrNotFound) {
 		return false, err
 	}
 	a.mu.Lock()
 	defer a.mu.Unlock()
-	if cur, ok := a.pending[sid]; ok && cur != tok {
+	if cur, ok := a.tokens[sid]; ok && cur.tok != h.tok {
 		return false, nil // refreshed again meanwhile: store the newer pair
 	}
-	delete(a.pending, sid)
+	if errors.Is(err, store.ErrNotFound) {
+		delete(a.tokens, sid) // the session is gone
+	} else if ok {
+		a.tokens[sid] = heldToken{tok: h.tok} // stored: held as a copy from now on
+	}
 	delete(a.saving, sid)
 	return true, err
 }
@@ -112,10 +169,13 @@ func (a *Auth) saveLater(sid string) {
 	}
 }
 
-// forget drops the session's pending pair (the session ended or was revoked).
+// forget drops the session's pair held in memory and its place in its user's live
+// sessions (the session ended or was revoked).
 func (a *Auth) forget(sid string) {
 	a.mu.Lock()
-	delete(a.pending, sid)
+	delete(a.tokens, sid)
+	a.tokenGen++
+	a.dropSessionLocked(sid)
 	a.mu.Unlock()
 }
 

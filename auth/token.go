@@ -44,7 +44,7 @@ func idOf(s *Session) string {
 // with dialer.ErrSignedOut when the user has no live session left; OwnerClient returns it
 // when the user has none now.
 func (a *Auth) OwnerClient(ctx context.Context, owner string) (*http.Client, error) {
-	ids, err := a.st.UserSessions(ctx, owner)
+	ids, err := a.userSessions(ctx, owner, false)
 	if err != nil {
 		return nil, fmt.Errorf("auth: %w", err)
 	}
@@ -92,18 +92,27 @@ func (t *transport) RoundTrip(req *http.Request) (*http.Response, error) {
 	ctx := req.Context()
 	body := req.Body
 	tried := map[string]bool{}
+	reloaded := false
 	for {
-		ids, err := t.a.st.UserSessions(ctx, t.owner)
-		if err != nil {
-			closeBody(body)
-			return nil, notSent(fmt.Errorf("auth: %w", err))
-		}
-		sid := ""
-		for _, id := range ids {
-			if !tried[id] {
-				sid = id
+		// The user's sessions as held in memory; once all of them were tried, as stored
+		// (a session begun on another replica).
+		var sid string
+		for sid == "" {
+			ids, err := t.a.userSessions(ctx, t.owner, reloaded)
+			if err != nil {
+				closeBody(body)
+				return nil, notSent(fmt.Errorf("auth: %w", err))
+			}
+			for _, id := range ids {
+				if !tried[id] {
+					sid = id
+					break
+				}
+			}
+			if sid != "" || reloaded {
 				break
 			}
+			reloaded = true
 		}
 		if sid == "" {
 			closeBody(body)
@@ -214,9 +223,10 @@ func (a *Auth) rejected(ctx context.Context, sid, access string) (retry bool) {
 	unlock := a.lock(sid) // waits for a refresh in progress
 	defer unlock()
 	ctx = context.WithoutCancel(ctx)
-	tok, err := a.current(ctx, sid)
+	tok, err := a.fresh(ctx, sid) // as stored: another replica may have refreshed it
 	switch {
 	case errors.Is(err, store.ErrNotFound):
+		a.forget(sid)
 		return false // ended already
 	case err == nil && tok.AccessToken != access:
 		return true
@@ -231,18 +241,20 @@ func (a *Auth) rejected(ctx context.Context, sid, access string) (retry bool) {
 
 // token returns a valid access token for the session, refreshing it first when it expires
 // within RefreshBefore. Refreshes are single-flight per session: the token is read under
-// the session's lock, so callers that waited see the pair the first one got. A refreshed
-// pair that could not be stored yet is used from memory (pending.go): a spent refresh token
-// is never sent again.
+// the session's lock, so callers that waited see the pair the first one got. The pair is
+// held in memory once read (pending.go): a poll reads nothing from the store. A refreshed
+// pair that could not be stored yet is used from memory too: a spent refresh token is never
+// sent again.
 func (a *Auth) token(ctx context.Context, sid string) (*oauth2.Token, error) {
 	unlock := a.lock(sid)
 	defer unlock()
 	// The refresh is finished even if this caller gives up: RingCentral rotates the refresh
 	// token, and losing the answer would end the session.
 	ctx = context.WithoutCancel(ctx)
-	tok, err := a.current(ctx, sid) // a refreshed pair not stored yet comes first
+	tok, err := a.current(ctx, sid) // the pair held in memory comes first
 	switch {
 	case errors.Is(err, store.ErrNotFound):
+		a.forget(sid) // ended elsewhere: out of its user's list too
 		return nil, fmt.Errorf("auth: session ended: %w", dialer.ErrSignedOut)
 	case errors.Is(err, store.ErrDecrypt):
 		a.endSession(ctx, sid, endedExpired, "stored token cannot be decrypted (SESSION_SECRET changed?)")
@@ -268,8 +280,8 @@ func (a *Auth) token(ctx context.Context, sid string) (*oauth2.Token, error) {
 		return nil, fmt.Errorf("auth: refresh token expired: %w", dialer.ErrSignedOut)
 	}
 	if l, ok := a.st.(store.SessionLocker); ok {
-		// Cluster mode: one replica refreshes at a time. Whoever waited reads the pair the
-		// first one stored, and refreshes only if it is still the one that needed it.
+		// Cluster mode: one replica refreshes at a time. Whoever waited finds, below, the
+		// pair the first one stored, and refreshes only if it still needs to.
 		unlockDB, err := l.LockSession(ctx, sid)
 		if err != nil {
 			if now.Before(tok.Expiry) {
@@ -278,13 +290,17 @@ func (a *Auth) token(ctx context.Context, sid string) (*oauth2.Token, error) {
 			return nil, fmt.Errorf("auth: locking the session for a refresh: %w", err)
 		}
 		defer unlockDB()
-		stored, err := a.st.Token(ctx, sid)
-		switch {
-		case errors.Is(err, store.ErrNotFound):
-			return nil, fmt.Errorf("auth: session ended: %w", dialer.ErrSignedOut)
-		case err == nil && stored.RefreshToken != tok.RefreshToken:
-			return bearer(stored), nil // another replica refreshed it meanwhile
+	}
+	// Before spending the refresh token, read the pair as stored: another replica may have
+	// refreshed it already (its refresh token is then spent).
+	if stored, err := a.fresh(ctx, sid); err == nil && stored != tok {
+		tok = stored
+		if now.Before(tok.Expiry.Add(-a.refreshWindow(tok))) {
+			return bearer(tok), nil
 		}
+	} else if errors.Is(err, store.ErrNotFound) {
+		a.forget(sid)
+		return nil, fmt.Errorf("auth: session ended: %w", dialer.ErrSignedOut)
 	}
 	src := a.cfg.OAuth.TokenSource(a.tokenContext(ctx), &oauth2.Token{RefreshToken: tok.RefreshToken})
 	t, err := src.Token()

@@ -177,7 +177,7 @@ func TestCallingFasterThanRingCentralAllows(t *testing.T) {
 	status, body := post(t, c, app.URL+"/calls", url.Values{"to": {rcsim.LongRing.Number}}, nil)
 	took := time.Since(start)
 	msg := formError(body)
-	if status != http.StatusUnprocessableEntity || !strings.Contains(msg, "RingCentral allows 10 a minute. Try again in") ||
+	if status != http.StatusUnprocessableEntity || !strings.Contains(msg, "the dialer sends at most 4 at once, then one every 12 seconds. You can place the next call in") ||
 		strings.Contains(msg, "may have placed") {
 		t.Errorf("5th call: HTTP %d, form error %q; want 422 saying when to try again", status, msg)
 	}

@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"slices"
-	"time"
 
 	"github.com/ringout-dialer/ringout/auth"
 	"github.com/ringout-dialer/ringout/dialer"
@@ -33,34 +32,39 @@ func (c callerIDs) allows(number string) bool {
 // by one request at a time (two Light requests: phone-number and caller-id). A failure to
 // read the caller id setting leaves Setting empty; a failure to list the numbers is returned.
 func (a *App) callerIDs(ctx context.Context, s *auth.Session) (callerIDs, error) {
-	return a.callerIDCache.load(s.UserID, a.Now, func() (callerIDs, error) {
-		ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 20*time.Second) // shared by all waiters
-		defer cancel()
-		nums, err := a.RingCentral.PhoneNumbers(ctx, s)
-		if err != nil {
-			return callerIDs{}, err
+	got := a.callerIDCache.get(ctx, s, a.Now, pageWait, a.fetchCallerIDs)
+	if got.stale {
+		return got.v, nil
+	}
+	return got.v, got.err
+}
+
+// fetchCallerIDs reads the caller id choices from RingCentral (the cache's fetch).
+func (a *App) fetchCallerIDs(ctx context.Context, s *auth.Session) (callerIDs, error) {
+	nums, err := a.RingCentral.PhoneNumbers(ctx, s)
+	if err != nil {
+		return callerIDs{}, err
+	}
+	var c callerIDs
+	for _, n := range nums {
+		if n.CanBeCallerID() {
+			c.Numbers = append(c.Numbers, n)
 		}
-		var c callerIDs
-		for _, n := range nums {
-			if n.CanBeCallerID() {
-				c.Numbers = append(c.Numbers, n)
-			}
-		}
-		set, err := a.RingCentral.CallerID(ctx, s)
-		if errors.Is(err, dialer.ErrSignedOut) {
-			return callerIDs{}, err
-		}
-		if err != nil {
-			a.explainRC(ctx, opCallerID, err) // logged; the choice is offered without the setting
-			return c, nil
-		}
-		typ, number, _ := set.ForFeature(ringcentral.FeatureRingOut)
-		c.SettingType = typ
-		if typ == "PhoneNumber" || (typ == "" && number != "") {
-			c.Setting = number
-		}
+	}
+	set, err := a.RingCentral.CallerID(ctx, s)
+	if errors.Is(err, dialer.ErrSignedOut) {
+		return callerIDs{}, err
+	}
+	if err != nil {
+		a.explainRC(ctx, opCallerID, err) // logged; the choice is offered without the setting
 		return c, nil
-	})
+	}
+	typ, number, _ := set.ForFeature(ringcentral.FeatureRingOut)
+	c.SettingType = typ
+	if typ == "PhoneNumber" || (typ == "" && number != "") {
+		c.Setting = number
+	}
+	return c, nil
 }
 
 // callerIDOptions are the caller-id-select's choices, with chosen selected: the number

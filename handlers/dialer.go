@@ -4,12 +4,11 @@ import (
 	"cmp"
 	"context"
 	"errors"
+	"fmt"
 	"net/http"
 	"slices"
 	"sync"
 	"time"
-
-	"golang.org/x/sync/singleflight"
 
 	"github.com/ringout-dialer/ringout/auth"
 	"github.com/ringout-dialer/ringout/dialer"
@@ -94,13 +93,19 @@ func (a *App) dialerVM(ctx context.Context, s *auth.Session, in callForm) (views
 		a.logError(ctx, "the database does not take writes", "err", err)
 		vm.StorageProblem = msgStorageFailing
 	}
-	fwd, err := a.forwardingNumbers(ctx, s)
-	if errors.Is(err, dialer.ErrSignedOut) {
+	got, err := a.forwardingNumbersOrStale(ctx, s)
+	fwd := got.v
+	switch {
+	case errors.Is(err, dialer.ErrSignedOut):
 		return vm, err
-	}
-	if err != nil && vm.Errors.From == "" {
+	case err != nil && vm.Errors.From == "" && errors.Is(err, errStillLoading):
+		vm.Errors.From = "Your forwarding numbers are still being loaded from RingCentral: reload the page in a moment. " +
+			"You can still type the number to ring you at."
+	case err != nil && vm.Errors.From == "":
 		vm.Errors.From = "Your forwarding numbers could not be loaded: " + a.explainRC(ctx, opListNumbers, err) +
 			" You can still type the number to ring you at."
+	case got.stale:
+		vm.FromNote = a.staleNote(ctx, got.at, got.err)
 	}
 	selected := in.From
 	if selected == "" && in.FromOther == "" {
@@ -192,68 +197,179 @@ func fromLabel(number string, s *auth.Session, fwd []ringcentral.ForwardingNumbe
 	return display
 }
 
-// forwardingNumbers are the user's "ring me at" phones, cached for a few minutes so that
-// opening many pages does not spend the user's RingCentral request budget.
+// forwardingNumbers are the user's "ring me at" phones, cached per user so that opening
+// many pages does not spend the user's RingCentral request budget: fresh for five minutes,
+// then kept as the last known list. A page never waits more than pageWait for them: past
+// it, or when RingCentral cannot answer now (a 429's pause), it gets the last known list,
+// marked stale (the page says so), and the one fetch of the user goes on for the next page.
 func (a *App) forwardingNumbers(ctx context.Context, s *auth.Session) ([]ringcentral.ForwardingNumber, error) {
-	return a.numbers.load(s.UserID, a.Now, func() ([]ringcentral.ForwardingNumber, error) {
-		return a.RingCentral.ForwardingNumbers(context.WithoutCancel(ctx), s)
-	})
+	got := a.numbers.get(ctx, s, a.Now, pageWait, a.RingCentral.ForwardingNumbers)
+	if got.stale {
+		return got.v, nil
+	}
+	return got.v, got.err
 }
+
+// staleNote is the small note under "ring me at" when the list is the last known one.
+func (a *App) staleNote(ctx context.Context, at time.Time, err error) string {
+	why := "RingCentral is slow to answer just now."
+	if !errors.Is(err, errStillLoading) {
+		why = a.explainRC(ctx, opListNumbers, err)
+	}
+	ago := "less than a minute ago"
+	if m := int(a.Now().Sub(at) / time.Minute); m == 1 {
+		ago = "1 minute ago"
+	} else if m > 1 {
+		ago = fmt.Sprintf("%d minutes ago", m)
+	}
+	return "This list may be out of date: it was loaded from RingCentral " + ago + ". " + why
+}
+
+// forwardingNumbersOrStale is forwardingNumbers for the dialer page: it also says whether
+// the list is the last known one rather than RingCentral's answer of now.
+func (a *App) forwardingNumbersOrStale(ctx context.Context, s *auth.Session) (cachedValue[[]ringcentral.ForwardingNumber], error) {
+	got := a.numbers.get(ctx, s, a.Now, pageWait, a.RingCentral.ForwardingNumbers)
+	if got.stale {
+		return got, nil
+	}
+	return got, got.err
+}
+
+// pageWait bounds how long a page (or a click) waits for a value of the per-user caches:
+// RingCentral's rate budget (a 429 with Retry-After 40) must not hold a page load.
+const pageWait = 2 * time.Second
 
 // extension is the user's extension info (its serviceFeatures), cached like the
 // forwarding numbers: it is read when a call needs it, not on every page.
 func (a *App) extension(ctx context.Context, s *auth.Session) (ringcentral.Extension, error) {
-	return a.extensions.load(s.UserID, a.Now, func() (ringcentral.Extension, error) {
-		return a.RingCentral.Extension(context.WithoutCancel(ctx), s)
-	})
-}
-
-// userCache keeps one value per user for ttl.
-type userCache[T any] struct {
-	ttl    time.Duration
-	mu     sync.Mutex
-	m      map[string]cached[T]
-	flight singleflight.Group
-}
-
-// load is the user's cached value, or fetch's, read by one request at a time per user:
-// pages loaded together wait for the same answer instead of each asking RingCentral.
-// fetch's error is returned to every waiter and nothing is cached.
-func (c *userCache[T]) load(user string, now func() time.Time, fetch func() (T, error)) (T, error) {
-	if v, ok := c.get(user, now()); ok {
-		return v, nil
+	got := a.extensions.get(ctx, s, a.Now, pageWait, a.RingCentral.Extension)
+	if got.stale {
+		return got.v, nil
 	}
-	v, err, _ := c.flight.Do(user, func() (any, error) {
-		if v, ok := c.get(user, now()); ok {
-			return v, nil
-		}
-		v, err := fetch()
-		if err == nil {
-			c.put(user, v, now())
-		}
-		return v, err
-	})
-	return v.(T), err
+	return got.v, got.err
 }
 
-type cached[T any] struct {
-	v  T
-	at time.Time
+// errStillLoading: the value was not fetched within pageWait, and no earlier one is known.
+// The fetch goes on: the next page has it.
+var errStillLoading = errors.New("still being loaded from RingCentral")
+
+// userCache keeps one value per user: fresh for ttl, then kept as the last known value
+// (stale) until a fetch replaces it. Fetches are single-flight per user: the pages that
+// want a value while it is being fetched share that one request, which runs detached from
+// them (a page that stops waiting does not cancel it; its answer serves the next page).
+type userCache[T any] struct {
+	ttl time.Duration
+	mu  sync.Mutex
+	m   map[string]*cacheEntry[T]
+}
+
+type cacheEntry[T any] struct {
+	v      T
+	at     time.Time // when v was fetched; zero: no value yet
+	flight *flight[T]
+}
+
+// flight is one fetch in progress.
+type flight[T any] struct {
+	done    chan struct{} // closed when v and err are set
+	session string        // the session it is fetched with
+	v       T
+	err     error
+}
+
+// cachedValue is what get found: v (the zero value when there is none), stale when v is
+// the last known value rather than a fresh one, and err why no fresh value is there.
+type cachedValue[T any] struct {
+	v     T
+	at    time.Time
+	stale bool
+	err   error
 }
 
 func newUserCache[T any](ttl time.Duration) *userCache[T] {
-	return &userCache[T]{ttl: ttl, m: map[string]cached[T]{}}
+	return &userCache[T]{ttl: ttl, m: map[string]*cacheEntry[T]{}}
 }
 
-func (c *userCache[T]) get(user string, now time.Time) (T, bool) {
+// fetchTimeout bounds one detached fetch, all retries included.
+const fetchTimeout = 30 * time.Second
+
+// get returns the user's fresh value, or starts (or joins) the user's fetch and waits for
+// it at most wait. When the fetch fails or takes longer, the last known value is returned
+// as stale with the reason; without one, the zero value with the reason (errStillLoading
+// when the fetch goes on). A fetch started by another session of the user that found its
+// session signed out does not sign this one out: this page gets the stale value or
+// errStillLoading.
+func (c *userCache[T]) get(ctx context.Context, s *auth.Session, now func() time.Time, wait time.Duration,
+	fetch func(context.Context, *auth.Session) (T, error)) cachedValue[T] {
+	c.mu.Lock()
+	e := c.m[s.UserID]
+	if e == nil {
+		e = &cacheEntry[T]{}
+		c.m[s.UserID] = e
+	}
+	if !e.at.IsZero() && now().Sub(e.at) < c.ttl {
+		got := cachedValue[T]{v: e.v, at: e.at}
+		c.mu.Unlock()
+		return got
+	}
+	f := e.flight
+	if f == nil {
+		f = &flight[T]{done: make(chan struct{}), session: s.ID}
+		e.flight = f
+		go c.run(context.WithoutCancel(ctx), s, e, f, now, fetch)
+	}
+	c.mu.Unlock()
+
+	timer := time.NewTimer(wait)
+	defer timer.Stop()
+	var err error
+	select {
+	case <-f.done:
+		if f.err == nil {
+			return cachedValue[T]{v: f.v, at: now()}
+		}
+		err = f.err
+		if errors.Is(err, dialer.ErrSignedOut) && f.session != s.ID {
+			err = errStillLoading // not this session's sign-in
+		}
+	case <-timer.C:
+		err = errStillLoading
+	case <-ctx.Done():
+		err = ctx.Err()
+	}
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	e, ok := c.m[user]
-	return e.v, ok && now.Sub(e.at) < c.ttl
+	if e.at.IsZero() || errors.Is(err, dialer.ErrSignedOut) {
+		var zero T
+		return cachedValue[T]{v: zero, err: err}
+	}
+	return cachedValue[T]{v: e.v, at: e.at, stale: true, err: err}
 }
 
-func (c *userCache[T]) put(user string, v T, now time.Time) {
+// run is one fetch: it stores a value fetched, and ends the flight either way.
+func (c *userCache[T]) run(ctx context.Context, s *auth.Session, e *cacheEntry[T], f *flight[T], now func() time.Time,
+	fetch func(context.Context, *auth.Session) (T, error)) {
+	ctx, cancel := context.WithTimeout(ctx, fetchTimeout)
+	defer cancel()
+	v, err := fetch(ctx, s)
+	c.mu.Lock()
+	f.v, f.err = v, err
+	if err == nil {
+		e.v, e.at = v, now()
+	}
+	e.flight = nil
+	c.mu.Unlock()
+	close(f.done)
+}
+
+// peek returns the user's last known value, fresh or not, without fetching it.
+func (c *userCache[T]) peek(user string) (T, bool) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	c.m[user] = cached[T]{v: v, at: now}
+	e := c.m[user]
+	if e == nil || e.at.IsZero() {
+		var zero T
+		return zero, false
+	}
+	return e.v, true
 }

@@ -8,6 +8,7 @@ import (
 	"bytes"
 	"compress/gzip"
 	"context"
+	"errors"
 	"log/slog"
 	"net/http"
 	"strings"
@@ -43,6 +44,12 @@ type Deps struct {
 	// SaveTimeout bounds the write that must succeed before a call is placed (3 s), and
 	// the storage check of /readyz and the dialer's banner (1 s, or SaveTimeout if shorter).
 	SaveTimeout time.Duration
+	// MaxWebSockets caps the open WebSockets (0: no cap): each holds a file descriptor for
+	// as long as its page is open. The app derives it from the process's descriptor limit,
+	// leaving room for requests (placing and canceling calls), the database and
+	// RingCentral. Past it a page's handshake is refused with 503 and Retry-After, and the
+	// page retries later.
+	MaxWebSockets int
 }
 
 // App serves the dialer.
@@ -61,6 +68,7 @@ type App struct {
 	mu      sync.Mutex
 	closing chan struct{} // closed by Shutdown: WebSockets say goodbye
 	conns   sync.WaitGroup
+	open    int // open WebSockets (and handshakes under way), under mu
 }
 
 // New returns the app with its routes.
@@ -136,18 +144,44 @@ func (a *App) Shutdown() {
 	a.conns.Wait()
 }
 
-// track counts a WebSocket in for Shutdown to wait for. It reports false once Shutdown has
-// begun: then the connection must not start. (The lock orders Add before Wait.)
-func (a *App) track() bool {
+// Why track refuses a WebSocket.
+var (
+	errShuttingDown = errors.New("the server is shutting down")
+	errTooManyPages = errors.New("too many open WebSockets")
+)
+
+// track counts a WebSocket in, for Shutdown to wait for and against MaxWebSockets. It
+// refuses it once Shutdown has begun (errShuttingDown) or past the cap (errTooManyPages):
+// then the connection must not start. (The lock orders Add before Wait.)
+func (a *App) track() error {
 	a.mu.Lock()
 	defer a.mu.Unlock()
 	select {
 	case <-a.closing:
-		return false
+		return errShuttingDown
 	default:
-		a.conns.Add(1)
-		return true
 	}
+	if a.MaxWebSockets > 0 && a.open >= a.MaxWebSockets {
+		return errTooManyPages
+	}
+	a.open++
+	a.conns.Add(1)
+	return nil
+}
+
+// untrack counts a WebSocket that track let in out again.
+func (a *App) untrack() {
+	a.mu.Lock()
+	a.open--
+	a.mu.Unlock()
+	a.conns.Done()
+}
+
+// full reports whether a WebSocket would be refused as over MaxWebSockets now.
+func (a *App) full() bool {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	return a.MaxWebSockets > 0 && a.open >= a.MaxWebSockets
 }
 
 // limitBodies caps request bodies: no form of ours is anywhere near 64 KiB.

@@ -93,12 +93,14 @@ func serve(h http.Handler, w http.ResponseWriter, r *http.Request) (aborted bool
 
 // options vary the harness.
 type options struct {
-	maxPages       int      // callwatch's MaxSubscribersPerOwner (default 50)
-	frameAncestors []string // FRAME_ANCESTORS
-	metrics        bool     // serve GET /metrics
-	now            func() time.Time
-	sim            rcsim.Options // the simulator's options (its rate limits are set here)
-	saveTimeout    time.Duration // Deps.SaveTimeout
+	maxPages        int      // callwatch's MaxSubscribersPerOwner (default 50)
+	frameAncestors  []string // FRAME_ANCESTORS
+	metrics         bool     // serve GET /metrics
+	now             func() time.Time
+	sim             rcsim.Options // the simulator's options (its rate limits are set here)
+	saveTimeout     time.Duration // Deps.SaveTimeout
+	loginsPerClient int           // auth's MaxLoginsPerClient (0: its default)
+	maxWebSockets   int           // Deps.MaxWebSockets (0: no cap)
 }
 
 // harness is the app as main wires it: real auth, store (a temp SQLite file), gateway and
@@ -135,11 +137,12 @@ func newHarness(t *testing.T, o options) *harness {
 	}
 	t.Cleanup(func() { h.st.Close() })
 	h.auth, err = auth.New(auth.Config{
-		OAuth:      ringcentral.OAuthConfig(simURL, rcsim.DemoClientID, rcsim.DemoClientSecret, appURL+"/oauth/callback"),
-		HTTPClient: &http.Client{Transport: h.transport},
-		Server:     simURL,
-		Secret:     secret,
-		Logger:     log,
+		OAuth:              ringcentral.OAuthConfig(simURL, rcsim.DemoClientID, rcsim.DemoClientSecret, appURL+"/oauth/callback"),
+		HTTPClient:         &http.Client{Transport: h.transport},
+		Server:             simURL,
+		Secret:             secret,
+		Logger:             log,
+		MaxLoginsPerClient: o.loginsPerClient,
 	}, h.st)
 	if err != nil {
 		t.Fatal(err)
@@ -163,6 +166,7 @@ func newHarness(t *testing.T, o options) *harness {
 		Now:            o.now,
 		Metrics:        m,
 		SaveTimeout:    o.saveTimeout,
+		MaxWebSockets:  o.maxWebSockets,
 	})
 	h.transport[appHost] = h.app
 	return h

@@ -17,25 +17,26 @@ import (
 type rcOp struct {
 	what      string
 	forbidden string
+	again     string // what the person may do again once the budget has room
 }
 
 var (
-	opPlace  = rcOp{"placing a RingOut", msgNoRingOut}
-	opCancel = rcOp{"canceling a RingOut", msgNoRingOut}
+	opPlace  = rcOp{"placing a RingOut", msgNoRingOut, "place the next call"}
+	opCancel = rcOp{"canceling a RingOut", msgNoRingOut, "cancel"}
 	// GET forwarding-number: x-app-permission ReadAccounts (x-user-permission
 	// ReadUserForwardingFlipNumbers).
 	opListNumbers = rcOp{"listing forwarding numbers",
 		"RingCentral did not let us read your forwarding numbers: that needs the Read Accounts permission (ReadAccounts). " +
-			"Ask your RingCentral administrator."}
+			"Ask your RingCentral administrator.", "load them"}
 	// GET phone-number and caller-id: x-app-permission ReadAccounts.
-	opListPhoneNumbers = rcOp{"listing phone numbers", msgNoReadAccounts}
-	opCallerID         = rcOp{"reading caller id settings", msgNoReadAccounts}
+	opListPhoneNumbers = rcOp{"listing phone numbers", msgNoReadAccounts, "load them"}
+	opCallerID         = rcOp{"reading caller id settings", msgNoReadAccounts, "read it"}
 	// GET directory/entries: x-app-permission ReadAccounts (Medium group).
-	opDirectory = rcOp{"reading the company directory", msgNoReadAccounts}
+	opDirectory = rcOp{"reading the company directory", msgNoReadAccounts, "read it"}
 	// GET extension/~: x-app-permission ReadAccounts.
 	opExtension = rcOp{"reading extension info",
 		"RingCentral did not let us read your extension's settings: that needs the Read Accounts permission (ReadAccounts). " +
-			"Ask your RingCentral administrator."}
+			"Ask your RingCentral administrator.", "read them"}
 )
 
 const msgNoReadAccounts = "RingCentral did not let us read your account's settings: that needs the Read Accounts permission (ReadAccounts). " +
@@ -53,8 +54,13 @@ func (a *App) explainRC(ctx context.Context, op rcOp, err error) string {
 		if wait.Paused {
 			return fmt.Sprintf("RingCentral asked us to slow down. Try again in %s.", seconds(wait.Wait))
 		}
-		return fmt.Sprintf("You placed or canceled calls quickly, and RingCentral allows %d a minute. Try again in %s.",
-			ringcentral.Limits[wait.Group], seconds(wait.Wait))
+		if wait.Burst <= 0 || wait.Every <= 0 {
+			return fmt.Sprintf("You placed or canceled calls quickly. You can %s in %s.", op.again, seconds(wait.Wait))
+		}
+		// The pace is the dialer's own (inside RingCentral's limit, with room to spare):
+		// say that one, not RingCentral's.
+		return fmt.Sprintf("You placed or canceled calls quickly: the dialer sends at most %d at once, then one every %s. You can %s in %s.",
+			wait.Burst, seconds(wait.Every), op.again, seconds(wait.Wait))
 	}
 	e, ok := ringcentral.AsError(err)
 	if !ok {

@@ -127,12 +127,32 @@ func TestRateBudget(t *testing.T) {
 				b.place(rcsim.LongRing.Number)
 			}
 			r := b.fetch("/calls", url.Values{"to": {rcsim.LongRing.Number}})
-			want := "You placed or canceled calls quickly, and RingCentral allows 10 a minute. Try again in 12 seconds."
+			want := "You placed or canceled calls quickly: the dialer sends at most 4 at once, then one every 12 seconds. " +
+				"You can place the next call in 12 seconds."
 			if got := r.text("form-error"); r.status != 422 || got != want {
 				t.Errorf("the fifth call at once: %d %q, want 422 %q", r.status, got, want)
 			}
 			if n := h.requests("POST", "/ring-out"); n != 4 {
 				t.Errorf("%d POST ring-out, want 4", n)
+			}
+		})
+	})
+	t.Run("own pace, canceling", func(t *testing.T) {
+		synctest.Test(t, func(t *testing.T) {
+			h := newHarness(t, options{})
+			b := h.signIn("demo")
+			var id string
+			for range 4 {
+				id = b.place(rcsim.LongRing.Number)
+			}
+			r := b.fetch("/calls/"+id+"/cancel", nil)
+			want := "You placed or canceled calls quickly: the dialer sends at most 4 at once, then one every 12 seconds. " +
+				"You can cancel in 12 seconds."
+			if got := r.text("call-note"); got != want {
+				t.Errorf("canceling the fifth Heavy request at once: %d %q, want %q", r.status, got, want)
+			}
+			if n := h.requests("DELETE", "/ring-out"); n != 0 {
+				t.Errorf("%d DELETE ring-out, want none sent", n)
 			}
 		})
 	})

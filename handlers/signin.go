@@ -3,6 +3,8 @@ package handlers
 import (
 	"errors"
 	"net/http"
+	"strconv"
+	"time"
 
 	"github.com/ringout-dialer/ringout/auth"
 	"github.com/ringout-dialer/ringout/views"
@@ -44,13 +46,20 @@ func (a *App) callback(w http.ResponseWriter, r *http.Request) {
 // the reason; the page says what happened in a sentence.
 func (a *App) authFailed(w http.ResponseWriter, r *http.Request, err error) {
 	vm := views.AuthErrorVM{Title: "Sign-in did not work", Message: "Something went wrong on our side while signing you in."}
+	status := http.StatusBadRequest
 	var ae *auth.Error
 	if errors.As(err, &ae) {
 		vm.Message = ae.Message
+		// Too many sign-ins (ours or RingCentral's limit): nothing is wrong with the
+		// request, it is too early; say when to try again.
+		if ae.Kind == auth.TooManySignIns || ae.Kind == auth.RateLimited {
+			status = http.StatusTooManyRequests
+			w.Header().Set("Retry-After", strconv.Itoa(int(max(ae.RetryAfter, time.Second).Round(time.Second)/time.Second)))
+		}
 	} else {
 		a.logError(r.Context(), "sign-in", "err", err)
 	}
-	a.page(w, r, http.StatusBadRequest, views.LayoutVM{Title: "Sign-in did not work"}, views.AuthErrorPage(vm))
+	a.page(w, r, status, views.LayoutVM{Title: "Sign-in did not work"}, views.AuthErrorPage(vm))
 }
 
 func (a *App) logout(w http.ResponseWriter, r *http.Request) {

@@ -7,6 +7,7 @@ import (
 	"net/http"
 	"net/url"
 	"slices"
+	"strconv"
 	"strings"
 	"sync"
 	"time"
@@ -158,15 +159,25 @@ func (a *App) websocket(w http.ResponseWriter, r *http.Request) {
 		http.Error(w, msgSignedOut, http.StatusUnauthorized)
 		return
 	}
-	if !a.track() {
+	if fromFetch(r) && !websocket.IsWebSocketUpgrade(r) {
+		a.websocketProbe(w)
+		return
+	}
+	switch err := a.track(); {
+	case errors.Is(err, errTooManyPages):
+		a.tooManyPages(w, r)
+		return
+	case err != nil:
 		http.Error(w, "The server is restarting; the page reconnects by itself.", http.StatusServiceUnavailable)
 		return
 	}
-	fwd, _ := a.forwardingNumbers(r.Context(), s)
+	// The handshake never asks RingCentral: the cards name "ring me at" by the last known
+	// list, if any (the page itself loaded it), else by the number.
+	fwd, _ := a.numbers.peek(s.UserID)
 	p := &page{a: a, session: s, fwd: fwd, subscribed: a.Now(), requestID: requestID(r.Context())}
 	sub, err := a.Watcher.SubscribeFunc(s.UserID, wsSendBuffer, p.wake)
 	if err != nil {
-		a.conns.Done()
+		a.untrack()
 		status, msg := http.StatusServiceUnavailable, "The call updates are not available right now."
 		if errors.Is(err, dialer.ErrTooManyConnections) {
 			status, msg = http.StatusTooManyRequests, "You have too many dialer pages open. Close some and reload."
@@ -181,20 +192,46 @@ func (a *App) websocket(w http.ResponseWriter, r *http.Request) {
 	p.mu.Unlock()
 	if err != nil {
 		sub.Close()
-		a.conns.Done()
+		a.untrack()
 		return // the upgrader has answered with the reason
 	}
 	a.Metrics.WebSocketOpened()
 	conn.SetReadLimit(wsReadLimit)
 	a.sockets.add(p)
-	// The session may have ended since it was checked above (reading the forwarding
-	// numbers can take a while): ending it now closes the page, as it would have.
+	// The session may have ended since it was checked above (the upgrade, a busy store):
+	// ending it now closes the page, as it would have.
 	expires, live, why := a.Auth.Live(r.Context(), s.ID)
 	if !live {
 		go p.end(endReason(why))
 	}
 	p.wake() // the current state may have been queued before the upgrade
 	go p.read(expires)
+}
+
+// wsFullRetry is the Retry-After of a handshake refused for too many open WebSockets.
+const wsFullRetry = 30 * time.Second
+
+// msgTooManyPages is what a page refused for too many open WebSockets shows.
+const msgTooManyPages = "Too many open pages on the server, retrying"
+
+// tooManyPages refuses a handshake past MaxWebSockets: the server keeps descriptors for
+// requests, so calls can still be placed and canceled; the page retries after Retry-After.
+func (a *App) tooManyPages(w http.ResponseWriter, r *http.Request) {
+	a.Logger.Warn("websocket refused: too many open", "request_id", requestID(r.Context()), "max", a.MaxWebSockets)
+	w.Header().Set("Retry-After", strconv.Itoa(int(wsFullRetry/time.Second)))
+	http.Error(w, msgTooManyPages, http.StatusServiceUnavailable)
+}
+
+// websocketProbe answers the page script's GET /ws that is no handshake: it asks after a
+// handshake failed, to learn why (a browser does not show a refused handshake's answer to
+// the script). 503 with Retry-After when the WebSockets are at their cap, else 204.
+func (a *App) websocketProbe(w http.ResponseWriter) {
+	if a.full() {
+		w.Header().Set("Retry-After", strconv.Itoa(int(wsFullRetry/time.Second)))
+		http.Error(w, msgTooManyPages, http.StatusServiceUnavailable)
+		return
+	}
+	w.WriteHeader(http.StatusNoContent)
 }
 
 // page is one open WebSocket.
@@ -240,7 +277,7 @@ func (p *page) read(expires time.Time) {
 		conn.Close()
 		p.sub.Close()
 		a.Metrics.WebSocketClosed()
-		a.conns.Done()
+		a.untrack()
 	}()
 	conn.SetReadDeadline(time.Now().Add(wsPongWait))
 	conn.SetPongHandler(func(string) error { return conn.SetReadDeadline(time.Now().Add(wsPongWait)) })

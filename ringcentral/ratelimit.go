@@ -113,7 +113,7 @@ func (b *Budget) Wait(ctx context.Context, g Group, patience time.Duration) erro
 		d := r.Delay()
 		if d > patience {
 			r.Cancel()
-			return &WaitError{Group: g, Wait: d}
+			return &WaitError{Group: g, Wait: d, Burst: l.Burst(), Every: time.Duration(float64(time.Second) / float64(l.Limit()))}
 		}
 		if err := sleep(ctx, d); err != nil {
 			r.Cancel()
@@ -135,6 +135,10 @@ type WaitError struct {
 	Group  Group
 	Wait   time.Duration
 	Paused bool // the group is paused by RingCentral's Retry-After, not by our own pace
+	// Burst and Every are our own pace, when not Paused: Burst requests at once, then one
+	// every Every.
+	Burst int
+	Every time.Duration
 }
 
 func (e *WaitError) Error() string {

@@ -92,15 +92,29 @@ function connect(attempt = 0) {
   const status = $('#ws-status');
   const state = (s, text) => { status.dataset.state = s; say(status, text); };
   const ws = new WebSocket((location.protocol === 'https:' ? 'wss' : 'ws') + '://' + location.host + '/ws');
-  ws.onopen = () => { attempt = 0; state('live', 'Live'); };
+  let opened = false;
+  ws.onopen = () => { opened = true; attempt = 0; state('live', 'Live'); };
   ws.onmessage = (e) => { if (typeof e.data === 'string') apply(e.data); };
-  ws.onclose = (e) => {
+  ws.onclose = async (e) => {
     // 4001: this page's session ended (signed out, expired, ended by RingCentral): say why
     // and reload, which shows the sign-in page. No reconnecting.
     if (e.code === 4001) return state('down', e.reason || 'Signed out.'), location.reload();
-    state('down', 'Reconnecting…');
     const d = Math.min(15000, 500 * 2 ** attempt); // 0.5 s doubling to 15 s, with jitter
-    setTimeout(() => connect(attempt + 1), d / 2 + Math.random() * d / 2);
+    let wait = d / 2 + Math.random() * d / 2;
+    state('down', 'Reconnecting…');
+    if (!opened) {
+      // The handshake was refused; a browser does not tell the script why, so ask. 503:
+      // the server has too many pages open; it says when to try again (calls still work).
+      try {
+        const r = await fetch('/ws', { headers: { 'X-Requested-With': 'fetch' } });
+        if (r.status === 503) {
+          const secs = parseInt(r.headers.get('Retry-After'), 10) || 30;
+          wait = secs * 1000 * (0.75 + Math.random() / 2);
+          state('full', (await r.text()).trim() + ' in ' + Math.round(wait / 1000) + ' s…');
+        }
+      } catch { /* offline: the backoff retries */ }
+    }
+    setTimeout(() => connect(attempt + 1), wait);
   };
 }
 

@@ -119,6 +119,9 @@ type DialerVM struct {
 	Scenarios  []Scenario // the "try these" list; empty outside demo mode
 	Calls      []CallVM   // live calls, newest first
 	Recent     []RecentCallVM
+	// FromNote, when set, is the small note under "ring me at" saying the list is the last
+	// known one and may be out of date.
+	FromNote string
 	// StorageProblem, when set, is the banner saying that calls cannot be saved now.
 	StorageProblem string
 	// Phone links (GET /dial): FocusCall puts the focus on Call instead of the number field

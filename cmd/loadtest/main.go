@@ -3,7 +3,8 @@
 // prints what it measured: viewers, calls, status-push latency (the app's own
 // status_push_latency_seconds histogram, from a poll observing a change to the WebSocket
 // write finishing, and the spread of arrival times across the viewers of one user), the
-// server's resident memory (peak and current, from /proc) and the 429s and errors seen.
+// server's resident memory (peak and current, from /proc), its CPU while watching the calls
+// (from /proc) and the 429s and errors seen.
 //
 //	go run ./cmd/loadtest -viewers 10000 -calls 1000 -duration 60s
 //
@@ -127,10 +128,14 @@ func run(ctx context.Context, o options, log *slog.Logger, out io.Writer) error 
 	placeCalls(ctx, app.url, users, o.calls, o.to, &r)
 	log.Info("calls placed", "calls", r.calls.Load(), "took", time.Since(t0).Round(time.Millisecond))
 
+	// The server's CPU is measured over the steady state: from the last call placed to the
+	// end of the watch (the pollers, the simulator and the pushes; not the sign-ins).
+	cpu0, wall0 := cpuSeconds(app.cmd.Process.Pid), time.Now()
 	select {
 	case <-ctx.Done():
 	case <-end:
 	}
+	cpu1, wall1 := cpuSeconds(app.cmd.Process.Pid), time.Now()
 	metrics, err := scrape(app.url)
 	if err != nil {
 		return err
@@ -149,6 +154,16 @@ func run(ctx context.Context, o options, log *slog.Logger, out io.Writer) error 
 	fmt.Fprintf(out, "push latency:       p50 %s, p99 %s over %d pushes (server: poll observed → WebSocket write done)\n", ms(p50), ms(p99), n)
 	fmt.Fprintf(out, "arrival spread:     p50 %s, p99 %s (first to last viewer of one user, same update)\n", ms(quantile(spread, .5)), ms(quantile(spread, .99)))
 	fmt.Fprintf(out, "server RSS:         peak %d MB, current %d MB\n", hwm>>20, rss>>20)
+	if wall := wall1.Sub(wall0).Seconds(); wall > 0 && cpu1 >= cpu0 {
+		core := 100 * (cpu1 - cpu0) / wall
+		live := sample(metrics, "live_calls")
+		per := 0.0
+		if live > 0 {
+			per = core * 1000 / live
+		}
+		fmt.Fprintf(out, "server CPU:         %.1f %% of a core over %.0f s of watching (%.1f %% per 1,000 ringing calls, simulator included)\n",
+			core, wall, per)
+	}
 	fmt.Fprintf(out, "RingCentral 429s:   %v\n", sample(metrics, "ringcentral_rate_limited_total"))
 	fmt.Fprintf(out, "server errors:      %d error lines logged\n", app.errorLines.Load())
 	fmt.Fprintf(out, "server Go memory:   heap in use %.0f MB, stacks %.0f MB, %v goroutines\n",
@@ -197,7 +212,8 @@ func startApp(ctx context.Context, bin, dir string, o options, log *slog.Logger)
 	addr := ln.Addr().String()
 	ln.Close()
 	cmd := exec.Command(bin, "-sim-users", strconv.Itoa(o.users), "-sim-speed", strconv.FormatFloat(o.speed, 'f', -1, 64))
-	cmd.Env = append(os.Environ(), "ADDR="+addr, "DATA_DIR="+filepath.Join(dir, "data"))
+	// Every simulated user signs in from loopback: no cap on one address's sign-ins.
+	cmd.Env = append(os.Environ(), "ADDR="+addr, "DATA_DIR="+filepath.Join(dir, "data"), "MAX_SIGNINS_PER_CLIENT=0")
 	if o.memLimit != "" {
 		cmd.Env = append(cmd.Env, "GOMEMLIMIT="+o.memLimit)
 	}
@@ -545,6 +561,25 @@ func histogramQuantiles(metrics, name string, qs ...float64) (q1, q2 float64, co
 		return lo
 	}
 	return at(qs[0]), at(qs[1]), int(total)
+}
+
+// cpuSeconds is the CPU time (user + system) the process has used, from /proc; 0 when
+// it cannot be read.
+func cpuSeconds(pid int) float64 {
+	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
+	if err != nil {
+		return 0
+	}
+	// The fields after the command name (in parentheses, which may hold spaces): utime and
+	// stime are the 12th and 13th of them, in clock ticks (100 a second on Linux).
+	s := string(b)
+	f := strings.Fields(s[strings.LastIndexByte(s, ')')+1:])
+	if len(f) < 13 {
+		return 0
+	}
+	ut, _ := strconv.ParseFloat(f[11], 64)
+	st, _ := strconv.ParseFloat(f[12], 64)
+	return (ut + st) / 100
 }
 
 // memory reads the app's resident set size and its peak (VmRSS, VmHWM) in bytes.
