@@ -124,6 +124,19 @@ func runE2E(ctx context.Context, base string, users []*user, ks []int, round tim
 		res := &e2eResult{k: k}
 		var mu sync.Mutex
 		log.Info("e2e round", "calls per user", k, "users", len(users), "for", round)
+		// Set up first (placing is limited to a few calls a minute per user), then measure.
+		setupCtx, stop := context.WithTimeout(ctx, 5*time.Minute)
+		var setup sync.WaitGroup
+		for _, eu := range eus {
+			setup.Go(func() {
+				if err := eu.setup(setupCtx, base, k, cs, res, &mu); err != nil && setupCtx.Err() == nil {
+					log.Warn("e2e setup", "user", eu.u.name, "err", err)
+				}
+			})
+		}
+		setup.Wait()
+		stop()
+		log.Info("e2e round set up; measuring", "calls per user", k)
 		var slowWait sync.WaitGroup // hang-ups of connected calls, reported when seen
 		roundCtx, stop := context.WithTimeout(ctx, round)
 		g, gctx := errgroup.WithContext(roundCtx)
@@ -162,23 +175,12 @@ func dist(s []float64) string {
 		sum/float64(len(s)), quantile(s, .5), quantile(s, .9), s[len(s)-1], len(s))
 }
 
-// play runs one user's part of a round with k live calls until ctx ends. outer outlives the
-// round, for the hang-ups still on their way to the page.
-func (eu *e2eUser) play(ctx, outer context.Context, base string, k int, cs *cards, res *e2eResult, mu *sync.Mutex, slowWait *sync.WaitGroup) error {
-	record := func(ringing bool, d time.Duration) {
-		mu.Lock()
-		defer mu.Unlock()
-		if ringing {
-			res.ringing = append(res.ringing, d.Seconds())
-		} else {
-			res.connected = append(res.connected, d.Seconds())
-		}
-	}
-	// A call left half answered by the previous round is hung up, not measured.
+// setup brings the user to k-1 connected calls and one ringing (not measured).
+func (eu *e2eUser) setup(ctx context.Context, base string, k int, cs *cards, res *e2eResult, mu *sync.Mutex) error {
+	// The previous round's ringing call is hung up, not measured (it may be half answered,
+	// or over: its caller stops ringing after 20 s).
 	if eu.ringing != "" {
-		if err := eu.act(ctx, base, eu.ringing, rcsim.Caller, rcsim.ActHangUp); err != nil {
-			return err
-		}
+		_ = eu.act(ctx, base, eu.ringing, rcsim.Caller, rcsim.ActHangUp)
 		eu.ringing = ""
 	}
 	// Top up to k-1 connected calls and one ringing (not measured).
@@ -196,6 +198,28 @@ func (eu *e2eUser) play(ctx, outer context.Context, base string, k int, cs *card
 			return err
 		}
 		eu.connected = append(eu.connected, id)
+	}
+	if eu.ringing == "" {
+		id, err := eu.place(ctx, base, cs, res, mu)
+		if err != nil {
+			return err
+		}
+		eu.ringing = id
+	}
+	return nil
+}
+
+// play runs one user's part of a round with k live calls until ctx ends. outer outlives the
+// round, for the hang-ups still on their way to the page.
+func (eu *e2eUser) play(ctx, outer context.Context, base string, k int, cs *cards, res *e2eResult, mu *sync.Mutex, slowWait *sync.WaitGroup) error {
+	record := func(ringing bool, d time.Duration) {
+		mu.Lock()
+		defer mu.Unlock()
+		if ringing {
+			res.ringing = append(res.ringing, d.Seconds())
+		} else {
+			res.connected = append(res.connected, d.Seconds())
+		}
 	}
 	for ctx.Err() == nil {
 		if eu.ringing == "" {

@@ -56,6 +56,7 @@ type options struct {
 	memLimit string
 	e2e      string
 	round    time.Duration
+	bin      string
 }
 
 func main() {
@@ -68,6 +69,7 @@ func main() {
 	flag.StringVar(&o.memLimit, "app-gomemlimit", "", "GOMEMLIMIT for the app (e.g. 200MiB; empty: Go's default)")
 	flag.StringVar(&o.to, "to", rcsim.LongRing.Number, "number called (the simulator's LongRing: the callee rings ~60 s of simulated time)")
 	flag.StringVar(&o.e2e, "e2e", "", "end-to-end rounds instead of -calls: live calls per user in each round, e.g. 1,2,4,8 (change at the simulator → card on the page)")
+	flag.StringVar(&o.bin, "app-bin", "", "run this build of the app instead of building the module's (e.g. an older commit, for before/after figures)")
 	flag.DurationVar(&o.round, "e2e-round", 30*time.Second, "how long each -e2e round lasts")
 	flag.Parse()
 	var ks []int
@@ -103,12 +105,15 @@ func run(ctx context.Context, o options, ks []int, log *slog.Logger, out io.Writ
 	}
 	defer os.RemoveAll(tmp)
 
-	log.Info("building the app")
-	bin := filepath.Join(tmp, "ringout")
-	build := exec.CommandContext(ctx, "go", "build", "-o", bin, "github.com/ringout-dialer/ringout")
-	build.Stdout, build.Stderr = os.Stderr, os.Stderr
-	if err := build.Run(); err != nil {
-		return fmt.Errorf("go build: %w", err)
+	bin := o.bin
+	if bin == "" {
+		log.Info("building the app")
+		bin = filepath.Join(tmp, "ringout")
+		build := exec.CommandContext(ctx, "go", "build", "-o", bin, "github.com/ringout-dialer/ringout")
+		build.Stdout, build.Stderr = os.Stderr, os.Stderr
+		if err := build.Run(); err != nil {
+			return fmt.Errorf("go build: %w", err)
+		}
 	}
 	app, err := startApp(ctx, bin, tmp, o, log)
 	if err != nil {
