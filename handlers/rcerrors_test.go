@@ -122,12 +122,12 @@ func TestRateBudget(t *testing.T) {
 		synctest.Test(t, func(t *testing.T) {
 			h := newHarness(t, options{})
 			b := h.signIn("demo")
-			// Heavy is 10 a minute, 9 usable; 4 at once, then one every 12 s.
+			// Heavy is 10 a minute, 9 usable; 4 calls at once (and one kept for a cancel), then one every 15 s.
 			for range 4 {
 				b.place(rcsim.LongRing.Number)
 			}
 			r := b.fetch("/calls", url.Values{"to": {rcsim.LongRing.Number}})
-			want := "You placed or canceled calls quickly, and RingCentral allows 10 a minute. Try again in 12 seconds."
+			want := "You placed or canceled calls quickly, and RingCentral allows 10 a minute. Try again in 15 seconds."
 			if got := r.text("form-error"); r.status != 422 || got != want {
 				t.Errorf("the fifth call at once: %d %q, want 422 %q", r.status, got, want)
 			}
