@@ -125,7 +125,18 @@ func Run(ctx context.Context, args []string, getenv func(string) string, stdout 
 	rc := gateway.New(a, server, ringcentral.WithObserver(func(g ringcentral.Group, status int, d time.Duration) {
 		m.RingCentralRequest(string(g), status, d)
 	}))
-	watcher := callwatch.New(rc, st, callwatch.Options{Logger: log, OnFinal: m.CallEnded})
+	// RingCentral's pace survives a restart: its pauses and each user's recent requests.
+	restoreBudgets(ctx, rc.Budgets(), st, log)
+	sweeping.Go(func() { saveBudgets(sweepCtx, rc.Budgets(), st, log) })
+	// The pollers' scheduler spends each user's Light budget, less two requests of its burst
+	// for the pages' own reads. In demo mode the simulator's clock may run faster: no change
+	// can happen before its caller answers, 2 s of simulated time.
+	pollRate, pollBurst := rc.PollPace()
+	wopts := callwatch.Options{Logger: log, OnFinal: m.CallEnded, PollRate: pollRate, PollBurst: max(1, pollBurst-2)}
+	if cfg.demo() && cfg.SimSpeed > 1 {
+		wopts.FirstPoll = time.Duration(float64(1500*time.Millisecond) / cfg.SimSpeed)
+	}
+	watcher := callwatch.New(rc, st, wopts)
 	defer watcher.Close()
 	m.SetLiveCalls(func() int { return watcher.Stats().LiveCalls })
 	// Calls whose POST ring-out was on its way when the last process stopped: RingCentral

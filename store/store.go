@@ -230,6 +230,17 @@ var migrations = []migration{
 		id         INTEGER PRIMARY KEY CHECK (id = 1),
 		checked_at INTEGER NOT NULL
 	);`},
+
+	// 5: each user's RingCentral rate budget (a pause RingCentral imposed, the requests of
+	// the last minute), so that a restart keeps RingCentral's pace (rate_budgets.go).
+	{sql: `CREATE TABLE rate_budgets (
+		owner        TEXT NOT NULL,
+		grp          TEXT NOT NULL,
+		paused_until INTEGER NOT NULL, -- Unix ns; 0: no pause
+		sent         TEXT NOT NULL,    -- JSON array of Unix ns, oldest first
+		updated_at   INTEGER NOT NULL,
+		PRIMARY KEY (owner, grp)
+	);`},
 }
 
 func (s *Store) migrate(ctx context.Context) error {
