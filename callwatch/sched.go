@@ -30,9 +30,16 @@ type sched struct {
 	tokens  float64   // the model's bucket at `at`
 	at      time.Time //
 	asks    map[*entry]*ask
-	urgent  map[*entry]bool // the owner's live calls: urgent or slow
+	calls   map[*entry]class // the owner's live calls
 	wake    chan struct{}   // a new ask arrived (cap 1)
 	running bool            // the dispatcher goroutine runs
+}
+
+// class is what the scheduler knows of a live call: urgent or slow, and a slow call's own
+// interval (its backoff).
+type class struct {
+	urgent bool
+	base   time.Duration
 }
 
 // ask is one poller waiting for its turn.
@@ -50,7 +57,7 @@ const slowShare = 0.2
 const surplusHorizon = 10 * time.Second
 
 func newSched(w *Watcher, full bool) *sched {
-	s := &sched{w: w, at: time.Now(), asks: map[*entry]*ask{}, urgent: map[*entry]bool{}, wake: make(chan struct{}, 1)}
+	s := &sched{w: w, at: time.Now(), asks: map[*entry]*ask{}, calls: map[*entry]class{}, wake: make(chan struct{}, 1)}
 	if full {
 		s.tokens = float64(w.opts.PollBurst)
 	}
@@ -67,24 +74,23 @@ func (s *sched) refillLocked(now time.Time) {
 	}
 }
 
-// countsLocked returns how many of the owner's live calls are urgent and slow.
-func (s *sched) countsLocked() (nu, ns int) {
-	for _, u := range s.urgent {
-		if u {
+// countsLocked returns how many of the owner's live calls are urgent and slow, and the
+// rate (GETs per second) the slow ones want at their own intervals.
+func (s *sched) countsLocked() (nu, ns int, want float64) {
+	for _, c := range s.calls {
+		if c.urgent {
 			nu++
 		} else {
 			ns++
+			want += 1 / max(c.base, s.w.opts.MinInterval).Seconds()
 		}
 	}
-	return nu, ns
+	return nu, ns, want
 }
 
-// slowRateLocked is the rate (GETs per second) the slow calls get together.
-func (s *sched) slowRateLocked(nu, ns int) float64 {
-	if ns == 0 {
-		return 0
-	}
-	want := float64(ns) / s.w.opts.ConnectedInterval.Seconds()
+// slowRateLocked is the rate (GETs per second) the slow calls get together: what they
+// want, but at most a fifth of the budget while a call is urgent.
+func (s *sched) slowRateLocked(nu int, want float64) float64 {
 	limit := s.w.opts.PollRate
 	if nu > 0 {
 		limit *= slowShare
@@ -101,8 +107,8 @@ func (s *sched) gapLocked(urgent bool, slowBase time.Duration) time.Duration {
 		}
 		return slowBase
 	}
-	nu, ns := s.countsLocked()
-	rs := s.slowRateLocked(nu, ns)
+	nu, ns, want := s.countsLocked()
+	rs := s.slowRateLocked(nu, want)
 	if !urgent {
 		gap := slowBase
 		if rs > 0 {
@@ -118,13 +124,13 @@ func (s *sched) gapLocked(urgent bool, slowBase time.Duration) time.Duration {
 func (s *sched) join(e *entry, urgent bool) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	s.urgent[e] = urgent
+	s.calls[e] = class{urgent, s.w.opts.MinInterval}
 }
 
 func (s *sched) leave(e *entry) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	delete(s.urgent, e)
+	delete(s.calls, e)
 }
 
 // request queues e's next GET: urgent or slow, last is its previous GET (zero: none),
@@ -135,7 +141,7 @@ func (s *sched) request(e *entry, urgent bool, last, notBefore, deadline time.Ti
 	now := time.Now()
 	s.mu.Lock()
 	s.refillLocked(now)
-	s.urgent[e] = urgent
+	s.calls[e] = class{urgent, slowBase}
 	ready := notBefore
 	if !last.IsZero() {
 		ready = later(ready, last.Add(s.gapLocked(urgent, slowBase)))
@@ -233,7 +239,7 @@ func (s *sched) grantLocked(now time.Time) time.Duration {
 	}
 	need := 1.0
 	if !best.urgent {
-		if nu, _ := s.countsLocked(); nu > 0 {
+		if nu, _, _ := s.countsLocked(); nu > 0 {
 			need = 2 // leave the urgent calls their next token
 		}
 	}

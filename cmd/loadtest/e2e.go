@@ -9,7 +9,8 @@ package main
 // 1) and no scheduler can guess it from the scenario table. For the ringing call: the caller
 // answers (the callee then rings), later the callee answers (connected). Then the oldest
 // connected call is hung up (a change on a connected call, reported apart: those are followed
-// slowly on purpose) and a new call is placed to ring next.
+// slowly on purpose) and a new call is placed to ring next (with k = 1, once the page showed
+// the hang-up, so that only one call is live at a time).
 
 import (
 	"context"
@@ -261,13 +262,18 @@ func (eu *e2eUser) play(ctx, outer context.Context, base string, k int, cs *card
 		if err := eu.act(ctx, base, old, rcsim.Caller, rcsim.ActHangUp); err != nil {
 			return err
 		}
-		slowWait.Go(func() {
+		seen := func() {
 			wctx, cancel := context.WithTimeout(outer, 2*time.Minute)
 			defer cancel()
 			if at, err := cs.wait(wctx, eu.u.name, old, t0, func(s cardState) bool { return s.call != "Success" || s.caller == "Finished" }); err == nil {
 				record(false, at.Sub(t0))
 			}
-		})
+		}
+		if k == 1 {
+			seen() // one live call at a time: the next is placed once this one ended
+		} else {
+			slowWait.Go(seen)
+		}
 	}
 	return ctx.Err()
 }
@@ -276,7 +282,11 @@ func (eu *e2eUser) play(ctx, outer context.Context, base string, k int, cs *card
 // the Heavy budget refuses, and returns its id once a page shows it.
 func (eu *e2eUser) place(ctx context.Context, base string, cs *cards, res *e2eResult, mu *sync.Mutex) (string, error) {
 	for {
-		req, _ := http.NewRequestWithContext(ctx, http.MethodPost, base+"/calls", strings.NewReader(url.Values{"to": {rcsim.CallerNoAnswer.Number}}.Encode()))
+		if err := ctx.Err(); err != nil {
+			return "", err
+		}
+		// Not canceled with the round: a POST on its way is answered (and its call known).
+		req, _ := http.NewRequestWithContext(context.WithoutCancel(ctx), http.MethodPost, base+"/calls", strings.NewReader(url.Values{"to": {rcsim.CallerNoAnswer.Number}}.Encode()))
 		req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
 		req.Header.Set("X-Requested-With", "fetch")
 		resp, err := eu.u.client.Do(req)
