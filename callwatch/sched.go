@@ -31,8 +31,8 @@ type sched struct {
 	at      time.Time //
 	asks    map[*entry]*ask
 	calls   map[*entry]class // the owner's live calls
-	wake    chan struct{}   // a new ask arrived (cap 1)
-	running bool            // the dispatcher goroutine runs
+	wake    chan struct{}    // a new ask arrived (cap 1)
+	running bool             // the dispatcher goroutine runs
 }
 
 // class is what the scheduler knows of a live call: urgent or slow, and a slow call's own
