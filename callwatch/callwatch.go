@@ -2,7 +2,9 @@
 // pages that show them.
 //
 // A Watcher runs exactly one poller goroutine per live call, however many pages watch it,
-// so ten open tabs cost RingCentral what one does. Every change is pushed to each
+// so ten open tabs cost RingCentral what one does. The pollers of one owner take turns from
+// the owner's scheduler (sched.go), which spends the owner's budget of GETs where a change
+// is imminent: ringing calls and pending cancels first, connected calls slowly. Every change is pushed to each
 // Subscription of the call's owner through a bounded buffer; a subscriber that falls behind
 // is dropped, never waited on. The package knows nothing of HTTP: RingCentral (Upstream) and
 // the call history (Store) are supplied by the caller, and the WebSocket handler subscribes

@@ -28,7 +28,7 @@ type sched struct {
 
 	mu      sync.Mutex
 	tokens  float64   // the model's bucket at `at`
-	at      time.Time //
+	at      time.Time // when tokens was last brought up to date
 	asks    map[*entry]*ask
 	calls   map[*entry]class // the owner's live calls
 	wake    chan struct{}    // a new ask arrived (cap 1)
