@@ -147,12 +147,26 @@ func Run(ctx context.Context, args []string, getenv func(string) string, stdout 
 	rc := gateway.New(a, server, ringcentral.WithObserver(func(g ringcentral.Group, status int, d time.Duration) {
 		m.RingCentralRequest(string(g), status, d)
 	}))
-	var leases callwatch.Leases
-	pgst, _ := st.(*pg.Store)
-	if pgst != nil {
-		leases = pgst
+	// RingCentral's pace survives a restart: its pauses and each user's recent requests
+	// (SQLite; in cluster mode the budgets are still per replica, see the README).
+	if bst, ok := st.(budgetStore); ok {
+		restoreBudgets(ctx, rc.Budgets(), bst, log)
+		sweeping.Go(func() { saveBudgets(sweepCtx, rc.Budgets(), bst, log) })
 	}
-	watcher := callwatch.New(rc, st, callwatch.Options{Logger: log, OnFinal: m.CallEnded, Leases: leases, LeaseTTL: cfg.LeaseTTL})
+	// The pollers' scheduler spends each user's Light budget, less two requests of its burst
+	// for the pages' own reads. In demo mode the simulator's clock may run faster: no change
+	// can happen before its caller answers, 2 s of simulated time.
+	pollRate, pollBurst := rc.PollPace()
+	wopts := callwatch.Options{Logger: log, OnFinal: m.CallEnded, PollRate: pollRate, PollBurst: max(1, pollBurst-2),
+		LeaseTTL: cfg.LeaseTTL}
+	pgst, _ := st.(*pg.Store) // cluster mode
+	if pgst != nil {
+		wopts.Leases = pgst // one poller per call across the replicas
+	}
+	if cfg.demo() && cfg.SimSpeed > 1 {
+		wopts.FirstPoll = time.Duration(float64(1500*time.Millisecond) / cfg.SimSpeed)
+	}
+	watcher := callwatch.New(rc, st, wopts)
 	defer watcher.Close()
 	var history handlers.CallHistory = st
 	if pgst != nil {

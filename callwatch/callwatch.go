@@ -2,7 +2,9 @@
 // pages that show them.
 //
 // A Watcher runs exactly one poller goroutine per live call, however many pages watch it,
-// so ten open tabs cost RingCentral what one does. Every change is pushed to each
+// so ten open tabs cost RingCentral what one does. The pollers of one owner take turns from
+// the owner's scheduler (sched.go), which spends the owner's budget of GETs where a change
+// is imminent: ringing calls and pending cancels first, connected calls slowly. Every change is pushed to each
 // Subscription of the call's owner through a bounded buffer; a subscriber that falls behind
 // is dropped, never waited on. The package knows nothing of HTTP: RingCentral (Upstream) and
 // the call history (Store) are supplied by the caller, and the WebSocket handler subscribes
@@ -43,11 +45,20 @@ var ErrClosed = errors.New("callwatch: closed")
 
 // Options tune a Watcher. Zero values take the defaults noted on each field.
 type Options struct {
-	MaxWatch               time.Duration // stop following a call that never connected after this long (10 min); it ends as Lost
-	MaxConnectedWatch      time.Duration // the same for a call whose two legs connected (12 h): a safety cap, not a limit on talk time
-	MinInterval            time.Duration // poll interval while the status changes (1 s)
-	MaxInterval            time.Duration // poll interval cap while it does not (3 s)
-	ConnectedInterval      time.Duration // poll interval cap while both legs are connected and nothing changes (15 s)
+	MaxWatch          time.Duration // stop following a call that never connected after this long (10 min); it ends as Lost
+	MaxConnectedWatch time.Duration // the same for a call whose two legs connected (12 h): a safety cap, not a limit on talk time
+	MinInterval       time.Duration // poll interval while the status changes (1 s)
+	MaxInterval       time.Duration // poll interval cap while it does not (3 s)
+	ConnectedInterval time.Duration // poll interval cap while both legs are connected and nothing changes (15 s)
+	// FirstPoll is how long after a call is placed its first GET goes out (1.5 s): no change
+	// can have happened before (a phone rings for a second or two before anyone answers).
+	// Negative: at once.
+	FirstPoll time.Duration
+	// PollRate and PollBurst are the owner's GET budget the scheduler spends (GETs per second
+	// steadily, and at most at once): at or below the real budget the Upstream enforces,
+	// less what pages need. PollRate 0: no budget, every call polls at its own pace.
+	PollRate               float64
+	PollBurst              int
 	MaxSubscribersPerOwner int           // open pages per user (50); more get dialer.ErrTooManyConnections
 	KeepEnded              int           // ended calls per user kept in memory for Calls and Subscribe (20)
 	SaveTimeout            time.Duration // bounds one Store write (5 s)
@@ -77,6 +88,13 @@ func (o Options) withDefaults() Options {
 	}
 	if o.ConnectedInterval < o.MaxInterval {
 		o.ConnectedInterval = max(15*time.Second, o.MaxInterval)
+	}
+	if o.FirstPoll == 0 {
+		o.FirstPoll = 1500 * time.Millisecond
+	}
+	o.FirstPoll = max(0, o.FirstPoll)
+	if o.PollRate < 0 {
+		o.PollRate = 0
 	}
 	if o.MaxSubscribersPerOwner <= 0 {
 		o.MaxSubscribersPerOwner = 50
@@ -130,14 +148,21 @@ type owner struct {
 	name  string
 	calls map[string]*entry
 	subs  map[*Subscription]struct{}
+	sched *sched // hands out the owner's GETs
 }
 
 // entry is one known call. Only its poller changes it, so saves reach the Store in order.
 type entry struct {
-	call   dialer.Call     // latest state; guarded by Watcher.mu
-	live   bool            // a poller is running; guarded by Watcher.mu
-	cancel chan chan error // Cancel hands the DELETE to the poller and waits for its answer
-	done   chan struct{}   // closed when the poller has returned
+	call dialer.Call // latest state; guarded by Watcher.mu
+	live bool        // a poller is running; guarded by Watcher.mu
+	// cancels are the Cancel calls waiting for the poller to send DELETE, each for its
+	// answer; guarded by Watcher.mu. Cancel then aborts the GET in flight (abort) and kicks
+	// the poller, so a cancel never waits for a poll.
+	cancels []chan error
+	abort   context.CancelFunc // cancels the GET in flight, if any; guarded by Watcher.mu
+	kick    chan struct{}      // cap 1: a cancel is waiting
+	done    chan struct{}      // closed when the poller has returned
+	sched   *sched             // the owner's scheduler
 
 	// Cluster mode (cluster.go), guarded by Watcher.mu.
 	epoch  int64     // the lease's epoch while this replica polls the call (0: not claimed)
@@ -171,7 +196,12 @@ func New(up Upstream, st Store, opts Options) *Watcher {
 
 // Watch starts following a newly placed call. It is idempotent: a call already known is
 // left as it is. The call's owners' pages receive it at once.
-func (w *Watcher) Watch(c dialer.Call) {
+func (w *Watcher) Watch(c dialer.Call) { w.watch(c, false) }
+
+// watch is Watch; resumed says the call was live before a restart, when the owner's budget
+// was being spent already: its scheduler then starts with an empty bucket, so resumed
+// pollers are staggered at the budget's steady pace.
+func (w *Watcher) watch(c dialer.Call, resumed bool) {
 	if c.ID == "" || c.Owner == "" {
 		w.log.Warn("ignoring call without id or owner", "call_id", c.ID)
 		return
@@ -203,14 +233,17 @@ func (w *Watcher) Watch(c dialer.Call) {
 		}
 		// Cluster mode: known from another replica's NOTIFY; try to poll it here.
 	}
-	w.startLocked(c)
+	w.startLocked(c, resumed)
 }
 
 // startLocked makes c a known call, shows it to its owner's pages and, unless it is
-// final, starts its poller. It returns the new entry.
-func (w *Watcher) startLocked(c dialer.Call) *entry {
-	e := &entry{call: snapshot(c), cancel: make(chan chan error), done: make(chan struct{})}
+// final, starts its poller (resumed: as watch says). It returns the new entry.
+func (w *Watcher) startLocked(c dialer.Call, resumed bool) *entry {
 	o := w.ownerLocked(c.Owner)
+	if o.sched == nil {
+		o.sched = newSched(w, !resumed)
+	}
+	e := &entry{call: snapshot(c), kick: make(chan struct{}, 1), done: make(chan struct{}), sched: o.sched}
 	w.calls[c.ID] = e
 	o.calls[c.ID] = e
 	first := e.call
@@ -223,7 +256,7 @@ func (w *Watcher) startLocked(c dialer.Call) *entry {
 	e.live = true
 	w.stats.LiveCalls++
 	w.wg.Add(1)
-	go w.run(e, c)
+	go w.run(e, c, resumed)
 	return e
 }
 
@@ -241,15 +274,15 @@ func (w *Watcher) Resume(ctx context.Context) error {
 			w.log.Error("a live call's stored row is unreadable; it is marked lost and not followed",
 				"call_id", c.ID, "owner", c.Owner)
 		}
-		w.Watch(c)
+		w.watch(c, true)
 	}
 	w.log.Info("resumed live calls", "calls", len(calls))
 	return nil
 }
 
 // Cancel asks RingCentral to cancel owner's call id. The DELETE runs on the call's poller, so
-// it never overlaps a GET of the same call, and the poll that follows at once decides what
-// the page says. A call that has already ended is left as it is (nil). It returns
+// it never overlaps a GET of the same call: a GET in flight (or waiting for the budget) is
+// abandoned at once for it, and the poll that follows decides what the page says. A call that has already ended is left as it is (nil). It returns
 // dialer.ErrNotYourCall when the call belongs to someone else and dialer.ErrCallGone when it
 // is not known.
 func (w *Watcher) Cancel(ctx context.Context, owner, id string) error {
@@ -274,19 +307,29 @@ func (w *Watcher) Cancel(ctx context.Context, owner, id string) error {
 		return w.opts.Leases.AskCancel(ctx, owner, id)
 	}
 	reply := make(chan error, 1)
+	w.mu.Lock()
+	e.cancels = append(e.cancels, reply)
+	if e.abort != nil {
+		e.abort() // the cancel comes first: the poll in flight is abandoned
+	}
+	w.mu.Unlock()
 	select {
-	case e.cancel <- reply:
-	case <-e.done:
-		if w.ctx.Err() != nil {
-			return ErrClosed
-		}
-		return nil
-	case <-ctx.Done():
-		return ctx.Err()
+	case e.kick <- struct{}{}:
+	default:
 	}
 	select {
 	case err := <-reply:
 		return err
+	case <-e.done:
+		select {
+		case err := <-reply:
+			return err
+		default:
+		}
+		if w.ctx.Err() != nil {
+			return ErrClosed
+		}
+		return nil // the call ended meanwhile
 	case <-ctx.Done():
 		return ctx.Err()
 	}

@@ -509,17 +509,21 @@ func TestTransientErrorsBackOffAndRecover(t *testing.T) {
 	}
 }
 
-func TestUnchangedStatusBacksOff(t *testing.T) {
+// TestUnchangedConnectedCallBacksOff: a connected call that does not change is polled less
+// and less often (a ringing one is polled as often as the budget allows: see sched_test.go).
+func TestUnchangedConnectedCallBacksOff(t *testing.T) {
 	t.Parallel()
 	up := newFake()
-	up.add("101", "c1", step{0, ringing, nil})
-	w := newWatcher(t, up, newMemStore(), Options{})
-	w.Watch(newCall("101", "c1"))
+	up.add("101", "c1", step{0, connected, nil})
+	w := newWatcher(t, up, newMemStore(), Options{ConnectedInterval: 4 * maxInterval})
+	c := newCall("101", "c1")
+	c.Status = connected
+	w.Watch(c)
 	eventually(t, "six polls", func() bool { return len(up.getTimes("c1")) >= 6 })
 	gets := up.getTimes("c1")
 	for i := 3; i < len(gets); i++ {
 		if gap := gets[i].Sub(gets[i-1]); gap < maxInterval {
-			t.Errorf("poll %d came %v after the previous one; an unchanged call should be polled every %v", i, gap, maxInterval)
+			t.Errorf("poll %d came %v after the previous one; an unchanged connected call should be polled every %v or less often", i, gap, maxInterval)
 		}
 	}
 }

@@ -188,7 +188,7 @@ func (w *Watcher) adopt(c dialer.Call, epoch int64, start time.Time) {
 		return
 	}
 	w.log.Info("took over a call's lease", "call_id", c.ID, "owner", c.Owner, "epoch", epoch)
-	e := w.startLocked(c)
+	e := w.startLocked(c, true) // a takeover: its owner's budget was being spent
 	if e != nil {
 		e.epoch, e.trust = epoch, start.Add(w.opts.LeaseTTL)
 	}
@@ -218,7 +218,7 @@ func (w *Watcher) Observe(c dialer.Call) {
 		}
 		e.call = snapshot(c)
 	} else {
-		e = &entry{call: snapshot(c), cancel: make(chan chan error), done: make(chan struct{}), remote: true}
+		e = &entry{call: snapshot(c), kick: make(chan struct{}, 1), done: make(chan struct{}), remote: true}
 		close(e.done)
 		w.calls[c.ID] = e
 		o.calls[c.ID] = e

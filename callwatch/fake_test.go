@@ -56,6 +56,9 @@ type fakeUpstream struct {
 	onDelete func(id string)
 	inflight map[string]int
 	overlaps int
+	// getDelay, when set, holds every GET this long before it is answered (or until its
+	// context ends: then it fails with the context's error, as an HTTP client does).
+	getDelay time.Duration
 }
 
 func newFake() *fakeUpstream {
@@ -97,9 +100,21 @@ func (f *fakeUpstream) GetRingOut(ctx context.Context, owner, id string) (dialer
 	f.enter(id)
 	defer f.leave(id)
 	f.mu.Lock()
+	f.gets[id] = append(f.gets[id], time.Now())
+	delay := f.getDelay
+	f.mu.Unlock()
+	if delay > 0 {
+		t := time.NewTimer(delay)
+		defer t.Stop()
+		select {
+		case <-t.C:
+		case <-ctx.Done():
+			return dialer.Status{}, ctx.Err()
+		}
+	}
+	f.mu.Lock()
 	defer f.mu.Unlock()
 	now := time.Now()
-	f.gets[id] = append(f.gets[id], now)
 	fc := f.calls[id]
 	if fc == nil || fc.owner != owner {
 		return dialer.Status{}, dialer.ErrCallGone
@@ -245,6 +260,9 @@ func newWatcher(t *testing.T, up Upstream, st Store, opts Options) *Watcher {
 	}
 	if opts.MaxInterval == 0 {
 		opts.MaxInterval = maxInterval
+	}
+	if opts.FirstPoll == 0 {
+		opts.FirstPoll = -1 // at once: the scripts change within milliseconds
 	}
 	opts.Logger = slog.New(slog.DiscardHandler)
 	w := New(up, st, opts)

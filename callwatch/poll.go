@@ -14,72 +14,85 @@ import (
 const saveTimeout = 5 * time.Second
 
 // run is the one poller of a live call. Only it changes the call, so its saves reach the
-// Store in order, and it never has two requests for the call in flight.
-func (w *Watcher) run(e *entry, c dialer.Call) {
+// Store in order, and it never has two requests for the call in flight. Its GETs go out
+// when the owner's scheduler says (sched.go); a cancel comes before any poll.
+func (w *Watcher) run(e *entry, c dialer.Call, resumed bool) {
 	defer w.wg.Done()
 	defer close(e.done)
+	defer e.sched.leave(e)
 	ctx := w.ctx
 	log := w.log.With("call_id", c.ID, "owner", c.Owner)
 	if !w.acquire(log, e) {
 		return // cluster mode: another replica polls the call
 	}
 	w.save(log, c)
+	e.sched.join(e, imminent(c))
 
-	interval := w.opts.MinInterval
-	timer := time.NewTimer(0) // the first poll goes out at once
-	defer timer.Stop()
+	interval := w.opts.MinInterval // a slow call's own backoff, and the errors' backoff
+	// No GET before the first change can have happened. A resumed call was placed long
+	// enough ago, mostly: its scheduler staggers it within the budget instead.
+	notBefore := time.Now().Add(w.opts.FirstPoll)
+	if resumed {
+		notBefore = later(time.Now(), c.StartedAt.Add(w.opts.FirstPoll))
+	}
+	var last time.Time // the previous GET
 	for {
-		select {
-		case <-ctx.Done():
-			return
-		case <-timer.C:
-		case reply := <-e.cancel:
-			// Write-ahead: the cancel is stored before the DELETE is sent, so that if the app
-			// stops after it, the next process knows the call was canceled (a 404 then means
-			// Canceled, not Lost). When it cannot be stored, nothing is sent.
-			before := c
-			if !c.CancelRequested {
-				c.CancelRequested = true
-				c.Note = dialer.NoteCanceling
-				c.UpdatedAt = w.opts.Now()
-				if err := w.trySave(c); err != nil {
-					log.Error("storing the cancel failed; DELETE not sent", "err", err)
-					c = before
-					reply <- fmt.Errorf("callwatch: storing the cancel: %w (%v)", dialer.ErrCannotSave, err)
-					continue
-				}
-				w.update(e, c)
-			}
-			if !w.trusted(log, e) {
-				reply <- errLeaseLost
+		if replies := w.takeCancels(e); len(replies) > 0 {
+			ok := w.cancel(ctx, log, e, &c, replies)
+			if ctx.Err() != nil {
 				return
 			}
-			err := w.up.DeleteRingOut(ctx, c.Owner, c.ID)
-			if err != nil && !errors.Is(err, dialer.ErrCallGone) {
-				log.Warn("cancel failed", "err", err)
-				if !before.CancelRequested { // RingCentral did not take it: as before the cancel
-					c.CancelRequested, c.Note = false, before.Note
-					w.changed(log, e, &c, w.opts.Now())
-				}
-				reply <- err
-				continue // the timer still runs
+			if ok {
+				// Poll right away: the next poll decides what the page says.
+				interval, notBefore, last = w.opts.MinInterval, time.Now(), time.Time{}
 			}
-			reply <- nil
-			interval = w.opts.MinInterval // and poll now: the next poll decides
+			continue
+		}
+		ceiling := w.ceiling(c)
+		a := e.sched.request(e, imminent(c), last, notBefore, c.StartedAt.Add(ceiling), interval)
+		select {
+		case <-ctx.Done():
+			e.sched.withdraw(a)
+			return
+		case <-e.kick:
+			e.sched.withdraw(a)
+			continue
+		case <-a.grant:
 		}
 
 		if !w.trusted(log, e) {
-			return
+			return // cluster mode: the lease lapsed or went to another replica
 		}
-		st, err := w.up.GetRingOut(ctx, c.Owner, c.ID)
+		pctx, abort := context.WithCancel(ctx)
+		w.mu.Lock()
+		e.abort = abort
+		pending := len(e.cancels) > 0
+		w.mu.Unlock()
+		if pending {
+			abort()
+		}
+		st, err := w.up.GetRingOut(pctx, c.Owner, c.ID)
+		w.mu.Lock()
+		e.abort = nil
+		w.mu.Unlock()
+		aborted := pctx.Err() != nil
+		abort()
 		if ctx.Err() != nil {
 			return // shutting down: the call stays live in the Store
 		}
 		now := w.opts.Now()
+		last = time.Now()
+		if aborted && err != nil {
+			continue // a cancel pre-empted this poll: the DELETE goes first
+		}
 		before := c
 		var wait time.Duration
 		interval, wait = w.observe(log, &c, st, err, interval)
-		ceiling := w.ceiling(c)
+		notBefore = last.Add(wait)
+		if err == nil {
+			notBefore = last.Add(w.opts.MinInterval)
+		}
+		ceiling = w.ceiling(c)
 		if !c.Status.Final() && now.Sub(c.StartedAt) >= ceiling {
 			setStatus(&c, dialer.Status{Call: dialer.CallLost, Caller: c.Status.Caller, Callee: c.Status.Callee}, now)
 			c.Note, c.Watched = dialer.NoteCeiling, ceiling
@@ -94,9 +107,73 @@ func (w *Watcher) run(e *entry, c dialer.Call) {
 			}
 			return
 		}
-		// Never sleep past the ceiling: the poll after it decides the call is lost.
-		timer.Reset(max(0, min(wait, c.StartedAt.Add(ceiling).Sub(now))))
 	}
+}
+
+// takeCancels returns the Cancel calls waiting for e's poller.
+func (w *Watcher) takeCancels(e *entry) []chan error {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	r := e.cancels
+	e.cancels = nil
+	return r
+}
+
+// cancel sends the DELETE for the Cancel calls waiting (replies), written ahead: the cancel
+// is stored before the DELETE is sent, so that if the app stops after it, the next process
+// knows the call was canceled (a 404 then means Canceled, not Lost). When it cannot be
+// stored, nothing is sent. It reports whether RingCentral took the DELETE.
+func (w *Watcher) cancel(ctx context.Context, log *slog.Logger, e *entry, c *dialer.Call, replies []chan error) bool {
+	answer := func(err error) {
+		for _, r := range replies {
+			r <- err
+		}
+	}
+	before := *c
+	if !c.CancelRequested {
+		c.CancelRequested = true
+		c.Note = dialer.NoteCanceling
+		c.UpdatedAt = w.opts.Now()
+		if err := w.trySave(*c); err != nil {
+			log.Error("storing the cancel failed; DELETE not sent", "err", err)
+			*c = before
+			answer(fmt.Errorf("callwatch: storing the cancel: %w (%v)", dialer.ErrCannotSave, err))
+			return false
+		}
+		w.update(e, *c)
+	}
+	if !w.trusted(log, e) {
+		answer(errLeaseLost) // the next turn sees it too, and the poller stops
+		return false
+	}
+	err := w.up.DeleteRingOut(ctx, c.Owner, c.ID)
+	if err != nil && !errors.Is(err, dialer.ErrCallGone) {
+		log.Warn("cancel failed", "err", err)
+		if !before.CancelRequested { // RingCentral did not take it: as before the cancel
+			c.CancelRequested, c.Note = false, before.Note
+			w.changed(log, e, c, w.opts.Now())
+		}
+		answer(err)
+		return false
+	}
+	answer(nil)
+	return true
+}
+
+// imminent reports whether c's next change may come any moment, so that it is worth the
+// budget to poll it often: a leg rings (or has not rung yet), or a cancel waits for its
+// outcome. A connected call, or one whose cancel RingCentral refused (the person hangs up),
+// is followed slowly.
+func imminent(c dialer.Call) bool {
+	switch {
+	case c.Status.Final():
+		return false
+	case c.CancelRequested && !cancelRefused(c):
+		return true
+	case c.Status.Connected() || cancelRefused(c):
+		return false
+	}
+	return true
 }
 
 // ceiling is how long c is followed at most: MaxWatch while it never connected, and the

@@ -38,6 +38,13 @@ func New(a Auth, server string, opts ...ringcentral.Option) *Gateway {
 	return &Gateway{auth: a, server: server, budgets: ringcentral.NewBudgets(nil, time.Minute, 0.1), opts: opts}
 }
 
+// PollPace is the steady rate (GETs per second) and the burst of every user's Light
+// budget, which the call pollers' scheduler plans with.
+func (g *Gateway) PollPace() (perSecond float64, burst int) { return g.budgets.Pace(ringcentral.Light) }
+
+// Budgets are the users' rate budgets, to save them and put them back across a restart.
+func (g *Gateway) Budgets() *ringcentral.Budgets { return g.budgets }
+
 // forSession returns a client acting as the session's user. Its reads do not hold a page
 // for long behind the user's rate budget (a 429's 60 s penalty): they fail with when to try
 // again, and the page says so.

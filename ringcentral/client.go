@@ -398,7 +398,9 @@ func (c *Client) CreateRingOut(ctx context.Context, r RingOutRequest) (RingOut, 
 		body.CallerID = &phone{r.CallerID}
 	}
 	var out RingOut
-	err := c.do(ctx, Heavy, http.MethodPost, extPath+"/ring-out", body, &out)
+	// Placing leaves the Heavy requests reserved for cancels: a cancel never waits behind
+	// the calls placed before it.
+	err := c.doLeaving(ctx, Heavy, Reserved[Heavy], http.MethodPost, extPath+"/ring-out", body, &out)
 	return out, err
 }
 
@@ -434,8 +436,13 @@ const (
 // RingCentral answers 5xx or the request times out or its connection drops. Nothing else
 // is retried: a POST ring-out that may have reached RingCentral must not place a second call.
 func (c *Client) do(ctx context.Context, g Group, method, path string, in, out any) error {
+	return c.doLeaving(ctx, g, 0, method, path, in, out)
+}
+
+// doLeaving is do for a request that may not use the last leave requests of g's budget.
+func (c *Client) doLeaving(ctx context.Context, g Group, leave int, method, path string, in, out any) error {
 	for attempt := 0; ; attempt++ {
-		err := c.once(ctx, g, method, path, in, out)
+		err := c.once(ctx, g, leave, method, path, in, out)
 		if err == nil || method != http.MethodGet || attempt == maxRetries || ctx.Err() != nil {
 			return err
 		}
@@ -479,7 +486,7 @@ func transient(err error) bool {
 }
 
 // once sends one request and decodes its answer.
-func (c *Client) once(ctx context.Context, g Group, method, path string, in, out any) error {
+func (c *Client) once(ctx context.Context, g Group, leave int, method, path string, in, out any) error {
 	if c.budget != nil {
 		patience := time.Duration(math.MaxInt64)
 		switch {
@@ -488,7 +495,7 @@ func (c *Client) once(ctx context.Context, g Group, method, path string, in, out
 		case c.readPatience > 0:
 			patience = c.readPatience
 		}
-		if err := c.budget.Wait(ctx, g, patience); err != nil {
+		if err := c.budget.WaitLeaving(ctx, g, leave, patience); err != nil {
 			return err
 		}
 	}

@@ -240,6 +240,16 @@ var migrations = []migration{
 	// 7: the caller id the user chose last (the number the person called sees), beside
 	// the last "ring me at" number; '' means the extension's own caller id setting.
 	{sql: `ALTER TABLE preferences ADD COLUMN caller_id TEXT NOT NULL DEFAULT '';`},
+	// 8: each user's RingCentral rate budget (a pause RingCentral imposed, the requests of
+	// the last minute), so that a restart keeps RingCentral's pace (rate_budgets.go).
+	{sql: `CREATE TABLE rate_budgets (
+		owner        TEXT NOT NULL,
+		grp          TEXT NOT NULL,
+		paused_until INTEGER NOT NULL, -- Unix ns; 0: no pause
+		sent         TEXT NOT NULL,    -- JSON array of Unix ns, oldest first
+		updated_at   INTEGER NOT NULL,
+		PRIMARY KEY (owner, grp)
+	);`},
 }
 
 func (s *Store) migrate(ctx context.Context) error {

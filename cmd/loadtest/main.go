@@ -55,6 +55,9 @@ type options struct {
 	speed    float64
 	to       string
 	memLimit string
+	e2e      string
+	round    time.Duration
+	bin      string
 }
 
 func main() {
@@ -66,7 +69,19 @@ func main() {
 	flag.Float64Var(&o.speed, "sim-speed", 1, "simulator clock speed")
 	flag.StringVar(&o.memLimit, "app-gomemlimit", "", "GOMEMLIMIT for the app (e.g. 200MiB; empty: Go's default)")
 	flag.StringVar(&o.to, "to", rcsim.LongRing.Number, "number called (the simulator's LongRing: the callee rings ~60 s of simulated time)")
+	flag.StringVar(&o.e2e, "e2e", "", "end-to-end rounds instead of -calls: live calls per user in each round, e.g. 1,2,4,8 (change at the simulator → card on the page)")
+	flag.StringVar(&o.bin, "app-bin", "", "run this build of the app instead of building the module's (e.g. an older commit, for before/after figures)")
+	flag.DurationVar(&o.round, "e2e-round", 30*time.Second, "how long each -e2e round lasts")
 	flag.Parse()
+	var ks []int
+	if o.e2e != "" {
+		var err error
+		if ks, err = parseKs(o.e2e); err != nil {
+			fmt.Fprintln(os.Stderr, "loadtest:", err)
+			os.Exit(2)
+		}
+		o.calls = 0
+	}
 	if o.users == 0 {
 		o.users = max(o.calls, (o.viewers+maxViewersPerUser-1)/maxViewersPerUser, 1)
 	}
@@ -77,13 +92,13 @@ func main() {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
 	log := slog.New(slog.NewTextHandler(os.Stderr, nil))
-	if err := run(ctx, o, log, os.Stdout); err != nil {
+	if err := run(ctx, o, ks, log, os.Stdout); err != nil {
 		log.Error("load test failed", "err", err)
 		os.Exit(1)
 	}
 }
 
-func run(ctx context.Context, o options, log *slog.Logger, out io.Writer) error {
+func run(ctx context.Context, o options, ks []int, log *slog.Logger, out io.Writer) error {
 	raiseFileLimit(log)
 	tmp, err := os.MkdirTemp("", "ringout-load")
 	if err != nil {
@@ -91,12 +106,15 @@ func run(ctx context.Context, o options, log *slog.Logger, out io.Writer) error 
 	}
 	defer os.RemoveAll(tmp)
 
-	log.Info("building the app")
-	bin := filepath.Join(tmp, "ringout")
-	build := exec.CommandContext(ctx, "go", "build", "-o", bin, "github.com/ringout-dialer/ringout")
-	build.Stdout, build.Stderr = os.Stderr, os.Stderr
-	if err := build.Run(); err != nil {
-		return fmt.Errorf("go build: %w", err)
+	bin := o.bin
+	if bin == "" {
+		log.Info("building the app")
+		bin = filepath.Join(tmp, "ringout")
+		build := exec.CommandContext(ctx, "go", "build", "-o", bin, "github.com/ringout-dialer/ringout")
+		build.Stdout, build.Stderr = os.Stderr, os.Stderr
+		if err := build.Run(); err != nil {
+			return fmt.Errorf("go build: %w", err)
+		}
 	}
 	app, err := startApp(ctx, bin, tmp, o, log)
 	if err != nil {
@@ -116,24 +134,33 @@ func run(ctx context.Context, o options, log *slog.Logger, out io.Writer) error 
 	watchCtx, stopWatching := context.WithCancel(ctx)
 	defer stopWatching()
 	arrivals := newArrivals()
+	cs := newCards()
 	log.Info("opening viewers", "viewers", o.viewers)
 	t0 := time.Now()
 	var viewers sync.WaitGroup
-	openViewers(watchCtx, app.url, users, o.viewers, arrivals, &viewers, &r)
+	openViewers(watchCtx, app.url, users, o.viewers, arrivals, cs, &viewers, &r)
 	log.Info("viewers open", "viewers", r.viewers.Load(), "took", time.Since(t0).Round(time.Millisecond))
 
-	log.Info("placing calls", "calls", o.calls)
-	t0 = time.Now()
-	end := time.After(o.duration) // the watch starts with the first call
-	placeCalls(ctx, app.url, users, o.calls, o.to, &r)
-	log.Info("calls placed", "calls", r.calls.Load(), "took", time.Since(t0).Round(time.Millisecond))
+	var e2eOut strings.Builder
+	var cpu0 float64 // the server's CPU seconds when the measured part began
+	var wall0 time.Time
+	if len(ks) > 0 {
+		cpu0, wall0 = cpuSeconds(app.cmd.Process.Pid), time.Now()
+		runE2E(ctx, app.url, users, ks, o.round, cs, log, &e2eOut)
+	} else {
+		log.Info("placing calls", "calls", o.calls)
+		t0 = time.Now()
+		end := time.After(o.duration) // the watch starts with the first call
+		placeCalls(ctx, app.url, users, o.calls, o.to, &r)
+		log.Info("calls placed", "calls", r.calls.Load(), "took", time.Since(t0).Round(time.Millisecond))
 
-	// The server's CPU is measured over the steady state: from the last call placed to the
-	// end of the watch (the pollers, the simulator and the pushes; not the sign-ins).
-	cpu0, wall0 := cpuSeconds(app.cmd.Process.Pid), time.Now()
-	select {
-	case <-ctx.Done():
-	case <-end:
+		// The server's CPU is measured over the steady state: from the last call placed to
+		// the end of the watch (the pollers, the simulator and the pushes; not the sign-ins).
+		cpu0, wall0 = cpuSeconds(app.cmd.Process.Pid), time.Now()
+		select {
+		case <-ctx.Done():
+		case <-end:
+		}
 	}
 	cpu1, wall1 := cpuSeconds(app.cmd.Process.Pid), time.Now()
 	metrics, err := scrape(app.url)
@@ -168,6 +195,7 @@ func run(ctx context.Context, o options, log *slog.Logger, out io.Writer) error 
 	fmt.Fprintf(out, "server errors:      %d error lines logged\n", app.errorLines.Load())
 	fmt.Fprintf(out, "server Go memory:   heap in use %.0f MB, stacks %.0f MB, %v goroutines\n",
 		sample(metrics, "go_memstats_heap_inuse_bytes")/(1<<20), sample(metrics, "go_memstats_stack_inuse_bytes")/(1<<20), sample(metrics, "go_goroutines"))
+	fmt.Fprint(out, e2eOut.String())
 	fmt.Fprintf(out, "websocket_connections at scrape: %v; took %s in all\n", sample(metrics, "websocket_connections"), time.Since(r.start).Round(time.Second))
 	return nil
 }
@@ -376,7 +404,7 @@ func placeCalls(ctx context.Context, base string, users []*user, n int, to strin
 
 // openViewers opens n WebSockets, round robin over the users, 64 handshakes at a time.
 // Each runs until ctx ends, recording when each fragment arrives.
-func openViewers(ctx context.Context, base string, users []*user, n int, arr *arrivals, wg *sync.WaitGroup, r *result) {
+func openViewers(ctx context.Context, base string, users []*user, n int, arr *arrivals, cs *cards, wg *sync.WaitGroup, r *result) {
 	dialer := websocket.Dialer{HandshakeTimeout: 20 * time.Second, ReadBufferSize: 1024, WriteBufferSize: 256}
 	wsURL := "ws" + strings.TrimPrefix(base, "http") + "/ws"
 	sem := make(chan struct{}, 64)
@@ -398,7 +426,7 @@ func openViewers(ctx context.Context, base string, users []*user, n int, arr *ar
 			wg.Add(1)
 			go func() {
 				defer wg.Done()
-				view(ctx, conn, u.name, arr, r)
+				view(ctx, conn, u.name, arr, cs, r)
 			}()
 		}()
 	}
@@ -410,7 +438,7 @@ var (
 	statusRE = regexp.MustCompile(`data-(?:call-)?status="([^"]*)"`)
 )
 
-func view(ctx context.Context, conn *websocket.Conn, owner string, arr *arrivals, r *result) {
+func view(ctx context.Context, conn *websocket.Conn, owner string, arr *arrivals, cs *cards, r *result) {
 	defer conn.Close()
 	stop := context.AfterFunc(ctx, func() { conn.Close() })
 	defer stop()
@@ -426,6 +454,9 @@ func view(ctx context.Context, conn *websocket.Conn, owner string, arr *arrivals
 		id := callIDRE.FindSubmatch(msg)
 		if id == nil {
 			continue
+		}
+		if cid, st, ok := parseCard(msg); ok {
+			cs.add(owner, cid, st, at)
 		}
 		// The same update of the same call is the same call id and statuses.
 		key := owner + "/" + string(id[1])
