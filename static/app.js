@@ -28,6 +28,18 @@ function tellHost(card) {
   window.parent.postMessage(m, hostOrigin);
 }
 
+// announce says what changed in a call, once: its card's data-announce in the status line
+// (#announce, role=status; the cards are not a live region). quiet only notes the sentence
+// (the cards the page was rendered with).
+const said = new Map();
+function announce(card, quiet) {
+  const text = card.dataset.announce, s = said.get(card.dataset.callId) ?? new Set();
+  said.set(card.dataset.callId, s);
+  if (!text || s.has(text)) return;
+  s.add(text);
+  if (!quiet && $('#announce')) $('#announce').textContent = text;
+}
+
 // toRecent puts an ended call's row (its card's template[data-recent]) on top of Recent calls.
 function toRecent(card) {
   const row = $('template[data-recent]', card)?.content.firstElementChild;
@@ -70,6 +82,7 @@ function apply(html) {
     placed.push(el);
     if (card) {
       tellHost(el);
+      announce(el);
       if (!('live' in el.dataset)) toRecent(el);
     }
   }
@@ -306,7 +319,7 @@ phoneLinks();
 
 const to = new URLSearchParams(location.search).get('to');
 if (to && !$('[data-testid=to-input]')?.value) fillTo(to);
-document.querySelectorAll('[data-testid=call]').forEach(tellHost);
+document.querySelectorAll('[data-testid=call]').forEach((c) => { tellHost(c); announce(c, true); });
 if ($('#calls')) connect();
 
 // Colleagues by name or extension: the number field is an ARIA 1.2 combobox. The account's

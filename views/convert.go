@@ -39,6 +39,7 @@ func NewCallVM(c dialer.Call, to, from string, now time.Time) CallVM {
 		}
 		vm.TalkTime = mmss(end.Sub(since))
 	}
+	vm.Announce = Announcement(c.Status, c.Note, to, vm.TalkTime)
 	if !vm.Live {
 		r := NewRecentCallVM(c, to, from)
 		vm.Recent = &r

@@ -170,12 +170,15 @@ type LegVM struct {
 
 // CallVM is one call as its card shows it.
 type CallVM struct {
-	ID         string
-	Status     string // the latest callStatus, for data-call-status
-	To         string // the number called, formatted for people
-	From       string // the "ring me at" phone, e.g. "Mobile" or "(650) 555-0101"
-	Live       bool   // still being set up or talking
-	Message    string // the plain-language sentence about the whole call
+	ID      string
+	Status  string // the latest callStatus, for data-call-status
+	To      string // the number called, formatted for people
+	From    string // the "ring me at" phone, e.g. "Mobile" or "(650) 555-0101"
+	Live    bool   // still being set up or talking
+	Message string // the plain-language sentence about the whole call
+	// Announce is what the page's status line says when the card arrives with it
+	// (Announcement): one short sentence; the script says each one once per call.
+	Announce   string
 	Caller     LegVM
 	Callee     LegVM
 	Cancelable bool
