@@ -1,6 +1,7 @@
 package e2e
 
 import (
+	"regexp"
 	"slices"
 	"strings"
 	"testing"
@@ -64,5 +65,65 @@ func TestBrowserAnnouncements(t *testing.T) {
 		chromedp.Sleep(time.Second), chromedp.Evaluate(`window.said`, &said))
 	if len(said) != 0 {
 		t.Errorf("after a reload the status line said %q", said)
+	}
+}
+
+// readRecent measures, in the page, each recent row's summary line and the words of its
+// timeline as rendered: font size, height and whether they fit inside the picture.
+const readRecent = `[...document.querySelectorAll('[data-testid=recent-call]')].map((row) => {
+  const tl = row.querySelector('[data-testid=timeline]'), box = tl.getBoundingClientRect();
+  const words = [...tl.querySelectorAll('.tl-pic text, .tl-pic span')].filter((e) => e.textContent.trim()).map((e) => {
+    const r = e.getBoundingClientRect();
+    return {text: e.textContent.trim(), size: parseFloat(getComputedStyle(e).fontSize), height: r.height,
+      inside: r.left >= box.left - 1 && r.right <= box.right + 1};
+  });
+  return {id: row.dataset.callId, summary: row.querySelector('[data-testid=recent-summary]').textContent.replace(/\s+/g, ' ').trim(),
+    ticks: [...tl.querySelectorAll('.tl-tick')].map((t) => t.textContent), words};
+})`
+
+type recentSeen struct {
+	ID, Summary string
+	Ticks       []string
+	Words       []struct {
+		Text         string
+		Size, Height float64
+		Inside       bool
+	}
+}
+
+// TestBrowserRecentCallsReadable: each recent row says in a plain line which leg did what
+// and how long the call lasted; its timeline's words are legible (at least 11 px as
+// rendered, inside the picture, at a phone's width too) and its ticks never repeat.
+func TestBrowserRecentCallsReadable(t *testing.T) {
+	t.Parallel()
+	_, ctx := signedInBrowser(t, "demo", "-sim-speed", "4")
+	busy := dial(t, ctx, typed(rcsim.Busy), false)
+	browse(t, ctx, 20*time.Second, waitAttr(callCard(busy), "data-call-status", "CannotReach"))
+	answered := dial(t, ctx, typed(rcsim.Answered), false)
+	browse(t, ctx, 30*time.Second, waitAttr(inCall(answered, "callee-leg"), "data-status", "Finished"))
+	want := map[string]*regexp.Regexp{
+		busy:     regexp.MustCompile(`^You: Answered · Them: Busy · lasted \d:\d\d$`),
+		answered: regexp.MustCompile(`^You: Hung up · Them: Hung up · lasted \d:\d\d, talked \d:\d\d$`),
+	}
+	for _, w := range []int64{375, 1000} {
+		var rows []recentSeen
+		browse(t, ctx, 10*time.Second, chromedp.EmulateViewport(w, 800), chromedp.Reload(),
+			chromedp.WaitVisible(byTestID("recent-call"), chromedp.ByQuery), chromedp.Evaluate(readRecent, &rows))
+		if len(rows) != 2 {
+			t.Fatalf("%d px: %d recent rows, want 2", w, len(rows))
+		}
+		for _, r := range rows {
+			if !want[r.ID].MatchString(r.Summary) {
+				t.Errorf("%d px: row %s reads %q, want it to match %s", w, r.ID, r.Summary, want[r.ID])
+			}
+			if len(r.Ticks) < 2 || len(slices.Compact(slices.Clone(r.Ticks))) != len(r.Ticks) {
+				t.Errorf("%d px: ticks %q: want a start and an end, none repeated", w, r.Ticks)
+			}
+			for _, word := range r.Words {
+				if word.Size < 11 || word.Height < 11 || !word.Inside {
+					t.Errorf("%d px: timeline word %+v: want at least 11 px, inside the picture", w, word)
+				}
+			}
+		}
 	}
 }

@@ -74,7 +74,16 @@ func NewRecentCallVM(c dialer.Call, to, from string) RecentCallVM {
 		Explanation:  ExplainCall(c.Status),
 	}
 	if len(c.History) > 0 {
-		vm.Timeline = Timeline(NewTimelineVM(c.StartedAt, c.History, c.History[len(c.History)-1].At))
+		last := c.History[len(c.History)-1].At
+		vm.Timeline = Timeline(NewTimelineVM(c.StartedAt, c.History, last))
+		start := c.StartedAt
+		if start.IsZero() || c.History[0].At.Before(start) {
+			start = c.History[0].At
+		}
+		vm.Duration = mmss(last.Sub(start))
+		if since, ok := connectedAt(c); ok {
+			vm.TalkTime = mmss(last.Sub(since))
+		}
 	}
 	return vm
 }

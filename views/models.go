@@ -215,10 +215,21 @@ type RecentCallVM struct {
 	CallerStatus string // RingCentral's words, verbatim
 	CalleeStatus string
 	Explanation  string
-	Timeline     templ.Component // may be nil
+	// Duration is how long the call lasted (m:ss, from the start to its last status), and
+	// TalkTime how long both phones were connected ("" if never); Duration "" when unknown.
+	Duration, TalkTime string
+	Timeline           templ.Component // may be nil
 }
 
 // leg words one leg of the row from the whole call's statuses.
 func (c RecentCallVM) leg(l dialer.Leg) LegView {
 	return DescribeLeg(l, dialer.Status{Call: dialer.CallStatus(c.Status), Caller: dialer.LegStatus(c.CallerStatus), Callee: dialer.LegStatus(c.CalleeStatus)})
+}
+
+// talked is ", talked 0:10" for a talk time, "" for none.
+func talked(talk string) string {
+	if talk == "" {
+		return ""
+	}
+	return ", talked " + talk
 }

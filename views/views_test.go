@@ -376,6 +376,7 @@ func recentCalls(n int) []RecentCallVM {
 		return calls
 	}
 	calls[0].Status, calls[0].CalleeStatus, calls[0].Explanation = "CannotReach", "Busy", "The number you called is busy."
+	calls[0].Duration = "0:17"
 	return calls
 }
 
@@ -410,6 +411,10 @@ func TestRecentCalls(t *testing.T) {
 					t.Errorf("first row %q lacks %q", text(first), want)
 				}
 			}
+			// One plain line says which leg is which, and how long the call lasted.
+			if got := text(byTestID(doc, "recent-summary").First()); got != "You: Hung up · Them: Busy · lasted 0:17" {
+				t.Errorf("first row's summary reads %q", got)
+			}
 			if b := first.Find(".badge").First(); attr(b, "data-status") != "Finished" || !strings.Contains(attr(b, "title"), "Finished") {
 				t.Errorf("caller badge data-status %q, title %q: want RingCentral's Finished in both", attr(b, "data-status"), attr(b, "title"))
 			}
@@ -432,6 +437,7 @@ func TestTimeline(t *testing.T) {
 		vm    TimelineVM
 		segs  []seg
 		ticks []string
+		label string // the accessible name, when checked
 	}{
 		{
 			name: "answered then finished",
@@ -445,7 +451,9 @@ func TestTimeline(t *testing.T) {
 				{"caller", "ringing", "InProgress"}, {"caller", "answered", "Success"}, {"caller", "finished", "Finished"},
 				{"callee", "ringing", "InProgress"}, {"callee", "answered", "Success"}, {"callee", "finished", "Finished"},
 			},
-			ticks: []string{"0:00", "0:02", "0:05", "0:15"},
+			ticks: []string{"0:00", "0:05", "0:15"}, // 0:02 is too close to 0:00 to label
+			label: "Timeline. Your phone: ringing 0:00–0:02, answered 0:02–0:15, hung up at 0:15. " +
+				"The number you called: ringing 0:02–0:05, answered 0:05–0:15, hung up at 0:15.",
 		},
 		{
 			name: "busy, points out of order, live end",
@@ -465,6 +473,32 @@ func TestTimeline(t *testing.T) {
 			vm:    TimelineVM{Points: []TimelinePoint{{0, "Levitating", "Levitating", ""}}},
 			segs:  []seg{{"caller", "failed", "Levitating"}, {"callee", "failed", "Levitating"}},
 			ticks: []string{"0:00"},
+		},
+		{
+			name: "changes within a second: no repeated ticks",
+			vm: TimelineVM{End: 40 * s, Points: []TimelinePoint{
+				{0, "InProgress", "InProgress", ""},
+				{300 * time.Millisecond, "Success", "InProgress", ""},
+				{700 * time.Millisecond, "Success", "Busy", ""},
+			}},
+			segs: []seg{
+				{"caller", "ringing", "InProgress"}, {"caller", "answered", "Success"},
+				{"callee", "waiting", "InProgress"}, {"callee", "ringing", "InProgress"}, {"callee", "failed", "Busy"},
+			},
+			ticks: []string{"0:00", "0:40"},
+		},
+		{
+			name: "the end wins over a change just before it",
+			vm: TimelineVM{Points: []TimelinePoint{
+				{0, "InProgress", "InProgress", ""},
+				{10 * s, "Success", "InProgress", ""},
+				{19 * s, "Success", "NoAnswer", ""},
+			}},
+			segs: []seg{
+				{"caller", "ringing", "InProgress"}, {"caller", "answered", "Success"},
+				{"callee", "waiting", "InProgress"}, {"callee", "ringing", "InProgress"}, {"callee", "failed", "NoAnswer"},
+			},
+			ticks: []string{"0:00", "0:10", "0:19"},
 		},
 		{name: "empty", vm: TimelineVM{}},
 		{name: "no statuses yet", vm: TimelineVM{Points: []TimelinePoint{{At: 0}}}},
@@ -487,7 +521,7 @@ func TestTimeline(t *testing.T) {
 				var x, w float64
 				fmt.Sscan(attr(r, "x"), &x)
 				fmt.Sscan(attr(r, "width"), &w)
-				if w <= 0 || x+w > 320.01 {
+				if !strings.HasSuffix(attr(r, "x"), "%") || !strings.HasSuffix(attr(r, "width"), "%") || w <= 0 || x+w > 100.01 {
 					t.Errorf("segment %s/%s at x=%v w=%v is outside the picture", row, attr(r, "data-status"), x, w)
 				}
 				if end, ok := prevEnd[row]; ok && x+0.1 < end {
@@ -505,6 +539,28 @@ func TestTimeline(t *testing.T) {
 			svg.Find("text.tl-tick").Each(func(_ int, s *goquery.Selection) { ticks = append(ticks, s.Text()) })
 			if fmt.Sprint(ticks) != fmt.Sprint(tt.ticks) {
 				t.Errorf("ticks = %v, want %v", ticks, tt.ticks)
+			}
+			if len(slices.Compact(slices.Clone(ticks))) != len(ticks) {
+				t.Errorf("ticks repeat: %v", ticks)
+			}
+			// No words on the segments (they did not fit: "Answere"); the picture's words are
+			// its accessible name and, the same, a disclosure reachable without hover.
+			if n := svg.Find("text").Not(".tl-tick").Length(); n != 0 {
+				t.Errorf("%d words drawn on segments", n)
+			}
+			pic := svg.Find("[role=img]")
+			name := attr(pic, "aria-label")
+			if pic.Length() != 1 || !strings.HasPrefix(name, "Timeline. Your phone: ") {
+				t.Errorf("the picture's accessible name is %q", name)
+			}
+			if tt.label != "" && name != tt.label {
+				t.Errorf("accessible name\n %q\nwant\n %q", name, tt.label)
+			}
+			var items []string
+			svg.Find("details summary").Each(func(_ int, s *goquery.Selection) { items = append(items, text(s)) })
+			svg.Find("details li").Each(func(_ int, s *goquery.Selection) { items = append(items, text(s)) })
+			if len(items) != 3 || "Timeline. "+items[1]+" "+items[2] != name {
+				t.Errorf("the disclosure reads %q, want the accessible name's words %q", items, name)
 			}
 		})
 	}
