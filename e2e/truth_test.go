@@ -1,13 +1,19 @@
 package e2e
 
 import (
+	"context"
+	"encoding/json"
+	"fmt"
 	"regexp"
 	"slices"
 	"strings"
 	"testing"
 	"time"
 
+	"github.com/chromedp/cdproto/accessibility"
+	"github.com/chromedp/cdproto/cdp"
 	"github.com/chromedp/chromedp"
+	"github.com/chromedp/chromedp/kb"
 
 	"github.com/ringout-dialer/ringout/rcsim"
 )
@@ -125,5 +131,64 @@ func TestBrowserRecentCallsReadable(t *testing.T) {
 				}
 			}
 		}
+	}
+}
+
+// axName is the accessible name and role Chromium computes for the first element matching sel.
+func axName(t *testing.T, ctx context.Context, sel string) (name, role string) {
+	t.Helper()
+	var nodes []*cdp.Node
+	browse(t, ctx, 10*time.Second, chromedp.Nodes(sel, &nodes, chromedp.ByQuery), chromedp.ActionFunc(func(ctx context.Context) error {
+		ax, err := accessibility.GetPartialAXTree().WithBackendNodeID(nodes[0].BackendNodeID).WithFetchRelatives(false).Do(ctx)
+		if err != nil || len(ax) == 0 {
+			return fmt.Errorf("accessibility tree of %s: %v (%d nodes)", sel, err, len(ax))
+		}
+		str := func(v *accessibility.Value) string {
+			var s string
+			if v != nil {
+				json.Unmarshal(v.Value, &s)
+			}
+			return s
+		}
+		name, role = str(ax[0].Name), str(ax[0].Role)
+		return nil
+	}))
+	return name, role
+}
+
+// TestBrowserTimelineInWords: a recent call's timeline is an image whose accessible name
+// tells each leg's phases with m:ss, and the same words are one Tab away, opened with the
+// keyboard (no hover needed; a tap opens a <details> as well).
+func TestBrowserTimelineInWords(t *testing.T) {
+	t.Parallel()
+	_, ctx := signedInBrowser(t, "demo", "-sim-speed", "4")
+	id := dial(t, ctx, typed(rcsim.Busy), false)
+	row := fmt.Sprintf(`[data-testid=recent-call][data-call-id=%q]`, id)
+	browse(t, ctx, 20*time.Second, waitAttr(callCard(id), "data-call-status", "CannotReach"), chromedp.Reload(),
+		chromedp.WaitVisible(row, chromedp.ByQuery))
+	name, role := axName(t, ctx, row+" [data-testid=timeline] [role=img]")
+	want := regexp.MustCompile(`^Timeline\. Your phone: ringing 0:00–0:\d\d, answered at 0:\d\d\. The number you called: not rung yet 0:00–0:\d\d, (ringing 0:\d\d–0:\d\d, )?busy at 0:\d\d\.$`)
+	if role != "image" || !want.MatchString(name) {
+		t.Errorf("the timeline is %q named %q; want an image named like %s", role, name, want)
+	}
+	var seen struct {
+		Active         string
+		Open, Visible  bool
+		Words          string
+		BeforeOpenSeen bool
+	}
+	browse(t, ctx, 10*time.Second,
+		chromedp.Focus(row+" "+byTestID("call-again"), chromedp.ByQuery),
+		chromedp.KeyEvent(kb.Tab),
+		chromedp.Evaluate(fmt.Sprintf(`(() => { const d = document.querySelector(%q); return {beforeOpenSeen: d.querySelector('ul').checkVisibility()} })()`, row+" [data-testid=timeline-details]"), &seen),
+		chromedp.Evaluate(`document.activeElement.tagName + ' ' + document.activeElement.closest('[data-testid]')?.dataset.testid`, &seen.Active),
+		chromedp.KeyEvent(kb.Enter),
+		chromedp.Evaluate(fmt.Sprintf(`(() => { const d = document.querySelector(%q), ul = d.querySelector('ul');
+  return {open: d.open, visible: ul.checkVisibility() && ul.getBoundingClientRect().height > 0, words: [...ul.children].map((li) => li.textContent.trim()).join(' ')}; })()`, row+" [data-testid=timeline-details]"), &seen),
+	)
+	// The same words: the accessible name's "Timeline. " is the disclosure's summary.
+	if seen.Active != "SUMMARY timeline-details" || seen.BeforeOpenSeen || !seen.Open || !seen.Visible || "Timeline. "+seen.Words != name {
+		t.Errorf("keyboard: Tab from Call again lands on %q; after Enter open %v, visible %v (before: %v), reads %q; want the timeline's details, its words %q",
+			seen.Active, seen.Open, seen.Visible, seen.BeforeOpenSeen, seen.Words, name)
 	}
 }
