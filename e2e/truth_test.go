@@ -4,15 +4,18 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"io"
+	"net"
 	"regexp"
 	"slices"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
 	"github.com/chromedp/cdproto/accessibility"
 	"github.com/chromedp/cdproto/cdp"
-	"github.com/chromedp/chromedp"
+		"github.com/chromedp/chromedp"
 	"github.com/chromedp/chromedp/kb"
 
 	"github.com/ringout-dialer/ringout/rcsim"
@@ -191,4 +194,174 @@ func TestBrowserTimelineInWords(t *testing.T) {
 		t.Errorf("keyboard: Tab from Call again lands on %q; after Enter open %v, visible %v (before: %v), reads %q; want the timeline's details, its words %q",
 			seen.Active, seen.Open, seen.Visible, seen.BeforeOpenSeen, seen.Words, name)
 	}
+}
+
+// selectsFit measures, in the page, each select's options against the room for their text
+// (the select's content box less the arrow), with the select's own font.
+const selectsFit = `[...document.querySelectorAll('select')].map((s) => {
+  const cs = getComputedStyle(s), c = document.createElement('canvas').getContext('2d');
+  c.font = cs.font;
+  const room = s.clientWidth - parseFloat(cs.paddingLeft) - parseFloat(cs.paddingRight) - 20;
+  const number = (t) => (t.match(/^[+(\d][\d\s()+-]*\d/) || [''])[0];
+  return {id: s.id, scroll: s.scrollWidth, client: s.clientWidth, room,
+    selected: s.options[s.selectedIndex].text, selectedWidth: c.measureText(s.options[s.selectedIndex].text).width,
+    numbers: [...s.options].filter((o) => /\d/.test(o.text)).map((o) => ({text: o.text, width: c.measureText(number(o.text)).width}))};
+})`
+
+// TestBrowserLayout: on a 375 px phone the "ring me at" choice is not cut (its number never
+// is, in any option), the "Try these" card has no gap on top, and the connection state
+// reads plainly.
+func TestBrowserLayout(t *testing.T) {
+	t.Parallel()
+	app, ctx := signedInBrowser(t, "demo")
+	var selects []struct {
+		ID, Selected                        string
+		Scroll, Client, Room, SelectedWidth float64
+		Numbers                             []struct {
+			Text  string
+			Width float64
+		}
+	}
+	var try struct{ Gap, Padding float64 }
+	var state string
+	browse(t, ctx, 10*time.Second, chromedp.EmulateViewport(375, 667), chromedp.Navigate(app.URL+"/"),
+		waitAttr("#ws-status", "data-state", "live"),
+		chromedp.Evaluate(selectsFit, &selects),
+		chromedp.Evaluate(`(() => { const c = document.querySelector('.try'), h = c.querySelector('h2');
+  return {gap: h.getBoundingClientRect().top - c.getBoundingClientRect().top - c.clientTop, padding: parseFloat(getComputedStyle(c).paddingTop)}; })()`, &try),
+		chromedp.Text("#ws-status", &state, chromedp.ByQuery))
+	if len(selects) == 0 {
+		t.Fatal("no select on the page")
+	}
+	for _, s := range selects {
+		if s.Scroll > s.Client {
+			t.Errorf("%s: scrollWidth %v > clientWidth %v", s.ID, s.Scroll, s.Client)
+		}
+		if s.ID == "from" && s.SelectedWidth > s.Room {
+			t.Errorf("ring me at: %q is %.0f px wide, the select has room for %.0f", s.Selected, s.SelectedWidth, s.Room)
+		}
+		for _, o := range s.Numbers {
+			if o.Width == 0 || o.Width > s.Room {
+				t.Errorf("%s: the number of option %q is %.0f px wide, the select has room for %.0f (the number must come first and fit)", s.ID, o.Text, o.Width, s.Room)
+			}
+		}
+	}
+	if try.Gap > try.Padding+1 {
+		t.Errorf("Try these: its heading starts %.0f px below the card's top, more than its padding (%.0f px)", try.Gap, try.Padding)
+	}
+	if state != "Live updates" {
+		t.Errorf("connection state reads %q, want \"Live updates\"", state)
+	}
+}
+
+// cardState reads whether the card of a call is marked stale and its Cancel button usable.
+const cardState = `(() => { const c = document.querySelector(%q), b = c.querySelector('[data-testid=cancel-button]');
+  return {stale: c.hasAttribute('data-stale'), disabled: !!b?.disabled, title: b?.title || '', state: document.getElementById('ws-status').textContent}; })()`
+
+// outageProxy is a TCP proxy in front of the app whose connections the test can cut, as a
+// lost network would: cut closes every connection and refuses new ones until restore.
+type outageProxy struct {
+	URL   string
+	mu    sync.Mutex
+	down  bool
+	conns map[net.Conn]struct{}
+}
+
+func newOutageProxy(t *testing.T, target string) *outageProxy {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { ln.Close() })
+	p := &outageProxy{URL: "http://" + ln.Addr().String(), conns: map[net.Conn]struct{}{}}
+	go func() {
+		for {
+			c, err := ln.Accept()
+			if err != nil {
+				return
+			}
+			p.mu.Lock()
+			down := p.down
+			p.mu.Unlock()
+			if down {
+				c.Close()
+				continue
+			}
+			go p.pipe(c, target)
+		}
+	}()
+	t.Cleanup(func() { p.cut() })
+	return p
+}
+
+func (p *outageProxy) pipe(c net.Conn, target string) {
+	up, err := net.Dial("tcp", target)
+	if err != nil {
+		c.Close()
+		return
+	}
+	p.mu.Lock()
+	p.conns[c], p.conns[up] = struct{}{}, struct{}{}
+	p.mu.Unlock()
+	go func() { io.Copy(up, c); up.Close() }()
+	io.Copy(c, up)
+	c.Close()
+}
+
+func (p *outageProxy) cut() {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	p.down = true
+	for c := range p.conns {
+		c.Close()
+		delete(p.conns, c)
+	}
+}
+
+func (p *outageProxy) restore() {
+	p.mu.Lock()
+	p.down = false
+	p.mu.Unlock()
+}
+
+// TestBrowserOutageMarksCardsStale: while the WebSocket is down (the network between the
+// page and the app cut), the cards say they are not current and Cancel is off, saying why;
+// once it is back they are current again and Cancel works.
+func TestBrowserOutageMarksCardsStale(t *testing.T) {
+	t.Parallel()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	addr := ln.Addr().String()
+	ln.Close()
+	proxy := newOutageProxy(t, addr)
+	app := startApp(t, map[string]string{"ADDR": addr, "PUBLIC_URL": proxy.URL}, "-sim-speed", "1")
+	ctx := newBrowser(t)
+	signIn(t, ctx, app, "demo")
+	id := dial(t, ctx, typed(rcsim.LongRing), false)
+	var seen struct {
+		Stale, Disabled bool
+		Title, State    string
+	}
+	browse(t, ctx, 5*time.Second, waitAttr("#ws-status", "data-state", "live"))
+	proxy.cut()
+	browse(t, ctx, 10*time.Second, waitAttr("#ws-status", "data-state", "down"),
+		chromedp.Evaluate(fmt.Sprintf(cardState, callCard(id)), &seen))
+	if !seen.Stale || !seen.Disabled || !strings.Contains(seen.Title, "paused") || !strings.HasPrefix(seen.State, "Reconnecting…") {
+		t.Errorf("offline: %+v; want the card stale, Cancel disabled saying updates are paused, the state Reconnecting…", seen)
+	}
+	seen = struct {
+		Stale, Disabled bool
+		Title, State    string
+	}{}
+	proxy.restore()
+	browse(t, ctx, 30*time.Second, waitAttr("#ws-status", "data-state", "live"),
+		chromedp.Poll(fmt.Sprintf(`!document.querySelector(%q).hasAttribute('data-stale')`, callCard(id)), nil, chromedp.WithPollingInterval(50*time.Millisecond)),
+		chromedp.Evaluate(fmt.Sprintf(cardState, callCard(id)), &seen))
+	if seen.Stale || seen.Disabled || seen.Title != "" || seen.State != "Live updates" {
+		t.Errorf("back online: %+v; want the card current and Cancel usable", seen)
+	}
+	browse(t, ctx, 10*time.Second, chromedp.Click(inCall(id, "cancel-button"), chromedp.ByQuery), waitAttr(callCard(id), "data-call-status", "Canceled"))
 }

@@ -101,17 +101,31 @@ function say(el, text) {
   el.hidden = false;
 }
 
+// paused marks the cards as not current while the WebSocket is down (data-stale, greyed),
+// their Cancel buttons off, and back once it is up again (the server then resends them).
+function paused(on) {
+  document.querySelectorAll('#calls [data-testid=call]').forEach((c) => {
+    c.toggleAttribute('data-stale', on);
+    const b = $('[data-testid=cancel-button]', c);
+    if (!b || (!on && !('paused' in b.dataset))) return;
+    b.disabled = on;
+    b.title = on ? 'Updates are paused while the page reconnects.' : '';
+    b.toggleAttribute('data-paused', on);
+  });
+}
+
 function connect(attempt = 0) {
   const status = $('#ws-status');
   const state = (s, text) => { status.dataset.state = s; say(status, text); };
   const ws = new WebSocket((location.protocol === 'https:' ? 'wss' : 'ws') + '://' + location.host + '/ws');
-  ws.onopen = () => { attempt = 0; state('live', 'Live'); };
+  ws.onopen = () => { attempt = 0; state('live', 'Live updates'); paused(false); };
   ws.onmessage = (e) => { if (typeof e.data === 'string') apply(e.data); };
   ws.onclose = (e) => {
     // 4001: this page's session ended (signed out, expired, ended by RingCentral): say why
     // and reload, which shows the sign-in page. No reconnecting.
     if (e.code === 4001) return state('down', e.reason || 'Signed out.'), location.reload();
-    state('down', 'Reconnecting…');
+    state('down', 'Reconnecting… Updates are paused.');
+    paused(true);
     const d = Math.min(15000, 500 * 2 ** attempt); // 0.5 s doubling to 15 s, with jitter
     setTimeout(() => connect(attempt + 1), d / 2 + Math.random() * d / 2);
   };

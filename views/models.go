@@ -10,6 +10,7 @@ package views
 //go:generate go tool templ generate -path ..
 
 import (
+	"strings"
 	"time"
 
 	"github.com/a-h/templ"
@@ -76,10 +77,12 @@ type FromOption struct {
 	Selected bool   // the last one used
 }
 
-// Text is how the option reads in the list: "Mobile · (650) 555-0101".
+// Text is how the option reads in the list: "(650) 555-0101 · Mobile", the number first so
+// that a narrow screen never cuts it; RingCentral's type is added when the label does not
+// say it already: "(650) 555-0102 · Desk (PhoneLine)".
 func (o FromOption) Text() string {
 	s := o.Label
-	if o.Type != "" && o.Type != o.Label {
+	if o.Type != "" && !strings.Contains(strings.ToLower(o.Label), strings.ToLower(o.Type)) {
 		if s == "" {
 			s = o.Type
 		} else {
@@ -89,7 +92,7 @@ func (o FromOption) Text() string {
 	if s == "" {
 		return o.Number
 	}
-	return s + " · " + o.Number
+	return o.Number + " · " + s
 }
 
 // FormErrors are the messages shown next to the dialer form's fields; empty means no error.

@@ -320,9 +320,10 @@ func TestFromOptionText(t *testing.T) {
 		o    FromOption
 		want string
 	}{
-		{FromOption{Label: "Mobile", Type: "Mobile", Number: "(650) 555-0101"}, "Mobile · (650) 555-0101"},
-		{FromOption{Label: "Desk", Type: "PhoneLine", Number: "(650) 555-0102"}, "Desk (PhoneLine) · (650) 555-0102"},
-		{FromOption{Type: "Home", Number: "(650) 555-0103"}, "Home · (650) 555-0103"},
+		{FromOption{Label: "Mobile", Type: "Mobile", Number: "(650) 555-0101"}, "(650) 555-0101 · Mobile"},
+		{FromOption{Label: "My Mobile", Type: "Mobile", Number: "(650) 555-0111"}, "(650) 555-0111 · My Mobile"},
+		{FromOption{Label: "Desk", Type: "PhoneLine", Number: "(650) 555-0102"}, "(650) 555-0102 · Desk (PhoneLine)"},
+		{FromOption{Type: "Home", Number: "(650) 555-0103"}, "(650) 555-0103 · Home"},
 		{FromOption{Number: "(650) 555-0104"}, "(650) 555-0104"},
 	}
 	for _, tt := range tests {
