@@ -226,6 +226,8 @@ func Announcement(s dialer.Status, note dialer.NoteKind, to, talk string) string
 		return "Canceling the call to " + to + "."
 	case dialer.NoteAnswered, dialer.NoteBothConnected:
 		return "You already answered: hang up your phone to end the call."
+	case dialer.NoteCancelRateLimited, dialer.NoteCancelFailed:
+		return "The call was not canceled. Try again, or hang up your phone."
 	}
 	if !s.Final() {
 		switch {
