@@ -149,8 +149,8 @@ func (w *Watcher) cancel(ctx context.Context, log *slog.Logger, e *entry, c *dia
 	err := w.up.DeleteRingOut(ctx, c.Owner, c.ID)
 	if err != nil && !errors.Is(err, dialer.ErrCallGone) {
 		log.Warn("cancel failed", "err", err)
-		if !before.CancelRequested { // RingCentral did not take it: as before the cancel
-			c.CancelRequested, c.Note = false, before.Note
+		if !before.CancelRequested { // not taken: as before the cancel, saying so (cancelNote keeps it)
+			c.CancelRequested, c.Note = false, refusal(err)
 			w.changed(log, e, c, w.opts.Now())
 		}
 		answer(err)
@@ -295,7 +295,14 @@ func cancelRefused(c dialer.Call) bool {
 // refused, the note stays what it was: the person hangs up the phone.
 func cancelNote(c dialer.Call) dialer.NoteKind {
 	switch {
-	case !c.CancelRequested || c.Status.Final():
+	case c.Status.Final():
+		return dialer.NoteNone
+	case !c.CancelRequested:
+		// A cancel that did not go through stays said until the person cancels again or
+		// the call can no longer be canceled.
+		if c.Note.CancelRefused() && !c.Status.Connected() {
+			return c.Note
+		}
 		return dialer.NoteNone
 	case cancelRefused(c):
 		return c.Note
@@ -305,6 +312,15 @@ func cancelNote(c dialer.Call) dialer.NoteKind {
 		return dialer.NoteAnswered
 	}
 	return dialer.NoteCanceling
+}
+
+// refusal is the note for a cancel that failed with err: the rate limit (ours or
+// RingCentral's), or anything else.
+func refusal(err error) dialer.NoteKind {
+	if rl := dialer.RateLimitedError(nil); errors.As(err, &rl) && rl.RetryAfter() > 0 {
+		return dialer.NoteCancelRateLimited
+	}
+	return dialer.NoteCancelFailed
 }
 
 // gone is the final status of a call RingCentral no longer knows (404 CMN-102). A call that

@@ -30,7 +30,8 @@ func TestFinal(t *testing.T) {
 // TestNoteKinds: every kind the app writes is listed once and is not "no note"; the values
 // are stored, so they are pinned here.
 func TestNoteKinds(t *testing.T) {
-	want := []NoteKind{"canceling", "both-connected", "answered", "gone", "signed-out", "slow-down", "retrying", "ceiling", "may-have-placed", "unreadable"}
+	want := []NoteKind{"canceling", "both-connected", "answered", "gone", "signed-out", "slow-down", "retrying", "ceiling", "may-have-placed", "unreadable",
+		"cancel-rate-limited", "cancel-failed"}
 	if len(NoteKinds) != len(want) {
 		t.Fatalf("NoteKinds = %q, want %q", NoteKinds, want)
 	}

@@ -36,10 +36,21 @@ const (
 	// NoteUnreadable: the call's stored row could not be read (a damaged history), so it is
 	// no longer followed. The call is final (CallLost).
 	NoteUnreadable NoteKind = "unreadable"
+	// NoteCancelRateLimited: a cancel was refused for the rate limit (our own budget, before
+	// anything was sent, or RingCentral's 429): the call goes on. It stays with the call
+	// until the person cancels again or the call can no longer be canceled.
+	NoteCancelRateLimited NoteKind = "cancel-rate-limited"
+	// NoteCancelFailed: a cancel failed otherwise (RingCentral refused or did not answer);
+	// kept like NoteCancelRateLimited.
+	NoteCancelFailed NoteKind = "cancel-failed"
 )
+
+// CancelRefused reports whether k says that the person's cancel did not go through.
+func (k NoteKind) CancelRefused() bool { return k == NoteCancelRateLimited || k == NoteCancelFailed }
 
 // NoteKinds lists every kind this program writes, NoteNone excepted.
 var NoteKinds = []NoteKind{
 	NoteCanceling, NoteBothConnected, NoteAnswered, NoteGone, NoteSignedOut,
 	NoteSlowDown, NoteRetrying, NoteCeiling, NoteMayHavePlaced, NoteUnreadable,
+	NoteCancelRateLimited, NoteCancelFailed,
 }

@@ -240,7 +240,8 @@ func TestBrowserTimelineMatchesStatuses(t *testing.T) {
 }
 
 // TestDemoScreenshots takes the README's pictures: the dialer mid-call, the virtual phones
-// and the timelines of recent calls, at 1000×700, into e2e/testoutput/screenshots/. With
+// and the timelines of recent calls, at 1000×700, the dialer in a 420×720 iframe and in
+// dark mode, into e2e/testoutput/screenshots/. With
 // RINGOUT_UPDATE_SCREENSHOTS=1 it also copies them to docs/screenshots/ (committed).
 func TestDemoScreenshots(t *testing.T) {
 	app := startApp(t, nil, "-sim-speed", "4")
@@ -275,6 +276,33 @@ func TestDemoScreenshots(t *testing.T) {
 	shots["dialer.png"] = b
 	browse(t, dialer, 10*time.Second, chromedp.Screenshot(byTestID("recent-calls"), &b, chromedp.ByQuery))
 	shots["timeline.png"] = b
+
+	// The dialer in a 420×720 iframe, as the README's snippet embeds it (here on a page of
+	// the app's own origin, so the tab's sign-in holds), with the call in view.
+	frame := startTab(t, dialer)
+	browse(t, frame, 20*time.Second, chromedp.EmulateViewport(460, 760), chromedp.Navigate(app.URL+"/healthz"),
+		chromedp.Evaluate(`(() => {
+  document.body.replaceChildren();
+  Object.assign(document.body.style, {margin: '0', padding: '20px', background: '#dfe3e8'});
+  const f = document.createElement('iframe');
+  Object.assign(f, {src: '/', width: 420, height: 720, title: 'RingOut dialer'});
+  Object.assign(f.style, {border: '1px solid #9aa3ad', background: '#fff', display: 'block'});
+  document.body.append(f);
+  return true;
+})()`, nil),
+		chromedp.Poll(fmt.Sprintf(`(() => { const d = document.querySelector('iframe').contentDocument, c = d?.querySelector(%q);
+  if (!c || d.getElementById('ws-status')?.dataset.state !== 'live') return false;
+  c.scrollIntoView({block: 'end'}); return true; })()`, callCard(id)), nil, chromedp.WithPollingInterval(100*time.Millisecond)),
+		chromedp.Sleep(300*time.Millisecond),
+		chromedp.CaptureScreenshot(&b))
+	shots["iframe.png"] = b
+	// The dialer in dark mode (the system's setting).
+	browse(t, dialer, 10*time.Second,
+		emulation.SetEmulatedMedia().WithFeatures([]*emulation.MediaFeature{{Name: "prefers-color-scheme", Value: "dark"}}),
+		chromedp.Reload(), waitAttr("#ws-status", "data-state", "live"),
+		chromedp.ScrollIntoView(callCard(id), chromedp.ByQuery), chromedp.Sleep(300*time.Millisecond),
+		chromedp.CaptureScreenshot(&b))
+	shots["dark.png"] = b
 
 	dirs := []string{filepath.Join("testoutput", "screenshots")}
 	if os.Getenv("RINGOUT_UPDATE_SCREENSHOTS") == "1" {

@@ -229,10 +229,12 @@ func TestCancel(t *testing.T) {
 			message: "The call failed on your phone: " + views.ExplainLeg(dialer.Caller, dialer.LegRejected)},
 		{name: "RingCentral refuses the cancel", fault: &rcsim.Fault{Method: "DELETE", Path: "/ring-out/", Status: 429, RetryAfter: 20},
 			status: 200, deletes: 1, callStatus: "InProgress", message: "Ringing your phone. Answer it to be connected.",
-			errNote: "RingCentral asked us to slow down. Try again in 20 seconds. (CMN-301)", cancelAfter: true},
+			errNote: "RingCentral asked us to slow down. Try again in 20 seconds. (CMN-301)", cancelAfter: true,
+			pageNote: views.NoteSentence(dialer.NoteCancelRateLimited, 0)},
 		{name: "RingCentral fails the cancel", fault: &rcsim.Fault{Method: "DELETE", Path: "/ring-out/", Status: 500},
 			status: 200, deletes: 1, callStatus: "InProgress", message: "Ringing your phone. Answer it to be connected.",
-			errNote: "RingCentral is having trouble right now (HTTP 500). Try again in a minute. (CMN-211)", cancelAfter: true},
+			errNote: "RingCentral is having trouble right now (HTTP 500). Try again in a minute. (CMN-211)", cancelAfter: true,
+			pageNote: views.NoteSentence(dialer.NoteCancelFailed, 0)},
 		{name: "signed out at RingCentral", fault: &rcsim.Fault{Method: "DELETE", Path: "/ring-out/", Status: 401},
 			status: 401, deletes: 1, callStatus: "Lost", settle: func(c dialer.Call) bool { return c.Status.Final() }},
 	}
@@ -302,6 +304,74 @@ func TestCancel(t *testing.T) {
 			})
 		})
 	}
+}
+
+// TestCancelRefusalStays: a cancel refused (here RingCentral's 429) is said on the card
+// and stays there through later updates (the next poll, your phone answering), until the
+// person cancels again or the call can no longer be canceled.
+func TestCancelRefusalStays(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		h := newHarness(t, options{})
+		b := h.signIn("demo")
+		user := b.user()
+		refused := views.NoteSentence(dialer.NoteCancelRateLimited, 0)
+		id := b.place(rcsim.CallerNoAnswer.Number)
+		h.waitFor(user, id, func(c dialer.Call) bool { return len(c.History) > 0 })
+		h.fault(rcsim.Fault{Method: "DELETE", Path: "/ring-out/", Status: 429, RetryAfter: 20})
+		if r := b.fetch("/calls/"+id+"/cancel", nil); r.status != 200 || r.count("call-note") != 1 {
+			t.Fatalf("refused cancel = %d, note %q", r.status, r.text("call-note"))
+		}
+		polls := h.requests("GET", "/ring-out/")
+		time.Sleep(5 * time.Second) // the bubble's clock: later polls
+		synctest.Wait()
+		if h.requests("GET", "/ring-out/") == polls {
+			t.Fatal("no poll after the refused cancel")
+		}
+		if err := h.sim.Act(id, rcsim.Caller, rcsim.ActAnswer); err != nil {
+			t.Fatal(err)
+		}
+		c := h.waitFor(user, id, func(c dialer.Call) bool { return c.Status.Caller == dialer.LegSuccess }) // an update
+		if c.Note != dialer.NoteCancelRateLimited {
+			t.Errorf("after later updates the call's note is %q, want the refusal kept", c.Note)
+		}
+		page := b.get("/calls/" + id)
+		if got := page.text("call-note"); got != refused || page.count("cancel-button") != 1 {
+			t.Errorf("after an update the card says %q (cancel offered: %v), want %q and Cancel still there", got, page.count("cancel-button") == 1, refused)
+		}
+		// The person acts again: the refusal gives way to what this cancel found.
+		if r := b.fetch("/calls/"+id+"/cancel", nil); r.status != 200 {
+			t.Fatalf("second cancel = %d", r.status)
+		}
+		synctest.Wait()
+		c = h.waitFor(user, id, func(c dialer.Call) bool { return !c.Note.CancelRefused() })
+		if got := b.get("/calls/" + id).text("call-note"); strings.Contains(got, "not canceled") {
+			t.Errorf("after a second cancel the card still says %q (note %q)", got, c.Note)
+		}
+	})
+}
+
+// TestCancelRefusalGoesWhenMoot: a refusal is dropped once the call can no longer be
+// canceled (both phones connected).
+func TestCancelRefusalGoesWhenMoot(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		h := newHarness(t, options{})
+		b := h.signIn("demo")
+		user := b.user()
+		id := b.place(rcsim.CallerNoAnswer.Number)
+		h.waitFor(user, id, func(c dialer.Call) bool { return len(c.History) > 0 })
+		h.fault(rcsim.Fault{Method: "DELETE", Path: "/ring-out/", Status: 500})
+		b.fetch("/calls/"+id+"/cancel", nil)
+		h.waitFor(user, id, func(c dialer.Call) bool { return c.Note == dialer.NoteCancelFailed })
+		for _, l := range []rcsim.Leg{rcsim.Caller, rcsim.Callee} {
+			if err := h.sim.Act(id, l, rcsim.ActAnswer); err != nil {
+				t.Fatal(err)
+			}
+		}
+		c := h.waitFor(user, id, func(c dialer.Call) bool { return c.Status.Connected() })
+		if c.Note != dialer.NoteNone {
+			t.Errorf("connected call's note %q, want none (the refusal no longer applies)", c.Note)
+		}
+	})
 }
 
 // TestCancelNotYours: another user's call cannot be canceled, and nothing tells its id

@@ -165,23 +165,9 @@ func (a *App) callVM(c dialer.Call, s *auth.Session, fwd []ringcentral.Forwardin
 }
 
 func (a *App) recentVM(c dialer.Call, s *auth.Session, fwd []ringcentral.ForwardingNumber) views.RecentCallVM {
-	vm := views.RecentCallVM{
-		ID:           c.ID,
-		Status:       string(c.Status.Call),
-		When:         c.StartedAt.Local().Format("Jan 2, 15:04"),
-		WhenISO:      c.StartedAt.UTC().Format(time.RFC3339),
-		From:         fromLabel(c.From, s, fwd),
-		To:           phone.Display(c.To, s.HomeCountry),
-		ToE164:       c.To,
-		CallerStatus: string(c.Status.Caller),
-		CalleeStatus: string(c.Status.Callee),
-		Explanation:  views.ExplainCall(c.Status),
-	}
+	vm := views.NewRecentCallVM(c, phone.Display(c.To, s.HomeCountry), fromLabel(c.From, s, fwd))
 	if c.Note == dialer.NoteMayHavePlaced || c.Note == dialer.NoteUnreadable {
 		vm.Explanation = views.NoteSentence(c.Note, c.Watched) // says more than "Lost"
-	}
-	if len(c.History) > 0 {
-		vm.Timeline = views.Timeline(views.NewTimelineVM(c.StartedAt, c.History, c.History[len(c.History)-1].At))
 	}
 	return vm
 }

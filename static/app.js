@@ -28,6 +28,18 @@ function tellHost(card) {
   window.parent.postMessage(m, hostOrigin);
 }
 
+// announce says what changed in a call, once: its card's data-announce in the status line
+// (#announce, role=status; the cards are not a live region). quiet only notes the sentence
+// (the cards the page was rendered with).
+const said = new Map();
+function announce(card, quiet) {
+  const text = card.dataset.announce, s = said.get(card.dataset.callId) ?? new Set();
+  said.set(card.dataset.callId, s);
+  if (!text || s.has(text)) return;
+  s.add(text);
+  if (!quiet && $('#announce')) $('#announce').textContent = text;
+}
+
 // toRecent puts an ended call's row (its card's template[data-recent]) on top of Recent calls.
 function toRecent(card) {
   const row = $('template[data-recent]', card)?.content.firstElementChild;
@@ -70,6 +82,7 @@ function apply(html) {
     placed.push(el);
     if (card) {
       tellHost(el);
+      announce(el);
       if (!('live' in el.dataset)) toRecent(el);
     }
   }
@@ -88,20 +101,34 @@ function say(el, text) {
   el.hidden = false;
 }
 
+// paused marks the cards as not current while the WebSocket is down (data-stale, greyed),
+// their Cancel buttons off, and back once it is up again (the server then resends them).
+function paused(on) {
+  document.querySelectorAll('#calls [data-testid=call]').forEach((c) => {
+    c.toggleAttribute('data-stale', on);
+    const b = $('[data-testid=cancel-button]', c);
+    if (!b || (!on && !('paused' in b.dataset))) return;
+    b.disabled = on;
+    b.title = on ? 'Updates are paused while the page reconnects.' : '';
+    b.toggleAttribute('data-paused', on);
+  });
+}
+
 function connect(attempt = 0) {
   const status = $('#ws-status');
   const state = (s, text) => { status.dataset.state = s; say(status, text); };
   const ws = new WebSocket((location.protocol === 'https:' ? 'wss' : 'ws') + '://' + location.host + '/ws');
   let opened = false;
-  ws.onopen = () => { opened = true; attempt = 0; state('live', 'Live'); };
+  ws.onopen = () => { opened = true; attempt = 0; state('live', 'Live updates'); paused(false); };
   ws.onmessage = (e) => { if (typeof e.data === 'string') apply(e.data); };
   ws.onclose = async (e) => {
     // 4001: this page's session ended (signed out, expired, ended by RingCentral): say why
     // and reload, which shows the sign-in page. No reconnecting.
     if (e.code === 4001) return state('down', e.reason || 'Signed out.'), location.reload();
+    paused(true);
     const d = Math.min(15000, 500 * 2 ** attempt); // 0.5 s doubling to 15 s, with jitter
     let wait = d / 2 + Math.random() * d / 2;
-    state('down', 'Reconnecting…');
+    state('down', 'Reconnecting… Updates are paused.');
     if (!opened) {
       // The handshake was refused; a browser does not tell the script why, so ask. 503:
       // the server has too many pages open; it says when to try again (calls still work).
@@ -320,7 +347,7 @@ phoneLinks();
 
 const to = new URLSearchParams(location.search).get('to');
 if (to && !$('[data-testid=to-input]')?.value) fillTo(to);
-document.querySelectorAll('[data-testid=call]').forEach(tellHost);
+document.querySelectorAll('[data-testid=call]').forEach((c) => { tellHost(c); announce(c, true); });
 if ($('#calls')) connect();
 
 // Colleagues by name or extension: the number field is an ARIA 1.2 combobox. The account's

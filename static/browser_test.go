@@ -177,7 +177,7 @@ func TestScriptInBrowser(t *testing.T) {
 	if err := chromedp.Run(ctx, chromedp.Navigate(srv.URL+"/?to=%2B16505550120"), chromedp.WaitVisible("#ws-status[data-state=live]", chromedp.ByQuery)); err != nil {
 		t.Fatal(err)
 	}
-	if got := text("#ws-status"); got != "Live" {
+	if got := text("#ws-status"); got != "Live updates" {
 		t.Errorf("ws-status = %q", got)
 	}
 	value := func() string {

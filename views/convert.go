@@ -39,6 +39,7 @@ func NewCallVM(c dialer.Call, to, from string, now time.Time) CallVM {
 		}
 		vm.TalkTime = mmss(end.Sub(since))
 	}
+	vm.Announce = Announcement(c.Status, c.Note, to, vm.TalkTime)
 	if !vm.Live {
 		r := NewRecentCallVM(c, to, from)
 		vm.Recent = &r
@@ -73,7 +74,16 @@ func NewRecentCallVM(c dialer.Call, to, from string) RecentCallVM {
 		Explanation:  ExplainCall(c.Status),
 	}
 	if len(c.History) > 0 {
-		vm.Timeline = Timeline(NewTimelineVM(c.StartedAt, c.History, c.History[len(c.History)-1].At))
+		last := c.History[len(c.History)-1].At
+		vm.Timeline = Timeline(NewTimelineVM(c.StartedAt, c.History, last))
+		start := c.StartedAt
+		if start.IsZero() || c.History[0].At.Before(start) {
+			start = c.History[0].At
+		}
+		vm.Duration = mmss(last.Sub(start))
+		if since, ok := connectedAt(c); ok {
+			vm.TalkTime = mmss(last.Sub(since))
+		}
 	}
 	return vm
 }

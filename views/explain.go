@@ -2,6 +2,7 @@ package views
 
 import (
 	"fmt"
+	"strings"
 
 	"github.com/ringout-dialer/ringout/dialer"
 )
@@ -213,4 +214,52 @@ func statusTitle(s string) string {
 		return "RingCentral has not reported this leg yet"
 	}
 	return "RingCentral: " + s
+}
+
+// Announcement is the one sentence the page's status line (role=status) says when a call
+// changes: what changed, short, with the number called (to, formatted for people); talk is
+// the talk time (m:ss) of a call that connected, "" otherwise. The page script never says
+// the same sentence twice for a call, so a state that comes back is not announced again.
+func Announcement(s dialer.Status, note dialer.NoteKind, to, talk string) string {
+	switch note {
+	case dialer.NoteCanceling:
+		return "Canceling the call to " + to + "."
+	case dialer.NoteAnswered, dialer.NoteBothConnected:
+		return "You already answered: hang up your phone to end the call."
+	case dialer.NoteCancelRateLimited, dialer.NoteCancelFailed:
+		return "The call was not canceled. Try again, or hang up your phone."
+	}
+	if !s.Final() {
+		switch {
+		case s.Connected():
+			return "Connected to " + to + "."
+		case s.Caller == dialer.LegSuccess:
+			return "You answered. Now ringing " + to + "."
+		}
+		return "Ringing your phone to call " + to + "."
+	}
+	ended := "The call to " + to + " ended"
+	switch {
+	case s.Call == dialer.CallCanceled:
+		return "The call to " + to + " was canceled."
+	case s.Caller.Failed():
+		switch s.Caller {
+		case dialer.LegBusy:
+			return ended + ": your phone was busy."
+		case dialer.LegNoAnswer:
+			return ended + ": you did not answer."
+		case dialer.LegRejected:
+			return ended + ": declined on your phone."
+		}
+		return ended + ": your phone, " + strings.ToLower(legWord(s.Caller)) + "."
+	case s.Callee.Failed():
+		return ended + ": " + strings.ToLower(legWord(s.Callee)) + "."
+	case s.Call == dialer.CallLost:
+		return "We stopped following the call to " + to + "."
+	case talk != "":
+		return ended + " after " + talk + "."
+	case s.Call == dialer.CallSuccess, s.Call == dialer.CallEnded, s.Call == dialer.CallNoSessionFound:
+		return ended + "."
+	}
+	return ended + ": RingCentral error."
 }

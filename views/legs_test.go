@@ -56,3 +56,35 @@ func TestDescribeLeg(t *testing.T) {
 func containsFold(s, sub string) bool {
 	return strings.Contains(strings.ToLower(s), strings.ToLower(sub))
 }
+
+// TestAnnouncement: what the status line says for each change, one short sentence.
+func TestAnnouncement(t *testing.T) {
+	const to = "(650) 555-0129"
+	st := func(call dialer.CallStatus, caller, callee dialer.LegStatus) dialer.Status {
+		return dialer.Status{Call: call, Caller: caller, Callee: callee}
+	}
+	tests := []struct {
+		s    dialer.Status
+		note dialer.NoteKind
+		talk string
+		want string
+	}{
+		{dialer.Status{}, "", "", "Ringing your phone to call (650) 555-0129."},
+		{st(dialer.CallInProgress, dialer.LegInProgress, dialer.LegInProgress), "", "", "Ringing your phone to call (650) 555-0129."},
+		{st(dialer.CallInProgress, dialer.LegSuccess, dialer.LegInProgress), "", "", "You answered. Now ringing (650) 555-0129."},
+		{st(dialer.CallSuccess, dialer.LegSuccess, dialer.LegSuccess), "", "0:01", "Connected to (650) 555-0129."},
+		{st(dialer.CallSuccess, dialer.LegFinished, dialer.LegFinished), "", "0:17", "The call to (650) 555-0129 ended after 0:17."},
+		{st(dialer.CallInProgress, dialer.LegSuccess, dialer.LegBusy), "", "", "The call to (650) 555-0129 ended: busy."},
+		{st(dialer.CallCannotReach, dialer.LegSuccess, dialer.LegNoAnswer), "", "", "The call to (650) 555-0129 ended: no answer."},
+		{st(dialer.CallCannotReach, dialer.LegNoAnswer, dialer.LegInProgress), "", "", "The call to (650) 555-0129 ended: you did not answer."},
+		{st(dialer.CallCanceled, dialer.LegInProgress, dialer.LegInProgress), "", "", "The call to (650) 555-0129 was canceled."},
+		{st(dialer.CallInProgress, dialer.LegInProgress, dialer.LegInProgress), dialer.NoteCanceling, "", "Canceling the call to (650) 555-0129."},
+		{st(dialer.CallInProgress, dialer.LegSuccess, dialer.LegInProgress), dialer.NoteAnswered, "", "You already answered: hang up your phone to end the call."},
+		{st(dialer.CallLost, dialer.LegInProgress, dialer.LegInProgress), dialer.NoteGone, "", "We stopped following the call to (650) 555-0129."},
+	}
+	for _, tt := range tests {
+		if got := Announcement(tt.s, tt.note, to, tt.talk); got != tt.want {
+			t.Errorf("Announcement(%+v, %q) = %q, want %q", tt.s, tt.note, got, tt.want)
+		}
+	}
+}

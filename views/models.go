@@ -10,6 +10,7 @@ package views
 //go:generate go tool templ generate -path ..
 
 import (
+	"strings"
 	"time"
 
 	"github.com/a-h/templ"
@@ -76,10 +77,12 @@ type FromOption struct {
 	Selected bool   // the last one used
 }
 
-// Text is how the option reads in the list: "Mobile · (650) 555-0101".
+// Text is how the option reads in the list: "(650) 555-0101 · Mobile", the number first so
+// that a narrow screen never cuts it; RingCentral's type is added when the label does not
+// say it already: "(650) 555-0102 · Desk (PhoneLine)".
 func (o FromOption) Text() string {
 	s := o.Label
-	if o.Type != "" && o.Type != o.Label {
+	if o.Type != "" && !strings.Contains(strings.ToLower(o.Label), strings.ToLower(o.Type)) {
 		if s == "" {
 			s = o.Type
 		} else {
@@ -89,7 +92,7 @@ func (o FromOption) Text() string {
 	if s == "" {
 		return o.Number
 	}
-	return s + " · " + o.Number
+	return o.Number + " · " + s
 }
 
 // FormErrors are the messages shown next to the dialer form's fields; empty means no error.
@@ -173,12 +176,15 @@ type LegVM struct {
 
 // CallVM is one call as its card shows it.
 type CallVM struct {
-	ID         string
-	Status     string // the latest callStatus, for data-call-status
-	To         string // the number called, formatted for people
-	From       string // the "ring me at" phone, e.g. "Mobile" or "(650) 555-0101"
-	Live       bool   // still being set up or talking
-	Message    string // the plain-language sentence about the whole call
+	ID      string
+	Status  string // the latest callStatus, for data-call-status
+	To      string // the number called, formatted for people
+	From    string // the "ring me at" phone, e.g. "Mobile" or "(650) 555-0101"
+	Live    bool   // still being set up or talking
+	Message string // the plain-language sentence about the whole call
+	// Announce is what the page's status line says when the card arrives with it
+	// (Announcement): one short sentence; the script says each one once per call.
+	Announce   string
 	Caller     LegVM
 	Callee     LegVM
 	Cancelable bool
@@ -215,10 +221,21 @@ type RecentCallVM struct {
 	CallerStatus string // RingCentral's words, verbatim
 	CalleeStatus string
 	Explanation  string
-	Timeline     templ.Component // may be nil
+	// Duration is how long the call lasted (m:ss, from the start to its last status), and
+	// TalkTime how long both phones were connected ("" if never); Duration "" when unknown.
+	Duration, TalkTime string
+	Timeline           templ.Component // may be nil
 }
 
 // leg words one leg of the row from the whole call's statuses.
 func (c RecentCallVM) leg(l dialer.Leg) LegView {
 	return DescribeLeg(l, dialer.Status{Call: dialer.CallStatus(c.Status), Caller: dialer.LegStatus(c.CallerStatus), Callee: dialer.LegStatus(c.CalleeStatus)})
+}
+
+// talked is ", talked 0:10" for a talk time, "" for none.
+func talked(talk string) string {
+	if talk == "" {
+		return ""
+	}
+	return ", talked " + talk
 }

@@ -31,6 +31,10 @@ func NoteSentence(kind dialer.NoteKind, watched time.Duration) string {
 		return fmt.Sprintf("We followed this call for %v without an outcome, so we stopped.", watched)
 	case dialer.NoteMayHavePlaced:
 		return "The app stopped while placing this call, before RingCentral told us its id: the call may have been placed, and we cannot tell how it ended."
+	case dialer.NoteCancelRateLimited:
+		return "The call was not canceled: calls were placed or canceled faster than RingCentral allows. Press Cancel call again in a moment, or hang up your phone."
+	case dialer.NoteCancelFailed:
+		return "The call was not canceled: RingCentral did not take the request. Press Cancel call again, or hang up your phone."
 	case dialer.NoteUnreadable:
 		return "This call's record could not be read, so we stopped following it and cannot tell how it ended."
 	}

@@ -30,6 +30,9 @@ func TestNoteSentences(t *testing.T) {
 		dialer.NoteCeiling:       "We followed this call for 4h0m0s without an outcome, so we stopped.",
 		dialer.NoteMayHavePlaced: "The app stopped while placing this call, before RingCentral told us its id: the call may have been placed, and we cannot tell how it ended.",
 		dialer.NoteUnreadable:    "This call's record could not be read, so we stopped following it and cannot tell how it ended.",
+		dialer.NoteCancelRateLimited: "The call was not canceled: calls were placed or canceled faster than RingCentral allows. " +
+			"Press Cancel call again in a moment, or hang up your phone.",
+		dialer.NoteCancelFailed: "The call was not canceled: RingCentral did not take the request. Press Cancel call again, or hang up your phone.",
 	}
 	for _, kind := range dialer.NoteKinds {
 		shown, got := noteCard(t, kind, 4*time.Hour)

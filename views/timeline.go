@@ -6,6 +6,7 @@ import (
 	"math"
 	"slices"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/ringout-dialer/ringout/dialer"
@@ -26,34 +27,52 @@ type TimelineVM struct {
 	End time.Duration
 }
 
-// Geometry of the timeline SVG, in its own units (it scales with CSS).
+// Geometry of the timeline, in percent of its width: the bars stretch with the page while
+// the words (row names, ticks) keep their size in CSS pixels (no viewBox, so nothing scales
+// them down), and the picture carries no words it cannot fit.
 const (
-	tlWidth   = 320
-	tlHeight  = 54
-	tlX0      = 44 // left of the plot; the row labels sit before it
-	tlTail    = 44 // width kept after End, so that the final status shows with its word
-	tlRowH    = 14
-	tlTickGap = 30 // minimum distance between tick labels
+	tlTail    = 12.0 // width kept after End, so that the final status shows
+	tlTickGap = 20.0 // minimum distance between tick labels
+	tlMinW    = 0.6  // the narrowest segment drawn
 )
 
 type tlSegment struct {
 	Row, Status, Phase, Title string
-	X, Y, W                   string
-	// Label is the status in words, written on the segment when it fits; LX, LY place it.
-	Label, LX, LY string
+	X, W                      string // "12.5%"
+	// Text is the segment in words for the text alternative: "Ringing 0:00–0:04".
+	Text string
 }
 
 type tlTick struct {
-	X, Label string
+	X, Label, Anchor string // Anchor: start or middle (text-anchor)
+}
+
+// tlRow is one leg's segments, and the leg in words: "Your phone: ringing 0:00–0:04, …".
+type tlRow struct {
+	Name, Short string // "caller", "You"
+	Segments    []tlSegment
+	Text        string
 }
 
 type tlLayout struct {
-	Segments []tlSegment
-	Ticks    []tlTick
+	Rows  []tlRow
+	Ticks []tlTick
+	// Label is the picture's accessible name: both rows in words.
+	Label string
 }
 
-// layout computes the rectangles and tick labels. It accepts anything: unsorted points,
-// negative times, an End before the last point.
+// empty reports whether there is nothing to draw.
+func (l tlLayout) empty() bool {
+	for _, r := range l.Rows {
+		if len(r.Segments) > 0 {
+			return false
+		}
+	}
+	return true
+}
+
+// layout computes the segments, the tick labels and the words. It accepts anything:
+// unsorted points, negative times, an End before the last point.
 func (vm TimelineVM) layout() tlLayout {
 	pts := slices.Clone(vm.Points)
 	slices.SortStableFunc(pts, func(a, b TimelinePoint) int { return cmp.Compare(max(a.At, 0), max(b.At, 0)) })
@@ -67,15 +86,14 @@ func (vm TimelineVM) layout() tlLayout {
 		span = 1
 	}
 	x := func(d time.Duration) float64 {
-		return tlX0 + float64(max(d, 0))/span*(tlWidth-tlX0-tlTail)
+		return float64(max(d, 0)) / span * (100 - tlTail)
 	}
 	rows := []struct {
-		name, label string
-		y           int
-		status      func(TimelinePoint) string
+		name, short, label string
+		status             func(TimelinePoint) string
 	}{
-		{"caller", "Your phone", 4, func(p TimelinePoint) string { return p.Caller }},
-		{"callee", "The number you called", 22, func(p TimelinePoint) string { return p.Callee }},
+		{"caller", "You", "Your phone", func(p TimelinePoint) string { return p.Caller }},
+		{"callee", "Them", "The number you called", func(p TimelinePoint) string { return p.Callee }},
 	}
 	// view is a leg at a point, worded from the whole call: the number called is not rung
 	// ("waiting") until your phone answered, although RingCentral reports it InProgress
@@ -88,70 +106,79 @@ func (vm TimelineVM) layout() tlLayout {
 		return DescribeLeg(dialer.Caller, s)
 	}
 	phase := func(row string, p TimelinePoint) string { return view(row, p).Phase }
+	var label []string
 	for _, r := range rows {
+		row := tlRow{Name: r.name, Short: r.short}
+		var words []string
 		for i := 0; i < len(pts); {
 			st, ph := r.status(pts[i]), phase(r.name, pts[i])
 			j := i + 1
 			for j < len(pts) && r.status(pts[j]) == st && phase(r.name, pts[j]) == ph {
 				j++
 			}
-			from, x1, to := pts[i].At, float64(tlWidth), ""
+			from, x1, to := pts[i].At, 100.0, ""
 			if j < len(pts) {
 				x1 = x(pts[j].At)
-				to = "–" + mmss(pts[j].At)
+				to = mmss(pts[j].At)
 			} else if end > max(from, 0) {
-				to = "–" + mmss(end)
+				to = mmss(end)
 			}
 			if st != "" {
 				// Rounded as drawn, so that a segment starts exactly where the previous ends.
 				x0 := math.Round(x(from)*10) / 10
-				w := max(math.Round(x1*10)/10-x0, 1)
-				word := shortWord(view(r.name, pts[j-1]).Word)
-				seg := tlSegment{
+				w := max(math.Round(x1*10)/10-x0, tlMinW)
+				word := view(r.name, pts[j-1]).Word
+				when := " at " + mmss(from)
+				if to != "" {
+					when = " " + mmss(from) + "–" + to
+				}
+				row.Segments = append(row.Segments, tlSegment{
 					Row: r.name, Status: st, Phase: ph,
-					Title: fmt.Sprintf("%s: %s (%s), %s%s", r.label, word, st, mmss(from), to),
-					X:     num(x0), Y: strconv.Itoa(r.y), W: num(w),
-				}
-				if float64(len(word))*tlCharW+6 <= w {
-					seg.Label, seg.LX, seg.LY = word, num(x0+3), strconv.Itoa(r.y+10)
-				}
-				l.Segments = append(l.Segments, seg)
+					Title: fmt.Sprintf("%s: %s (%s),%s", r.label, word, st, when),
+					X:     pct(x0), W: pct(w),
+					Text: word + when,
+				})
+				words = append(words, strings.ToLower(word)+when)
 			}
 			i = j
 		}
-	}
-	last := -float64(tlTickGap)
-	add := func(d time.Duration) {
-		if xd := x(d); xd-last >= tlTickGap {
-			l.Ticks = append(l.Ticks, tlTick{X: num(xd), Label: mmss(d)})
-			last = xd
+		if len(words) > 0 {
+			row.Text = r.label + ": " + strings.Join(words, ", ") + "."
+			label = append(label, row.Text)
 		}
+		l.Rows = append(l.Rows, row)
 	}
+	l.Label = "Timeline. " + strings.Join(label, " ")
+
+	// Ticks: the start, the changes and the end, never two with the same label nor closer
+	// than tlTickGap; the last one is kept at the cost of the one before it.
+	var at []time.Duration
 	for i, p := range pts {
 		if i == 0 || p.Caller != pts[i-1].Caller || p.Callee != pts[i-1].Callee {
-			add(p.At)
+			at = append(at, max(p.At, 0))
 		}
 	}
 	if end > pts[len(pts)-1].At {
-		add(end)
+		at = append(at, end)
+	}
+	var xs []float64
+	fits := func(xd float64, label string) bool {
+		n := len(l.Ticks)
+		return n == 0 || (label != l.Ticks[n-1].Label && xd-xs[n-1] >= tlTickGap)
+	}
+	for i, d := range at {
+		xd, label := x(d), mmss(d)
+		for i == len(at)-1 && len(l.Ticks) > 1 && !fits(xd, label) {
+			l.Ticks, xs = l.Ticks[:len(l.Ticks)-1], xs[:len(xs)-1] // the end wins over the changes before it
+		}
+		if fits(xd, label) {
+			l.Ticks, xs = append(l.Ticks, tlTick{X: pct(xd), Label: label, Anchor: "middle"}), append(xs, xd)
+		}
+	}
+	if n := len(l.Ticks); n > 0 {
+		l.Ticks[0].Anchor = "start" // the others have room: the last is at most at 100-tlTail
 	}
 	return l
-}
-
-// tlCharW is the width of a character of a segment label, roughly, in SVG units.
-const tlCharW = 4.2
-
-// shortWord is a badge's word shortened for the picture; RingCentral's word is in the title.
-func shortWord(w string) string {
-	switch w {
-	case "International calls off":
-		return "Intl. off"
-	case "RingCentral error":
-		return "Error"
-	case "Cannot ring this phone":
-		return "Cannot ring"
-	}
-	return w
 }
 
 // mmss formats a duration (since the start of the call, or a talk time) as m:ss, or
@@ -164,4 +191,4 @@ func mmss(d time.Duration) string {
 	return fmt.Sprintf("%d:%02d", s/60, s%60)
 }
 
-func num(f float64) string { return strconv.FormatFloat(f, 'f', 1, 64) }
+func pct(f float64) string { return strconv.FormatFloat(f, 'f', 1, 64) + "%" }

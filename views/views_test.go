@@ -320,9 +320,10 @@ func TestFromOptionText(t *testing.T) {
 		o    FromOption
 		want string
 	}{
-		{FromOption{Label: "Mobile", Type: "Mobile", Number: "(650) 555-0101"}, "Mobile · (650) 555-0101"},
-		{FromOption{Label: "Desk", Type: "PhoneLine", Number: "(650) 555-0102"}, "Desk (PhoneLine) · (650) 555-0102"},
-		{FromOption{Type: "Home", Number: "(650) 555-0103"}, "Home · (650) 555-0103"},
+		{FromOption{Label: "Mobile", Type: "Mobile", Number: "(650) 555-0101"}, "(650) 555-0101 · Mobile"},
+		{FromOption{Label: "My Mobile", Type: "Mobile", Number: "(650) 555-0111"}, "(650) 555-0111 · My Mobile"},
+		{FromOption{Label: "Desk", Type: "PhoneLine", Number: "(650) 555-0102"}, "(650) 555-0102 · Desk (PhoneLine)"},
+		{FromOption{Type: "Home", Number: "(650) 555-0103"}, "(650) 555-0103 · Home"},
 		{FromOption{Number: "(650) 555-0104"}, "(650) 555-0104"},
 	}
 	for _, tt := range tests {
@@ -351,8 +352,11 @@ func TestDialerPageScenarios(t *testing.T) {
 	if got := attr(byTestID(doc, "to-input"), "value"); got != busy {
 		t.Errorf("to-input not prefilled: %q", got)
 	}
-	if doc.Find("#calls[aria-live=polite]").Length() != 1 || doc.Find("#ws-status").Length() != 1 {
-		t.Errorf("page lacks the live #calls region or #ws-status")
+	// The cards are not a live region (an update would be read out whole); the status line
+	// says what changed.
+	if doc.Find("#calls").Length() != 1 || doc.Find("#calls[aria-live]").Length() != 0 || doc.Find("#ws-status").Length() != 1 ||
+		doc.Find("#announce[role=status]").Length() != 1 {
+		t.Errorf("page lacks #calls (not a live region), #ws-status or the #announce status line")
 	}
 	if got := render(t, DialerPage(DialerVM{})).Find(".try").Length(); got != 0 {
 		t.Errorf("try these shown outside demo mode")
@@ -373,6 +377,7 @@ func recentCalls(n int) []RecentCallVM {
 		return calls
 	}
 	calls[0].Status, calls[0].CalleeStatus, calls[0].Explanation = "CannotReach", "Busy", "The number you called is busy."
+	calls[0].Duration = "0:17"
 	return calls
 }
 
@@ -407,6 +412,10 @@ func TestRecentCalls(t *testing.T) {
 					t.Errorf("first row %q lacks %q", text(first), want)
 				}
 			}
+			// One plain line says which leg is which, and how long the call lasted.
+			if got := text(byTestID(doc, "recent-summary").First()); got != "You: Hung up · Them: Busy · lasted 0:17" {
+				t.Errorf("first row's summary reads %q", got)
+			}
 			if b := first.Find(".badge").First(); attr(b, "data-status") != "Finished" || !strings.Contains(attr(b, "title"), "Finished") {
 				t.Errorf("caller badge data-status %q, title %q: want RingCentral's Finished in both", attr(b, "data-status"), attr(b, "title"))
 			}
@@ -429,6 +438,7 @@ func TestTimeline(t *testing.T) {
 		vm    TimelineVM
 		segs  []seg
 		ticks []string
+		label string // the accessible name, when checked
 	}{
 		{
 			name: "answered then finished",
@@ -442,7 +452,9 @@ func TestTimeline(t *testing.T) {
 				{"caller", "ringing", "InProgress"}, {"caller", "answered", "Success"}, {"caller", "finished", "Finished"},
 				{"callee", "ringing", "InProgress"}, {"callee", "answered", "Success"}, {"callee", "finished", "Finished"},
 			},
-			ticks: []string{"0:00", "0:02", "0:05", "0:15"},
+			ticks: []string{"0:00", "0:05", "0:15"}, // 0:02 is too close to 0:00 to label
+			label: "Timeline. Your phone: ringing 0:00–0:02, answered 0:02–0:15, hung up at 0:15. " +
+				"The number you called: ringing 0:02–0:05, answered 0:05–0:15, hung up at 0:15.",
 		},
 		{
 			name: "busy, points out of order, live end",
@@ -462,6 +474,32 @@ func TestTimeline(t *testing.T) {
 			vm:    TimelineVM{Points: []TimelinePoint{{0, "Levitating", "Levitating", ""}}},
 			segs:  []seg{{"caller", "failed", "Levitating"}, {"callee", "failed", "Levitating"}},
 			ticks: []string{"0:00"},
+		},
+		{
+			name: "changes within a second: no repeated ticks",
+			vm: TimelineVM{End: 40 * s, Points: []TimelinePoint{
+				{0, "InProgress", "InProgress", ""},
+				{300 * time.Millisecond, "Success", "InProgress", ""},
+				{700 * time.Millisecond, "Success", "Busy", ""},
+			}},
+			segs: []seg{
+				{"caller", "ringing", "InProgress"}, {"caller", "answered", "Success"},
+				{"callee", "waiting", "InProgress"}, {"callee", "ringing", "InProgress"}, {"callee", "failed", "Busy"},
+			},
+			ticks: []string{"0:00", "0:40"},
+		},
+		{
+			name: "the end wins over a change just before it",
+			vm: TimelineVM{Points: []TimelinePoint{
+				{0, "InProgress", "InProgress", ""},
+				{10 * s, "Success", "InProgress", ""},
+				{19 * s, "Success", "NoAnswer", ""},
+			}},
+			segs: []seg{
+				{"caller", "ringing", "InProgress"}, {"caller", "answered", "Success"},
+				{"callee", "waiting", "InProgress"}, {"callee", "ringing", "InProgress"}, {"callee", "failed", "NoAnswer"},
+			},
+			ticks: []string{"0:00", "0:10", "0:19"},
 		},
 		{name: "empty", vm: TimelineVM{}},
 		{name: "no statuses yet", vm: TimelineVM{Points: []TimelinePoint{{At: 0}}}},
@@ -484,7 +522,7 @@ func TestTimeline(t *testing.T) {
 				var x, w float64
 				fmt.Sscan(attr(r, "x"), &x)
 				fmt.Sscan(attr(r, "width"), &w)
-				if w <= 0 || x+w > 320.01 {
+				if !strings.HasSuffix(attr(r, "x"), "%") || !strings.HasSuffix(attr(r, "width"), "%") || w <= 0 || x+w > 100.01 {
 					t.Errorf("segment %s/%s at x=%v w=%v is outside the picture", row, attr(r, "data-status"), x, w)
 				}
 				if end, ok := prevEnd[row]; ok && x+0.1 < end {
@@ -502,6 +540,28 @@ func TestTimeline(t *testing.T) {
 			svg.Find("text.tl-tick").Each(func(_ int, s *goquery.Selection) { ticks = append(ticks, s.Text()) })
 			if fmt.Sprint(ticks) != fmt.Sprint(tt.ticks) {
 				t.Errorf("ticks = %v, want %v", ticks, tt.ticks)
+			}
+			if len(slices.Compact(slices.Clone(ticks))) != len(ticks) {
+				t.Errorf("ticks repeat: %v", ticks)
+			}
+			// No words on the segments (they did not fit: "Answere"); the picture's words are
+			// its accessible name and, the same, a disclosure reachable without hover.
+			if n := svg.Find("text").Not(".tl-tick").Length(); n != 0 {
+				t.Errorf("%d words drawn on segments", n)
+			}
+			pic := svg.Find("[role=img]")
+			name := attr(pic, "aria-label")
+			if pic.Length() != 1 || !strings.HasPrefix(name, "Timeline. Your phone: ") {
+				t.Errorf("the picture's accessible name is %q", name)
+			}
+			if tt.label != "" && name != tt.label {
+				t.Errorf("accessible name\n %q\nwant\n %q", name, tt.label)
+			}
+			var items []string
+			svg.Find("details summary").Each(func(_ int, s *goquery.Selection) { items = append(items, text(s)) })
+			svg.Find("details li").Each(func(_ int, s *goquery.Selection) { items = append(items, text(s)) })
+			if len(items) != 3 || "Timeline. "+items[1]+" "+items[2] != name {
+				t.Errorf("the disclosure reads %q, want the accessible name's words %q", items, name)
 			}
 		})
 	}
