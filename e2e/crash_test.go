@@ -168,7 +168,10 @@ func TestCrashDrill(t *testing.T) {
 	ts := httptest.NewServer(rec)
 	t.Cleanup(ts.Close)
 
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	// The app is restarted on one address 20 times; between a kill and the restart the port
+	// is free, and another test's app (all on 127.0.0.1) could take it. This loopback
+	// address is the drill's own.
+	ln, err := net.Listen("tcp", "127.0.0.77:0")
 	if err != nil {
 		t.Fatal(err)
 	}
