@@ -16,6 +16,9 @@ import (
 	"testing"
 	"time"
 
+	"github.com/ringout-dialer/ringout/internal/logbuf"
+	"github.com/ringout-dialer/ringout/internal/simsignin"
+
 	"github.com/PuerkitoBio/goquery"
 	"github.com/gorilla/websocket"
 
@@ -39,24 +42,7 @@ type replica struct {
 	url    string
 	stop   context.CancelFunc
 	done   chan error
-	output *syncBuffer
-}
-
-type syncBuffer struct {
-	mu sync.Mutex
-	b  strings.Builder
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
+	output *logbuf.Buffer
 }
 
 func freeAddr(t *testing.T) string {
@@ -91,7 +77,7 @@ func newCluster(t *testing.T, n int, simOpts ...func(*rcsim.Options)) *cluster {
 	t.Cleanup(ps.Close)
 	c.URL = ps.URL
 	for i := range n {
-		r := &replica{id: fmt.Sprintf("r%d", i+1), done: make(chan error, 1), output: &syncBuffer{}}
+		r := &replica{id: fmt.Sprintf("r%d", i+1), done: make(chan error, 1), output: &logbuf.Buffer{}}
 		addr := freeAddr(t)
 		r.url = "http://" + addr
 		env := map[string]string{
@@ -169,35 +155,7 @@ func (p pin) RoundTrip(r *http.Request) (*http.Response, error) {
 func (c *cluster) signIn(t *testing.T, user string) http.CookieJar {
 	t.Helper()
 	jar, _ := cookiejar.New(nil)
-	cl := pinned(jar, -1)
-	resp, err := cl.Get(c.URL + "/login")
-	if err != nil {
-		t.Fatal(err)
-	}
-	doc, err := goquery.NewDocumentFromReader(resp.Body)
-	resp.Body.Close()
-	if err != nil {
-		t.Fatal(err)
-	}
-	form := url.Values{}
-	doc.Find(`form input[type=hidden]`).Each(func(_ int, s *goquery.Selection) {
-		form.Set(s.AttrOr("name", ""), s.AttrOr("value", ""))
-	})
-	if form.Get("state") == "" {
-		t.Fatalf("GET /login did not lead to the sign-in form (HTTP %d at %s)", resp.StatusCode, resp.Request.URL)
-	}
-	form.Set("username", user)
-	form.Set("password", user)
-	form.Set("action", "signin")
-	resp, err = cl.PostForm(resp.Request.URL.String(), form)
-	if err != nil {
-		t.Fatal(err)
-	}
-	body, _ := io.ReadAll(resp.Body)
-	resp.Body.Close()
-	if resp.Request.URL.String() != c.URL+"/" || !strings.Contains(string(body), `data-testid="signed-in-as"`) {
-		t.Fatalf("not signed in after the callback (HTTP %d at %s)", resp.StatusCode, resp.Request.URL)
-	}
+	simsignin.Do(t, pinned(jar, -1), c.URL, user)
 	return jar
 }
 

@@ -10,6 +10,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/ringout-dialer/ringout/internal/simsignin"
+
 	"github.com/PuerkitoBio/goquery"
 	"github.com/gorilla/websocket"
 	"github.com/ringout-dialer/ringout/dialer"
@@ -36,37 +38,7 @@ func httpSignIn(t testing.TB, app *testApp, user string) *http.Client {
 
 func httpSignInWith(t testing.TB, c *http.Client, appURL, user string) {
 	t.Helper()
-	resp, err := c.Get(appURL + "/login")
-	if err != nil {
-		t.Fatal(err)
-	}
-	doc, err := goquery.NewDocumentFromReader(resp.Body)
-	resp.Body.Close()
-	if err != nil {
-		t.Fatal(err)
-	}
-	form := url.Values{}
-	doc.Find(`form input[type=hidden]`).Each(func(_ int, s *goquery.Selection) {
-		form.Set(s.AttrOr("name", ""), s.AttrOr("value", ""))
-	})
-	if form.Get("state") == "" || form.Get("code_challenge") == "" {
-		t.Fatalf("GET /login did not lead to a sign-in form with state and PKCE challenge (HTTP %d at %s)", resp.StatusCode, resp.Request.URL)
-	}
-	form.Set("username", user)
-	form.Set("password", user)
-	form.Set("action", "signin")
-	resp, err = c.PostForm(resp.Request.URL.String(), form) // the form posts to its own URL
-	if err != nil {
-		t.Fatal(err)
-	}
-	doc, err = goquery.NewDocumentFromReader(resp.Body)
-	resp.Body.Close()
-	if err != nil {
-		t.Fatal(err)
-	}
-	if resp.Request.URL.String() != appURL+"/" || doc.Find(byTestID("signed-in-as")).Length() == 0 {
-		t.Fatalf("not signed in on the dialer after the callback (HTTP %d at %s)", resp.StatusCode, resp.Request.URL)
-	}
+	simsignin.Do(t, c, appURL, user)
 }
 
 // signedIn reports whether the client's dialer page shows a signed-in user.

@@ -209,9 +209,20 @@ func (h *harness) browser() *browser {
 func (h *harness) signIn(username string) *browser {
 	h.t.Helper()
 	b := h.browser()
-	r := b.get("/login")
+	r := signInAt(h.t, b, "/login", username)
+	if r.status != http.StatusSeeOther || r.header.Get("Location") != "/" {
+		h.t.Fatalf("callback = %d to %q, want 303 to /: %.300s", r.status, r.header.Get("Location"), r.body)
+	}
+	return b
+}
+
+// signInAt signs browser b in at the simulator starting from the sign-in link loginPath
+// (the page's href) and returns the callback's answer (where it sends the browser).
+func signInAt(t *testing.T, b *browser, loginPath, username string) response {
+	t.Helper()
+	r := b.get(loginPath)
 	if r.status != http.StatusFound {
-		h.t.Fatalf("GET /login = %d, want 302", r.status)
+		t.Fatalf("GET %s = %d, want 302", loginPath, r.status)
 	}
 	authorize := r.header.Get("Location")
 	page := b.send(http.MethodGet, authorize, nil, nil)
@@ -226,13 +237,9 @@ func (h *harness) signIn(username string) *browser {
 	form.Set("action", "signin")
 	r = b.send(http.MethodPost, authorize, form, nil)
 	if r.status != http.StatusFound {
-		h.t.Fatalf("signing in at the simulator: %d, want 302: %.300s", r.status, r.body)
+		t.Fatalf("signing in at the simulator: %d, want 302: %.300s", r.status, r.body)
 	}
-	r = b.send(http.MethodGet, r.header.Get("Location"), nil, nil)
-	if r.status != http.StatusSeeOther || r.header.Get("Location") != "/" {
-		h.t.Fatalf("callback = %d to %q, want 303 to /: %.300s", r.status, r.header.Get("Location"), r.body)
-	}
-	return b
+	return b.send(http.MethodGet, r.header.Get("Location"), nil, nil)
 }
 
 // session is the browser's session as the app sees it.

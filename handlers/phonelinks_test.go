@@ -6,37 +6,9 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/PuerkitoBio/goquery"
-
 	"github.com/ringout-dialer/ringout/phone"
 	"github.com/ringout-dialer/ringout/rcsim"
 )
-
-// signInAt signs browser b in at the simulator starting from the sign-in link loginPath
-// (the page's href) and returns the callback's answer (where it sends the browser).
-func signInAt(t *testing.T, b *browser, loginPath, username string) response {
-	t.Helper()
-	r := b.get(loginPath)
-	if r.status != http.StatusFound {
-		t.Fatalf("GET %s = %d, want 302", loginPath, r.status)
-	}
-	authorize := r.header.Get("Location")
-	page := b.send(http.MethodGet, authorize, nil, nil)
-	form := url.Values{}
-	page.doc.Find("form input").Each(func(_ int, in *goquery.Selection) {
-		name, _ := in.Attr("name")
-		val, _ := in.Attr("value")
-		form.Set(name, val)
-	})
-	form.Set("username", username)
-	form.Set("password", username)
-	form.Set("action", "signin")
-	r = b.send(http.MethodPost, authorize, form, nil)
-	if r.status != http.StatusFound {
-		t.Fatalf("signing in at the simulator: %d, want 302: %.300s", r.status, r.body)
-	}
-	return b.send(http.MethodGet, r.header.Get("Location"), nil, nil)
-}
 
 // telPath is the tel: handler's URL for a tel: URL, as the browser builds it from
 // PUBLIC_URL/dial?tel=%s.

@@ -1,0 +1,50 @@
+// Package simsignin is the tests' one HTTP sign-in: a user signs in to the app through the
+// simulator's sign-in page with a plain HTTP client, as a browser without JavaScript would
+// (GET /login, the simulator's form, /oauth/callback, the dialer).
+package simsignin
+
+import (
+	"net/http"
+	"net/url"
+	"testing"
+
+	"github.com/PuerkitoBio/goquery"
+)
+
+// Do signs user in with c (the password is the user name, as the simulator's users have
+// it). c must keep cookies and follow redirects. It fails t unless the sign-in form carried
+// a state and a PKCE challenge and c ends on appURL's dialer, signed in.
+func Do(t testing.TB, c *http.Client, appURL, user string) {
+	t.Helper()
+	resp, err := c.Get(appURL + "/login")
+	if err != nil {
+		t.Fatal(err)
+	}
+	doc, err := goquery.NewDocumentFromReader(resp.Body)
+	resp.Body.Close()
+	if err != nil {
+		t.Fatal(err)
+	}
+	form := url.Values{}
+	doc.Find(`form input[type=hidden]`).Each(func(_ int, s *goquery.Selection) {
+		form.Set(s.AttrOr("name", ""), s.AttrOr("value", ""))
+	})
+	if form.Get("state") == "" || form.Get("code_challenge") == "" {
+		t.Fatalf("GET /login did not lead to a sign-in form with state and PKCE challenge (HTTP %d at %s)", resp.StatusCode, resp.Request.URL)
+	}
+	form.Set("username", user)
+	form.Set("password", user)
+	form.Set("action", "signin")
+	resp, err = c.PostForm(resp.Request.URL.String(), form) // the form posts to its own URL
+	if err != nil {
+		t.Fatal(err)
+	}
+	doc, err = goquery.NewDocumentFromReader(resp.Body)
+	resp.Body.Close()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if resp.Request.URL.String() != appURL+"/" || doc.Find(`[data-testid="signed-in-as"]`).Length() == 0 {
+		t.Fatalf("not signed in on the dialer after the callback (HTTP %d at %s)", resp.StatusCode, resp.Request.URL)
+	}
+}
