@@ -164,7 +164,7 @@ func TestUnknownCallStatus(t *testing.T) {
 }
 
 // TestCallingFasterThanRingCentralAllows: POST ring-out is in the Heavy group (10 a minute
-// per user). Four calls in a row go through; the fifth is refused at once, before anything
+// per user; one kept for a cancel). Four calls in a row go through; the fifth is refused at once, before anything
 // is sent, with when to try again, so RingCentral never answers 429.
 func TestCallingFasterThanRingCentralAllows(t *testing.T) {
 	t.Parallel()
@@ -177,7 +177,7 @@ func TestCallingFasterThanRingCentralAllows(t *testing.T) {
 	status, body := post(t, c, app.URL+"/calls", url.Values{"to": {rcsim.LongRing.Number}}, nil)
 	took := time.Since(start)
 	msg := formError(body)
-	if status != http.StatusUnprocessableEntity || !strings.Contains(msg, "the dialer sends at most 4 at once, then one every 12 seconds. You can place the next call in") ||
+	if status != http.StatusUnprocessableEntity || !strings.Contains(msg, "the dialer sends at most 4 at once, then one every 15 seconds. You can place the next call in") ||
 		strings.Contains(msg, "may have placed") {
 		t.Errorf("5th call: HTTP %d, form error %q; want 422 saying when to try again", status, msg)
 	}

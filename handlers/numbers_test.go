@@ -3,6 +3,7 @@ package handlers_test
 import (
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"testing/synctest"
 	"time"
@@ -65,15 +66,15 @@ func TestForwardingNumbersStale(t *testing.T) {
 	} {
 		t.Run(tt.name, func(t *testing.T) {
 			synctest.Test(t, func(t *testing.T) {
-				var ahead time.Duration
-				h := newHarness(t, options{now: func() time.Time { return time.Now().Add(ahead) }})
+				var ahead atomic.Int64 // the app's clock runs ahead of the bubble's (background fetches read it)
+				h := newHarness(t, options{now: func() time.Time { return time.Now().Add(time.Duration(ahead.Load())) }})
 				b := h.signIn("demo")
 				first := b.get("/")
 				want := fromOptions(first)
 				if want < 2 {
 					t.Fatalf("no forwarding numbers: %.300s", first.body)
 				}
-				ahead = 6 * time.Minute
+				ahead.Store(int64(6 * time.Minute))
 				f := tt.fault
 				f.Method, f.Path = "GET", "/forwarding-number"
 				h.fault(f)
