@@ -55,27 +55,11 @@ func Run(ctx context.Context, args []string, getenv func(string) string, stdout 
 			return err
 		}
 	}
-	secret, err := cfg.sessionSecret()
+	ks, err := cfg.keys()
 	if err != nil {
 		return err
 	}
-	previous, err := cfg.previousSecrets()
-	if err != nil {
-		return err
-	}
-	key, err := auth.StoreKey(secret)
-	if err != nil {
-		return err
-	}
-	var previousKeys [][]byte
-	for _, p := range previous {
-		k, err := auth.StoreKey(p)
-		if err != nil {
-			return err
-		}
-		previousKeys = append(previousKeys, k)
-	}
-	st, err := openStore(ctx, cfg, key, previousKeys)
+	st, err := openStore(ctx, cfg, ks.store, ks.previousStore)
 	if err != nil {
 		return err
 	}
@@ -106,17 +90,10 @@ func Run(ctx context.Context, args []string, getenv func(string) string, stdout 
 		clientID, clientSecret = rcsim.DemoClientID, rcsim.DemoClientSecret
 	}
 
-	// The pollers of all live calls talk to one host: keep enough idle connections for
-	// them (Go's default is 2 per host, which makes nearly every poll dial anew).
-	transport := http.DefaultTransport.(*http.Transport).Clone()
-	transport.MaxIdleConns, transport.MaxIdleConnsPerHost = 64, 64
-	httpClient := &http.Client{Timeout: 20 * time.Second, Transport: transport}
-	if cfg.demo() && cfg.tls() {
-		if httpClient.Transport, err = selfTransport(cfg); err != nil {
-			return err
-		}
+	httpClient, err := ringCentralHTTPClient(cfg)
+	if err != nil {
+		return err
 	}
-	httpClient.Transport = ringcentral.AgentTransport(httpClient.Transport, userAgent(cfg.ReplicaID))
 	checkEmbedding(cfg, log)
 	oauth := ringcentral.OAuthConfig(server, clientID, clientSecret, cfg.PublicURL+"/oauth/callback")
 	oauth.Endpoint.AuthURL = authServer + "/restapi/oauth/authorize"
@@ -129,8 +106,8 @@ func Run(ctx context.Context, args []string, getenv func(string) string, stdout 
 		HTTPClient:         httpClient,
 		Server:             server,
 		SecureCookies:      strings.HasPrefix(cfg.PublicURL, "https://"),
-		Secret:             secret,
-		PreviousSecrets:    previous,
+		Secret:             ks.secret,
+		PreviousSecrets:    ks.previous,
 		Logger:             log,
 		MaxLoginsPerClient: loginsPerClient,
 	}, st)
@@ -273,6 +250,24 @@ func (c clusterReady) Ready(ctx context.Context) error {
 		return err
 	}
 	return c.listener.Ready()
+}
+
+// ringCentralHTTPClient is the one HTTP client of every request to RingCentral (API and
+// OAuth), naming the app and replica in X-User-Agent.
+func ringCentralHTTPClient(cfg config) (*http.Client, error) {
+	// The pollers of all live calls talk to one host: keep enough idle connections for
+	// them (Go's default is 2 per host, which makes nearly every poll dial anew).
+	transport := http.DefaultTransport.(*http.Transport).Clone()
+	transport.MaxIdleConns, transport.MaxIdleConnsPerHost = 64, 64
+	var base http.RoundTripper = transport
+	if cfg.demo() && cfg.tls() {
+		t, err := selfTransport(cfg)
+		if err != nil {
+			return nil, err
+		}
+		base = t
+	}
+	return &http.Client{Timeout: 20 * time.Second, Transport: ringcentral.AgentTransport(base, userAgent(cfg.ReplicaID))}, nil
 }
 
 // privateDataDir makes DATA_DIR (creating it if needed) mode 0700 and every file in it 0600,

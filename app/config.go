@@ -14,6 +14,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/ringout-dialer/ringout/auth"
 	"github.com/ringout-dialer/ringout/rcsim"
 )
 
@@ -267,4 +268,34 @@ func hostname() string {
 		return h
 	}
 	return "ringout"
+}
+
+// keys are the secrets and the store keys derived from them: SESSION_SECRET (or the one
+// generated into DATA_DIR) and the previous ones (SESSION_SECRET_PREVIOUS), still accepted
+// for cookies and tokens.
+type keys struct {
+	secret, store           []byte
+	previous, previousStore [][]byte
+}
+
+func (c config) keys() (keys, error) {
+	var k keys
+	var err error
+	if k.secret, err = c.sessionSecret(); err != nil {
+		return k, err
+	}
+	if k.previous, err = c.previousSecrets(); err != nil {
+		return k, err
+	}
+	if k.store, err = auth.StoreKey(k.secret); err != nil {
+		return k, err
+	}
+	for _, p := range k.previous {
+		sk, err := auth.StoreKey(p)
+		if err != nil {
+			return k, err
+		}
+		k.previousStore = append(k.previousStore, sk)
+	}
+	return k, nil
 }
