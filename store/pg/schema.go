@@ -103,6 +103,16 @@ var migrations = []string{
 	// caller id chosen last ('' is the extension's own setting).
 	`ALTER TABLE preferences ADD COLUMN tel_call_now boolean NOT NULL DEFAULT false;
 	ALTER TABLE preferences ADD COLUMN caller_id text NOT NULL DEFAULT '';`,
+
+	// 5: the SQLite schema's step 9: popup sign-ins' single-use codes, by their SHA-256,
+	// bound to the framed page's attempt, redeemed on any replica.
+	`CREATE TABLE popup_codes (
+		code_hash  text PRIMARY KEY,
+		attempt    text NOT NULL,
+		session_id text NOT NULL,
+		expires_at bigint NOT NULL
+	);
+	CREATE INDEX popup_codes_expires ON popup_codes (expires_at);`,
 }
 
 // migrate applies the migrations not yet applied, all in one transaction under the
