@@ -374,3 +374,118 @@ func dialerStatusFinal(s string) bool {
 	return s != "" && dialer.Status{Call: dialer.CallStatus(f[0]), Caller: dialer.LegStatus(f[1]),
 		Callee: dialer.LegStatus(strings.TrimSuffix(f[2], "//"))}.Final()
 }
+
+// iframeJar is the framed app's partitioned cookie jar: it keeps every cookie by name and
+// sends them all, Secure ones too (the embedded cookies are always Secure; the cluster's
+// proxy is plain HTTP on loopback, as a browser treats localhost).
+type iframeJar struct {
+	mu      sync.Mutex
+	cookies map[string]*http.Cookie
+}
+
+func (j *iframeJar) SetCookies(_ *url.URL, cs []*http.Cookie) {
+	j.mu.Lock()
+	defer j.mu.Unlock()
+	for _, ck := range cs {
+		if ck.MaxAge < 0 {
+			delete(j.cookies, ck.Name)
+		} else {
+			j.cookies[ck.Name] = &http.Cookie{Name: ck.Name, Value: ck.Value}
+		}
+	}
+}
+
+func (j *iframeJar) Cookies(*url.URL) []*http.Cookie {
+	j.mu.Lock()
+	defer j.mu.Unlock()
+	var cs []*http.Cookie
+	for _, ck := range j.cookies {
+		cs = append(cs, ck)
+	}
+	return cs
+}
+
+// framedGet GETs path on replica i as the iframe would (Sec-Fetch-Dest: iframe).
+func framedGet(t *testing.T, c *cluster, jar http.CookieJar, i int, path string) *goquery.Document {
+	t.Helper()
+	req, _ := http.NewRequest(http.MethodGet, c.URL+path, nil)
+	req.Header.Set("Sec-Fetch-Dest", "iframe")
+	resp, err := pinned(jar, i).Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	doc, err := goquery.NewDocumentFromReader(resp.Body)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return doc
+}
+
+// redeemOn POSTs the popup's code with the iframe's attempt to /login/redeem on replica i.
+func redeemOn(t *testing.T, c *cluster, jar http.CookieJar, i int, code, attempt string) int {
+	t.Helper()
+	req, _ := http.NewRequest(http.MethodPost, c.URL+"/login/redeem",
+		strings.NewReader(url.Values{"code": {code}, "attempt": {attempt}}.Encode()))
+	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+	req.Header.Set("Origin", c.URL)
+	resp, err := pinned(jar, i).Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	return resp.StatusCode
+}
+
+// TestClusterPopupCodeElsewhere: the framed page starts its attempt on r1, the popup signs
+// in and its callback mints the code on r2, and the iframe redeems it on r3 (the code is in
+// the shared database, not in r2's memory); the iframe is then signed in on every replica,
+// and the code does not work a second time on any replica.
+func TestClusterPopupCodeElsewhere(t *testing.T) {
+	c := newCluster(t, 3)
+	frame := &iframeJar{cookies: map[string]*http.Cookie{}}
+	page := framedGet(t, c, frame, 0, "/")
+	login, _ := page.Find("[data-popup-login]").Attr("data-popup-login")
+	attempt, _ := page.Find("[data-attempt]").Attr("data-attempt")
+	if login == "" || attempt == "" || frame.cookies["__Host-ringout-embed-attempt"] == nil {
+		t.Fatalf("framed sign-in page: popup login %q, attempt %q, cookies %v", login, attempt, frame.cookies)
+	}
+
+	popupJar, _ := cookiejar.New(nil)
+	resp, done := simsignin.Form(t, pinned(popupJar, 1), c.URL+login, "demo")
+	code, _ := done.Find("[data-popup-done]").Attr("data-code")
+	if resp.StatusCode != http.StatusOK || len(code) < 43 {
+		t.Fatalf("the popup ended on HTTP %d at %s without a code", resp.StatusCode, resp.Request.URL)
+	}
+	if !strings.Contains(c.replicas[1].output.String(), "signed in (popup)") {
+		t.Fatalf("the popup's callback did not mint the code on %s", c.replicas[1].id)
+	}
+
+	if got := redeemOn(t, c, frame, 2, code, attempt); got != http.StatusNoContent {
+		t.Fatalf("redeem on %s: HTTP %d, want 204", c.replicas[2].id, got)
+	}
+	if !strings.Contains(c.replicas[2].output.String(), "signed in (embedded)") {
+		t.Errorf("%s did not log the embedded sign-in", c.replicas[2].id)
+	}
+	if frame.cookies["__Host-ringout-embed"] == nil {
+		t.Fatalf("the redeem set no embedded session cookie: %v", frame.cookies)
+	}
+	for i := range c.replicas {
+		if framedGet(t, c, frame, i, "/").Find(`[data-testid="signed-in-as"]`).Length() == 0 {
+			t.Errorf("the iframe is not signed in on %s", c.replicas[i].id)
+		}
+	}
+
+	// Single use across replicas: another iframe with its own attempt cannot redeem it on
+	// any replica (it would be refused for the attempt, but it is gone already).
+	for i := range c.replicas {
+		other := &iframeJar{cookies: map[string]*http.Cookie{}}
+		a2, _ := framedGet(t, c, other, i, "/").Find("[data-attempt]").Attr("data-attempt")
+		if got := redeemOn(t, c, other, i, code, a2); got != http.StatusBadRequest {
+			t.Errorf("a second redeem on %s: HTTP %d, want 400", c.replicas[i].id, got)
+		}
+	}
+	if got := redeemOn(t, c, frame, 0, code, attempt); got != http.StatusBadRequest {
+		t.Errorf("the same iframe redeemed the code again on %s: HTTP %d", c.replicas[0].id, got)
+	}
+}
