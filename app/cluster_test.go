@@ -21,6 +21,7 @@ import (
 
 	"github.com/PuerkitoBio/goquery"
 	"github.com/gorilla/websocket"
+	"github.com/jackc/pgx/v5"
 
 	"github.com/ringout-dialer/ringout/dialer"
 	"github.com/ringout-dialer/ringout/internal/pgtest"
@@ -32,6 +33,7 @@ import (
 // with X-Test-Replica: i goes to replica i.
 type cluster struct {
 	URL      string // the proxy
+	dbURL    string
 	sim      *rcsim.Server
 	replicas []*replica
 	next     atomic.Uint64
@@ -40,9 +42,17 @@ type cluster struct {
 type replica struct {
 	id     string
 	url    string
+	env    map[string]string
 	stop   context.CancelFunc
 	done   chan error
 	output *logbuf.Buffer
+}
+
+// start runs the replica (again, after stop) with its environment.
+func (r *replica) start() {
+	ctx, cancel := context.WithCancel(context.Background())
+	r.stop, r.done = cancel, make(chan error, 1)
+	go func() { r.done <- Run(ctx, nil, func(k string) string { return r.env[k] }, r.output) }()
 }
 
 func freeAddr(t *testing.T) string {
@@ -62,7 +72,7 @@ func newCluster(t *testing.T, n int, simOpts ...func(*rcsim.Options)) *cluster {
 	for _, f := range simOpts {
 		f(&opts)
 	}
-	c := &cluster{sim: rcsim.NewServer(opts)}
+	c := &cluster{sim: rcsim.NewServer(opts), dbURL: dbURL}
 	t.Cleanup(c.sim.Close)
 	proxy := &httputil.ReverseProxy{Rewrite: func(r *httputil.ProxyRequest) {
 		i := int(c.next.Add(1)-1) % len(c.replicas)
@@ -77,18 +87,16 @@ func newCluster(t *testing.T, n int, simOpts ...func(*rcsim.Options)) *cluster {
 	t.Cleanup(ps.Close)
 	c.URL = ps.URL
 	for i := range n {
-		r := &replica{id: fmt.Sprintf("r%d", i+1), done: make(chan error, 1), output: &logbuf.Buffer{}}
+		r := &replica{id: fmt.Sprintf("r%d", i+1), output: &logbuf.Buffer{}}
 		addr := freeAddr(t)
 		r.url = "http://" + addr
-		env := map[string]string{
+		r.env = map[string]string{
 			"ADDR": addr, "DATABASE_URL": dbURL, "REPLICA_ID": r.id, "LEASE_TTL": "1s",
 			"SESSION_SECRET": strings.Repeat("cluster-secret-", 3), "PUBLIC_URL": c.URL,
 			"RC_SERVER_URL": c.sim.URL, "RC_CLIENT_ID": rcsim.DemoClientID, "RC_CLIENT_SECRET": rcsim.DemoClientSecret,
 			"DATA_DIR": t.TempDir(),
 		}
-		ctx, cancel := context.WithCancel(context.Background())
-		r.stop = cancel
-		go func() { r.done <- Run(ctx, nil, func(k string) string { return env[k] }, r.output) }()
+		r.start()
 		c.replicas = append(c.replicas, r)
 	}
 	t.Cleanup(func() {
@@ -487,5 +495,41 @@ func TestClusterPopupCodeElsewhere(t *testing.T) {
 	}
 	if got := redeemOn(t, c, frame, 0, code, attempt); got != http.StatusBadRequest {
 		t.Errorf("the same iframe redeemed the code again on %s: HTTP %d", c.replicas[0].id, got)
+	}
+}
+
+// TestClusterRateBudgetsSurviveRestart: the rate budget a replica spent (the Heavy request
+// of POST ring-out) is saved in PostgreSQL, and the replica restores it when it restarts.
+func TestClusterRateBudgetsSurviveRestart(t *testing.T) {
+	c := newCluster(t, 2)
+	jar := c.signIn(t, "demo")
+	placeOn(t, c, jar, 0, rcsim.Answered.Number)
+	conn, err := pgx.Connect(t.Context(), c.dbURL)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close(context.Background())
+	for deadline := time.Now().Add(10 * time.Second); ; time.Sleep(50 * time.Millisecond) {
+		var n int
+		if err := conn.QueryRow(t.Context(), `SELECT count(*) FROM rate_budgets WHERE grp = 'Heavy' AND cardinality(sent) > 0`).Scan(&n); err != nil {
+			t.Fatal(err)
+		}
+		if n > 0 {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("no Heavy rate budget saved in PostgreSQL")
+		}
+	}
+	r := c.replicas[0]
+	r.stop()
+	if err := <-r.done; err != nil {
+		t.Fatalf("replica %s: %v", r.id, err)
+	}
+	before := len(r.output.String())
+	r.start()
+	waitReady(t, r)
+	if after := r.output.String()[before:]; !strings.Contains(after, `"msg":"restored rate budgets"`) {
+		t.Errorf("replica %s did not restore the rate budgets after its restart:\n%s", r.id, after)
 	}
 }

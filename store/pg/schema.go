@@ -113,6 +113,18 @@ var migrations = []string{
 		expires_at bigint NOT NULL
 	);
 	CREATE INDEX popup_codes_expires ON popup_codes (expires_at);`,
+
+	// 6: the SQLite schema's step 8: each user's RingCentral rate budget (a pause RingCentral
+	// imposed, the requests of the last minutes, every replica's merged: rate_budgets.go), so
+	// that a replica's restart keeps RingCentral's pace.
+	`CREATE TABLE rate_budgets (
+		owner        text NOT NULL,
+		grp          text NOT NULL,
+		paused_until bigint NOT NULL,
+		sent         bigint[] NOT NULL,
+		updated_at   bigint NOT NULL,
+		PRIMARY KEY (owner, grp)
+	);`,
 }
 
 // migrate applies the migrations not yet applied, all in one transaction under the
