@@ -125,7 +125,8 @@ func Run(ctx context.Context, args []string, getenv func(string) string, stdout 
 		m.RingCentralRequest(string(g), status, d)
 	}))
 	// RingCentral's pace survives a restart: its pauses and each user's recent requests
-	// (SQLite; in cluster mode the budgets are still per replica, see the README).
+	// (SQLite; PostgreSQL merges every replica's, but each replica still spends its own
+	// budget between restarts, see the README).
 	if bst, ok := st.(budgetStore); ok {
 		restoreBudgets(ctx, rc.Budgets(), bst, log)
 		sweeping.Go(func() { saveBudgets(sweepCtx, rc.Budgets(), bst, log) })

@@ -21,6 +21,7 @@ import (
 
 	"github.com/PuerkitoBio/goquery"
 	"github.com/gorilla/websocket"
+	"github.com/jackc/pgx/v5"
 
 	"github.com/ringout-dialer/ringout/dialer"
 	"github.com/ringout-dialer/ringout/internal/pgtest"
@@ -32,6 +33,7 @@ import (
 // with X-Test-Replica: i goes to replica i.
 type cluster struct {
 	URL      string // the proxy
+	dbURL    string
 	sim      *rcsim.Server
 	replicas []*replica
 	next     atomic.Uint64
@@ -40,9 +42,17 @@ type cluster struct {
 type replica struct {
 	id     string
 	url    string
+	env    map[string]string
 	stop   context.CancelFunc
 	done   chan error
 	output *logbuf.Buffer
+}
+
+// start runs the replica (again, after stop) with its environment.
+func (r *replica) start() {
+	ctx, cancel := context.WithCancel(context.Background())
+	r.stop, r.done = cancel, make(chan error, 1)
+	go func() { r.done <- Run(ctx, nil, func(k string) string { return r.env[k] }, r.output) }()
 }
 
 func freeAddr(t *testing.T) string {
@@ -62,7 +72,7 @@ func newCluster(t *testing.T, n int, simOpts ...func(*rcsim.Options)) *cluster {
 	for _, f := range simOpts {
 		f(&opts)
 	}
-	c := &cluster{sim: rcsim.NewServer(opts)}
+	c := &cluster{sim: rcsim.NewServer(opts), dbURL: dbURL}
 	t.Cleanup(c.sim.Close)
 	proxy := &httputil.ReverseProxy{Rewrite: func(r *httputil.ProxyRequest) {
 		i := int(c.next.Add(1)-1) % len(c.replicas)
@@ -77,18 +87,16 @@ func newCluster(t *testing.T, n int, simOpts ...func(*rcsim.Options)) *cluster {
 	t.Cleanup(ps.Close)
 	c.URL = ps.URL
 	for i := range n {
-		r := &replica{id: fmt.Sprintf("r%d", i+1), done: make(chan error, 1), output: &logbuf.Buffer{}}
+		r := &replica{id: fmt.Sprintf("r%d", i+1), output: &logbuf.Buffer{}}
 		addr := freeAddr(t)
 		r.url = "http://" + addr
-		env := map[string]string{
+		r.env = map[string]string{
 			"ADDR": addr, "DATABASE_URL": dbURL, "REPLICA_ID": r.id, "LEASE_TTL": "1s",
 			"SESSION_SECRET": strings.Repeat("cluster-secret-", 3), "PUBLIC_URL": c.URL,
 			"RC_SERVER_URL": c.sim.URL, "RC_CLIENT_ID": rcsim.DemoClientID, "RC_CLIENT_SECRET": rcsim.DemoClientSecret,
 			"DATA_DIR": t.TempDir(),
 		}
-		ctx, cancel := context.WithCancel(context.Background())
-		r.stop = cancel
-		go func() { r.done <- Run(ctx, nil, func(k string) string { return env[k] }, r.output) }()
+		r.start()
 		c.replicas = append(c.replicas, r)
 	}
 	t.Cleanup(func() {
@@ -373,4 +381,155 @@ func dialerStatusFinal(s string) bool {
 	f := strings.SplitN(s+"//", "/", 3)
 	return s != "" && dialer.Status{Call: dialer.CallStatus(f[0]), Caller: dialer.LegStatus(f[1]),
 		Callee: dialer.LegStatus(strings.TrimSuffix(f[2], "//"))}.Final()
+}
+
+// iframeJar is the framed app's partitioned cookie jar: it keeps every cookie by name and
+// sends them all, Secure ones too (the embedded cookies are always Secure; the cluster's
+// proxy is plain HTTP on loopback, as a browser treats localhost).
+type iframeJar struct {
+	mu      sync.Mutex
+	cookies map[string]*http.Cookie
+}
+
+func (j *iframeJar) SetCookies(_ *url.URL, cs []*http.Cookie) {
+	j.mu.Lock()
+	defer j.mu.Unlock()
+	for _, ck := range cs {
+		if ck.MaxAge < 0 {
+			delete(j.cookies, ck.Name)
+		} else {
+			j.cookies[ck.Name] = &http.Cookie{Name: ck.Name, Value: ck.Value}
+		}
+	}
+}
+
+func (j *iframeJar) Cookies(*url.URL) []*http.Cookie {
+	j.mu.Lock()
+	defer j.mu.Unlock()
+	var cs []*http.Cookie
+	for _, ck := range j.cookies {
+		cs = append(cs, ck)
+	}
+	return cs
+}
+
+// framedGet GETs path on replica i as the iframe would (Sec-Fetch-Dest: iframe).
+func framedGet(t *testing.T, c *cluster, jar http.CookieJar, i int, path string) *goquery.Document {
+	t.Helper()
+	req, _ := http.NewRequest(http.MethodGet, c.URL+path, nil)
+	req.Header.Set("Sec-Fetch-Dest", "iframe")
+	resp, err := pinned(jar, i).Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	doc, err := goquery.NewDocumentFromReader(resp.Body)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return doc
+}
+
+// redeemOn POSTs the popup's code with the iframe's attempt to /login/redeem on replica i.
+func redeemOn(t *testing.T, c *cluster, jar http.CookieJar, i int, code, attempt string) int {
+	t.Helper()
+	req, _ := http.NewRequest(http.MethodPost, c.URL+"/login/redeem",
+		strings.NewReader(url.Values{"code": {code}, "attempt": {attempt}}.Encode()))
+	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+	req.Header.Set("Origin", c.URL)
+	resp, err := pinned(jar, i).Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	return resp.StatusCode
+}
+
+// TestClusterPopupCodeElsewhere: the framed page starts its attempt on r1, the popup signs
+// in and its callback mints the code on r2, and the iframe redeems it on r3 (the code is in
+// the shared database, not in r2's memory); the iframe is then signed in on every replica,
+// and the code does not work a second time on any replica.
+func TestClusterPopupCodeElsewhere(t *testing.T) {
+	c := newCluster(t, 3)
+	frame := &iframeJar{cookies: map[string]*http.Cookie{}}
+	page := framedGet(t, c, frame, 0, "/")
+	login, _ := page.Find("[data-popup-login]").Attr("data-popup-login")
+	attempt, _ := page.Find("[data-attempt]").Attr("data-attempt")
+	if login == "" || attempt == "" || frame.cookies["__Host-ringout-embed-attempt"] == nil {
+		t.Fatalf("framed sign-in page: popup login %q, attempt %q, cookies %v", login, attempt, frame.cookies)
+	}
+
+	popupJar, _ := cookiejar.New(nil)
+	resp, done := simsignin.Form(t, pinned(popupJar, 1), c.URL+login, "demo")
+	code, _ := done.Find("[data-popup-done]").Attr("data-code")
+	if resp.StatusCode != http.StatusOK || len(code) < 43 {
+		t.Fatalf("the popup ended on HTTP %d at %s without a code", resp.StatusCode, resp.Request.URL)
+	}
+	if !strings.Contains(c.replicas[1].output.String(), "signed in (popup)") {
+		t.Fatalf("the popup's callback did not mint the code on %s", c.replicas[1].id)
+	}
+
+	if got := redeemOn(t, c, frame, 2, code, attempt); got != http.StatusNoContent {
+		t.Fatalf("redeem on %s: HTTP %d, want 204", c.replicas[2].id, got)
+	}
+	if !strings.Contains(c.replicas[2].output.String(), "signed in (embedded)") {
+		t.Errorf("%s did not log the embedded sign-in", c.replicas[2].id)
+	}
+	if frame.cookies["__Host-ringout-embed"] == nil {
+		t.Fatalf("the redeem set no embedded session cookie: %v", frame.cookies)
+	}
+	for i := range c.replicas {
+		if framedGet(t, c, frame, i, "/").Find(`[data-testid="signed-in-as"]`).Length() == 0 {
+			t.Errorf("the iframe is not signed in on %s", c.replicas[i].id)
+		}
+	}
+
+	// Single use across replicas: another iframe with its own attempt cannot redeem it on
+	// any replica (it would be refused for the attempt, but it is gone already).
+	for i := range c.replicas {
+		other := &iframeJar{cookies: map[string]*http.Cookie{}}
+		a2, _ := framedGet(t, c, other, i, "/").Find("[data-attempt]").Attr("data-attempt")
+		if got := redeemOn(t, c, other, i, code, a2); got != http.StatusBadRequest {
+			t.Errorf("a second redeem on %s: HTTP %d, want 400", c.replicas[i].id, got)
+		}
+	}
+	if got := redeemOn(t, c, frame, 0, code, attempt); got != http.StatusBadRequest {
+		t.Errorf("the same iframe redeemed the code again on %s: HTTP %d", c.replicas[0].id, got)
+	}
+}
+
+// TestClusterRateBudgetsSurviveRestart: the rate budget a replica spent (the Heavy request
+// of POST ring-out) is saved in PostgreSQL, and the replica restores it when it restarts.
+func TestClusterRateBudgetsSurviveRestart(t *testing.T) {
+	c := newCluster(t, 2)
+	jar := c.signIn(t, "demo")
+	placeOn(t, c, jar, 0, rcsim.Answered.Number)
+	conn, err := pgx.Connect(t.Context(), c.dbURL)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close(context.Background())
+	for deadline := time.Now().Add(10 * time.Second); ; time.Sleep(50 * time.Millisecond) {
+		var n int
+		if err := conn.QueryRow(t.Context(), `SELECT count(*) FROM rate_budgets WHERE grp = 'Heavy' AND cardinality(sent) > 0`).Scan(&n); err != nil {
+			t.Fatal(err)
+		}
+		if n > 0 {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("no Heavy rate budget saved in PostgreSQL")
+		}
+	}
+	r := c.replicas[0]
+	r.stop()
+	if err := <-r.done; err != nil {
+		t.Fatalf("replica %s: %v", r.id, err)
+	}
+	before := len(r.output.String())
+	r.start()
+	waitReady(t, r)
+	if after := r.output.String()[before:]; !strings.Contains(after, `"msg":"restored rate budgets"`) {
+		t.Errorf("replica %s did not restore the rate budgets after its restart:\n%s", r.id, after)
+	}
 }

@@ -136,7 +136,6 @@ type Auth struct {
 	closing   chan struct{}  // closed by Close
 	closeOnce sync.Once
 
-	popups *popupCodes
 	logins *loginLimiter // sign-ins begun, per client and in all (limits.go)
 	purged time.Time     // under mu: when beginLogin last deleted abandoned sign-ins
 }
@@ -195,7 +194,7 @@ func New(cfg Config, st store.Sessions) (*Auth, error) {
 	return &Auth{cfg: cfg, st: st, cookies: cs, log: cfg.Logger, locks: map[string]*sessionLock{},
 		tokens: map[string]heldToken{}, saving: map[string]bool{}, closing: make(chan struct{}),
 		owners: map[string][]string{}, sessionOwner: map[string]string{},
-		popups: newPopupCodes(), logins: newLoginLimiter(cfg.MaxLoginsPerClient, cfg.MaxLogins)}, nil
+		logins: newLoginLimiter(cfg.MaxLoginsPerClient, cfg.MaxLogins)}, nil
 }
 
 // StoreKey derives the 32-byte token encryption key for store.Open from SESSION_SECRET.
@@ -399,7 +398,13 @@ func (a *Auth) Callback(w http.ResponseWriter, r *http.Request) (*SignedIn, erro
 	}
 	a.sessionUsed(ss.UserID, ss.ID) // first of the user's sessions for the pollers
 	if attempt.PopupID != "" {
-		code := a.popups.mint(attempt.PopupID, ss.ID, now)
+		code, err := a.mintPopupCode(ctx, attempt.PopupID, ss.ID, now)
+		if err != nil {
+			if rerr := a.revokeSession(ctx, ss.ID, ""); rerr != nil {
+				a.log.WarnContext(ctx, "deleting the session of the unstored popup code", "err", rerr)
+			}
+			return nil, a.fail(ctx, Internal, "storing the popup code", err)
+		}
 		a.log.InfoContext(ctx, "signed in (popup)", "user", ss.UserID, "extension", ss.ExtensionNumber)
 		return &SignedIn{Session: fromStore(ss), PopupCode: code}, nil
 	}

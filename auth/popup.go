@@ -7,8 +7,8 @@ package auth
 //     partitioned cookie: only this iframe's cookie jar holds it.
 //  2. Its button opens a popup at /login?popup=1&attempt=ID (BeginPopupLogin), which runs the
 //     normal OAuth flow first-party. On the callback the server stores the session and mints a
-//     single-use code (≤ 60 s, kept hashed, bound to the attempt and the session) instead of
-//     setting a cookie in the popup.
+//     single-use code (≤ 60 s, kept hashed in the store every replica shares, bound to the
+//     attempt and the session) instead of setting a cookie in the popup.
 //  3. The popup posts the code to the iframe (postMessage to the app's own origin only), and
 //     the iframe POSTs it with its attempt id to /login/redeem (Redeem): the code must be
 //     fresh, unused and bound to this attempt, and the attempt must be the one in the iframe's
@@ -18,72 +18,33 @@ package auth
 
 import (
 	"context"
-	"crypto/sha256"
 	"crypto/subtle"
+	"errors"
 	"net/http"
-	"sync"
 	"time"
+
+	"github.com/ringout-dialer/ringout/store"
 )
 
 // popupCodeTTL is how long the popup's code may take to reach the iframe and be redeemed.
 const popupCodeTTL = 60 * time.Second
 
-// popupCode is a minted, not yet redeemed code, stored under the SHA-256 of the code.
-type popupCode struct {
-	attempt   string // the embedded page's attempt id
-	sessionID string // the session created by the popup's sign-in
-	expires   time.Time
-}
-
-// popupCodes are the codes waiting to be redeemed. They live only in this process: a
-// restart within the minute a code lives makes the user sign in again.
-type popupCodes struct {
-	mu    sync.Mutex
-	codes map[[sha256.Size]byte]popupCode
-}
-
-func newPopupCodes() *popupCodes {
-	return &popupCodes{codes: map[[sha256.Size]byte]popupCode{}}
-}
-
-// mint returns a fresh code bound to attempt and sessionID.
-func (p *popupCodes) mint(attempt, sessionID string, now time.Time) string {
+// mintPopupCode stores a fresh code bound to attempt and sessionID and returns it. Only its
+// hash is stored (store.PopupCode), in the database every replica shares: the iframe's
+// POST /login/redeem may reach another replica than the popup's callback, and a restart
+// within the code's minute does not lose it.
+func (a *Auth) mintPopupCode(ctx context.Context, attempt, sessionID string, now time.Time) (string, error) {
 	code := randomID()
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	p.codes[sha256.Sum256([]byte(code))] = popupCode{attempt: attempt, sessionID: sessionID, expires: now.Add(popupCodeTTL)}
-	return code
+	err := a.st.PutPopupCode(ctx, store.PopupCode{Code: code, Attempt: attempt, SessionID: sessionID, Expires: now.Add(popupCodeTTL)})
+	return code, err
 }
 
-// take removes and returns the code: whatever happens next, it works at most once.
-func (p *popupCodes) take(code string) (popupCode, bool) {
-	key := sha256.Sum256([]byte(code))
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	c, ok := p.codes[key]
-	delete(p.codes, key)
-	return c, ok
-}
-
-// expired removes the codes that expired before now and returns their sessions.
-func (p *popupCodes) expired(now time.Time) []string {
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	var ids []string
-	for k, c := range p.codes {
-		if now.After(c.expires) {
-			ids = append(ids, c.sessionID)
-			delete(p.codes, k)
-		}
-	}
-	return ids
-}
-
-// dropUnredeemed revokes and deletes the sessions whose code was never redeemed: nobody
+// dropUnredeemed revokes and deletes the sessions whose code expired unredeemed: nobody
 // holds a cookie for them, and they should hold none of the user's sessions at RingCentral.
+// Replicas sweeping at once each get a session at most once.
 func (a *Auth) dropUnredeemed(ctx context.Context, now time.Time) error {
-	var err error
-	for _, id := range a.popups.expired(now) {
+	ids, err := a.st.DeleteExpiredPopupCodes(ctx, now)
+	for _, id := range ids {
 		if e := a.revokeSession(ctx, id, ""); e != nil && err == nil {
 			err = e
 		}
@@ -122,7 +83,14 @@ func (a *Auth) Redeem(w http.ResponseWriter, r *http.Request, code, attempt stri
 	ctx := r.Context()
 	now := a.cfg.Now()
 	cookieAttempt, hasCookie := a.readCookie(r, embedAttemptCookie)
-	c, found := a.popups.take(code) // single use, whatever the outcome
+	var (
+		c     store.PopupCode
+		taken error = store.ErrNotFound
+	)
+	if code != "" {
+		c, taken = a.st.TakePopupCode(ctx, code, attempt, now) // single use, whatever the outcome
+	}
+	found := c.SessionID != ""
 	var failed *Error
 	switch {
 	case code == "" || attempt == "":
@@ -131,23 +99,25 @@ func (a *Auth) Redeem(w http.ResponseWriter, r *http.Request, code, attempt stri
 		failed = a.fail(ctx, BadState, "redeem without the iframe's attempt cookie", nil)
 	case subtle.ConstantTimeCompare([]byte(cookieAttempt), []byte(attempt)) != 1:
 		failed = a.fail(ctx, BadState, "redeem for an attempt this iframe did not start", nil)
-	case !found:
+	case errors.Is(taken, store.ErrNotFound):
 		failed = a.fail(ctx, BadState, "unknown or already redeemed popup code", nil)
-	case subtle.ConstantTimeCompare([]byte(c.attempt), []byte(attempt)) != 1:
+	case errors.Is(taken, store.ErrPopupAttempt):
 		failed = a.fail(ctx, BadState, "popup code minted for another attempt", nil)
-	case now.After(c.expires):
+	case errors.Is(taken, store.ErrPopupExpired):
 		failed = a.fail(ctx, Expired, "popup code older than 60 s", nil)
+	case taken != nil:
+		failed = a.fail(ctx, Internal, "reading the popup code", taken)
 	}
 	if failed != nil {
 		if found { // nobody will ever hold a cookie for this session
-			if err := a.revokeSession(ctx, c.sessionID, ""); err != nil {
+			if err := a.revokeSession(ctx, c.SessionID, ""); err != nil {
 				a.log.WarnContext(ctx, "deleting the unredeemed session", "err", err)
 			}
 			a.log.InfoContext(ctx, "session ended", "why", "popup code not redeemed")
 		}
 		return nil, failed
 	}
-	ss, err := a.st.GetSession(ctx, c.sessionID)
+	ss, err := a.st.GetSession(ctx, c.SessionID)
 	if err != nil {
 		return nil, a.fail(ctx, Internal, "reading the popup's session", err)
 	}

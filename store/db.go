@@ -18,8 +18,8 @@ type DB interface {
 	Close() error
 }
 
-// Sessions are sign-in sessions with their encrypted tokens, why ended sessions ended, and
-// sign-in attempts in progress.
+// Sessions are sign-in sessions with their encrypted tokens, why ended sessions ended,
+// sign-in attempts in progress and the popup sign-ins' codes waiting to be redeemed.
 type Sessions interface {
 	CreateSession(ctx context.Context, sess Session, tok Token) error
 	GetSession(ctx context.Context, id string) (Session, error)
@@ -39,6 +39,11 @@ type Sessions interface {
 	PutLoginAttempt(ctx context.Context, a LoginAttempt) error
 	TakeLoginAttempt(ctx context.Context, state, browserID string) (LoginAttempt, error)
 	DeleteLoginAttemptsBefore(ctx context.Context, t time.Time) (int64, error)
+
+	// Popup sign-in codes (popup_codes.go): single use, bound to an attempt, kept hashed.
+	PutPopupCode(ctx context.Context, c PopupCode) error
+	TakePopupCode(ctx context.Context, code, attempt string, now time.Time) (PopupCode, error)
+	DeleteExpiredPopupCodes(ctx context.Context, now time.Time) ([]string, error)
 }
 
 // Calls are the call history (written ahead of POST ring-out) and the per-user preferences.

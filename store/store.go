@@ -250,6 +250,15 @@ var migrations = []migration{
 		updated_at   INTEGER NOT NULL,
 		PRIMARY KEY (owner, grp)
 	);`},
+	// 9: the single-use codes of popup sign-ins (auth/popup.go), kept by their SHA-256 (the
+	// code itself is not kept), bound to the framed page's attempt, for 60 s.
+	{sql: `CREATE TABLE popup_codes (
+		code_hash  TEXT PRIMARY KEY, -- hex SHA-256 of the code
+		attempt    TEXT NOT NULL,    -- the embedded page's attempt id
+		session_id TEXT NOT NULL,    -- the session the popup's sign-in created
+		expires_at INTEGER NOT NULL  -- Unix ns
+	);
+	CREATE INDEX popup_codes_expires ON popup_codes (expires_at);`},
 }
 
 func (s *Store) migrate(ctx context.Context) error {

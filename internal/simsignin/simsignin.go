@@ -16,7 +16,19 @@ import (
 // a state and a PKCE challenge and c ends on appURL's dialer, signed in.
 func Do(t testing.TB, c *http.Client, appURL, user string) {
 	t.Helper()
-	resp, err := c.Get(appURL + "/login")
+	resp, doc := Form(t, c, appURL+"/login", user)
+	if resp.Request.URL.String() != appURL+"/" || doc.Find(`[data-testid="signed-in-as"]`).Length() == 0 {
+		t.Fatalf("not signed in on the dialer after the callback (HTTP %d at %s)", resp.StatusCode, resp.Request.URL)
+	}
+}
+
+// Form starts a sign-in at loginURL (the app's /login, or the popup's /login?popup=1&…),
+// fills in the simulator's form for user and submits it; it returns the page the app's
+// callback led to (its body already read into doc). It fails t unless the form carried a
+// state and a PKCE challenge.
+func Form(t testing.TB, c *http.Client, loginURL, user string) (*http.Response, *goquery.Document) {
+	t.Helper()
+	resp, err := c.Get(loginURL)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -30,7 +42,7 @@ func Do(t testing.TB, c *http.Client, appURL, user string) {
 		form.Set(s.AttrOr("name", ""), s.AttrOr("value", ""))
 	})
 	if form.Get("state") == "" || form.Get("code_challenge") == "" {
-		t.Fatalf("GET /login did not lead to a sign-in form with state and PKCE challenge (HTTP %d at %s)", resp.StatusCode, resp.Request.URL)
+		t.Fatalf("GET %s did not lead to a sign-in form with state and PKCE challenge (HTTP %d at %s)", loginURL, resp.StatusCode, resp.Request.URL)
 	}
 	form.Set("username", user)
 	form.Set("password", user)
@@ -44,7 +56,5 @@ func Do(t testing.TB, c *http.Client, appURL, user string) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if resp.Request.URL.String() != appURL+"/" || doc.Find(`[data-testid="signed-in-as"]`).Length() == 0 {
-		t.Fatalf("not signed in on the dialer after the callback (HTTP %d at %s)", resp.StatusCode, resp.Request.URL)
-	}
+	return resp, doc
 }

@@ -2,8 +2,10 @@ package pg_test
 
 import (
 	"fmt"
+	"strings"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/ringout-dialer/ringout/internal/pgtest"
 	"github.com/ringout-dialer/ringout/store"
@@ -51,5 +53,25 @@ func TestMigrateConcurrently(t *testing.T) {
 	}
 	if n != max || n < 2 {
 		t.Errorf("schema_migrations has %d rows up to version %d, want each step once", n, max)
+	}
+}
+
+// TestPopupCodeStoredHashed: popup_codes holds the code's SHA-256, never the code.
+func TestPopupCodeStoredHashed(t *testing.T) {
+	s, err := pg.Open(t.Context(), pgtest.URL(t), pg.Options{Replica: "r1"}, make([]byte, 32))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	code := "popup-code-in-clear-0123456789abcdefghijklmno"
+	if err := s.PutPopupCode(t.Context(), store.PopupCode{Code: code, Attempt: "att", SessionID: "sid", Expires: time.Now().Add(time.Minute)}); err != nil {
+		t.Fatal(err)
+	}
+	var row string
+	if err := s.Pool().QueryRow(t.Context(), `SELECT row_to_json(p)::text FROM popup_codes p`).Scan(&row); err != nil {
+		t.Fatal(err)
+	}
+	if strings.Contains(row, code) || !strings.Contains(row, store.PopupCodeHash(code)) {
+		t.Errorf("popup_codes row %s: want the code's hash and not the code", row)
 	}
 }

@@ -103,6 +103,28 @@ var migrations = []string{
 	// caller id chosen last ('' is the extension's own setting).
 	`ALTER TABLE preferences ADD COLUMN tel_call_now boolean NOT NULL DEFAULT false;
 	ALTER TABLE preferences ADD COLUMN caller_id text NOT NULL DEFAULT '';`,
+
+	// 5: the SQLite schema's step 9: popup sign-ins' single-use codes, by their SHA-256,
+	// bound to the framed page's attempt, redeemed on any replica.
+	`CREATE TABLE popup_codes (
+		code_hash  text PRIMARY KEY,
+		attempt    text NOT NULL,
+		session_id text NOT NULL,
+		expires_at bigint NOT NULL
+	);
+	CREATE INDEX popup_codes_expires ON popup_codes (expires_at);`,
+
+	// 6: the SQLite schema's step 8: each user's RingCentral rate budget (a pause RingCentral
+	// imposed, the requests of the last minutes, every replica's merged: rate_budgets.go), so
+	// that a replica's restart keeps RingCentral's pace.
+	`CREATE TABLE rate_budgets (
+		owner        text NOT NULL,
+		grp          text NOT NULL,
+		paused_until bigint NOT NULL,
+		sent         bigint[] NOT NULL,
+		updated_at   bigint NOT NULL,
+		PRIMARY KEY (owner, grp)
+	);`,
 }
 
 // migrate applies the migrations not yet applied, all in one transaction under the

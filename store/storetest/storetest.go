@@ -31,6 +31,7 @@ func Run(t *testing.T, newDB func(t *testing.T) Opener) {
 		{"PreviousKeys", testPreviousKeys},
 		{"EndedSessions", testEndedSessions},
 		{"LoginAttemptSingleUse", testLoginAttempts},
+		{"PopupCodes", testPopupCodes},
 		{"Calls", testCalls},
 		{"WriteAheadPlacing", testWriteAhead},
 		{"LastFrom", testLastFrom},
@@ -246,6 +247,97 @@ func testLoginAttempts(t *testing.T, open Opener) {
 	wins.Wait()
 	if won != 1 {
 		t.Errorf("%d concurrent takes won, want 1", won)
+	}
+}
+
+// testPopupCodes: a popup code is kept hashed, works once (also when many redeem it at
+// once), only for its attempt and until it expires; a refused code is spent too, and still
+// names its session; the sweep hands each expired code's session to one caller.
+func testPopupCodes(t *testing.T, open Opener) {
+	ctx := t.Context()
+	s := open(t, key)
+	code := func(c, attempt, sid string, expires time.Time) store.PopupCode {
+		return store.PopupCode{Code: c, Attempt: attempt, SessionID: sid, Expires: expires}
+	}
+	exp := t0.Add(60 * time.Second)
+	must(t, s.PutPopupCode(ctx, code("code-ok", "att-1", "sid-1", exp)))
+	if _, err := s.TakePopupCode(ctx, "code-unknown", "att-1", t0); !errors.Is(err, store.ErrNotFound) {
+		t.Errorf("unknown code: err = %v, want ErrNotFound", err)
+	}
+	got, err := s.TakePopupCode(ctx, "code-ok", "att-1", t0.Add(59*time.Second))
+	must(t, err)
+	if want := code("code-ok", "att-1", "sid-1", exp); got != want {
+		t.Errorf("TakePopupCode = %+v, want %+v", got, want)
+	}
+	if _, err := s.TakePopupCode(ctx, "code-ok", "att-1", t0); !errors.Is(err, store.ErrNotFound) {
+		t.Errorf("second take: err = %v, want ErrNotFound", err)
+	}
+
+	// The wrong attempt: refused, and spent (the genuine iframe cannot use it afterwards).
+	must(t, s.PutPopupCode(ctx, code("code-other", "att-2", "sid-2", exp)))
+	got, err = s.TakePopupCode(ctx, "code-other", "att-1", t0)
+	if !errors.Is(err, store.ErrPopupAttempt) || got.SessionID != "sid-2" {
+		t.Errorf("wrong attempt: %+v, %v; want sid-2 and ErrPopupAttempt", got, err)
+	}
+	if _, err := s.TakePopupCode(ctx, "code-other", "att-2", t0); !errors.Is(err, store.ErrNotFound) {
+		t.Errorf("after a wrong attempt: err = %v, want ErrNotFound", err)
+	}
+
+	// Expired: refused (and spent) at its own attempt.
+	must(t, s.PutPopupCode(ctx, code("code-old", "att-3", "sid-3", exp)))
+	got, err = s.TakePopupCode(ctx, "code-old", "att-3", exp.Add(time.Nanosecond))
+	if !errors.Is(err, store.ErrPopupExpired) || got.SessionID != "sid-3" {
+		t.Errorf("expired: %+v, %v; want sid-3 and ErrPopupExpired", got, err)
+	}
+	if _, err := s.TakePopupCode(ctx, "code-old", "att-3", t0); !errors.Is(err, store.ErrNotFound) {
+		t.Errorf("after expiry: err = %v, want ErrNotFound", err)
+	}
+
+	// The sweep: expired codes only, each session once.
+	must(t, s.PutPopupCode(ctx, code("code-a", "att-a", "sid-a", t0.Add(time.Second))))
+	must(t, s.PutPopupCode(ctx, code("code-b", "att-b", "sid-b", t0.Add(2*time.Second))))
+	must(t, s.PutPopupCode(ctx, code("code-c", "att-c", "sid-c", t0.Add(time.Hour))))
+	var mu sync.Mutex
+	var swept []string
+	var sweepers sync.WaitGroup
+	for range 4 {
+		sweepers.Go(func() {
+			ids, err := s.DeleteExpiredPopupCodes(ctx, t0.Add(time.Minute))
+			if err != nil {
+				t.Error(err)
+			}
+			mu.Lock()
+			swept = append(swept, ids...)
+			mu.Unlock()
+		})
+	}
+	sweepers.Wait()
+	slices.Sort(swept)
+	if !slices.Equal(swept, []string{"sid-a", "sid-b"}) {
+		t.Errorf("swept sessions %v, want [sid-a sid-b] once each", swept)
+	}
+	if _, err := s.TakePopupCode(ctx, "code-c", "att-c", t0); err != nil {
+		t.Errorf("the sweep took a fresh code: %v", err)
+	}
+
+	// Redeemed at once by many (two iframes' tabs, two replicas): exactly one wins.
+	must(t, s.PutPopupCode(ctx, code("code-race", "att-r", "sid-r", exp)))
+	var wins sync.WaitGroup
+	won := 0
+	for range 8 {
+		wins.Go(func() {
+			if _, err := s.TakePopupCode(ctx, "code-race", "att-r", t0); err == nil {
+				mu.Lock()
+				won++
+				mu.Unlock()
+			} else if !errors.Is(err, store.ErrNotFound) {
+				t.Errorf("concurrent take: %v", err)
+			}
+		})
+	}
+	wins.Wait()
+	if won != 1 {
+		t.Errorf("%d concurrent redeems won, want 1", won)
 	}
 }
 
