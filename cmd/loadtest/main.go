@@ -165,8 +165,10 @@ func run(ctx context.Context, o options, ks []int, log *slog.Logger, out io.Writ
 	var e2eOut strings.Builder
 	var cpu0, simCPU0 float64 // the server's (and the simulator's) CPU seconds when the measured part began
 	var wall0 time.Time
+	var req0 float64 // RingCentral requests the app had sent then
 	if len(ks) > 0 {
 		cpu0, simCPU0, wall0 = cpuSeconds(app.cmd.Process.Pid), sim.cpuSeconds(), time.Now()
+		req0 = requests(app.url)
 		runE2E(ctx, app.url, simURL, users, ks, o.round, cs, log, &e2eOut)
 	} else {
 		log.Info("placing calls", "calls", o.calls)
@@ -178,6 +180,7 @@ func run(ctx context.Context, o options, ks []int, log *slog.Logger, out io.Writ
 		// The server's CPU is measured over the steady state: from the last call placed to
 		// the end of the watch (the pollers, the simulator and the pushes; not the sign-ins).
 		cpu0, simCPU0, wall0 = cpuSeconds(app.cmd.Process.Pid), sim.cpuSeconds(), time.Now()
+		req0 = requests(app.url)
 		select {
 		case <-ctx.Done():
 		case <-end:
@@ -214,6 +217,16 @@ func run(ctx context.Context, o options, ks []int, log *slog.Logger, out io.Writ
 			simCore, simPer := cpuShare(simCPU1-simCPU0, wall, live)
 			fmt.Fprintf(out, "simulator CPU:      %.1f %% of a core over the same %.0f s (%.1f %% per 1,000 ringing calls; its own process)\n",
 				simCore, wall, simPer)
+		}
+		// The CPU per 1,000 calls follows the poll rate (the scheduler's budget): the CPU per
+		// request compares runs whose rates differ.
+		if n := sumSamples(metrics, "ringcentral_requests_total") - req0; n > 0 {
+			who := "app"
+			if sim == nil {
+				who = "server (simulator included)"
+			}
+			fmt.Fprintf(out, "RingCentral requests: %.0f over the watch (%.0f/s, %.1f a minute per live call); %s CPU %.0f µs a request\n",
+				n, n/wall, n/wall*60/max(live, 1), who, 1e6*(cpu1-cpu0)/n)
 		}
 	}
 	fmt.Fprintf(out, "RingCentral 429s:   %v\n", sample(metrics, "ringcentral_rate_limited_total"))
@@ -640,6 +653,32 @@ func sample(metrics, name string) float64 {
 		}
 	}
 	return 0
+}
+
+// sumSamples adds up every labelled sample of a metric (name{…} value).
+func sumSamples(metrics, name string) float64 {
+	var sum float64
+	for line := range strings.Lines(metrics) {
+		rest, ok := strings.CutPrefix(strings.TrimSpace(line), name+"{")
+		if !ok {
+			continue
+		}
+		if i := strings.LastIndexByte(rest, ' '); i >= 0 {
+			if f, err := strconv.ParseFloat(rest[i+1:], 64); err == nil {
+				sum += f
+			}
+		}
+	}
+	return sum
+}
+
+// requests is the number of RingCentral API requests the app has sent (0 if /metrics fails).
+func requests(base string) float64 {
+	m, err := scrape(base)
+	if err != nil {
+		return 0
+	}
+	return sumSamples(m, "ringcentral_requests_total")
 }
 
 var bucketRE = regexp.MustCompile(`^(\w+)_bucket\{le="([^"]+)"\} (\S+)$`)

@@ -45,3 +45,15 @@ func TestCPUShare(t *testing.T) {
 		t.Errorf("per 1,000 calls without calls = %v, want 0", per)
 	}
 }
+
+func TestSumSamples(t *testing.T) {
+	const m = `# TYPE r counter
+r{group="Light",status="200"} 2
+r{group="Heavy",status="429"} 1.5
+rr{group="Light",status="200"} 100
+r_other 7
+`
+	if got := sumSamples(m, "r"); got != 3.5 {
+		t.Errorf("sumSamples = %v, want 3.5", got)
+	}
+}
