@@ -82,7 +82,7 @@ func Run(ctx context.Context, args []string, getenv func(string) string, stdout 
 			demoNumbers = append(demoNumbers, views.Scenario{Number: sc.Number, Label: sc.Label})
 		}
 		opts := cfg.simOptions()
-		opts.Logger, opts.ExtraUsers = log, cfg.SimUsers
+		opts.Logger = log
 		sim := rcsim.New(opts)
 		mux.Handle("/sim/", http.StripPrefix("/sim", sim))
 		server = cfg.scheme() + "://" + ln.Addr().String() + "/sim"

@@ -67,7 +67,7 @@ func (c config) simOptions() rcsim.Options {
 	}
 	return rcsim.Options{Speed: c.SimSpeed, Retention: c.SimRetention, Cancel: c.SimCancel,
 		PenaltyRestart: c.SimPenaltyRestart, NoRefreshTokens: !c.SimRefreshTokens,
-		AccessTokenTTL: c.SimAccessTTL, SessionCap: limit, IDs: c.SimIDs}
+		AccessTokenTTL: c.SimAccessTTL, SessionCap: limit, IDs: c.SimIDs, ExtraUsers: c.SimUsers}
 }
 
 // demo reports whether the app runs on its embedded simulator (no RingCentral app configured).
@@ -113,7 +113,7 @@ func parseConfig(args []string, getenv func(string) string, stderr io.Writer) (c
 	leaseTTL := fs.String("lease_ttl", env("LEASE_TTL", "3s"), "cluster mode: how long a replica's poller lease lasts without renewal")
 	fs.StringVar(&c.SimAddr, "sim_addr", env("SIM_ADDR", "127.0.0.1:8090"), "listen address of `ringout sim`")
 	fs.Float64Var(&c.SimSpeed, "sim-speed", 1, "simulator clock speed factor (demo mode and `ringout sim`)")
-	fs.IntVar(&c.SimUsers, "sim-users", 0, "extra simulator users load1…loadN (password = username) for load tests (demo mode)")
+	fs.IntVar(&c.SimUsers, "sim-users", 0, "extra simulator users load1…loadN (password = username) for load tests (demo mode and `ringout sim`)")
 	fs.DurationVar(&c.SimRetention, "sim-retention", 30*time.Second, "simulator: how long a finished call stays readable (simulated time)")
 	simCancel := fs.String("sim-cancel", string(rcsim.CancelUntilCallerAnswers), "simulator: DELETE ring-out ends a call until-caller-answers or until-connected")
 	fs.BoolVar(&c.SimPenaltyRestart, "sim-penalty-restart", false, "simulator: a 429 begins a 60 s penalty that every request during it restarts")

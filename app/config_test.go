@@ -53,6 +53,12 @@ func TestConfig(t *testing.T) {
 		{name: "frame ancestor with a path", env: map[string]string{"FRAME_ANCESTORS": "https://intranet.example.com/page"}, wantErr: "FRAME_ANCESTORS"},
 		{name: "frame ancestor without scheme", env: map[string]string{"FRAME_ANCESTORS": "intranet.example.com"}, wantErr: "FRAME_ANCESTORS"},
 		{name: "simulator speed zero", args: []string{"-sim-speed", "0"}, wantErr: "-sim-speed"},
+		{name: "simulator users reach the simulator's options (demo mode and `ringout sim`)", args: []string{"-sim-users", "7"},
+			check: func(t *testing.T, c config) {
+				if got := c.simOptions().ExtraUsers; got != 7 {
+					t.Errorf("simOptions().ExtraUsers = %d, want 7", got)
+				}
+			}},
 		{name: "too many simulator users", args: []string{"-sim-users", "100001"}, wantErr: "-sim-users"},
 		{name: "simulator ids are base64 by default", check: func(t *testing.T, c config) {
 			if c.SimIDs != "base64" {

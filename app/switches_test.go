@@ -52,7 +52,8 @@ func TestSimSwitches(t *testing.T) {
 	}
 }
 
-// TestSimOnlyTakesSwitches: `go run . sim` passes the switches to the simulator it serves.
+// TestSimOnlyTakesSwitches: `go run . sim` passes the switches to the simulator it serves,
+// -sim-users included (the load command's -external-sim signs load1…loadN in at it).
 func TestSimOnlyTakesSwitches(t *testing.T) {
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
@@ -63,11 +64,11 @@ func TestSimOnlyTakesSwitches(t *testing.T) {
 	ctx, cancel := context.WithCancel(t.Context())
 	done := make(chan error, 1)
 	go func() {
-		done <- Run(ctx, []string{"sim", "-sim-refresh-tokens=false", "-sim-access-ttl", "2s"},
+		done <- Run(ctx, []string{"sim", "-sim-refresh-tokens=false", "-sim-access-ttl", "2s", "-sim-users", "2"},
 			func(k string) string { return map[string]string{"SIM_ADDR": addr}[k] }, io.Discard)
 	}()
 	t.Cleanup(func() { cancel(); <-done })
-	form := url.Values{"grant_type": {"password"}, "username": {"demo"}, "password": {"demo"}}
+	form := url.Values{"grant_type": {"password"}, "username": {"load2"}, "password": {"load2"}}
 	var resp *http.Response
 	for deadline := time.Now().Add(10 * time.Second); ; time.Sleep(20 * time.Millisecond) {
 		req, _ := http.NewRequestWithContext(t.Context(), "POST", "http://"+addr+"/restapi/oauth/token", strings.NewReader(form.Encode()))
@@ -86,6 +87,6 @@ func TestSimOnlyTakesSwitches(t *testing.T) {
 		t.Fatal(err)
 	}
 	if _, ok := m["refresh_token"]; ok || m["expires_in"] != float64(2) {
-		t.Errorf("token answer of `sim -sim-refresh-tokens=false -sim-access-ttl 2s`: %v", m)
+		t.Errorf("token answer for load2 of `sim -sim-refresh-tokens=false -sim-access-ttl 2s -sim-users 2`: %v", m)
 	}
 }

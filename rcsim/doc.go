@@ -126,7 +126,7 @@
 //	                                          429 and restarts it
 //	-sim-ids base64|digits            base64  IDs: ring-out ids as strings like the platform's,
 //	                                          or JSON numbers (234343434) like the RingOut guide
-//	-sim-users N                      0       ExtraUsers (demo mode only)
+//	-sim-users N                      0       ExtraUsers (demo mode and `ringout sim`)
 //
 // Options without a flag: Clock, RefreshTokenTTL (7 days), RateLimits, Logger.
 //

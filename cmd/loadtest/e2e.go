@@ -113,12 +113,13 @@ type e2eUser struct {
 	u         *user
 	connected []string // oldest first
 	ringing   string
+	sim       string // the simulator's base URL (its phones page is at sim+"/phones")
 }
 
-func runE2E(ctx context.Context, base string, users []*user, ks []int, round time.Duration, cs *cards, log *slog.Logger, out io.Writer) {
+func runE2E(ctx context.Context, base, sim string, users []*user, ks []int, round time.Duration, cs *cards, log *slog.Logger, out io.Writer) {
 	eus := make([]*e2eUser, len(users))
 	for i, u := range users {
-		eus[i] = &e2eUser{u: u}
+		eus[i] = &e2eUser{u: u, sim: sim}
 	}
 	var results []*e2eResult
 	for _, k := range ks {
@@ -321,7 +322,7 @@ func (eu *e2eUser) place(ctx context.Context, base string, cs *cards, res *e2eRe
 // act presses a button of the simulator's phones page.
 func (eu *e2eUser) act(ctx context.Context, base, id string, leg rcsim.Leg, a rcsim.Action) error {
 	form := url.Values{"call": {id}, "leg": {leg.String()}, "action": {string(a)}}
-	req, _ := http.NewRequestWithContext(ctx, http.MethodPost, base+"/sim/phones/act", strings.NewReader(form.Encode()))
+	req, _ := http.NewRequestWithContext(ctx, http.MethodPost, eu.sim+"/phones/act", strings.NewReader(form.Encode()))
 	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
 	req.Header.Set("Accept", "application/json")
 	resp, err := http.DefaultClient.Do(req)

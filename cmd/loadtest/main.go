@@ -8,6 +8,13 @@
 //
 //	go run ./cmd/loadtest -viewers 10000 -calls 1000 -duration 60s
 //
+// With -external-sim the simulator runs as a process of its own (`ringout sim`) and the app
+// in real mode against it (RC_SERVER_URL, the simulator's demo client id and secret), and
+// the CPU of each is reported apart: the app's alone is what it would cost against
+// RingCentral.
+//
+//	go run ./cmd/loadtest -external-sim -viewers 200 -calls 1000 -duration 60s
+//
 // Run it from the module's directory. It is bounded in time and stops the app when done.
 package main
 
@@ -58,6 +65,7 @@ type options struct {
 	e2e      string
 	round    time.Duration
 	bin      string
+	extSim   bool
 }
 
 func main() {
@@ -71,6 +79,7 @@ func main() {
 	flag.StringVar(&o.to, "to", rcsim.LongRing.Number, "number called (the simulator's LongRing: the callee rings ~60 s of simulated time)")
 	flag.StringVar(&o.e2e, "e2e", "", "end-to-end rounds instead of -calls: live calls per user in each round, e.g. 1,2,4,8 (change at the simulator → card on the page)")
 	flag.StringVar(&o.bin, "app-bin", "", "run this build of the app instead of building the module's (e.g. an older commit, for before/after figures)")
+	flag.BoolVar(&o.extSim, "external-sim", false, "run the simulator as its own process (`ringout sim`) and the app in real mode against it; report each one's CPU apart")
 	flag.DurationVar(&o.round, "e2e-round", 30*time.Second, "how long each -e2e round lasts")
 	flag.Parse()
 	var ks []int
@@ -116,11 +125,23 @@ func run(ctx context.Context, o options, ks []int, log *slog.Logger, out io.Writ
 			return fmt.Errorf("go build: %w", err)
 		}
 	}
-	app, err := startApp(ctx, bin, tmp, o, log)
+	var sim *app // the simulator's process with -external-sim, else nil
+	simURL := ""
+	if o.extSim {
+		if sim, err = startSim(ctx, bin, o, log); err != nil {
+			return err
+		}
+		defer sim.stop(log)
+		simURL = sim.url
+	}
+	app, err := startApp(ctx, bin, tmp, o, simURL, log)
 	if err != nil {
 		return err
 	}
 	defer app.stop(log)
+	if simURL == "" {
+		simURL = app.url + "/sim"
+	}
 
 	var r result
 	r.start = time.Now()
@@ -142,11 +163,13 @@ func run(ctx context.Context, o options, ks []int, log *slog.Logger, out io.Writ
 	log.Info("viewers open", "viewers", r.viewers.Load(), "took", time.Since(t0).Round(time.Millisecond))
 
 	var e2eOut strings.Builder
-	var cpu0 float64 // the server's CPU seconds when the measured part began
+	var cpu0, simCPU0 float64 // the server's (and the simulator's) CPU seconds when the measured part began
 	var wall0 time.Time
+	var req0 float64 // RingCentral requests the app had sent then
 	if len(ks) > 0 {
-		cpu0, wall0 = cpuSeconds(app.cmd.Process.Pid), time.Now()
-		runE2E(ctx, app.url, users, ks, o.round, cs, log, &e2eOut)
+		cpu0, simCPU0, wall0 = cpuSeconds(app.cmd.Process.Pid), sim.cpuSeconds(), time.Now()
+		req0 = requests(app.url)
+		runE2E(ctx, app.url, simURL, users, ks, o.round, cs, log, &e2eOut)
 	} else {
 		log.Info("placing calls", "calls", o.calls)
 		t0 = time.Now()
@@ -156,13 +179,14 @@ func run(ctx context.Context, o options, ks []int, log *slog.Logger, out io.Writ
 
 		// The server's CPU is measured over the steady state: from the last call placed to
 		// the end of the watch (the pollers, the simulator and the pushes; not the sign-ins).
-		cpu0, wall0 = cpuSeconds(app.cmd.Process.Pid), time.Now()
+		cpu0, simCPU0, wall0 = cpuSeconds(app.cmd.Process.Pid), sim.cpuSeconds(), time.Now()
+		req0 = requests(app.url)
 		select {
 		case <-ctx.Done():
 		case <-end:
 		}
 	}
-	cpu1, wall1 := cpuSeconds(app.cmd.Process.Pid), time.Now()
+	cpu1, simCPU1, wall1 := cpuSeconds(app.cmd.Process.Pid), sim.cpuSeconds(), time.Now()
 	metrics, err := scrape(app.url)
 	if err != nil {
 		return err
@@ -182,17 +206,34 @@ func run(ctx context.Context, o options, ks []int, log *slog.Logger, out io.Writ
 	fmt.Fprintf(out, "arrival spread:     p50 %s, p99 %s (first to last viewer of one user, same update)\n", ms(quantile(spread, .5)), ms(quantile(spread, .99)))
 	fmt.Fprintf(out, "server RSS:         peak %d MB, current %d MB\n", hwm>>20, rss>>20)
 	if wall := wall1.Sub(wall0).Seconds(); wall > 0 && cpu1 >= cpu0 {
-		core := 100 * (cpu1 - cpu0) / wall
 		live := sample(metrics, "live_calls")
-		per := 0.0
-		if live > 0 {
-			per = core * 1000 / live
+		core, per := cpuShare(cpu1-cpu0, wall, live)
+		if sim == nil {
+			fmt.Fprintf(out, "server CPU:         %.1f %% of a core over %.0f s of watching (%.1f %% per 1,000 ringing calls, simulator included)\n",
+				core, wall, per)
+		} else {
+			fmt.Fprintf(out, "app CPU:            %.1f %% of a core over %.0f s of watching (%.1f %% per 1,000 ringing calls, app alone, real mode)\n",
+				core, wall, per)
+			simCore, simPer := cpuShare(simCPU1-simCPU0, wall, live)
+			fmt.Fprintf(out, "simulator CPU:      %.1f %% of a core over the same %.0f s (%.1f %% per 1,000 ringing calls; its own process)\n",
+				simCore, wall, simPer)
 		}
-		fmt.Fprintf(out, "server CPU:         %.1f %% of a core over %.0f s of watching (%.1f %% per 1,000 ringing calls, simulator included)\n",
-			core, wall, per)
+		// The CPU per 1,000 calls follows the poll rate (the scheduler's budget): the CPU per
+		// request compares runs whose rates differ.
+		if n := sumSamples(metrics, "ringcentral_requests_total") - req0; n > 0 {
+			who := "app"
+			if sim == nil {
+				who = "server (simulator included)"
+			}
+			fmt.Fprintf(out, "RingCentral requests: %.0f over the watch (%.0f/s, %.1f a minute per live call); %s CPU %.0f µs a request\n",
+				n, n/wall, n/wall*60/max(live, 1), who, 1e6*(cpu1-cpu0)/n)
+		}
 	}
 	fmt.Fprintf(out, "RingCentral 429s:   %v\n", sample(metrics, "ringcentral_rate_limited_total"))
 	fmt.Fprintf(out, "server errors:      %d error lines logged\n", app.errorLines.Load())
+	if sim != nil {
+		fmt.Fprintf(out, "simulator errors:   %d error lines logged\n", sim.errorLines.Load())
+	}
 	fmt.Fprintf(out, "server Go memory:   heap in use %.0f MB, stacks %.0f MB, %v goroutines\n",
 		sample(metrics, "go_memstats_heap_inuse_bytes")/(1<<20), sample(metrics, "go_memstats_stack_inuse_bytes")/(1<<20), sample(metrics, "go_goroutines"))
 	fmt.Fprint(out, e2eOut.String())
@@ -224,27 +265,87 @@ func raiseFileLimit(log *slog.Logger) {
 	}
 }
 
-// app is the dialer running as a subprocess.
+// cpuShare is CPU seconds over wall seconds as a percentage of a core, and that per
+// 1,000 live calls (0 without calls).
+func cpuShare(cpu, wall, live float64) (core, per1000 float64) {
+	core = 100 * cpu / wall
+	if live > 0 {
+		per1000 = core * 1000 / live
+	}
+	return core, per1000
+}
+
+// app is the dialer (or, with -external-sim, the simulator) running as a subprocess.
 type app struct {
+	name       string
 	url        string
 	cmd        *exec.Cmd
 	done       chan struct{}
 	errorLines atomic.Int64
 }
 
-func startApp(ctx context.Context, bin, dir string, o options, log *slog.Logger) (*app, error) {
+// cpuSeconds is the process's CPU time so far; 0 for no process (a nil *app).
+func (a *app) cpuSeconds() float64 {
+	if a == nil {
+		return 0
+	}
+	return cpuSeconds(a.cmd.Process.Pid)
+}
+
+// freeAddr is a loopback address with a port free a moment ago.
+func freeAddr() (string, error) {
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return "", err
+	}
+	defer ln.Close()
+	return ln.Addr().String(), nil
+}
+
+// simArgs are the simulator's switches, for the app in demo mode and for `ringout sim`.
+func simArgs(o options) []string {
+	return []string{"-sim-users", strconv.Itoa(o.users), "-sim-speed", strconv.FormatFloat(o.speed, 'f', -1, 64)}
+}
+
+// startSim runs `ringout sim` with the load users, on loopback.
+func startSim(ctx context.Context, bin string, o options, log *slog.Logger) (*app, error) {
+	addr, err := freeAddr()
 	if err != nil {
 		return nil, err
 	}
-	addr := ln.Addr().String()
-	ln.Close()
-	cmd := exec.Command(bin, "-sim-users", strconv.Itoa(o.users), "-sim-speed", strconv.FormatFloat(o.speed, 'f', -1, 64))
+	cmd := exec.Command(bin, append([]string{"sim"}, simArgs(o)...)...)
+	// All the app's pollers connect from one loopback address: no per-client cap.
+	cmd.Env = append(os.Environ(), "SIM_ADDR="+addr, "MAX_CONNS_PER_CLIENT=0")
+	// The simulator answers every path; any answer to /restapi/v1.0 means it is up.
+	return startProcess(ctx, "simulator", cmd, "http://"+addr, "/restapi/v1.0", log)
+}
+
+// startApp runs the app: in demo mode on its embedded simulator, or, when simURL is set, in
+// real mode against that simulator.
+func startApp(ctx context.Context, bin, dir string, o options, simURL string, log *slog.Logger) (*app, error) {
+	addr, err := freeAddr()
+	if err != nil {
+		return nil, err
+	}
+	var cmd *exec.Cmd
 	// Every simulated user signs in from loopback: no cap on one address's sign-ins.
-	cmd.Env = append(os.Environ(), "ADDR="+addr, "DATA_DIR="+filepath.Join(dir, "data"), "MAX_SIGNINS_PER_CLIENT=0")
+	env := append(os.Environ(), "ADDR="+addr, "DATA_DIR="+filepath.Join(dir, "data"), "MAX_SIGNINS_PER_CLIENT=0")
+	if simURL == "" {
+		cmd = exec.Command(bin, simArgs(o)...)
+	} else {
+		cmd = exec.Command(bin)
+		env = append(env, "RC_SERVER_URL="+simURL, "RC_CLIENT_ID="+rcsim.DemoClientID, "RC_CLIENT_SECRET="+rcsim.DemoClientSecret)
+	}
+	cmd.Env = env
 	if o.memLimit != "" {
 		cmd.Env = append(cmd.Env, "GOMEMLIMIT="+o.memLimit)
 	}
+	return startProcess(ctx, "app", cmd, "http://"+addr, "/healthz", log)
+}
+
+// startProcess starts cmd, counts the error lines of its JSON log on stdout, and waits
+// until base+probe answers.
+func startProcess(ctx context.Context, name string, cmd *exec.Cmd, base, probe string, log *slog.Logger) (*app, error) {
 	cmd.Stderr = os.Stderr
 	stdout, err := cmd.StdoutPipe()
 	if err != nil {
@@ -253,7 +354,7 @@ func startApp(ctx context.Context, bin, dir string, o options, log *slog.Logger)
 	if err := cmd.Start(); err != nil {
 		return nil, err
 	}
-	a := &app{url: "http://" + addr, cmd: cmd, done: make(chan struct{})}
+	a := &app{name: name, url: base, cmd: cmd, done: make(chan struct{})}
 	go func() {
 		defer close(a.done)
 		sc := bufio.NewScanner(stdout)
@@ -261,7 +362,7 @@ func startApp(ctx context.Context, bin, dir string, o options, log *slog.Logger)
 		for sc.Scan() {
 			if strings.Contains(sc.Text(), `"level":"ERROR"`) {
 				if a.errorLines.Add(1) <= 5 {
-					log.Warn("app logged an error", "line", sc.Text())
+					log.Warn(name+" logged an error", "line", sc.Text())
 				}
 			}
 		}
@@ -269,14 +370,14 @@ func startApp(ctx context.Context, bin, dir string, o options, log *slog.Logger)
 	}()
 	deadline := time.Now().Add(20 * time.Second)
 	for time.Now().Before(deadline) {
-		if resp, err := http.Get(a.url + "/healthz"); err == nil {
+		if resp, err := http.Get(a.url + probe); err == nil {
 			resp.Body.Close()
-			log.Info("app started", "url", a.url, "pid", cmd.Process.Pid)
+			log.Info(name+" started", "url", a.url, "pid", cmd.Process.Pid)
 			return a, nil
 		}
 		select {
 		case <-a.done:
-			return nil, errors.New("the app exited at start")
+			return nil, fmt.Errorf("the %s exited at start", name)
 		case <-ctx.Done():
 			a.stop(log)
 			return nil, ctx.Err()
@@ -284,7 +385,7 @@ func startApp(ctx context.Context, bin, dir string, o options, log *slog.Logger)
 		}
 	}
 	a.stop(log)
-	return nil, errors.New("the app did not answer /healthz within 20 s")
+	return nil, fmt.Errorf("the %s did not answer %s within 20 s", name, probe)
 }
 
 // stop sends SIGTERM, and SIGKILL if the app has not exited 15 s later.
@@ -293,7 +394,7 @@ func (a *app) stop(log *slog.Logger) {
 	select {
 	case <-a.done:
 	case <-time.After(15 * time.Second):
-		log.Warn("the app did not stop in 15 s; killing it")
+		log.Warn("the " + a.name + " did not stop in 15 s; killing it")
 		a.cmd.Process.Kill()
 		<-a.done
 	}
@@ -552,6 +653,32 @@ func sample(metrics, name string) float64 {
 		}
 	}
 	return 0
+}
+
+// sumSamples adds up every labelled sample of a metric (name{…} value).
+func sumSamples(metrics, name string) float64 {
+	var sum float64
+	for line := range strings.Lines(metrics) {
+		rest, ok := strings.CutPrefix(strings.TrimSpace(line), name+"{")
+		if !ok {
+			continue
+		}
+		if i := strings.LastIndexByte(rest, ' '); i >= 0 {
+			if f, err := strconv.ParseFloat(rest[i+1:], 64); err == nil {
+				sum += f
+			}
+		}
+	}
+	return sum
+}
+
+// requests is the number of RingCentral API requests the app has sent (0 if /metrics fails).
+func requests(base string) float64 {
+	m, err := scrape(base)
+	if err != nil {
+		return 0
+	}
+	return sumSamples(m, "ringcentral_requests_total")
 }
 
 var bucketRE = regexp.MustCompile(`^(\w+)_bucket\{le="([^"]+)"\} (\S+)$`)

@@ -34,3 +34,26 @@ x_count 100
 		})
 	}
 }
+
+// TestCPUShare: CPU seconds over wall seconds as a percentage of a core, and per 1,000
+// live calls (-external-sim reports the app's and the simulator's this way).
+func TestCPUShare(t *testing.T) {
+	if core, per := cpuShare(3, 60, 500); math.Abs(core-5) > 1e-9 || math.Abs(per-10) > 1e-9 {
+		t.Errorf("cpuShare(3 s, 60 s, 500 calls) = %v %%, %v %% per 1,000; want 5, 10", core, per)
+	}
+	if _, per := cpuShare(1, 10, 0); per != 0 {
+		t.Errorf("per 1,000 calls without calls = %v, want 0", per)
+	}
+}
+
+func TestSumSamples(t *testing.T) {
+	const m = `# TYPE r counter
+r{group="Light",status="200"} 2
+r{group="Heavy",status="429"} 1.5
+rr{group="Light",status="200"} 100
+r_other 7
+`
+	if got := sumSamples(m, "r"); got != 3.5 {
+		t.Errorf("sumSamples = %v, want 3.5", got)
+	}
+}
