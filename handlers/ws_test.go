@@ -25,6 +25,17 @@ func wsServer(t *testing.T, h *harness) *httptest.Server {
 	return srv
 }
 
+// openPage opens b's WebSocket as its own page does (Origin: the app) and fails the test
+// unless the handshake succeeds.
+func openPage(t *testing.T, srv *httptest.Server, b *browser) *websocket.Conn {
+	t.Helper()
+	conn, status, body := dial(t, srv, b, srv.URL)
+	if conn == nil {
+		t.Fatalf("handshake = %d %q, want 101", status, body)
+	}
+	return conn
+}
+
 // dial opens /ws with the browser's cookies (none for a nil browser) and the Origin header
 // (none when empty).
 func dial(t *testing.T, srv *httptest.Server, b *browser, origin string) (*websocket.Conn, int, string) {
@@ -115,10 +126,7 @@ func TestWebSocketPushesCards(t *testing.T) {
 	demo, demo2 := h.signIn("demo"), h.signIn("demo2")
 	id := demo.place(rcsim.LongRing.Number)
 	demo2.place(rcsim.CallerNoAnswer.Number)
-	conn, status, body := dial(t, srv, demo, srv.URL)
-	if status != 101 {
-		t.Fatalf("handshake = %d %q", status, body)
-	}
+	conn := openPage(t, srv, demo)
 	conn.SetReadDeadline(time.Now().Add(5 * time.Second))
 	_, msg, err := conn.ReadMessage()
 	if err != nil {
@@ -137,10 +145,8 @@ func TestWebSocketLimit(t *testing.T) {
 	h := newHarness(t, options{maxPages: 2})
 	srv := wsServer(t, h)
 	demo, demo2 := h.signIn("demo"), h.signIn("demo2")
-	for i := range 2 {
-		if _, status, body := dial(t, srv, demo, srv.URL); status != 101 {
-			t.Fatalf("page %d: %d %q", i+1, status, body)
-		}
+	for range 2 {
+		openPage(t, srv, demo)
 	}
 	_, status, body := dial(t, srv, demo, srv.URL)
 	if want := "You have too many dialer pages open. Close some and reload.\n"; status != 429 || body != want {
@@ -157,10 +163,7 @@ func TestWebSocketShutdown(t *testing.T) {
 	h := newHarness(t, options{})
 	srv := wsServer(t, h)
 	demo := h.signIn("demo")
-	conn, status, _ := dial(t, srv, demo, srv.URL)
-	if status != 101 {
-		t.Fatalf("handshake = %d", status)
-	}
+	conn := openPage(t, srv, demo)
 	done := make(chan struct{})
 	go func() { h.app.Shutdown(); close(done) }()
 	conn.SetReadDeadline(time.Now().Add(5 * time.Second))

@@ -17,13 +17,8 @@ func TestWebSocketBudget(t *testing.T) {
 	h := newHarness(t, options{maxWebSockets: 2})
 	srv := wsServer(t, h)
 	b := h.signIn("demo")
-	first, status, body := dial(t, srv, b, srv.URL)
-	if first == nil {
-		t.Fatalf("the first page: %d %s", status, body)
-	}
-	if conn, status, body := dial(t, srv, b, srv.URL); conn == nil {
-		t.Fatalf("the second page: %d %s", status, body)
-	}
+	first := openPage(t, srv, b)
+	openPage(t, srv, b) // the second page
 	// The third page is over the budget.
 	conn, status, body := dial(t, srv, b, srv.URL)
 	if conn != nil || status != http.StatusServiceUnavailable || !strings.Contains(body, "Too many open pages on the server, retrying") {

@@ -45,12 +45,7 @@ func TestWebSocketClosedAtSignOut(t *testing.T) {
 	h := newHarness(t, options{})
 	srv := wsServer(t, h)
 	laptop, phone := h.signIn("demo"), h.signIn("demo")
-	tab1, _, _ := dial(t, srv, laptop, srv.URL)
-	tab2, _, _ := dial(t, srv, laptop, srv.URL)
-	other, _, _ := dial(t, srv, phone, srv.URL)
-	if tab1 == nil || tab2 == nil || other == nil {
-		t.Fatal("handshake refused")
-	}
+	tab1, tab2, other := openPage(t, srv, laptop), openPage(t, srv, laptop), openPage(t, srv, phone)
 	if r := laptop.post("/logout", nil); r.status != http.StatusSeeOther {
 		t.Fatalf("logout = %d", r.status)
 	}
@@ -80,10 +75,7 @@ func TestWebSocketClosedWhenRingCentralEnds(t *testing.T) {
 	h := newHarness(t, options{})
 	srv := wsServer(t, h)
 	demo := h.signIn("demo")
-	conn, status, _ := dial(t, srv, demo, srv.URL)
-	if status != 101 {
-		t.Fatalf("handshake = %d", status)
-	}
+	conn := openPage(t, srv, demo)
 	s, _ := demo.session()
 	tok, err := h.st.Token(t.Context(), s.ID)
 	if err != nil {
@@ -111,10 +103,7 @@ func TestWebSocketClosedAtExpiry(t *testing.T) {
 	if s.Expires.IsZero() {
 		t.Fatal("the session has no expiry")
 	}
-	conn, status, _ := dial(t, srv, demo, srv.URL)
-	if status != 101 {
-		t.Fatalf("handshake = %d", status)
-	}
+	conn := openPage(t, srv, demo)
 	why := closedWith(t, conn, time.Until(s.Expires)+time.Second)
 	if why != "Your RingCentral sign-in expired, please sign in again." {
 		t.Errorf("close reason %q", why)
@@ -131,10 +120,7 @@ func TestWebSocketRechecksSessionAtPing(t *testing.T) {
 	h := newHarness(t, options{})
 	srv := wsServer(t, h)
 	demo := h.signIn("demo")
-	conn, status, _ := dial(t, srv, demo, srv.URL)
-	if status != 101 {
-		t.Fatalf("handshake = %d", status)
-	}
+	conn := openPage(t, srv, demo)
 	s, _ := demo.session()
 	if err := h.st.DeleteSession(t.Context(), s.ID); err != nil {
 		t.Fatal(err)
