@@ -40,7 +40,7 @@ func saveCall(ctx context.Context, db execer, c dialer.Call) error {
 		 watched = excluded.watched, started_at = excluded.started_at, updated_at = excluded.updated_at, history = excluded.history,
 		 placing = 0`,
 		c.ID, c.Owner, c.From, c.To, c.PlayPrompt, string(c.Status.Call), string(c.Status.Caller),
-		string(c.Status.Callee), c.Live(), c.CancelRequested, string(c.Note), int64(c.Watched), toDB(c.StartedAt), toDB(c.UpdatedAt),
+		string(c.Status.Callee), c.Live(), c.CancelRequested, string(c.Note), int64(c.Watched), TimeToDB(c.StartedAt), TimeToDB(c.UpdatedAt),
 		string(history))
 	if err != nil {
 		return fmt.Errorf("store: save call %s: %w", c.ID, err)
@@ -64,7 +64,7 @@ func (s *Store) BeginCall(ctx context.Context, c dialer.Call) (string, error) {
 		(id, owner, from_number, to_number, play_prompt, call_status, caller_status, callee_status,
 		 live, cancel_requested, note, watched, started_at, updated_at, history, placing)
 		VALUES (?, ?, ?, ?, ?, '', '', '', 0, 0, '', 0, ?, ?, '[]', 1)`,
-		id, c.Owner, c.From, c.To, c.PlayPrompt, toDB(c.StartedAt), toDB(c.StartedAt))
+		id, c.Owner, c.From, c.To, c.PlayPrompt, TimeToDB(c.StartedAt), TimeToDB(c.StartedAt))
 	if err != nil {
 		return "", fmt.Errorf("store: save the call being placed: %w", err)
 	}
@@ -157,7 +157,7 @@ func scanCall(row scanner) (dialer.Call, error) {
 	}
 	c.Status = dialer.Status{Call: dialer.CallStatus(call), Caller: dialer.LegStatus(caller), Callee: dialer.LegStatus(callee)}
 	c.Note, c.Watched = dialer.NoteKind(note), time.Duration(watched)
-	c.StartedAt, c.UpdatedAt = fromDB(started), fromDB(updated)
+	c.StartedAt, c.UpdatedAt = TimeFromDB(started), TimeFromDB(updated)
 	if err := json.Unmarshal([]byte(history), &c.History); err != nil {
 		c.History = nil
 		return c, fmt.Errorf("call %s: history: %w: %w", c.ID, errDamaged, err)

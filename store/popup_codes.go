@@ -44,7 +44,7 @@ func CheckPopupCode(c PopupCode, attempt string, now time.Time) error {
 // PutPopupCode stores a minted popup code (its hash).
 func (s *Store) PutPopupCode(ctx context.Context, c PopupCode) error {
 	_, err := s.db.ExecContext(ctx, `INSERT INTO popup_codes (code_hash, attempt, session_id, expires_at)
-		VALUES (?, ?, ?, ?)`, PopupCodeHash(c.Code), c.Attempt, c.SessionID, toDB(c.Expires))
+		VALUES (?, ?, ?, ?)`, PopupCodeHash(c.Code), c.Attempt, c.SessionID, TimeToDB(c.Expires))
 	if err != nil {
 		return fmt.Errorf("store: put popup code: %w", err)
 	}
@@ -67,7 +67,7 @@ func (s *Store) TakePopupCode(ctx context.Context, code, attempt string, now tim
 	if err != nil {
 		return PopupCode{}, fmt.Errorf("store: take popup code: %w", err)
 	}
-	c.Expires = fromDB(expires)
+	c.Expires = TimeFromDB(expires)
 	return c, CheckPopupCode(c, attempt, now)
 }
 
@@ -75,7 +75,7 @@ func (s *Store) TakePopupCode(ctx context.Context, code, attempt string, now tim
 // sessions (never redeemed: the caller ends them). Each code's session is returned to one
 // caller only, however many sweep at once.
 func (s *Store) DeleteExpiredPopupCodes(ctx context.Context, now time.Time) ([]string, error) {
-	rows, err := s.db.QueryContext(ctx, `DELETE FROM popup_codes WHERE expires_at < ? RETURNING session_id`, toDB(now))
+	rows, err := s.db.QueryContext(ctx, `DELETE FROM popup_codes WHERE expires_at < ? RETURNING session_id`, TimeToDB(now))
 	if err != nil {
 		return nil, fmt.Errorf("store: delete expired popup codes: %w", err)
 	}

@@ -38,7 +38,7 @@ func (s *Store) SaveRateBudgets(ctx context.Context, bs []RateBudget) error {
 			VALUES (?, ?, ?, ?, ?)
 			ON CONFLICT (owner, grp) DO UPDATE SET paused_until = excluded.paused_until,
 				sent = excluded.sent, updated_at = excluded.updated_at`,
-			b.Owner, b.Group, toDB(b.PausedUntil), string(js), now); err != nil {
+			b.Owner, b.Group, TimeToDB(b.PausedUntil), string(js), now); err != nil {
 			return fmt.Errorf("store: saving rate budgets: %w", err)
 		}
 	}
@@ -71,7 +71,7 @@ func (s *Store) RateBudgets(ctx context.Context, now time.Time, window time.Dura
 				b.Sent = append(b.Sent, t)
 			}
 		}
-		if p := fromDB(paused); p.After(now) {
+		if p := TimeFromDB(paused); p.After(now) {
 			b.PausedUntil = p
 		}
 		if len(b.Sent) > 0 || !b.PausedUntil.IsZero() {

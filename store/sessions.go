@@ -47,7 +47,7 @@ func (s *Store) CreateSession(ctx context.Context, sess Session, tok Token) erro
 		(id, user_id, account_id, name, extension_number, home_country, created_at, last_seen, expires_at, token)
 		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
 		sess.ID, sess.UserID, sess.AccountID, sess.Name, sess.ExtensionNumber, sess.HomeCountry,
-		toDB(sess.CreatedAt), toDB(sess.LastSeen), toDB(tok.RefreshExpiry), sealed)
+		TimeToDB(sess.CreatedAt), TimeToDB(sess.LastSeen), TimeToDB(tok.RefreshExpiry), sealed)
 	if err != nil {
 		return fmt.Errorf("store: create session: %w", err)
 	}
@@ -67,7 +67,7 @@ func scanSession(row *sql.Row) (Session, error) {
 	if err != nil {
 		return Session{}, fmt.Errorf("store: read session: %w", err)
 	}
-	ss.CreatedAt, ss.LastSeen, ss.Expires = fromDB(created), fromDB(seen), fromDB(expires)
+	ss.CreatedAt, ss.LastSeen, ss.Expires = TimeFromDB(created), TimeFromDB(seen), TimeFromDB(expires)
 	return ss, nil
 }
 
@@ -107,7 +107,7 @@ func (s *Store) UserSessions(ctx context.Context, userID string) ([]string, erro
 
 // TouchSession records that the session was used at now.
 func (s *Store) TouchSession(ctx context.Context, id string, now time.Time) error {
-	_, err := s.db.ExecContext(ctx, `UPDATE sessions SET last_seen = ? WHERE id = ?`, toDB(now), id)
+	_, err := s.db.ExecContext(ctx, `UPDATE sessions SET last_seen = ? WHERE id = ?`, TimeToDB(now), id)
 	if err != nil {
 		return fmt.Errorf("store: touch session: %w", err)
 	}
@@ -126,7 +126,7 @@ func (s *Store) DeleteSession(ctx context.Context, id string) error {
 // that were last used before seenBefore.
 func (s *Store) StaleSessions(ctx context.Context, now, seenBefore time.Time) ([]string, error) {
 	rows, err := s.db.QueryContext(ctx, `SELECT id FROM sessions WHERE expires_at < ? OR last_seen < ?`,
-		toDB(now), toDB(seenBefore))
+		TimeToDB(now), TimeToDB(seenBefore))
 	if err != nil {
 		return nil, fmt.Errorf("store: stale sessions: %w", err)
 	}
@@ -158,7 +158,7 @@ func (s *Store) EndSession(ctx context.Context, id, reason string, now time.Time
 		return fmt.Errorf("store: end session: %w", err)
 	}
 	if _, err := tx.ExecContext(ctx, `INSERT OR REPLACE INTO ended_sessions (id, reason, ended_at) VALUES (?, ?, ?)`,
-		id, reason, toDB(now)); err != nil {
+		id, reason, TimeToDB(now)); err != nil {
 		return fmt.Errorf("store: end session: %w", err)
 	}
 	if err := tx.Commit(); err != nil {
@@ -182,7 +182,7 @@ func (s *Store) EndedSession(ctx context.Context, id string) (string, error) {
 
 // DeleteEndedSessionsBefore forgets the reasons of sessions ended before t.
 func (s *Store) DeleteEndedSessionsBefore(ctx context.Context, t time.Time) (int64, error) {
-	res, err := s.db.ExecContext(ctx, `DELETE FROM ended_sessions WHERE ended_at < ?`, toDB(t))
+	res, err := s.db.ExecContext(ctx, `DELETE FROM ended_sessions WHERE ended_at < ?`, TimeToDB(t))
 	if err != nil {
 		return 0, fmt.Errorf("store: delete ended sessions: %w", err)
 	}
@@ -192,7 +192,7 @@ func (s *Store) DeleteEndedSessionsBefore(ctx context.Context, t time.Time) (int
 // DeleteExpiredSessions deletes the sessions whose refresh token expired before now and
 // returns how many there were.
 func (s *Store) DeleteExpiredSessions(ctx context.Context, now time.Time) (int64, error) {
-	res, err := s.db.ExecContext(ctx, `DELETE FROM sessions WHERE expires_at < ?`, toDB(now))
+	res, err := s.db.ExecContext(ctx, `DELETE FROM sessions WHERE expires_at < ?`, TimeToDB(now))
 	if err != nil {
 		return 0, fmt.Errorf("store: delete expired sessions: %w", err)
 	}
@@ -285,7 +285,7 @@ func (s *Store) SaveToken(ctx context.Context, sessionID string, tok Token) erro
 		return err
 	}
 	res, err := s.db.ExecContext(ctx, `UPDATE sessions SET token = ?, expires_at = ? WHERE id = ?`,
-		sealed, toDB(tok.RefreshExpiry), sessionID)
+		sealed, TimeToDB(tok.RefreshExpiry), sessionID)
 	if err != nil {
 		return fmt.Errorf("store: save token: %w", err)
 	}
@@ -326,7 +326,7 @@ func stateHash(state string) string {
 func (s *Store) PutLoginAttempt(ctx context.Context, a LoginAttempt) error {
 	_, err := s.db.ExecContext(ctx, `INSERT INTO login_attempts
 		(state_hash, browser_id, verifier, popup_id, created_at) VALUES (?, ?, ?, ?, ?)`,
-		stateHash(a.State), a.BrowserID, a.Verifier, a.PopupID, toDB(a.CreatedAt))
+		stateHash(a.State), a.BrowserID, a.Verifier, a.PopupID, TimeToDB(a.CreatedAt))
 	if err != nil {
 		return fmt.Errorf("store: put login attempt: %w", err)
 	}
@@ -348,13 +348,13 @@ func (s *Store) TakeLoginAttempt(ctx context.Context, state, browserID string) (
 	if err != nil {
 		return LoginAttempt{}, fmt.Errorf("store: take login attempt: %w", err)
 	}
-	a.CreatedAt = fromDB(created)
+	a.CreatedAt = TimeFromDB(created)
 	return a, nil
 }
 
 // DeleteLoginAttemptsBefore deletes attempts created before t (abandoned sign-ins).
 func (s *Store) DeleteLoginAttemptsBefore(ctx context.Context, t time.Time) (int64, error) {
-	res, err := s.db.ExecContext(ctx, `DELETE FROM login_attempts WHERE created_at < ?`, toDB(t))
+	res, err := s.db.ExecContext(ctx, `DELETE FROM login_attempts WHERE created_at < ?`, TimeToDB(t))
 	if err != nil {
 		return 0, fmt.Errorf("store: delete login attempts: %w", err)
 	}

@@ -303,15 +303,17 @@ func (s *Store) open(sealed []byte, ad string) (plain []byte, old bool, err erro
 	return s.keys.Open(sealed, ad)
 }
 
-// Times are stored as Unix nanoseconds; the zero time as 0.
-func toDB(t time.Time) int64 {
+// TimeToDB is how both stores keep a time: Unix nanoseconds, the zero time as 0, so that
+// they give back exactly the times they were given.
+func TimeToDB(t time.Time) int64 {
 	if t.IsZero() {
 		return 0
 	}
 	return t.UnixNano()
 }
 
-func fromDB(n int64) time.Time {
+// TimeFromDB reads what TimeToDB wrote.
+func TimeFromDB(n int64) time.Time {
 	if n == 0 {
 		return time.Time{}
 	}

@@ -94,20 +94,8 @@ func (s *Store) Ready(ctx context.Context) error {
 	return nil
 }
 
-// Times are stored as Unix nanoseconds; the zero time as 0 (as in the SQLite store).
-func toDB(t time.Time) int64 {
-	if t.IsZero() {
-		return 0
-	}
-	return t.UnixNano()
-}
-
-func fromDB(n int64) time.Time {
-	if n == 0 {
-		return time.Time{}
-	}
-	return time.Unix(0, n).UTC()
-}
+// Times are stored as the SQLite store stores them (store.TimeToDB).
+var toDB, fromDB = store.TimeToDB, store.TimeFromDB
 
 func affected(tag pgconn.CommandTag, err error) (int64, error) {
 	if err != nil {
