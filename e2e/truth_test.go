@@ -51,13 +51,15 @@ func TestBrowserAnnouncements(t *testing.T) {
 	}
 	var ok bool
 	browse(t, ctx, 5*time.Second, chromedp.Evaluate(recordAnnouncements, &ok))
-	id := dial(t, ctx, typed(rcsim.Busy), false)
+	// Rejected, not Busy: the number called declines 3 s after you answered, so the polls
+	// see that step however loaded the machine (Busy answers after 1 s, which a poll may skip).
+	id := dial(t, ctx, typed(rcsim.Rejected), false)
 	var said []string
 	browse(t, ctx, 30*time.Second, waitAttr(callCard(id), "data-call-status", "CannotReach"),
 		chromedp.Sleep(1500*time.Millisecond), // and whatever the WebSocket still sends
 		chromedp.Evaluate(`window.said`, &said))
-	n := typed(rcsim.Busy)
-	want := []string{"Ringing your phone to call " + n + ".", "You answered. Now ringing " + n + ".", "The call to " + n + " ended: busy."}
+	n := typed(rcsim.Rejected)
+	want := []string{"Ringing your phone to call " + n + ".", "You answered. Now ringing " + n + ".", "The call to " + n + " ended: declined."}
 	if !slices.Equal(said, want) {
 		t.Errorf("the status line said\n %q\nwant\n %q", said, want)
 	}
@@ -337,7 +339,10 @@ func TestBrowserOutageMarksCardsStale(t *testing.T) {
 	addr := ln.Addr().String()
 	ln.Close()
 	proxy := newOutageProxy(t, addr)
-	app := startApp(t, map[string]string{"ADDR": addr, "PUBLIC_URL": proxy.URL}, "-sim-speed", "1")
+	// -sim-cancel until-connected: the cancel at the end works whenever it comes in the long
+	// ring, however long the outage took (by default it stops working once your phone answered,
+	// 2 s after the call began).
+	app := startApp(t, map[string]string{"ADDR": addr, "PUBLIC_URL": proxy.URL}, "-sim-speed", "1", "-sim-cancel", "until-connected")
 	ctx := newBrowser(t)
 	signIn(t, ctx, app, "demo")
 	id := dial(t, ctx, typed(rcsim.LongRing), false)
