@@ -79,7 +79,15 @@ func Open(ctx context.Context, url string, opts Options, key []byte, previous ..
 }
 
 // Close closes the pool.
-func (s *Store) Close() error { s.pool.Close(); return nil }
+// Close leaves the replicas at work (so that the others' next claims share this
+// replica's calls among themselves only) and closes the pool.
+func (s *Store) Close() error {
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
+	defer cancel()
+	s.pool.Exec(ctx, `DELETE FROM replicas WHERE id = $1`, s.opts.Replica) // at worst it ages out
+	s.pool.Close()
+	return nil
+}
 
 // Pool is the connection pool (for tests and the cluster parts).
 func (s *Store) Pool() *pgxpool.Pool { return s.pool }

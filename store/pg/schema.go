@@ -125,6 +125,13 @@ var migrations = []string{
 		updated_at   bigint NOT NULL,
 		PRIMARY KEY (owner, grp)
 	);`,
+
+	// 7: the replicas at work, each seen at its last lease round (database clock), so that
+	// a replica claims its fair share of the calls a dead one left (leases.go).
+	`CREATE TABLE replicas (
+		id      text PRIMARY KEY,
+		seen_at timestamptz NOT NULL
+	);`,
 }
 
 // migrate applies the migrations not yet applied, all in one transaction under the
