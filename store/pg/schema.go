@@ -125,6 +125,19 @@ var migrations = []string{
 		updated_at   bigint NOT NULL,
 		PRIMARY KEY (owner, grp)
 	);`,
+
+	// 7: the users' rate budgets spent live by every replica (rate_buckets.go): per user and
+	// group the GCRA state (tat, the theoretical arrival time) and RingCentral's pause, on
+	// the database clock. It replaces step 6's saved merge: the live row is what a
+	// restarting replica finds.
+	`DROP TABLE rate_budgets;
+	CREATE TABLE rate_buckets (
+		owner        text NOT NULL,
+		grp          text NOT NULL,
+		tat          timestamptz NOT NULL,
+		paused_until timestamptz NOT NULL,
+		PRIMARY KEY (owner, grp)
+	);`,
 }
 
 // migrate applies the migrations not yet applied, all in one transaction under the
