@@ -106,7 +106,7 @@ func TestRateBucketsPauseSeenByAll(t *testing.T) {
 		}
 		ahead <- time.Now()
 	}()
-	time.Sleep(20 * time.Millisecond) // it waits for its turn (~55 ms) …
+	time.Sleep(20 * time.Millisecond)  // it waits for its turn (~55 ms) …
 	r1.Pause(ringcentral.Light, pause) // … when r1 meets a 429
 	paused := time.Now()
 
