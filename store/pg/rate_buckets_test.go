@@ -32,10 +32,12 @@ func maxInWindow(times []time.Time, w time.Duration) int {
 // spend one user's Light budget as fast as they can: together they never send more than
 // the limit in any window (the budget is the same bucket as a replica's own: 10 % headroom,
 // a fifth at once, the rest spread), and they do spend it, about evenly. The window is
-// scaled to 2 s (a limit of 50 per 2 s) so that the test takes seconds, not minutes.
+// scaled to 4 s (a limit of 50 per 4 s) so that the test takes seconds, not minutes; the
+// times are taken as the requests are let out, so the 10 % headroom also absorbs the
+// machine's scheduling jitter (up to 0.4 s).
 func TestRateBucketsSharedByReplicas(t *testing.T) {
 	url := pgtest.URL(t)
-	const limit, window, run = 50, 2 * time.Second, 4 * time.Second
+	const limit, window, run = 50, 4 * time.Second, 5 * time.Second
 	var mu sync.Mutex
 	var sent []time.Time
 	byReplica := map[string]int{}
@@ -89,7 +91,8 @@ func TestRateBucketsPauseSeenByAll(t *testing.T) {
 	limits := map[ringcentral.Group]int{ringcentral.Light: 50, ringcentral.Heavy: 10}
 	var budgets []*ringcentral.Budgets
 	for _, id := range []string{"r1", "r2", "r3"} {
-		budgets = append(budgets, ringcentral.NewSharedBudgets(limits, 2*time.Second, 0.1, replicaStore(t, url, id, time.Second).RateBuckets()))
+		// A 20 s window: a turn given ahead is 0.56 s ahead, time enough to pause before it.
+		budgets = append(budgets, ringcentral.NewSharedBudgets(limits, 20*time.Second, 0.1, replicaStore(t, url, id, time.Second).RateBuckets()))
 	}
 	r1, r2, r3 := budgets[0].For("ext-101"), budgets[1].For("ext-101"), budgets[2].For("ext-101")
 	// r2 spends the burst, so that its next request is given a turn a little ahead.
@@ -106,7 +109,7 @@ func TestRateBucketsPauseSeenByAll(t *testing.T) {
 		}
 		ahead <- time.Now()
 	}()
-	time.Sleep(20 * time.Millisecond)  // it waits for its turn (~55 ms) …
+	time.Sleep(50 * time.Millisecond)  // it waits for its turn (0.56 s) …
 	r1.Pause(ringcentral.Light, pause) // … when r1 meets a 429
 	paused := time.Now()
 
@@ -123,7 +126,7 @@ func TestRateBucketsPauseSeenByAll(t *testing.T) {
 		t.Errorf("another user during ext-101's pause: %v", err)
 	}
 	var after []time.Time
-	for _, b := range []*ringcentral.Budget{r3, r1, r3, r1} {
+	for _, b := range []*ringcentral.Budget{r3, r1, r3} {
 		if err := b.Wait(t.Context(), ringcentral.Light, time.Hour); err != nil {
 			t.Fatal(err)
 		}
@@ -138,9 +141,9 @@ func TestRateBucketsPauseSeenByAll(t *testing.T) {
 			t.Errorf("request %d after the pause went out %v after the 429, inside the pause", i+1, at.Sub(paused))
 		}
 	}
-	every := after[3].Sub(after[0]) / 3
+	every := after[2].Sub(after[0]) / 2
 	t.Logf("after the %v pause: r2's held request at +%v, then one every %v", pause, first.Sub(paused).Round(time.Millisecond), every.Round(time.Millisecond))
-	if every < 40*time.Millisecond { // the steady pace: 36 per 2 s, one every 56 ms
+	if every < 400*time.Millisecond { // the steady pace: 36 per 20 s, one every 0.56 s
 		t.Errorf("after the pause requests went out %v apart, want the steady pace, not a burst", every)
 	}
 }
@@ -160,16 +163,14 @@ func TestRateBucketsKeepACancel(t *testing.T) {
 			t.Fatalf("call %d: %v", i+1, err)
 		}
 	}
-	start := time.Now()
+	// Refused without waiting: its wait is beyond the click's patience.
 	var we *ringcentral.WaitError
 	if err := bs[1].WaitLeaving(t.Context(), ringcentral.Heavy, leave, 2*time.Second); !errors.As(err, &we) || we.Paused || we.Wait < 10*time.Second || we.Burst != 4 {
 		t.Fatalf("a fifth quick call: %+v, want it refused with our pace (4 at once, then one every 15 s)", err)
 	}
-	if err := bs[2].Wait(t.Context(), ringcentral.Heavy, 2*time.Second); err != nil {
-		t.Fatalf("a cancel after four quick calls on other replicas: %v", err)
-	}
-	if took := time.Since(start); took > time.Second {
-		t.Errorf("the refusal and the cancel took %v, want them at once", took)
+	// No patience at all: the cancel goes only if the bucket has its request now.
+	if err := bs[2].Wait(t.Context(), ringcentral.Heavy, 0); err != nil {
+		t.Fatalf("a cancel after four quick calls on other replicas: %v, want it sent at once", err)
 	}
 }
 
