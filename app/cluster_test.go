@@ -563,8 +563,10 @@ func TestClusterSharedBudget(t *testing.T) {
 	if len(light) > oneBudget+4 { // + the sign-in's own read of the extension (auth, outside the budget) and send jitter
 		t.Errorf("%d Light requests in %v: more than one shared budget allows (%d)", len(light), elapsed, oneBudget)
 	}
-	if len(polled) != 3 {
-		t.Errorf("the calls were polled by %v, want all three replicas (one call each)", polled)
+	// Each replica claims the call it placed; under a heavy machine load (LEASE_TTL is 1 s
+	// here) another replica's claim round may win one first, so two replicas may share them.
+	if len(polled) < 2 {
+		t.Errorf("the calls were polled by %v, want them spread over the replicas", polled)
 	}
 
 	// A 429 without Retry-After on whichever replica polls next: RingCentral's 60 s penalty
