@@ -12,7 +12,7 @@ import (
 	"github.com/ringout-dialer/ringout/store/pg"
 )
 
-func replicaStore(t *testing.T, url, id string, ttl time.Duration) *pg.Store {
+func replicaStore(t testing.TB, url, id string, ttl time.Duration) *pg.Store {
 	t.Helper()
 	s, err := pg.Open(t.Context(), url, pg.Options{Replica: id, LeaseTTL: ttl}, make([]byte, 32))
 	if err != nil {

@@ -3,8 +3,10 @@ package pg_test
 import (
 	"context"
 	"errors"
+	"fmt"
 	"slices"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -207,4 +209,19 @@ func TestRateBucketsDatabaseDown(t *testing.T) {
 		t.Errorf("gave up after %v, want after its patience (1.2 s)", took)
 	}
 	t.Logf("database closed: %v after %v", err, time.Since(start).Round(time.Millisecond))
+}
+
+// BenchmarkRateBucketsTake is the cost of the statement every request to RingCentral takes
+// in cluster mode: users' buckets taken in parallel (one row per user, as in production).
+func BenchmarkRateBucketsTake(b *testing.B) {
+	rb := replicaStore(b, pgtest.URL(b), "r1", time.Second).RateBuckets()
+	var n atomic.Int64
+	b.RunParallel(func(pb *testing.PB) {
+		owner := fmt.Sprintf("ext-%d", n.Add(1))
+		for pb.Next() {
+			if _, _, _, err := rb.Take(context.Background(), owner, "Light", time.Microsecond, 1000, 0, time.Hour); err != nil {
+				b.Fatal(err)
+			}
+		}
+	})
 }
