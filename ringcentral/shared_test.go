@@ -208,3 +208,30 @@ func TestSharedBudgetDown(t *testing.T) {
 		}
 	})
 }
+
+// TestSharedTurnGivenBack: a poll given its turn ahead whose context ends first (a cancel
+// abandons it) gives the turn back: the next request has it, not the one after. On the
+// fake clock.
+func TestSharedTurnGivenBack(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		shared := newMemBuckets()
+		b := ringcentral.NewSharedBudgets(nil, time.Minute, 0.1, shared).For("ext-101")
+		for range 9 {
+			if err := b.Wait(t.Context(), ringcentral.Light, 0); err != nil {
+				t.Fatal(err)
+			}
+		}
+		start := time.Now()
+		ctx, cancel := context.WithTimeout(t.Context(), 500*time.Millisecond)
+		defer cancel()
+		if err := b.Wait(ctx, ringcentral.Light, time.Hour); !errors.Is(err, context.DeadlineExceeded) {
+			t.Fatalf("an abandoned poll: %v", err)
+		}
+		if err := b.Wait(t.Context(), ringcentral.Light, time.Hour); err != nil {
+			t.Fatal(err)
+		}
+		if took := time.Since(start); took > 1700*time.Millisecond {
+			t.Errorf("the next poll went out after %v, want the abandoned turn (1.67 s)", took)
+		}
+	})
+}
