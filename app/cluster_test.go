@@ -508,7 +508,7 @@ func TestClusterPopupCodeElsewhere(t *testing.T) {
 // penalty.
 func TestClusterSharedBudget(t *testing.T) {
 	if testing.Short() {
-		t.Skip("slow cluster test (about 40 s): skipped with -short")
+		t.Skip("slow cluster test (about 30 s): skipped with -short")
 	}
 	c := newCluster(t, 3, func(o *rcsim.Options) { o.Speed = 1 })
 	jar := c.signIn(t, "demo")
@@ -517,7 +517,7 @@ func TestClusterSharedBudget(t *testing.T) {
 	for i := range c.replicas {
 		ids = append(ids, placeOn(t, c, jar, i, rcsim.LongRing.Number)) // rings a minute: urgent throughout
 	}
-	const soak = 25 * time.Second
+	const soak = 20 * time.Second
 	time.Sleep(soak - time.Since(start))
 
 	var light []time.Time
@@ -587,7 +587,7 @@ func TestClusterSharedBudget(t *testing.T) {
 			t.Fatal("no GET met the 429")
 		}
 	}
-	const hold = 8 * time.Second
+	const hold = 6 * time.Second
 	time.Sleep(hold)
 	// A request another replica had sent before the 429 was written may still arrive just
 	// after it: allow what was in flight (well under a second), nothing after.
