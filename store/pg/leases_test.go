@@ -13,7 +13,7 @@ import (
 	"github.com/ringout-dialer/ringout/store/pg"
 )
 
-func replicaStore(t *testing.T, url, id string, ttl time.Duration) *pg.Store {
+func replicaStore(t testing.TB, url, id string, ttl time.Duration) *pg.Store {
 	t.Helper()
 	s, err := pg.Open(t.Context(), url, pg.Options{Replica: id, LeaseTTL: ttl}, make([]byte, 32))
 	if err != nil {
@@ -267,3 +267,39 @@ func TestListenerGetsSavedKeys(t *testing.T) {
 }
 
 func slogDiscard() *slog.Logger { return slog.New(slog.DiscardHandler) }
+
+// TestListenURL: with Options.ListenURL (DATABASE_LISTEN_URL) the replica's LISTEN goes over
+// that connection, not the pool's DATABASE_URL (which may be a transaction-pooling
+// PgBouncer, where a LISTEN is lost): the server shows the LISTEN under the listen URL's
+// application_name.
+func TestListenURL(t *testing.T) {
+	url := pgtest.URL(t)
+	sep := "?"
+	if strings.Contains(url, "?") {
+		sep = "&"
+	}
+	s, err := pg.Open(t.Context(), url, pg.Options{Replica: "a", ListenURL: url + sep + "application_name=ringout-listen"}, make([]byte, 32))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	l := s.Listener(slogDiscard())
+	resynced := make(chan struct{}, 1)
+	l.Resync = func(context.Context) { resynced <- struct{}{} }
+	ctx, cancel := context.WithCancel(t.Context())
+	defer cancel()
+	go l.Run(ctx)
+	select {
+	case <-resynced:
+	case <-time.After(10 * time.Second):
+		t.Fatal("the listener did not connect")
+	}
+	var app string
+	if err := s.Pool().QueryRow(t.Context(), `SELECT application_name FROM pg_stat_activity
+		WHERE query LIKE 'LISTEN%' AND datname = current_database()`).Scan(&app); err != nil {
+		t.Fatal(err)
+	}
+	if app != "ringout-listen" {
+		t.Errorf("the LISTEN connection is %q, want the listen URL's ringout-listen", app)
+	}
+}

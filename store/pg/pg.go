@@ -28,6 +28,10 @@ type Options struct {
 	Replica string
 	// LeaseTTL is how long a poller lease lasts without renewal (LEASE_TTL, 3 s).
 	LeaseTTL time.Duration
+	// ListenURL is the connection of the replica's LISTEN (DATABASE_LISTEN_URL), when
+	// DATABASE_URL goes through a pooler in transaction mode (PgBouncer), which does not
+	// keep a LISTEN on one server connection; empty: the database URL.
+	ListenURL string
 	// PendingGrace is how old another replica's call being placed must be before
 	// ResolvePending ends it: its POST ring-out has timed out by then (2 min).
 	PendingGrace time.Duration
