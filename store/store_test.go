@@ -4,11 +4,9 @@ import (
 	"bytes"
 	"database/sql"
 	"errors"
-	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -310,120 +308,12 @@ func call(id, owner string, started time.Time, st dialer.Status) dialer.Call {
 		History: []dialer.StatusAt{{Status: st, At: started}}}
 }
 
-var (
-	ringing = dialer.Status{Call: dialer.CallInProgress, Caller: dialer.LegInProgress}
-	ended   = dialer.Status{Call: dialer.CallSuccess, Caller: dialer.LegFinished, Callee: dialer.LegFinished}
-	busy    = dialer.Status{Call: dialer.CallCannotReach, Caller: dialer.LegSuccess, Callee: dialer.LegBusy}
-	unknown = dialer.Status{Call: "SomethingNew", Caller: "Weird", Callee: dialer.LegInProgress}
-)
+var ringing = dialer.Status{Call: dialer.CallInProgress, Caller: dialer.LegInProgress}
 
-func TestCalls(t *testing.T) {
-	path := filepath.Join(t.TempDir(), "ringout.db")
-	s := open(t, path, key)
-	ctx := t.Context()
-	calls := []dialer.Call{
-		call("c1", "alice", t0, ended),
-		call("c2", "alice", t0.Add(time.Minute), ringing),
-		call("c3", "bob", t0.Add(2*time.Minute), ringing),
-		call("c4", "alice", t0.Add(3*time.Minute), busy),
-		call("c5", "alice", t0.Add(4*time.Minute), unknown),
-	}
-	for _, c := range calls {
-		if err := s.SaveCall(ctx, c); err != nil {
-			t.Fatal(err)
-		}
-	}
-	// Upsert: c2 is answered and canceled later; the stored row follows.
-	c2 := calls[1]
-	c2.Status = ended
-	c2.CancelRequested = true
-	c2.Note = dialer.NoteBothConnected
-	c2.History = append(c2.History, dialer.StatusAt{Status: ended, At: t0.Add(90 * time.Second)})
-	if err := s.SaveCall(ctx, c2); err != nil {
-		t.Fatal(err)
-	}
-	s.Close()
-	s = open(t, path, key)
-
-	ids := func(cs []dialer.Call, err error) string {
-		if err != nil {
-			return err.Error()
-		}
-		out := ""
-		for _, c := range cs {
-			out += c.ID + " "
-		}
-		return out
-	}
-	for _, tc := range []struct {
-		name string
-		got  string
-		want string
-	}{
-		{"LiveCalls", ids(s.LiveCalls(ctx)), "c3 c5 "}, // live = !Status.Final(), as the dialer package decides: an unknown status is live
-		{"RecentCalls alice 10", ids(s.RecentCalls(ctx, "alice", 10)), "c5 c4 c2 c1 "},
-		{"RecentCalls alice 2", ids(s.RecentCalls(ctx, "alice", 2)), "c5 c4 "},
-		{"RecentCalls bob", ids(s.RecentCalls(ctx, "bob", 10)), "c3 "},
-		{"RecentCalls nobody", ids(s.RecentCalls(ctx, "carol", 10)), ""},
-		{"RecentCalls n=0", ids(s.RecentCalls(ctx, "alice", 0)), ""},
-		{"RecentCalls n<0", ids(s.RecentCalls(ctx, "alice", -1)), ""},
-	} {
-		if tc.got != tc.want {
-			t.Errorf("%s = %q, want %q", tc.name, tc.got, tc.want)
-		}
-	}
-
-	got, err := s.GetCall(ctx, "alice", "c2")
-	if err != nil {
-		t.Fatal(err)
-	}
-	if got.Status != ended || !got.CancelRequested || got.Note != c2.Note || got.From != c2.From ||
-		got.To != c2.To || !got.PlayPrompt || !got.StartedAt.Equal(c2.StartedAt) || !got.UpdatedAt.Equal(c2.UpdatedAt) ||
-		len(got.History) != 2 || got.History[1].Status != ended || !got.History[1].At.Equal(c2.History[1].At) {
-		t.Errorf("GetCall = %+v, want %+v", got, c2)
-	}
-	c4 := calls[3]
-	c4.Note, c4.Watched = dialer.NoteCeiling, 4*time.Hour
-	if err := s.SaveCall(ctx, c4); err != nil {
-		t.Fatal(err)
-	}
-	if got, _ := s.GetCall(ctx, "alice", "c4"); got.Note != dialer.NoteCeiling || got.Watched != 4*time.Hour {
-		t.Errorf("ceiling note stored as %q %v, want %q %v", got.Note, got.Watched, dialer.NoteCeiling, 4*time.Hour)
-	}
-	if got, _ := s.GetCall(ctx, "alice", "c5"); got.Status != unknown {
-		t.Errorf("unknown statuses not kept verbatim: %+v", got.Status)
-	}
-	if _, err := s.GetCall(ctx, "bob", "c2"); !errors.Is(err, dialer.ErrNotYourCall) {
-		t.Errorf("GetCall of another owner's call: err = %v, want ErrNotYourCall", err)
-	}
-	if _, err := s.GetCall(ctx, "alice", "nope"); !errors.Is(err, store.ErrNotFound) {
-		t.Errorf("GetCall of a missing call: err = %v, want ErrNotFound", err)
-	}
-}
-
-func TestLastFrom(t *testing.T) {
-	s := open(t, filepath.Join(t.TempDir(), "ringout.db"), key)
-	ctx := t.Context()
-	if n, err := s.LastFrom(ctx, "alice"); err != nil || n != "" {
-		t.Errorf("LastFrom before any = %q, %v; want empty", n, err)
-	}
-	for _, n := range []string{"+16505550111", "+442071838750"} {
-		if err := s.SetLastFrom(ctx, "alice", n); err != nil {
-			t.Fatal(err)
-		}
-		if got, err := s.LastFrom(ctx, "alice"); err != nil || got != n {
-			t.Errorf("LastFrom = %q, %v; want %q", got, err, n)
-		}
-	}
-	if got, _ := s.LastFrom(ctx, "bob"); got != "" {
-		t.Errorf("LastFrom(bob) = %q, want empty (per user)", got)
-	}
-}
-
-// TestTelCallNow: the phone links preference is off by default, per user, independent of
-// the last "ring me at" number; a database from before it (a preferences row without the
-// column) reads it as off and keeps the row's number.
-func TestTelCallNow(t *testing.T) {
+// TestTelCallNowAfterUpgrade: a database from before the phone links preference (a
+// preferences row without the column) reads it as off and keeps the row's number. The
+// preferences themselves are the suite's (storetest: Preferences).
+func TestTelCallNowAfterUpgrade(t *testing.T) {
 	path := filepath.Join(t.TempDir(), "ringout.db")
 	db, err := sql.Open("sqlite", "file:"+path)
 	if err != nil {
@@ -438,106 +328,14 @@ func TestTelCallNow(t *testing.T) {
 	if on, err := s.TelCallNow(ctx, "alice"); err != nil || on {
 		t.Errorf("TelCallNow after the upgrade = %v, %v; want off", on, err)
 	}
+	if n, err := s.LastFrom(ctx, "alice"); err != nil || n != "+16505550111" {
+		t.Errorf("LastFrom after the upgrade = %q, %v; want the row's +16505550111", n, err)
+	}
 	if err := s.SetTelCallNow(ctx, "alice", true); err != nil {
 		t.Fatal(err)
 	}
-	if err := s.SetLastFrom(ctx, "alice", "+442071838750"); err != nil {
-		t.Fatal(err)
-	}
 	if on, _ := s.TelCallNow(ctx, "alice"); !on {
-		t.Error("TelCallNow = off after setting it on (and a new last from)")
-	}
-	if n, _ := s.LastFrom(ctx, "alice"); n != "+442071838750" {
-		t.Errorf("LastFrom = %q after setting the preference", n)
-	}
-	if on, _ := s.TelCallNow(ctx, "bob"); on {
-		t.Error("TelCallNow(bob) = on, want off (per user)")
-	}
-	if err := s.SetTelCallNow(ctx, "bob", true); err != nil {
-		t.Fatal(err)
-	}
-	if err := s.SetTelCallNow(ctx, "alice", false); err != nil {
-		t.Fatal(err)
-	}
-	if a, b := func() (bool, bool) { a, _ := s.TelCallNow(ctx, "alice"); b, _ := s.TelCallNow(ctx, "bob"); return a, b }(); a || !b {
-		t.Errorf("TelCallNow alice %v, bob %v; want off, on", a, b)
-	}
-}
-
-// TestCallerIDPreference: the caller id chosen last is kept per user, beside (and apart
-// from) the last "ring me at" number, and "" (the extension's setting) is a choice too.
-func TestCallerIDPreference(t *testing.T) {
-	path := filepath.Join(t.TempDir(), "ringout.db")
-	s := open(t, path, key)
-	ctx := t.Context()
-	if n, err := s.CallerID(ctx, "alice"); err != nil || n != "" {
-		t.Errorf("CallerID before any = %q, %v; want empty", n, err)
-	}
-	if err := s.SetLastFrom(ctx, "alice", "+16505550111"); err != nil {
-		t.Fatal(err)
-	}
-	for _, n := range []string{"+16505550100", "+16505550101", ""} {
-		if err := s.SetCallerID(ctx, "alice", n); err != nil {
-			t.Fatal(err)
-		}
-		if got, err := s.CallerID(ctx, "alice"); err != nil || got != n {
-			t.Errorf("CallerID = %q, %v; want %q", got, err, n)
-		}
-	}
-	if err := s.SetCallerID(ctx, "alice", "+16505550100"); err != nil {
-		t.Fatal(err)
-	}
-	if got, _ := s.LastFrom(ctx, "alice"); got != "+16505550111" {
-		t.Errorf("LastFrom after SetCallerID = %q, want it kept", got)
-	}
-	if got, _ := s.CallerID(ctx, "bob"); got != "" {
-		t.Errorf("CallerID(bob) = %q, want empty (per user)", got)
-	}
-	s.Close()
-	s = open(t, path, key)
-	if got, _ := s.CallerID(ctx, "alice"); got != "+16505550100" {
-		t.Errorf("CallerID after reopening = %q, want it kept", got)
-	}
-}
-
-// TestConcurrentWriters runs many goroutines writing calls, sessions and tokens at once:
-// no SQLITE_BUSY surfaces and nothing is lost.
-func TestConcurrentWriters(t *testing.T) {
-	s := open(t, filepath.Join(t.TempDir(), "ringout.db"), key)
-	ctx := t.Context()
-	const workers, each = 16, 25
-	var wg sync.WaitGroup
-	errs := make(chan error, workers*each*3)
-	for w := range workers {
-		wg.Go(func() {
-			sid := fmt.Sprintf("s%d", w)
-			if err := s.CreateSession(ctx, newSession(sid, "u", t0), newToken(sid)); err != nil {
-				errs <- err
-				return
-			}
-			for i := range each {
-				c := call(fmt.Sprintf("w%d-%d", w, i), "u", t0.Add(time.Duration(w*each+i)*time.Second), ringing)
-				errs <- s.SaveCall(ctx, c)
-				errs <- s.SaveToken(ctx, sid, newToken(fmt.Sprintf("%s-%d", sid, i)))
-				_, err := s.RecentCalls(ctx, "u", 5)
-				errs <- err
-			}
-		})
-	}
-	wg.Wait()
-	close(errs)
-	for err := range errs {
-		if err != nil {
-			t.Fatal(err)
-		}
-	}
-	live, err := s.LiveCalls(ctx)
-	if err != nil || len(live) != workers*each {
-		t.Errorf("LiveCalls = %d calls, %v; want %d", len(live), err, workers*each)
-	}
-	tok, err := s.Token(ctx, "s3")
-	if err != nil || tok.RefreshToken != fmt.Sprintf("refresh-secret-s3-%d", each-1) {
-		t.Errorf("last token of s3 = %q, %v", tok.RefreshToken, err)
+		t.Error("TelCallNow = off after setting it on in an upgraded database")
 	}
 }
 
