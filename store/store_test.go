@@ -46,29 +46,40 @@ func TestTokensEncryptedAtRest(t *testing.T) {
 	if err := s.CreateSession(t.Context(), sess, tok); err != nil {
 		t.Fatal(err)
 	}
-	if err := s.Close(); err != nil { // checkpoints the WAL into the main file
-		t.Fatal(err)
-	}
-	files, _ := filepath.Glob(filepath.Join(dir, "*"))
 	var checked int
-	for _, f := range files {
-		raw, err := os.ReadFile(f)
-		if err != nil {
-			t.Fatal(err)
-		}
+	for name, raw := range closedFiles(t, s, dir) {
 		checked += len(raw)
 		for _, secret := range []string{tok.AccessToken, tok.RefreshToken} {
 			if bytes.Contains(raw, []byte(secret)) {
-				t.Errorf("%s contains the token %q in clear", filepath.Base(f), secret)
+				t.Errorf("%s contains the token %q in clear", name, secret)
 			}
 		}
-		if filepath.Base(f) == "ringout.db" && !bytes.Contains(raw, []byte("Demo User ext-101")) {
-			t.Errorf("the session row is not in %s: the scan proves nothing", f)
+		if name == "ringout.db" && !bytes.Contains(raw, []byte("Demo User ext-101")) {
+			t.Errorf("the session row is not in %s: the scan proves nothing", name)
 		}
 	}
 	if checked == 0 {
 		t.Fatal("no database bytes to scan")
 	}
+}
+
+// closedFiles closes s (which checkpoints the WAL into the main file) and reads every file
+// in dir, the database's folder, by name.
+func closedFiles(t *testing.T, s *store.Store, dir string) map[string][]byte {
+	t.Helper()
+	if err := s.Close(); err != nil {
+		t.Fatal(err)
+	}
+	paths, _ := filepath.Glob(filepath.Join(dir, "*"))
+	files := make(map[string][]byte, len(paths))
+	for _, p := range paths {
+		raw, err := os.ReadFile(p)
+		if err != nil {
+			t.Fatal(err)
+		}
+		files[filepath.Base(p)] = raw
+	}
+	return files
 }
 
 // TestTelCallNowAfterUpgrade: a database from before the phone links preference (a
