@@ -62,11 +62,8 @@ func poller(t *testing.T, h *harness, a *auth.Auth, owner, id string) func() err
 // without any poll going out with a token that is no longer valid.
 func TestPollsReadNothing(t *testing.T) {
 	h := newHarness(t)
-	laptop, phone := h.browser(), h.browser()
-	h.signIn(laptop, "demo", "demo")
-	h.signIn(phone, "demo", "demo") // the most recent session: the pollers use it
-	ls, _ := h.session(laptop)
-	ps, _ := h.session(phone)
+	laptop, ls := h.signedIn("demo")
+	phone, ps := h.signedIn("demo") // the most recent session: the pollers use it
 	sent := &bearers{next: h.contract}
 	a := h.newAuth(secret, sent)
 	h.auth.Store(a)
@@ -162,9 +159,7 @@ func TestPollsReadNothing(t *testing.T) {
 // begun through another Auth (another replica) is found once the ones held are over.
 func TestPollsFindNewSession(t *testing.T) {
 	h := newHarness(t)
-	phone := h.browser()
-	h.signIn(phone, "demo", "demo")
-	ps, _ := h.session(phone)
+	phone, ps := h.signedIn("demo")
 	a := h.newAuth(secret, h.contract) // the poller's replica
 	ro, err := ringcentral.New(h.sim.URL, a.HTTPClient(ps)).CreateRingOut(t.Context(), ringcentral.RingOutRequest{To: rcsim.LongRing.Number})
 	if err != nil {
