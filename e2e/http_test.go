@@ -163,8 +163,8 @@ func dialWS(t testing.TB, appURL string, c *http.Client, origin string) (*websoc
 	return d.DialContext(t.Context(), "ws"+strings.TrimPrefix(appURL, "http")+"/ws", h)
 }
 
-// watch opens the WebSocket as the client's page would.
-func watch(t testing.TB, appURL string, c *http.Client) *viewer {
+// openWS opens the WebSocket as the client's page would (its own origin), or fails the test.
+func openWS(t testing.TB, appURL string, c *http.Client) *websocket.Conn {
 	t.Helper()
 	conn, resp, err := dialWS(t, appURL, c, appURL)
 	if err != nil {
@@ -174,6 +174,13 @@ func watch(t testing.TB, appURL string, c *http.Client) *viewer {
 		}
 		t.Fatalf("WebSocket: %v (HTTP %d)", err, status)
 	}
+	return conn
+}
+
+// watch opens the WebSocket as the client's page would and keeps what it is sent.
+func watch(t testing.TB, appURL string, c *http.Client) *viewer {
+	t.Helper()
+	conn := openWS(t, appURL, c)
 	v := &viewer{conn: conn, done: make(chan struct{})}
 	t.Cleanup(func() { conn.Close() })
 	go func() {

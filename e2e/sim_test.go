@@ -29,7 +29,13 @@ type simRequest struct {
 
 func simLog(t *testing.T, app *testApp) []simRequest {
 	t.Helper()
-	resp, err := http.Get(app.URL + "/sim/_admin/requests")
+	return simLogVia(t, http.DefaultClient, app.URL)
+}
+
+// simLogVia reads the request log of the simulator at appURL/sim with the client c.
+func simLogVia(t *testing.T, c *http.Client, appURL string) []simRequest {
+	t.Helper()
+	resp, err := c.Get(appURL + "/sim/_admin/requests")
 	if err != nil {
 		t.Fatal(err)
 	}
