@@ -153,6 +153,29 @@ type target struct {
 	apps []*app // the app's processes
 	sim  *app   // the simulator's own process (-external-sim), or nil
 	cl   *cluster
+	ws   string // how the viewers reach the replicas (cluster mode), for the report
+}
+
+// wsServers is where the viewers' WebSockets go: to the app, or the proxy in front of the
+// replicas while this process has the descriptors for it (3 a viewer: its own end and the
+// proxy's two); beyond, to the replicas directly, round robin, as a balancer passing TCP
+// would (the sign-ins, pages and calls still go through the proxy).
+func (t *target) wsServers(viewers int, log *slog.Logger) []string {
+	if t.cl == nil {
+		return []string{t.url}
+	}
+	var l syscall.Rlimit
+	if syscall.Getrlimit(syscall.RLIMIT_NOFILE, &l) == nil && uint64(3*viewers+4096) > l.Cur {
+		t.ws = fmt.Sprintf("dialed to the replicas directly, round robin (3 descriptors a viewer through the proxy exceed this process's limit of %d)", l.Cur)
+		log.Warn("viewers " + t.ws)
+		var urls []string
+		for _, a := range t.apps {
+			urls = append(urls, a.url)
+		}
+		return urls
+	}
+	t.ws = "through the proxy"
+	return []string{t.url}
 }
 
 // snapshot is what the CPU and request figures are differences of.
@@ -263,7 +286,7 @@ func run(ctx context.Context, o options, ks []int, log *slog.Logger, out io.Writ
 	log.Info("opening viewers", "viewers", o.viewers)
 	t0 := time.Now()
 	var viewers sync.WaitGroup
-	openViewers(watchCtx, t.url, all, o.viewers, arrivals, cs, &viewers, &r)
+	openViewers(watchCtx, t.url, t.wsServers(o.viewers, log), all, o.viewers, arrivals, cs, &viewers, &r)
 	log.Info("viewers open", "viewers", r.viewers.Load(), "took", time.Since(t0).Round(time.Millisecond))
 
 	var e2eOut strings.Builder
@@ -328,7 +351,7 @@ func run(ctx context.Context, o options, ks []int, log *slog.Logger, out io.Writ
 		fmt.Fprintf(out, "  hang-ups:         %s; %d calls placed, %d refused or failed\n", dist(probed.connected), probed.placed, probed.failed)
 	}
 	if t.cl != nil {
-		fmt.Fprintf(out, "replicas:           %d, RSS peak %d MB, current %d MB in all\n", len(t.apps), hwm>>20, rss>>20)
+		fmt.Fprintf(out, "replicas:           %d, RSS peak %d MB, current %d MB in all; viewers %s\n", len(t.apps), hwm>>20, rss>>20, t.ws)
 		t.cl.reportCluster(ctx, out, each, p0, s0, s1)
 	} else {
 		fmt.Fprintf(out, "server RSS:         peak %d MB, current %d MB\n", hwm>>20, rss>>20)
@@ -654,20 +677,21 @@ func placeCalls(ctx context.Context, base string, users []*user, n int, to strin
 	g.Wait()
 }
 
-// openViewers opens n WebSockets, round robin over the users, 64 handshakes at a time.
-// Each runs until ctx ends, recording when each fragment arrives.
-func openViewers(ctx context.Context, base string, users []*user, n int, arr *arrivals, cs *cards, wg *sync.WaitGroup, r *result) {
+// openViewers opens n WebSockets, round robin over the users and over the servers (the
+// app, the proxy, or the replicas themselves), 64 handshakes at a time, as pages of origin
+// (the app's PUBLIC_URL). Each runs until ctx ends, recording when each fragment arrives.
+func openViewers(ctx context.Context, origin string, servers []string, users []*user, n int, arr *arrivals, cs *cards, wg *sync.WaitGroup, r *result) {
 	dialer := websocket.Dialer{HandshakeTimeout: 20 * time.Second, ReadBufferSize: 1024, WriteBufferSize: 256}
-	wsURL := "ws" + strings.TrimPrefix(base, "http") + "/ws"
 	sem := make(chan struct{}, 64)
 	var handshakes sync.WaitGroup
 	for i := range n {
 		u := users[i%len(users)]
+		wsURL := "ws" + strings.TrimPrefix(servers[i%len(servers)], "http") + "/ws"
 		sem <- struct{}{}
 		handshakes.Add(1)
 		go func() {
 			defer handshakes.Done()
-			conn, _, err := dialer.DialContext(ctx, wsURL, http.Header{"Origin": {base}, "Cookie": {u.cookie}})
+			conn, _, err := dialer.DialContext(ctx, wsURL, http.Header{"Origin": {origin}, "Cookie": {u.cookie}})
 			<-sem
 			if err != nil {
 				r.viewerErrors.Add(1)
