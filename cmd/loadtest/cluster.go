@@ -61,16 +61,16 @@ func startCluster(ctx context.Context, bin, dir string, o options, simURL string
 		return nil, fmt.Errorf("-database-url: %w", err)
 	}
 	c.drop = drop
-	if o.poolMaxConns > 0 {
+	// The counter listens before the replicas start: every NOTIFY of the run is counted.
+	if c.pg, err = watchPG(ctx, dbURL, log); err != nil {
+		return nil, err
+	}
+	if o.poolMaxConns > 0 { // pgxpool's parameter (a plain connection refuses it)
 		u, _ := url.Parse(dbURL)
 		q := u.Query()
 		q.Set("pool_max_conns", strconv.Itoa(o.poolMaxConns))
 		u.RawQuery = q.Encode()
 		dbURL = u.String()
-	}
-	// The counter listens before the replicas start: every NOTIFY of the run is counted.
-	if c.pg, err = watchPG(ctx, dbURL, log); err != nil {
-		return nil, err
 	}
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
