@@ -203,28 +203,45 @@ func sumMetrics(texts []string) string {
 	var keys []string
 	sums := map[string]float64{}
 	for _, t := range texts {
-		for line := range strings.Lines(t) {
-			line = strings.TrimSpace(line)
-			i := strings.LastIndexByte(line, ' ')
-			if line == "" || line[0] == '#' || i < 0 {
-				continue
-			}
-			v, err := strconv.ParseFloat(line[i+1:], 64)
-			if err != nil {
-				continue
-			}
-			k := line[:i]
+		eachSample(t, func(k string, v float64) {
 			if _, ok := sums[k]; !ok {
 				keys = append(keys, k)
 			}
 			sums[k] += v
-		}
+		})
 	}
 	var b strings.Builder
 	for _, k := range keys {
 		b.WriteString(k + " " + strconv.FormatFloat(sums[k], 'g', -1, 64) + "\n")
 	}
 	return b.String()
+}
+
+// since is later's samples less earlier's, series by series: what a counter or histogram
+// counted in between (a gauge's change).
+func since(later, earlier string) string {
+	before := map[string]float64{}
+	eachSample(earlier, func(k string, v float64) { before[k] = v })
+	var b strings.Builder
+	eachSample(later, func(k string, v float64) {
+		b.WriteString(k + " " + strconv.FormatFloat(v-before[k], 'g', -1, 64) + "\n")
+	})
+	return b.String()
+}
+
+// eachSample calls f with each sample of a Prometheus text: its series (name and labels)
+// and value.
+func eachSample(text string, f func(series string, v float64)) {
+	for line := range strings.Lines(text) {
+		line = strings.TrimSpace(line)
+		i := strings.LastIndexByte(line, ' ')
+		if line == "" || line[0] == '#' || i < 0 {
+			continue
+		}
+		if v, err := strconv.ParseFloat(line[i+1:], 64); err == nil {
+			f(line[:i], v)
+		}
+	}
 }
 
 // pgWatch counts the NOTIFYs of the calls' channel (with a LISTEN connection of its own)

@@ -136,3 +136,23 @@ func TestClusterRun(t *testing.T) {
 		t.Errorf("%v proxy errors", n)
 	}
 }
+
+// TestSumMetricsAndSince: the replicas' histograms add up bucket by bucket, and what was
+// counted between two scrapes is their difference (the watch's pushes alone).
+func TestSumMetricsAndSince(t *testing.T) {
+	r1 := "# HELP x\nx_bucket{le=\"0.01\"} 2\nx_bucket{le=\"0.1\"} 3\nx_bucket{le=\"+Inf\"} 4\nlive_calls 3\n"
+	r2 := "x_bucket{le=\"0.01\"} 1\nx_bucket{le=\"0.1\"} 1\nx_bucket{le=\"+Inf\"} 1\nlive_calls 5\n"
+	sum := sumMetrics([]string{r1, r2})
+	if got := sample(sum, "live_calls"); got != 8 {
+		t.Errorf("live_calls summed = %v, want 8", got)
+	}
+	if _, _, n := histogramQuantiles(sum, "x", .5, .99); n != 5 {
+		t.Errorf("summed histogram holds %d observations, want 5", n)
+	}
+	// 4 more, all between 0.01 and 0.1: the median is interpolated halfway.
+	later := "x_bucket{le=\"0.01\"} 3\nx_bucket{le=\"0.1\"} 8\nx_bucket{le=\"+Inf\"} 9\n"
+	p50, _, n := histogramQuantiles(since(later, sum), "x", .5, .99)
+	if n != 4 || math.Abs(p50-0.055) > 1e-9 {
+		t.Errorf("since: %d observations, p50 %v; want 4, 0.055", n, p50)
+	}
+}
