@@ -36,6 +36,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"maps"
 	"math"
 	"net"
 	"net/http"
@@ -346,8 +347,11 @@ func run(ctx context.Context, o options, ks []int, log *slog.Logger, out io.Writ
 	fmt.Fprintf(out, "push latency:       p50 %s, p99 %s over %d pushes (server: poll observed → WebSocket write done)\n", ms(p50), ms(p99), n)
 	if watch0 != "" {
 		// Placing the calls is a burst (every call's first cards); the watch is the steady state.
-		p50, p99, n := histogramQuantiles(since(metrics, watch0), "status_push_latency_seconds", 0.5, 0.99)
-		fmt.Fprintf(out, "  over the watch:   p50 %s, p99 %s over %d pushes (after the calls were placed)\n", ms(p50), ms(p99), n)
+		w := since(metrics, watch0)
+		p50, p99, n := histogramQuantiles(w, "status_push_latency_seconds", 0.5, 0.99)
+		all := sample(w, `status_push_latency_seconds_bucket{le="+Inf"}`)
+		fmt.Fprintf(out, "  over the watch:   p50 %s, p99 %s over %d pushes (after the calls were placed; %.0f took over 1 s, %.0f over 5 s)\n", ms(p50), ms(p99), n,
+			all-sample(w, `status_push_latency_seconds_bucket{le="1"}`), all-sample(w, `status_push_latency_seconds_bucket{le="5"}`))
 	}
 	fmt.Fprintf(out, "arrival spread:     p50 %s, p99 %s (first to last viewer of one user, same update)\n", ms(quantile(spread, .5)), ms(quantile(spread, .99)))
 	if probed != nil {
@@ -462,6 +466,26 @@ type app struct {
 	cmd        *exec.Cmd
 	done       chan struct{}
 	errorLines atomic.Int64
+	takeovers  atomic.Int64 // leases this replica took over from another (cluster mode)
+
+	mu       sync.Mutex
+	warnings map[string]int // WARN and ERROR lines by message
+}
+
+var msgRE = regexp.MustCompile(`"level":"(?:WARN|ERROR)","msg":"((?:[^"\\]|\\.)*)"`)
+
+// topWarnings is the process's most frequent WARN and ERROR messages, "message × n", at
+// most n of them.
+func (a *app) topWarnings(n int) string {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	msgs := slices.Collect(maps.Keys(a.warnings))
+	slices.SortFunc(msgs, func(x, y string) int { return cmp.Or(cmp.Compare(a.warnings[y], a.warnings[x]), cmp.Compare(x, y)) })
+	var out []string
+	for _, m := range msgs[:min(n, len(msgs))] {
+		out = append(out, fmt.Sprintf("%q × %d", m, a.warnings[m]))
+	}
+	return strings.Join(out, ", ")
 }
 
 // cpuSeconds is the process's CPU time so far; 0 for no process (a nil *app).
@@ -535,12 +559,21 @@ func startProcess(ctx context.Context, name string, cmd *exec.Cmd, base, probe s
 	if err := cmd.Start(); err != nil {
 		return nil, err
 	}
-	a := &app{name: name, url: base, cmd: cmd, done: make(chan struct{})}
+	a := &app{name: name, url: base, cmd: cmd, done: make(chan struct{}), warnings: map[string]int{}}
 	go func() {
 		defer close(a.done)
 		sc := bufio.NewScanner(stdout)
 		sc.Buffer(make([]byte, 64<<10), 1<<20)
 		for sc.Scan() {
+			// A lease taken over means its holder did not renew it within LEASE_TTL.
+			if strings.Contains(sc.Text(), `"msg":"took over a call's lease"`) {
+				a.takeovers.Add(1)
+			}
+			if m := msgRE.FindStringSubmatch(sc.Text()); m != nil {
+				a.mu.Lock()
+				a.warnings[m[1]]++
+				a.mu.Unlock()
+			}
 			if strings.Contains(sc.Text(), `"level":"ERROR"`) {
 				if a.errorLines.Add(1) <= 5 {
 					log.Warn(name+" logged an error", "line", sc.Text())
