@@ -107,6 +107,9 @@ func TestClusterRun(t *testing.T) {
 		t.Errorf("calls placed: %v of 6", n)
 	}
 	// Every replica runs and holds some pages (the proxy spreads them round robin).
+	if !strings.Contains(report, "viewers through the proxy") {
+		t.Error("at this size the viewers should pass the proxy (it passes WebSockets)")
+	}
 	replicas := regexp.MustCompile(`replica (r\d): +RSS peak (\d+) MB.*?; ([\d.]+) live calls, (\d+) pages`).FindAllStringSubmatch(report, -1)
 	if len(replicas) != 3 {
 		t.Fatalf("%d replica lines, want 3", len(replicas))
