@@ -382,10 +382,10 @@ func (c *cluster) reportCluster(ctx context.Context, out io.Writer, each []strin
 	wall := s1.at.Sub(s0.at).Seconds()
 	for i, r := range c.replicas {
 		rss, hwm := memory(r.cmd.Process.Pid)
-		fmt.Fprintf(out, "  replica %s:       RSS peak %d MB, current %d MB; CPU %.1f %% of a core over the watch; %v live calls, %v pages; %v × 429; %d error lines; %d leases taken over\n",
+		fmt.Fprintf(out, "  replica %s:       RSS peak %d MB, current %d MB; CPU %.1f %% of a core over the watch; %v live calls, %v pages; %v × 429; %d error lines; %d leases taken over (%d while placing, %d while watching)\n",
 			strings.TrimPrefix(r.name, "replica "), hwm>>20, rss>>20, 100*(s1.apps[i]-s0.apps[i])/wall,
 			sample(each[i], "live_calls"), sample(each[i], "websocket_connections"),
-			sample(each[i], "ringcentral_rate_limited_total"), r.errorLines.Load(), r.takeovers.Load())
+			sample(each[i], "ringcentral_rate_limited_total"), r.errorLines.Load(), r.takeovers.Load(), r.takenBetween(p0.at, s0.at), r.takenBetween(s0.at, s1.at))
 		if w := r.topWarnings(3); w != "" {
 			fmt.Fprintf(out, "    logged:         %s\n", w)
 		}

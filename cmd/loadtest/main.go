@@ -470,6 +470,20 @@ type app struct {
 
 	mu       sync.Mutex
 	warnings map[string]int // WARN and ERROR lines by message
+	taken    []time.Time    // when each takeover was logged (read)
+}
+
+// takenBetween is the number of takeovers logged in [from, to).
+func (a *app) takenBetween(from, to time.Time) int {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	n := 0
+	for _, t := range a.taken {
+		if !t.Before(from) && t.Before(to) {
+			n++
+		}
+	}
+	return n
 }
 
 var msgRE = regexp.MustCompile(`"level":"(?:WARN|ERROR)","msg":"((?:[^"\\]|\\.)*)"`)
@@ -568,6 +582,9 @@ func startProcess(ctx context.Context, name string, cmd *exec.Cmd, base, probe s
 			// A lease taken over means its holder did not renew it within LEASE_TTL.
 			if strings.Contains(sc.Text(), `"msg":"took over a call's lease"`) {
 				a.takeovers.Add(1)
+				a.mu.Lock()
+				a.taken = append(a.taken, time.Now())
+				a.mu.Unlock()
 			}
 			if m := msgRE.FindStringSubmatch(sc.Text()); m != nil {
 				a.mu.Lock()
