@@ -238,11 +238,12 @@ func TestClaimExpiredDealsByOwner(t *testing.T) {
 }
 
 // TestListenerGetsSavedKeys: a replica's LISTEN connection receives the key of every call
-// saved on another replica, after the commit, and is ready while connected.
+// saved on another replica, after the commit, and is ready while connected; also when its
+// DATABASE_URL sets the pool's size (a pgxpool parameter the server itself refuses).
 func TestListenerGetsSavedKeys(t *testing.T) {
 	url := pgtest.URL(t)
 	a := replicaStore(t, url, "a", time.Second)
-	b := replicaStore(t, url, "b", time.Second)
+	b := replicaStore(t, url+"&pool_max_conns=3", "b", time.Second)
 	got := make(chan string, 10)
 	resynced := make(chan struct{}, 1)
 	l := b.Listener(slogDiscard())
