@@ -66,6 +66,7 @@ type options struct {
 	round    time.Duration
 	bin      string
 	extSim   bool
+	profile  string
 }
 
 func main() {
@@ -80,6 +81,7 @@ func main() {
 	flag.StringVar(&o.e2e, "e2e", "", "end-to-end rounds instead of -calls: live calls per user in each round, e.g. 1,2,4,8 (change at the simulator → card on the page)")
 	flag.StringVar(&o.bin, "app-bin", "", "run this build of the app instead of building the module's (e.g. an older commit, for before/after figures)")
 	flag.BoolVar(&o.extSim, "external-sim", false, "run the simulator as its own process (`ringout sim`) and the app in real mode against it; report each one's CPU apart")
+	flag.StringVar(&o.profile, "app-cpuprofile", "", "write a CPU profile of the app over the watch to this file (the app serves its profiler on a private DEBUG_ADDR)")
 	flag.DurationVar(&o.round, "e2e-round", 30*time.Second, "how long each -e2e round lasts")
 	flag.Parse()
 	var ks []int
@@ -181,10 +183,12 @@ func run(ctx context.Context, o options, ks []int, log *slog.Logger, out io.Writ
 		// the end of the watch (the pollers, the simulator and the pushes; not the sign-ins).
 		cpu0, simCPU0, wall0 = cpuSeconds(app.cmd.Process.Pid), sim.cpuSeconds(), time.Now()
 		req0 = requests(app.url)
+		profiled := profileApp(ctx, app, o, time.Until(t0.Add(o.duration))-2*time.Second, log)
 		select {
 		case <-ctx.Done():
 		case <-end:
 		}
+		<-profiled
 	}
 	cpu1, simCPU1, wall1 := cpuSeconds(app.cmd.Process.Pid), sim.cpuSeconds(), time.Now()
 	metrics, err := scrape(app.url)
@@ -282,6 +286,7 @@ type app struct {
 	cmd        *exec.Cmd
 	done       chan struct{}
 	errorLines atomic.Int64
+	debug      string // the app's DEBUG_ADDR (-app-cpuprofile), else ""
 }
 
 // cpuSeconds is the process's CPU time so far; 0 for no process (a nil *app).
@@ -340,7 +345,51 @@ func startApp(ctx context.Context, bin, dir string, o options, simURL string, lo
 	if o.memLimit != "" {
 		cmd.Env = append(cmd.Env, "GOMEMLIMIT="+o.memLimit)
 	}
-	return startProcess(ctx, "app", cmd, "http://"+addr, "/healthz", log)
+	var debug string
+	if o.profile != "" {
+		if debug, err = freeAddr(); err != nil {
+			return nil, err
+		}
+		cmd.Env = append(cmd.Env, "DEBUG_ADDR="+debug)
+	}
+	a, err := startProcess(ctx, "app", cmd, "http://"+addr, "/healthz", log)
+	if a != nil {
+		a.debug = debug
+	}
+	return a, err
+}
+
+// profileApp takes a CPU profile of the app over the next d (from its DEBUG_ADDR) and
+// writes it to -app-cpuprofile; the channel closes when done. Without -app-cpuprofile it
+// does nothing.
+func profileApp(ctx context.Context, a *app, o options, d time.Duration, log *slog.Logger) <-chan struct{} {
+	done := make(chan struct{})
+	if o.profile == "" || d < time.Second {
+		close(done)
+		return done
+	}
+	go func() {
+		defer close(done)
+		url := fmt.Sprintf("http://%s/debug/pprof/profile?seconds=%d", a.debug, int(d.Seconds()))
+		req, _ := http.NewRequestWithContext(ctx, http.MethodGet, url, nil)
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			log.Warn("profiling the app", "err", err)
+			return
+		}
+		defer resp.Body.Close()
+		f, err := os.Create(o.profile)
+		if err == nil {
+			_, err = io.Copy(f, resp.Body)
+			err = errors.Join(err, f.Close())
+		}
+		if err != nil || resp.StatusCode != http.StatusOK {
+			log.Warn("profiling the app", "status", resp.Status, "err", err)
+			return
+		}
+		log.Info("app CPU profile written", "file", o.profile, "seconds", int(d.Seconds()))
+	}()
+	return done
 }
 
 // startProcess starts cmd, counts the error lines of its JSON log on stdout, and waits
