@@ -48,9 +48,9 @@ type config struct {
 	ReadTimeout time.Duration
 	// DebugAddr, when set, serves Go's profiler there (debug.go); empty: not at all.
 	DebugAddr string
-	SimAddr     string
-	SimSpeed    float64
-	SimUsers    int
+	SimAddr   string
+	SimSpeed  float64
+	SimUsers  int
 	// The simulator's switches (rcsim.Options), demo mode and `ringout sim`.
 	SimRetention      time.Duration
 	SimCancel         rcsim.CancelMode
