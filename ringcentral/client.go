@@ -542,9 +542,8 @@ func (c *Client) once(ctx context.Context, g Group, leave int, method, path stri
 	if err != nil {
 		return fmt.Errorf("ringcentral: %s %s: reading response: %w", method, path, err)
 	}
-	rl := ParseRateLimit(resp.Header)
 	if resp.StatusCode >= 300 {
-		e := parseError(resp, data, rl)
+		e := parseError(resp, data, ParseRateLimit(resp.Header))
 		if c.budget != nil && resp.StatusCode == http.StatusTooManyRequests {
 			c.budget.Pause(g, e.RetryAfter())
 		}
@@ -560,7 +559,7 @@ func (c *Client) once(ctx context.Context, g Group, leave int, method, path stri
 	}
 	if err != nil {
 		return &Error{StatusCode: resp.StatusCode, Message: "malformed response from RingCentral: " + err.Error(),
-			RequestID: resp.Header.Get("RCRequestId"), RateLimit: rl, Malformed: true}
+			RequestID: resp.Header.Get("RCRequestId"), RateLimit: ParseRateLimit(resp.Header), Malformed: true}
 	}
 	return nil
 }
