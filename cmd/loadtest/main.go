@@ -22,11 +22,19 @@ import (
 	"bufio"
 	"cmp"
 	"context"
+	"crypto/ecdsa"
+	"crypto/elliptic"
+	"crypto/rand"
+	"crypto/tls"
+	"crypto/x509"
+	"crypto/x509/pkix"
+	"encoding/pem"
 	"errors"
 	"flag"
 	"fmt"
 	"io"
 	"log/slog"
+	"math/big"
 	"net"
 	"net/http"
 	"net/http/cookiejar"
@@ -67,6 +75,7 @@ type options struct {
 	bin      string
 	extSim   bool
 	profile  string
+	simTLS   bool
 }
 
 func main() {
@@ -81,6 +90,7 @@ func main() {
 	flag.StringVar(&o.e2e, "e2e", "", "end-to-end rounds instead of -calls: live calls per user in each round, e.g. 1,2,4,8 (change at the simulator → card on the page)")
 	flag.StringVar(&o.bin, "app-bin", "", "run this build of the app instead of building the module's (e.g. an older commit, for before/after figures)")
 	flag.BoolVar(&o.extSim, "external-sim", false, "run the simulator as its own process (`ringout sim`) and the app in real mode against it; report each one's CPU apart")
+	flag.BoolVar(&o.simTLS, "sim-tls", false, "with -external-sim: the simulator serves HTTPS (a self-signed certificate the app trusts through SSL_CERT_FILE), so the app talks to it as to RingCentral: TLS, and HTTP/2 when both sides offer it")
 	flag.StringVar(&o.profile, "app-cpuprofile", "", "write a CPU profile of the app over the watch to this file (the app serves its profiler on a private DEBUG_ADDR)")
 	flag.DurationVar(&o.round, "e2e-round", 30*time.Second, "how long each -e2e round lasts")
 	flag.Parse()
@@ -129,14 +139,20 @@ func run(ctx context.Context, o options, ks []int, log *slog.Logger, out io.Writ
 	}
 	var sim *app // the simulator's process with -external-sim, else nil
 	simURL := ""
+	var certFile, keyFile string
+	if o.extSim && o.simTLS {
+		if certFile, keyFile, err = selfSigned(tmp); err != nil {
+			return err
+		}
+	}
 	if o.extSim {
-		if sim, err = startSim(ctx, bin, o, log); err != nil {
+		if sim, err = startSim(ctx, bin, o, certFile, keyFile, log); err != nil {
 			return err
 		}
 		defer sim.stop(log)
 		simURL = sim.url
 	}
-	app, err := startApp(ctx, bin, tmp, o, simURL, log)
+	app, err := startApp(ctx, bin, tmp, o, simURL, certFile, log)
 	if err != nil {
 		return err
 	}
@@ -312,8 +328,9 @@ func simArgs(o options) []string {
 	return []string{"-sim-users", strconv.Itoa(o.users), "-sim-speed", strconv.FormatFloat(o.speed, 'f', -1, 64)}
 }
 
-// startSim runs `ringout sim` with the load users, on loopback.
-func startSim(ctx context.Context, bin string, o options, log *slog.Logger) (*app, error) {
+// startSim runs `ringout sim` with the load users, on loopback; over HTTPS with certFile
+// and keyFile when they are set (-sim-tls).
+func startSim(ctx context.Context, bin string, o options, certFile, keyFile string, log *slog.Logger) (*app, error) {
 	addr, err := freeAddr()
 	if err != nil {
 		return nil, err
@@ -321,13 +338,53 @@ func startSim(ctx context.Context, bin string, o options, log *slog.Logger) (*ap
 	cmd := exec.Command(bin, append([]string{"sim"}, simArgs(o)...)...)
 	// All the app's pollers connect from one loopback address: no per-client cap.
 	cmd.Env = append(os.Environ(), "SIM_ADDR="+addr, "MAX_CONNS_PER_CLIENT=0")
+	scheme := "http"
+	if certFile != "" {
+		cmd.Env = append(cmd.Env, "TLS_CERT="+certFile, "TLS_KEY="+keyFile)
+		scheme = "https"
+	}
 	// The simulator answers every path; any answer to /restapi/v1.0 means it is up.
-	return startProcess(ctx, "simulator", cmd, "http://"+addr, "/restapi/v1.0", log)
+	return startProcess(ctx, "simulator", cmd, scheme+"://"+addr, "/restapi/v1.0", log)
+}
+
+// selfSigned writes a certificate for 127.0.0.1 and its key into dir (-sim-tls), and makes
+// this process trust it (its sign-ins and viewers go to the simulator's sign-in page).
+func selfSigned(dir string) (certFile, keyFile string, err error) {
+	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	if err != nil {
+		return "", "", err
+	}
+	tmpl := &x509.Certificate{
+		SerialNumber: big.NewInt(1), Subject: pkix.Name{CommonName: "ringout load simulator"},
+		IPAddresses: []net.IP{net.IPv4(127, 0, 0, 1)}, NotBefore: time.Now().Add(-time.Hour), NotAfter: time.Now().Add(24 * time.Hour),
+		KeyUsage: x509.KeyUsageDigitalSignature | x509.KeyUsageCertSign, ExtKeyUsage: []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth},
+		BasicConstraintsValid: true, IsCA: true,
+	}
+	der, err := x509.CreateCertificate(rand.Reader, tmpl, tmpl, &key.PublicKey, key)
+	if err != nil {
+		return "", "", err
+	}
+	keyDER, err := x509.MarshalPKCS8PrivateKey(key)
+	if err != nil {
+		return "", "", err
+	}
+	certPEM := pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: der})
+	certFile, keyFile = filepath.Join(dir, "sim-cert.pem"), filepath.Join(dir, "sim-key.pem")
+	if err := os.WriteFile(certFile, certPEM, 0o600); err != nil {
+		return "", "", err
+	}
+	if err := os.WriteFile(keyFile, pem.EncodeToMemory(&pem.Block{Type: "PRIVATE KEY", Bytes: keyDER}), 0o600); err != nil {
+		return "", "", err
+	}
+	pool := x509.NewCertPool()
+	pool.AppendCertsFromPEM(certPEM)
+	http.DefaultTransport.(*http.Transport).TLSClientConfig = &tls.Config{RootCAs: pool, MinVersion: tls.VersionTLS12}
+	return certFile, keyFile, nil
 }
 
 // startApp runs the app: in demo mode on its embedded simulator, or, when simURL is set, in
-// real mode against that simulator.
-func startApp(ctx context.Context, bin, dir string, o options, simURL string, log *slog.Logger) (*app, error) {
+// real mode against that simulator (trusting certFile, when set, as a root: SSL_CERT_FILE).
+func startApp(ctx context.Context, bin, dir string, o options, simURL, certFile string, log *slog.Logger) (*app, error) {
 	addr, err := freeAddr()
 	if err != nil {
 		return nil, err
@@ -340,6 +397,9 @@ func startApp(ctx context.Context, bin, dir string, o options, simURL string, lo
 	} else {
 		cmd = exec.Command(bin)
 		env = append(env, "RC_SERVER_URL="+simURL, "RC_CLIENT_ID="+rcsim.DemoClientID, "RC_CLIENT_SECRET="+rcsim.DemoClientSecret)
+		if certFile != "" {
+			env = append(env, "SSL_CERT_FILE="+certFile)
+		}
 	}
 	cmd.Env = env
 	if o.memLimit != "" {
