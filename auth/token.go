@@ -52,7 +52,19 @@ func (a *Auth) OwnerClient(ctx context.Context, owner string) (*http.Client, err
 	if len(ids) == 0 {
 		return nil, fmt.Errorf("auth: user %s: %w", owner, dialer.ErrSignedOut)
 	}
-	return a.client(&transport{a: a, owner: owner}), nil
+	// One client per user while the user's sessions are held (the transport holds nothing
+	// but the user's name): every poll asks for it, and the gateway keeps its RingCentral
+	// client as long as this one is the same.
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	hc := a.ownerClients[owner]
+	if hc == nil {
+		hc = a.client(&transport{a: a, owner: owner})
+		if _, held := a.owners[owner]; held {
+			a.ownerClients[owner] = hc
+		}
+	}
+	return hc, nil
 }
 
 // TokenSource returns the session's refreshing token source (what HTTPClient uses).
