@@ -390,8 +390,11 @@ func startApp(ctx context.Context, bin, dir string, o options, simURL, certFile 
 		return nil, err
 	}
 	var cmd *exec.Cmd
-	// Every simulated user signs in from loopback: no cap on one address's sign-ins.
-	env := append(os.Environ(), "ADDR="+addr, "DATA_DIR="+filepath.Join(dir, "data"), "MAX_SIGNINS_PER_CLIENT=0")
+	// Every simulated user signs in and opens its pages from loopback, one client address
+	// for thousands of people (as behind a proxy): no cap on one address's sign-ins or
+	// connections. (With the default cap of 1,000 connections a client, the 1,001st viewer
+	// and every call placed after it were refused.) The descriptor budget still holds.
+	env := append(os.Environ(), "ADDR="+addr, "DATA_DIR="+filepath.Join(dir, "data"), "MAX_SIGNINS_PER_CLIENT=0", "MAX_CONNS_PER_CLIENT=0")
 	if simURL == "" {
 		cmd = exec.Command(bin, simArgs(o)...)
 	} else {
