@@ -43,6 +43,13 @@ func Run(ctx context.Context, args []string, getenv func(string) string, stdout 
 		return err
 	}
 	log := slog.New(slog.NewJSONHandler(stdout, nil))
+	if cfg.DebugAddr != "" {
+		stop, err := serveDebug(ctx, cfg.DebugAddr, log)
+		if err != nil {
+			return fmt.Errorf("DEBUG_ADDR: %w", err)
+		}
+		defer stop()
+	}
 	if simOnly {
 		opts := cfg.simOptions()
 		opts.Logger = log

@@ -49,9 +49,11 @@ type config struct {
 	MaxSignInsPerClient int
 	// ReadTimeout is how long a request, headers and body, may take to arrive.
 	ReadTimeout time.Duration
-	SimAddr     string
-	SimSpeed    float64
-	SimUsers    int
+	// DebugAddr, when set, serves Go's profiler there (debug.go); empty: not at all.
+	DebugAddr string
+	SimAddr   string
+	SimSpeed  float64
+	SimUsers  int
 	// The simulator's switches (rcsim.Options), demo mode and `ringout sim`.
 	SimRetention      time.Duration
 	SimCancel         rcsim.CancelMode
@@ -112,6 +114,7 @@ func parseConfig(args []string, getenv func(string) string, stderr io.Writer) (c
 	maxSignIns := fs.String("max_signins_per_client", env("MAX_SIGNINS_PER_CLIENT", ""), "sign-ins one client address may begin within 10 minutes (0: no cap; default 30, or 0 with MAX_CONNS_PER_CLIENT=0)")
 	readTimeout := fs.String("read_timeout", env("READ_TIMEOUT", "30s"), "time a whole request (headers and body) may take to arrive")
 	fs.StringVar(&c.ReplicaID, "replica_id", env("REPLICA_ID", hostname()), "names this replica (X-User-Agent; default: the host name)")
+	fs.StringVar(&c.DebugAddr, "debug_addr", env("DEBUG_ADDR", ""), "serve Go's profiler (/debug/pprof/) on this private address (unset: off)")
 	fs.StringVar(&c.DatabaseURL, "database_url", env("DATABASE_URL", ""), "postgres://… selects PostgreSQL and cluster mode (unset: SQLite in DATA_DIR)")
 	fs.StringVar(&c.DatabaseListenURL, "database_listen_url", env("DATABASE_LISTEN_URL", ""), "cluster mode: a direct postgres://… connection for LISTEN when DATABASE_URL goes through PgBouncer transaction pooling (default: DATABASE_URL)")
 	leaseTTL := fs.String("lease_ttl", env("LEASE_TTL", "3s"), "cluster mode: how long a replica's poller lease lasts without renewal")

@@ -19,13 +19,19 @@ import (
 // base URL once /healthz answers.
 func startRun(t *testing.T, dir string) string {
 	t.Helper()
+	return startRunEnv(t, map[string]string{"DATA_DIR": dir})
+}
+
+// startRunEnv is startRun with the environment env (ADDR is chosen here).
+func startRunEnv(t *testing.T, env map[string]string) string {
+	t.Helper()
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)
 	}
 	addr := ln.Addr().String()
 	ln.Close()
-	env := map[string]string{"DATA_DIR": dir, "ADDR": addr}
+	env["ADDR"] = addr
 	ctx, cancel := context.WithCancel(context.Background())
 	out := &logbuf.Buffer{}
 	done := make(chan error, 1)

@@ -128,6 +128,8 @@ type Auth struct {
 	// owners, as tokenGen does for tokens.
 	sessionOwner map[string]string
 	ownerGen     uint64
+	// ownerClients are OwnerClient's clients, one per user in owners (every poll asks).
+	ownerClients map[string]*http.Client
 	storeReads   atomic.Int64 // reads of tokens and session lists from the store (tests)
 
 	onEnd []func(id string, why EndReason) // OnSessionEnd's functions, under mu
@@ -193,7 +195,7 @@ func New(cfg Config, st store.Sessions) (*Auth, error) {
 	cs.MaxAge(int(sessionMaxAge / time.Second))
 	return &Auth{cfg: cfg, st: st, cookies: cs, log: cfg.Logger, locks: map[string]*sessionLock{},
 		tokens: map[string]heldToken{}, saving: map[string]bool{}, closing: make(chan struct{}),
-		owners: map[string][]string{}, sessionOwner: map[string]string{},
+		owners: map[string][]string{}, sessionOwner: map[string]string{}, ownerClients: map[string]*http.Client{},
 		logins: newLoginLimiter(cfg.MaxLoginsPerClient, cfg.MaxLogins)}, nil
 }
 

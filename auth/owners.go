@@ -38,6 +38,7 @@ func (a *Auth) userSessions(ctx context.Context, owner string, reload bool) ([]s
 	}
 	if len(ids) == 0 {
 		delete(a.owners, owner)
+		delete(a.ownerClients, owner)
 		return ids, nil
 	}
 	a.owners[owner] = ids
@@ -79,6 +80,7 @@ func (a *Auth) dropSessionLocked(sid string) {
 	ids := slices.DeleteFunc(slices.Clone(a.owners[owner]), func(id string) bool { return id == sid })
 	if len(ids) == 0 {
 		delete(a.owners, owner)
+		delete(a.ownerClients, owner)
 		return
 	}
 	a.owners[owner] = ids

@@ -14,6 +14,7 @@ import (
 	"golang.org/x/oauth2"
 
 	"github.com/ringout-dialer/ringout/dialer"
+	"github.com/ringout-dialer/ringout/ringcentral"
 	"github.com/ringout-dialer/ringout/store"
 )
 
@@ -51,7 +52,19 @@ func (a *Auth) OwnerClient(ctx context.Context, owner string) (*http.Client, err
 	if len(ids) == 0 {
 		return nil, fmt.Errorf("auth: user %s: %w", owner, dialer.ErrSignedOut)
 	}
-	return a.client(&transport{a: a, owner: owner}), nil
+	// One client per user while the user's sessions are held (the transport holds nothing
+	// but the user's name): every poll asks for it, and the gateway keeps its RingCentral
+	// client as long as this one is the same.
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	hc := a.ownerClients[owner]
+	if hc == nil {
+		hc = a.client(&transport{a: a, owner: owner})
+		if _, held := a.owners[owner]; held {
+			a.ownerClients[owner] = hc
+		}
+	}
+	return hc, nil
 }
 
 // TokenSource returns the session's refreshing token source (what HTTPClient uses).
@@ -68,12 +81,15 @@ func (ts tokenSource) Token() (*oauth2.Token, error) {
 	return ts.a.token(context.Background(), ts.sessionID)
 }
 
+// client is an HTTP client that sends through t. It has no Timeout of its own: its requests
+// come from a ringcentral.Client, which bounds each one by its context (DefaultTimeout),
+// and a second deadline cost every poll a timer and a context more.
 func (a *Auth) client(t *transport) *http.Client {
 	t.base = a.cfg.HTTPClient.Transport
 	if t.base == nil {
 		t.base = http.DefaultTransport
 	}
-	return &http.Client{Transport: t, Timeout: a.cfg.HTTPClient.Timeout}
+	return &http.Client{Transport: t}
 }
 
 // transport adds the bearer token and ends the session when RingCentral rejects it.
@@ -193,9 +209,8 @@ func notSent(err error) error {
 
 // send sends a copy of req with body and the bearer token access.
 func (t *transport) send(req *http.Request, body io.ReadCloser, access string) (*http.Response, error) {
-	r2 := req.Clone(req.Context())
+	r2 := ringcentral.WithHeader(req, "Authorization", "Bearer "+access)
 	r2.Body = body
-	r2.Header.Set("Authorization", "Bearer "+access)
 	return t.base.RoundTrip(r2)
 }
 

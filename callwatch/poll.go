@@ -36,6 +36,10 @@ func (w *Watcher) run(e *entry, c dialer.Call, resumed bool) {
 		notBefore = later(time.Now(), c.StartedAt.Add(w.opts.FirstPoll))
 	}
 	var last time.Time // the previous GET
+	// The poller's own timer for a turn not due yet (sched.claim); stopped while unused.
+	timer := time.NewTimer(time.Hour)
+	timer.Stop()
+	defer timer.Stop()
 	for {
 		if replies := w.takeCancels(e); len(replies) > 0 {
 			ok := w.cancel(ctx, log, e, &c, replies)
@@ -50,6 +54,18 @@ func (w *Watcher) run(e *entry, c dialer.Call, resumed bool) {
 		}
 		ceiling := w.ceiling(c)
 		a := e.sched.request(e, imminent(c), last, notBefore, c.StartedAt.Add(ceiling), interval)
+		if !a.queued {
+			timer.Reset(time.Until(a.ready))
+			select {
+			case <-ctx.Done():
+				return
+			case <-e.kick:
+				timer.Stop()
+				continue
+			case <-timer.C:
+			}
+			e.sched.claim(a)
+		}
 		select {
 		case <-ctx.Done():
 			e.sched.withdraw(a)

@@ -48,6 +48,10 @@ type ask struct {
 	ready  time.Time // not before
 	urgent bool
 	grant  chan struct{} // cap 1: the turn (one token spent)
+	// queued says the dispatcher knows the ask. An ask not due yet is not queued: its poller
+	// sleeps until ready on its own timer and then claims it (claim), so that the usual
+	// poll (one call, due 1.5 s after the last) wakes no dispatcher goroutine at all.
+	queued bool
 }
 
 // slowShare is the part of the budget the slow calls may take while an urgent call waits.
@@ -150,20 +154,45 @@ func (s *sched) request(e *entry, urgent bool, last, notBefore, deadline time.Ti
 		ready = deadline
 	}
 	a := &ask{e: e, ready: ready, urgent: urgent, grant: make(chan struct{}, 1)}
+	if ready.After(now) {
+		s.mu.Unlock()
+		return a // the poller sleeps until ready, then claims it
+	}
 	s.asks[e] = a
+	a.queued = true
+	s.kickLocked()
+	return a
+}
+
+// claim queues a, now due, and grants it at once if it is the owner's turn and the budget
+// allows; otherwise (or if another poller's turn came first) the dispatcher takes over.
+func (s *sched) claim(a *ask) {
+	now := time.Now()
+	s.mu.Lock()
+	s.refillLocked(now)
+	s.asks[a.e] = a
+	a.queued = true
+	if s.grantLocked(now) < 0 && len(s.asks) == 0 {
+		s.mu.Unlock()
+		return // granted, and nobody else waits
+	}
+	s.kickLocked()
+}
+
+// kickLocked starts the dispatcher, or wakes it, and unlocks s.mu.
+func (s *sched) kickLocked() {
 	start := !s.running
 	s.running = true
 	s.mu.Unlock()
 	if start {
 		s.w.wg.Add(1)
 		go s.dispatch()
-	} else {
-		select {
-		case s.wake <- struct{}{}:
-		default:
-		}
+		return
 	}
-	return a
+	select {
+	case s.wake <- struct{}{}:
+	default:
+	}
 }
 
 // withdraw takes a back: its turn, if already granted, is given back to the bucket.

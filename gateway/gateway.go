@@ -8,6 +8,7 @@ package gateway
 import (
 	"context"
 	"net/http"
+	"sync"
 	"time"
 
 	"github.com/ringout-dialer/ringout/auth"
@@ -29,6 +30,15 @@ type Gateway struct {
 	server  string
 	budgets *ringcentral.Budgets
 	opts    []ringcentral.Option
+	// pollers are the owners' RingCentral clients of the last poll, each with the HTTP
+	// client it was built on: kept while auth hands out the same one, so a steady poll
+	// builds nothing.
+	pollers sync.Map // owner → *ownerClient
+}
+
+type ownerClient struct {
+	hc *http.Client
+	c  *ringcentral.Client
 }
 
 // New returns the gateway to the API at server. shared, when not nil, holds the users'
@@ -102,9 +112,15 @@ func (g *Gateway) client(hc *http.Client, user string, extra ...ringcentral.Opti
 func (g *Gateway) forOwner(ctx context.Context, owner string) (*ringcentral.Client, error) {
 	hc, err := g.auth.OwnerClient(ctx, owner)
 	if err != nil {
+		g.pollers.Delete(owner)
 		return nil, err
 	}
-	return g.client(hc, owner), nil
+	if oc, ok := g.pollers.Load(owner); ok && oc.(*ownerClient).hc == hc {
+		return oc.(*ownerClient).c, nil
+	}
+	c := g.client(hc, owner)
+	g.pollers.Store(owner, &ownerClient{hc, c})
+	return c, nil
 }
 
 // GetRingOut reads a call's status as its owner.

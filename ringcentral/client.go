@@ -221,6 +221,14 @@ type RingOut struct {
 
 // UnmarshalJSON decodes a RingOut whose id is a JSON string or a whole JSON number.
 func (r *RingOut) UnmarshalJSON(b []byte) error {
+	if fastRingOut(b, r) {
+		return nil
+	}
+	return decodeRingOut(b, r)
+}
+
+// decodeRingOut is UnmarshalJSON through encoding/json, for what fastRingOut leaves.
+func decodeRingOut(b []byte, r *RingOut) error {
 	var raw struct {
 		ID     json.RawMessage `json:"id"`
 		URI    string          `json:"uri"`
@@ -534,9 +542,8 @@ func (c *Client) once(ctx context.Context, g Group, leave int, method, path stri
 	if err != nil {
 		return fmt.Errorf("ringcentral: %s %s: reading response: %w", method, path, err)
 	}
-	rl := ParseRateLimit(resp.Header)
 	if resp.StatusCode >= 300 {
-		e := parseError(resp, data, rl)
+		e := parseError(resp, data, ParseRateLimit(resp.Header))
 		if c.budget != nil && resp.StatusCode == http.StatusTooManyRequests {
 			c.budget.Pause(g, e.RetryAfter())
 		}
@@ -545,9 +552,14 @@ func (c *Client) once(ctx context.Context, g Group, leave int, method, path stri
 	if out == nil || resp.StatusCode == http.StatusNoContent {
 		return nil
 	}
-	if err := json.Unmarshal(data, out); err != nil {
+	if ro, ok := out.(*RingOut); ok {
+		err = ro.UnmarshalJSON(data) // every poll: without encoding/json's validating pass first
+	} else {
+		err = json.Unmarshal(data, out)
+	}
+	if err != nil {
 		return &Error{StatusCode: resp.StatusCode, Message: "malformed response from RingCentral: " + err.Error(),
-			RequestID: resp.Header.Get("RCRequestId"), RateLimit: rl, Malformed: true}
+			RequestID: resp.Header.Get("RCRequestId"), RateLimit: ParseRateLimit(resp.Header), Malformed: true}
 	}
 	return nil
 }

@@ -64,7 +64,20 @@ type agentTransport struct {
 }
 
 func (t agentTransport) RoundTrip(req *http.Request) (*http.Response, error) {
-	r := req.Clone(req.Context()) // a RoundTripper must not modify the caller's request
-	r.Header.Set("X-User-Agent", t.agent)
-	return t.base.RoundTrip(r)
+	return t.base.RoundTrip(WithHeader(req, "X-User-Agent", t.agent))
+}
+
+// WithHeader returns a copy of req whose header key (in canonical form) is value, for a
+// RoundTripper, which must not modify the request it was given. Only the request and its
+// header map are copied (as golang.org/x/oauth2's Transport does), not the URL or the
+// values: nothing downstream modifies them. req.Clone copies everything, and every poll
+// passed through two RoundTrippers that way.
+func WithHeader(req *http.Request, key, value string) *http.Request {
+	r := *req
+	r.Header = make(http.Header, len(req.Header)+1)
+	for k, v := range req.Header {
+		r.Header[k] = v
+	}
+	r.Header[key] = []string{value}
+	return &r
 }

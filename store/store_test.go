@@ -17,7 +17,7 @@ var (
 	t0  = time.Date(2026, 3, 1, 10, 0, 0, 123456789, time.UTC)
 )
 
-func open(t *testing.T, path string, k []byte) *store.Store {
+func open(t testing.TB, path string, k []byte) *store.Store {
 	t.Helper()
 	s, err := store.Open(t.Context(), path, k)
 	if err != nil {

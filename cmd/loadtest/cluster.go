@@ -49,7 +49,7 @@ type cluster struct {
 
 // startCluster makes a database on the server of o.databaseURL, starts the proxy and the
 // replicas against the simulator at simURL, and returns once every replica is ready.
-func startCluster(ctx context.Context, bin, dir string, o options, simURL string, log *slog.Logger) (_ *cluster, err error) {
+func startCluster(ctx context.Context, bin, dir string, o options, simURL, certFile string, log *slog.Logger) (_ *cluster, err error) {
 	c := &cluster{}
 	defer func() {
 		if err != nil {
@@ -98,6 +98,9 @@ func startCluster(ctx context.Context, bin, dir string, o options, simURL string
 			"MAX_CONNS_PER_CLIENT=0", "MAX_SIGNINS_PER_CLIENT=0")
 		if o.memLimit != "" {
 			cmd.Env = append(cmd.Env, "GOMEMLIMIT="+o.memLimit)
+		}
+		if certFile != "" { // -sim-tls: the simulator's self-signed certificate
+			cmd.Env = append(cmd.Env, "SSL_CERT_FILE="+certFile)
 		}
 		r, err := startProcess(ctx, "replica "+id, cmd, "http://"+addr, "/healthz", log)
 		if err != nil {

@@ -31,6 +31,13 @@ import (
 	"bufio"
 	"cmp"
 	"context"
+	"crypto/ecdsa"
+	"crypto/elliptic"
+	"crypto/rand"
+	"crypto/tls"
+	"crypto/x509"
+	"crypto/x509/pkix"
+	"encoding/pem"
 	"errors"
 	"flag"
 	"fmt"
@@ -38,6 +45,7 @@ import (
 	"log/slog"
 	"maps"
 	"math"
+	"math/big"
 	"net"
 	"net/http"
 	"net/http/cookiejar"
@@ -78,6 +86,8 @@ type options struct {
 	round    time.Duration
 	bin      string
 	extSim   bool
+	profile  string
+	simTLS   bool
 	probes   int
 
 	replicas     int
@@ -98,6 +108,8 @@ func main() {
 	flag.StringVar(&o.e2e, "e2e", "", "end-to-end rounds instead of -calls: live calls per user in each round, e.g. 1,2,4,8 (change at the simulator → card on the page)")
 	flag.StringVar(&o.bin, "app-bin", "", "run this build of the app instead of building the module's (e.g. an older commit, for before/after figures)")
 	flag.BoolVar(&o.extSim, "external-sim", false, "run the simulator as its own process (`ringout sim`) and the app in real mode against it; report each one's CPU apart")
+	flag.BoolVar(&o.simTLS, "sim-tls", false, "with -external-sim: the simulator serves HTTPS (a self-signed certificate the app trusts through SSL_CERT_FILE), so the app talks to it as to RingCentral: TLS, and HTTP/2 when both sides offer it")
+	flag.StringVar(&o.profile, "app-cpuprofile", "", "write a CPU profile of the app over the watch to this file (the app serves its profiler on a private DEBUG_ADDR)")
 	flag.DurationVar(&o.round, "e2e-round", 30*time.Second, "how long each -e2e round lasts")
 	flag.IntVar(&o.probes, "probe-users", 0, "extra users who, during the watch, change their own call's legs by hand (change → page, end to end, beside the load)")
 	flag.IntVar(&o.replicas, "replicas", 0, "cluster mode: run this many replicas on PostgreSQL behind a round-robin proxy (implies -external-sim; 0: one process, SQLite)")
@@ -240,8 +252,14 @@ func run(ctx context.Context, o options, ks []int, log *slog.Logger, out io.Writ
 	}
 	var t target
 	simURL := ""
+	var certFile, keyFile string
+	if o.extSim && o.simTLS {
+		if certFile, keyFile, err = selfSigned(tmp); err != nil {
+			return err
+		}
+	}
 	if o.extSim {
-		if t.sim, err = startSim(ctx, bin, o, log); err != nil {
+		if t.sim, err = startSim(ctx, bin, o, certFile, keyFile, log); err != nil {
 			return err
 		}
 		defer t.sim.stop(log)
@@ -249,13 +267,13 @@ func run(ctx context.Context, o options, ks []int, log *slog.Logger, out io.Writ
 	}
 	if o.replicas > 0 {
 		log.Info("starting the replicas", "replicas", o.replicas)
-		if t.cl, err = startCluster(ctx, bin, tmp, o, simURL, log); err != nil {
+		if t.cl, err = startCluster(ctx, bin, tmp, o, simURL, certFile, log); err != nil {
 			return err
 		}
 		defer t.cl.stop(log)
 		t.url, t.apps = t.cl.url, t.cl.replicas
 	} else {
-		a, err := startApp(ctx, bin, tmp, o, simURL, log)
+		a, err := startApp(ctx, bin, tmp, o, simURL, certFile, log)
 		if err != nil {
 			return err
 		}
@@ -310,12 +328,15 @@ func run(ctx context.Context, o options, ks []int, log *slog.Logger, out io.Writ
 		s0 = t.snap()
 		watch0, _, _ = t.metrics()
 		endCtx, cancel := context.WithDeadline(ctx, end)
+		// The profile (-app-cpuprofile) is of one process: the app, or the first replica.
+		profiled := profileApp(ctx, t.apps[0], o, time.Until(end)-2*time.Second, log)
 		if len(probers) > 0 {
 			log.Info("probing", "users", len(probers))
 			probed = probe(endCtx, ctx, t.url, simURL, probers, cs, log)
 		}
 		<-endCtx.Done()
 		cancel()
+		<-profiled
 	}
 	s1 := t.snap()
 	metrics, each, err := t.metrics()
@@ -466,6 +487,7 @@ type app struct {
 	cmd        *exec.Cmd
 	done       chan struct{}
 	errorLines atomic.Int64
+	debug      string       // the app's DEBUG_ADDR (-app-cpuprofile), else ""
 	takeovers  atomic.Int64 // leases this replica took over from another (cluster mode)
 
 	mu       sync.Mutex
@@ -525,8 +547,9 @@ func simArgs(o options) []string {
 	return []string{"-sim-users", strconv.Itoa(o.users + o.probes), "-sim-speed", strconv.FormatFloat(o.speed, 'f', -1, 64)}
 }
 
-// startSim runs `ringout sim` with the load users, on loopback.
-func startSim(ctx context.Context, bin string, o options, log *slog.Logger) (*app, error) {
+// startSim runs `ringout sim` with the load users, on loopback; over HTTPS with certFile
+// and keyFile when they are set (-sim-tls).
+func startSim(ctx context.Context, bin string, o options, certFile, keyFile string, log *slog.Logger) (*app, error) {
 	addr, err := freeAddr()
 	if err != nil {
 		return nil, err
@@ -534,32 +557,121 @@ func startSim(ctx context.Context, bin string, o options, log *slog.Logger) (*ap
 	cmd := exec.Command(bin, append([]string{"sim"}, simArgs(o)...)...)
 	// All the app's pollers connect from one loopback address: no per-client cap.
 	cmd.Env = append(os.Environ(), "SIM_ADDR="+addr, "MAX_CONNS_PER_CLIENT=0")
+	scheme := "http"
+	if certFile != "" {
+		cmd.Env = append(cmd.Env, "TLS_CERT="+certFile, "TLS_KEY="+keyFile)
+		scheme = "https"
+	}
 	// The simulator answers every path; any answer to /restapi/v1.0 means it is up.
-	return startProcess(ctx, "simulator", cmd, "http://"+addr, "/restapi/v1.0", log)
+	return startProcess(ctx, "simulator", cmd, scheme+"://"+addr, "/restapi/v1.0", log)
+}
+
+// selfSigned writes a certificate for 127.0.0.1 and its key into dir (-sim-tls), and makes
+// this process trust it (its sign-ins and viewers go to the simulator's sign-in page).
+func selfSigned(dir string) (certFile, keyFile string, err error) {
+	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	if err != nil {
+		return "", "", err
+	}
+	tmpl := &x509.Certificate{
+		SerialNumber: big.NewInt(1), Subject: pkix.Name{CommonName: "ringout load simulator"},
+		IPAddresses: []net.IP{net.IPv4(127, 0, 0, 1)}, NotBefore: time.Now().Add(-time.Hour), NotAfter: time.Now().Add(24 * time.Hour),
+		KeyUsage: x509.KeyUsageDigitalSignature | x509.KeyUsageCertSign, ExtKeyUsage: []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth},
+		BasicConstraintsValid: true, IsCA: true,
+	}
+	der, err := x509.CreateCertificate(rand.Reader, tmpl, tmpl, &key.PublicKey, key)
+	if err != nil {
+		return "", "", err
+	}
+	keyDER, err := x509.MarshalPKCS8PrivateKey(key)
+	if err != nil {
+		return "", "", err
+	}
+	certPEM := pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: der})
+	certFile, keyFile = filepath.Join(dir, "sim-cert.pem"), filepath.Join(dir, "sim-key.pem")
+	if err := os.WriteFile(certFile, certPEM, 0o600); err != nil {
+		return "", "", err
+	}
+	if err := os.WriteFile(keyFile, pem.EncodeToMemory(&pem.Block{Type: "PRIVATE KEY", Bytes: keyDER}), 0o600); err != nil {
+		return "", "", err
+	}
+	pool := x509.NewCertPool()
+	pool.AppendCertsFromPEM(certPEM)
+	http.DefaultTransport.(*http.Transport).TLSClientConfig = &tls.Config{RootCAs: pool, MinVersion: tls.VersionTLS12}
+	return certFile, keyFile, nil
 }
 
 // startApp runs the app: in demo mode on its embedded simulator, or, when simURL is set, in
-// real mode against that simulator.
-func startApp(ctx context.Context, bin, dir string, o options, simURL string, log *slog.Logger) (*app, error) {
+// real mode against that simulator (trusting certFile, when set, as a root: SSL_CERT_FILE).
+func startApp(ctx context.Context, bin, dir string, o options, simURL, certFile string, log *slog.Logger) (*app, error) {
 	addr, err := freeAddr()
 	if err != nil {
 		return nil, err
 	}
 	var cmd *exec.Cmd
-	// Every simulated user signs in and every viewer connects from loopback: no cap on one
-	// address's sign-ins or connections.
+	// Every simulated user signs in and opens its pages from loopback, one client address
+	// for thousands of people (as behind a proxy): no cap on one address's sign-ins or
+	// connections. (With the default cap of 1,000 connections a client, the 1,001st viewer
+	// and every call placed after it were refused.) The descriptor budget still holds.
 	env := append(os.Environ(), "ADDR="+addr, "DATA_DIR="+filepath.Join(dir, "data"), "MAX_SIGNINS_PER_CLIENT=0", "MAX_CONNS_PER_CLIENT=0")
 	if simURL == "" {
 		cmd = exec.Command(bin, simArgs(o)...)
 	} else {
 		cmd = exec.Command(bin)
 		env = append(env, "RC_SERVER_URL="+simURL, "RC_CLIENT_ID="+rcsim.DemoClientID, "RC_CLIENT_SECRET="+rcsim.DemoClientSecret)
+		if certFile != "" {
+			env = append(env, "SSL_CERT_FILE="+certFile)
+		}
 	}
 	cmd.Env = env
 	if o.memLimit != "" {
 		cmd.Env = append(cmd.Env, "GOMEMLIMIT="+o.memLimit)
 	}
-	return startProcess(ctx, "app", cmd, "http://"+addr, "/healthz", log)
+	var debug string
+	if o.profile != "" {
+		if debug, err = freeAddr(); err != nil {
+			return nil, err
+		}
+		cmd.Env = append(cmd.Env, "DEBUG_ADDR="+debug)
+	}
+	a, err := startProcess(ctx, "app", cmd, "http://"+addr, "/healthz", log)
+	if a != nil {
+		a.debug = debug
+	}
+	return a, err
+}
+
+// profileApp takes a CPU profile of the app over the next d (from its DEBUG_ADDR) and
+// writes it to -app-cpuprofile; the channel closes when done. Without -app-cpuprofile it
+// does nothing.
+func profileApp(ctx context.Context, a *app, o options, d time.Duration, log *slog.Logger) <-chan struct{} {
+	done := make(chan struct{})
+	if o.profile == "" || d < time.Second {
+		close(done)
+		return done
+	}
+	go func() {
+		defer close(done)
+		url := fmt.Sprintf("http://%s/debug/pprof/profile?seconds=%d", a.debug, int(d.Seconds()))
+		req, _ := http.NewRequestWithContext(ctx, http.MethodGet, url, nil)
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			log.Warn("profiling the app", "err", err)
+			return
+		}
+		defer resp.Body.Close()
+		f, err := os.Create(o.profile)
+		if err == nil {
+			_, err = io.Copy(f, resp.Body)
+			err = errors.Join(err, f.Close())
+		}
+		if err != nil || resp.StatusCode != http.StatusOK {
+			log.Warn("profiling the app", "status", resp.Status, "err", err)
+			return
+		}
+		log.Info("app CPU profile written", "file", o.profile, "seconds", int(d.Seconds()))
+	}()
+	return done
 }
 
 // startProcess starts cmd, counts the error lines of its JSON log on stdout, and waits
