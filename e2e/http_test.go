@@ -174,6 +174,12 @@ func watch(t testing.TB, appURL string, c *http.Client) *viewer {
 		}
 		t.Fatalf("WebSocket: %v (HTTP %d)", err, status)
 	}
+	return newViewer(t, conn)
+}
+
+// newViewer keeps every call card conn is sent until it closes (when the test ends at the
+// latest).
+func newViewer(t testing.TB, conn *websocket.Conn) *viewer {
 	v := &viewer{conn: conn, done: make(chan struct{})}
 	t.Cleanup(func() { conn.Close() })
 	go func() {

@@ -29,7 +29,14 @@ type simRequest struct {
 
 func simLog(t *testing.T, app *testApp) []simRequest {
 	t.Helper()
-	resp, err := http.Get(app.URL + "/sim/_admin/requests")
+	return simLogAt(t, app.URL+"/sim")
+}
+
+// simLogAt reads the request log of the simulator served at base (the embedded one's is
+// app.URL+"/sim", a `ringout sim` process's its own address).
+func simLogAt(t *testing.T, base string) []simRequest {
+	t.Helper()
+	resp, err := http.Get(base + "/_admin/requests")
 	if err != nil {
 		t.Fatal(err)
 	}
