@@ -312,6 +312,13 @@ func newProcess(t *testing.T, name, bin, url string, env []string, args ...strin
 // start runs the process and waits (15 s at most) until its ready path answers 200.
 func (p *appProcess) start() {
 	p.t.Helper()
+	p.launch()
+	p.awaitReady()
+}
+
+// launch runs the process without waiting for it (several start at once, then awaitReady).
+func (p *appProcess) launch() {
+	p.t.Helper()
 	p.cmd = exec.Command(p.bin, p.args...)
 	p.cmd.Env = p.env
 	p.cmd.Stdout, p.cmd.Stderr = p.log, p.log
@@ -321,6 +328,11 @@ func (p *appProcess) start() {
 	done := make(chan struct{})
 	go func(cmd *exec.Cmd) { cmd.Wait(); p.state = cmd.ProcessState; close(done) }(p.cmd)
 	p.done = done
+}
+
+// awaitReady waits (15 s at most) until the launched process's ready path answers 200.
+func (p *appProcess) awaitReady() {
+	p.t.Helper()
 	if !waitUntil(15*time.Second, func() bool { return !p.exited() && p.isReady() }) {
 		p.t.Fatalf("%s did not become ready; log:\n%s", p.name, p.tail())
 	}
@@ -363,10 +375,19 @@ func (p *appProcess) exited() bool {
 	}
 }
 
+// tail is the end of the process's log, without the load balancer's health checks (a
+// cluster drill's proxy asks every replica's /readyz ten times a second).
 func (p *appProcess) tail() string {
 	b, _ := os.ReadFile(p.log.Name())
-	if len(b) > 6000 {
-		b = b[len(b)-6000:]
+	var kept []string
+	for _, line := range strings.Split(string(b), "\n") {
+		if !strings.Contains(line, `"path":"/readyz","status":200`) {
+			kept = append(kept, line)
+		}
 	}
-	return string(b)
+	s := strings.Join(kept, "\n")
+	if len(s) > 6000 {
+		s = s[len(s)-6000:]
+	}
+	return s
 }

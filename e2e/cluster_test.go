@@ -1,0 +1,555 @@
+package e2e
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net"
+	"net/http"
+	"net/http/cookiejar"
+	"net/http/httptest"
+	"net/http/httputil"
+	"net/url"
+	"os"
+	"slices"
+	"strconv"
+	"strings"
+	"sync/atomic"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/gorilla/websocket"
+	"github.com/jackc/pgx/v5"
+
+	"github.com/ringout-dialer/ringout/internal/pgtest"
+	"github.com/ringout-dialer/ringout/internal/simsignin"
+	"github.com/ringout-dialer/ringout/rcsim"
+)
+
+// The cluster drills (issue 17): the built binary as three replica processes on one
+// PostgreSQL database, one `ringout sim` process as their RingCentral, and an in-test
+// round-robin reverse proxy (passing WebSockets) that is every replica's PUBLIC_URL.
+// Replicas are signaled (SIGKILL, SIGSTOP, SIGTERM) and PostgreSQL restarted; the
+// simulator's request log, whose "agent" names the replica that sent each request, says
+// who polled what and when.
+
+// leaseTTL is the replicas' LEASE_TTL (the default).
+const leaseTTL = 3 * time.Second
+
+// minPollGap is half the pollers' MinInterval (callwatch's 1 s): two GETs of one call
+// closer than this mean two replicas polled it at once.
+const minPollGap = 500 * time.Millisecond
+
+// procCluster is one cluster of processes.
+type procCluster struct {
+	t        *testing.T
+	URL      string // the proxy: every replica's PUBLIC_URL
+	dbURL    string
+	simURL   string
+	speed    float64
+	sim      *appProcess
+	replicas []*appProcess
+	ids      []string      // REPLICA_ID of each replica
+	up       []atomic.Bool // the proxy's view of each replica's /readyz
+	next     atomic.Uint64
+	// One simulated instant and the real one it was: the simulator's log has simulated
+	// times, which run speed times faster from there.
+	simAt, realAt time.Time
+}
+
+type clusterOptions struct {
+	speed   float64  // the simulator's -sim-speed (1 if 0)
+	simArgs []string // more flags of `ringout sim`
+	dbURL   string   // the database (default: a fresh one from pgtest)
+}
+
+// startCluster starts the simulator, three replicas and the proxy, and waits until every
+// replica is ready. Everything is killed when the test ends.
+func startCluster(t *testing.T, o clusterOptions) *procCluster {
+	t.Helper()
+	if o.speed == 0 {
+		o.speed = 1
+	}
+	if o.dbURL == "" {
+		o.dbURL = pgtest.URL(t)
+	}
+	bin := ringoutBinary(t)
+	c := &procCluster{t: t, dbURL: o.dbURL, speed: o.speed, ids: []string{"r1", "r2", "r3"}}
+	c.up = make([]atomic.Bool, len(c.ids))
+
+	simAddr := freeLoopback(t)
+	c.simURL = "http://" + simAddr
+	c.sim = newProcess(t, "sim", bin, c.simURL, []string{"SIM_ADDR=" + simAddr, "MAX_CONNS_PER_CLIENT=0"},
+		append([]string{"sim", "-sim-speed", fmt.Sprint(o.speed)}, o.simArgs...)...)
+	c.sim.ready = "/_admin/requests"
+	c.sim.launch()
+
+	proxy := httptest.NewServer(&httputil.ReverseProxy{
+		Rewrite: func(r *httputil.ProxyRequest) {
+			i := c.pick(r.In.Header.Get("X-Test-Replica"))
+			r.Out.Header.Del("X-Test-Replica")
+			u, _ := url.Parse(c.replicas[i].url)
+			r.SetURL(u)
+			r.Out.Host = r.In.Host
+			r.Out.Header.Set("X-Test-Backend", c.ids[i])
+		},
+		// The test reads which replica answered (a WebSocket's too, on its 101).
+		ModifyResponse: func(resp *http.Response) error {
+			resp.Header.Set("X-Test-Backend", resp.Request.Header.Get("X-Test-Backend"))
+			return nil
+		},
+	})
+	t.Cleanup(proxy.Close)
+	c.URL = proxy.URL
+
+	secret := strings.Repeat("drill-secret-", 3)
+	for _, id := range c.ids {
+		addr := freeLoopback(t)
+		p := newProcess(t, id, bin, "http://"+addr, []string{
+			"ADDR=" + addr, "DATABASE_URL=" + o.dbURL, "REPLICA_ID=" + id, "LEASE_TTL=" + leaseTTL.String(),
+			"SESSION_SECRET=" + secret, "PUBLIC_URL=" + c.URL, "MAX_CONNS_PER_CLIENT=0",
+			"RC_SERVER_URL=" + c.simURL, "RC_CLIENT_ID=" + rcsim.DemoClientID, "RC_CLIENT_SECRET=" + rcsim.DemoClientSecret,
+			"DATA_DIR=" + t.TempDir(),
+		})
+		c.replicas = append(c.replicas, p)
+	}
+	c.sim.awaitReady()
+	c.calibrate()
+	for _, p := range c.replicas {
+		p.launch() // at once: their migrations meet (pg_advisory_xact_lock)
+	}
+	for i, p := range c.replicas {
+		p.awaitReady()
+		c.up[i].Store(true)
+	}
+	ctx, stop := context.WithCancel(context.Background())
+	t.Cleanup(stop)
+	go c.healthChecks(ctx)
+	return c
+}
+
+// freeLoopback returns a free loopback address.
+func freeLoopback(t *testing.T) string {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	return ln.Addr().String()
+}
+
+// pick is the proxy's choice: the replica a test pinned (X-Test-Replica: index), else the
+// next ready one round robin (any, if none is ready).
+func (c *procCluster) pick(pinned string) int {
+	if i, err := strconv.Atoi(pinned); err == nil && i >= 0 && i < len(c.replicas) {
+		return i
+	}
+	n := uint64(len(c.replicas))
+	start := c.next.Add(1)
+	for k := range n {
+		if i := (start + k) % n; c.up[i].Load() {
+			return int(i)
+		}
+	}
+	return int(start % n)
+}
+
+// healthChecks is the load balancer's: every 100 ms each replica's /readyz (a frozen one
+// counts as down after 500 ms).
+func (c *procCluster) healthChecks(ctx context.Context) {
+	hc := &http.Client{Timeout: 500 * time.Millisecond}
+	for ctx.Err() == nil {
+		for i, p := range c.replicas {
+			ok := false
+			if resp, err := hc.Get(p.url + "/readyz"); err == nil {
+				resp.Body.Close()
+				ok = resp.StatusCode == http.StatusOK
+			}
+			c.up[i].Store(ok)
+		}
+		sleepCtx(ctx, 100*time.Millisecond)
+	}
+}
+
+// calibrate ties the simulator's clock to the real one with a request of our own, which the
+// simulator logs (an unknown path, answered 404) with its simulated time.
+func (c *procCluster) calibrate() {
+	c.t.Helper()
+	req, _ := http.NewRequest(http.MethodGet, c.simURL+"/restapi/v1.0/drill-clock", nil)
+	req.Header.Set("X-User-Agent", "drill/clock")
+	before := time.Now()
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		c.t.Fatal(err)
+	}
+	resp.Body.Close()
+	after := time.Now()
+	for _, r := range simLogAt(c.t, c.simURL) {
+		if r.Agent == "drill/clock" {
+			c.simAt, c.realAt = r.Time, before.Add(after.Sub(before)/2)
+			return
+		}
+	}
+	c.t.Fatal("the simulator did not log the clock request")
+}
+
+// real is the real time of a simulated instant of the simulator's log.
+func (c *procCluster) real(sim time.Time) time.Time {
+	return c.realAt.Add(time.Duration(float64(sim.Sub(c.simAt)) / c.speed))
+}
+
+// client is an HTTP client through the proxy whose requests go to replica i (-1: round robin).
+func (c *procCluster) client(jar http.CookieJar, i int) *http.Client {
+	return &http.Client{Jar: jar, Timeout: 30 * time.Second, Transport: pin{i}}
+}
+
+type pin struct{ i int }
+
+func (p pin) RoundTrip(r *http.Request) (*http.Response, error) {
+	if p.i >= 0 {
+		r = r.Clone(r.Context())
+		r.Header.Set("X-Test-Replica", strconv.Itoa(p.i))
+	}
+	return http.DefaultTransport.RoundTrip(r)
+}
+
+// signIn signs user in through the proxy, round robin (GET /login, the callback and the
+// dialer may each land on another replica), and returns the browser's cookie jar.
+func (c *procCluster) signIn(t *testing.T, user string) http.CookieJar {
+	t.Helper()
+	jar, _ := cookiejar.New(nil)
+	simsignin.Do(t, c.client(jar, -1), c.URL, user)
+	return jar
+}
+
+// page opens a page's WebSocket through the proxy to replica i (-1: round robin) and
+// returns it with the replica that took it.
+func (c *procCluster) page(t *testing.T, jar http.CookieJar, i int) (*viewer, string, error) {
+	t.Helper()
+	h := http.Header{"Origin": {c.URL}}
+	if i >= 0 {
+		h.Set("X-Test-Replica", strconv.Itoa(i))
+	}
+	d := websocket.Dialer{Jar: jar, HandshakeTimeout: 5 * time.Second}
+	conn, resp, err := d.DialContext(t.Context(), "ws"+strings.TrimPrefix(c.URL, "http")+"/ws", h)
+	if err != nil {
+		if resp != nil {
+			err = fmt.Errorf("%w (HTTP %d from %s)", err, resp.StatusCode, resp.Header.Get("X-Test-Backend"))
+		}
+		return nil, "", err
+	}
+	return newViewer(t, conn), resp.Header.Get("X-Test-Backend"), nil
+}
+
+// pages opens one page on each replica.
+func (c *procCluster) pages(t *testing.T, jar http.CookieJar) []*viewer {
+	t.Helper()
+	var out []*viewer
+	for i := range c.replicas {
+		v, _, err := c.page(t, jar, i)
+		if err != nil {
+			t.Fatalf("page on %s: %v", c.ids[i], err)
+		}
+		out = append(out, v)
+	}
+	return out
+}
+
+// place places a call through replica i (-1: round robin) and returns its id.
+func (c *procCluster) place(t *testing.T, jar http.CookieJar, i int, to string) string {
+	t.Helper()
+	return placeCall(t, &testApp{URL: c.URL}, c.client(jar, i), to)
+}
+
+// act presses a button of the simulator's phones page on a leg of call id.
+func (c *procCluster) act(t *testing.T, id string, leg rcsim.Leg, a rcsim.Action) {
+	t.Helper()
+	resp, err := http.PostForm(c.simURL+"/phones/act", url.Values{"call": {id}, "leg": {leg.String()}, "action": {string(a)}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode >= 400 {
+		t.Fatalf("%s %s of call %s on the phones page: HTTP %d", a, leg, id, resp.StatusCode)
+	}
+}
+
+// callRequest is one request of the simulator's log about a call, in real time, with the
+// replica that sent it.
+type callRequest struct {
+	At      time.Time
+	Method  string
+	Replica string
+	Status  int
+}
+
+// callRequests are the logged requests (GET, DELETE) of call id, in the order the simulator
+// answered them.
+func (c *procCluster) callRequests(t *testing.T, id string) []callRequest {
+	t.Helper()
+	var out []callRequest
+	for _, r := range simLogAt(t, c.simURL) {
+		if strings.HasSuffix(strings.TrimSuffix(r.Path, "/"), "/ring-out/"+id) {
+			_, rep, _ := strings.Cut(r.Agent, "replica/")
+			out = append(out, callRequest{At: c.real(r.Time), Method: r.Method, Replica: rep, Status: r.Status})
+		}
+	}
+	return out
+}
+
+// gets are the GETs of call id.
+func (c *procCluster) gets(t *testing.T, id string) []callRequest {
+	t.Helper()
+	var out []callRequest
+	for _, r := range c.callRequests(t, id) {
+		if r.Method == http.MethodGet {
+			out = append(out, r)
+		}
+	}
+	return out
+}
+
+// index is the replica named id.
+func (c *procCluster) index(id string) int { return slices.Index(c.ids, id) }
+
+// poller waits (up to d) for a GET of call id by a replica other than those in not, and
+// returns that replica's index and the GET's real time.
+func (c *procCluster) poller(t *testing.T, id string, d time.Duration, not ...int) (int, time.Time) {
+	t.Helper()
+	var at time.Time
+	i := -1
+	if !waitUntil(d, func() bool {
+		for _, r := range c.gets(t, id) {
+			if k := c.index(r.Replica); k >= 0 && !slices.Contains(not, k) {
+				i, at = k, r.At
+				return true
+			}
+		}
+		return false
+	}) {
+		t.Fatalf("no replica but %v polled call %s within %v: %+v", not, id, d, c.gets(t, id))
+	}
+	return i, at
+}
+
+// pollingFigures checks the GETs of call id: one replica at a time (the poller changes at
+// most `handovers` times and never back), never two GETs closer than minPollGap (across a
+// hand-over too, unless handedOver: a SIGTERM's poller stops before it releases the lease,
+// and the next one polls at once). It returns the replicas in the order they polled, with
+// their GET counts, and the smallest gap.
+func (c *procCluster) pollingFigures(t *testing.T, id string, handovers int, handedOver bool) (string, time.Duration) {
+	t.Helper()
+	gets := c.gets(t, id)
+	slices.SortStableFunc(gets, func(a, b callRequest) int { return a.At.Compare(b.At) })
+	var runs []string
+	var counts []int
+	minGap := time.Duration(-1)
+	for k, r := range gets {
+		if len(runs) == 0 || runs[len(runs)-1] != r.Replica {
+			if slices.Contains(runs, r.Replica) {
+				t.Errorf("call %s: %s polled again after %s took over (GETs by replica, in order: %v, then %s)", id, r.Replica, runs[len(runs)-1], runs, r.Replica)
+			}
+			runs, counts = append(runs, r.Replica), append(counts, 0)
+		}
+		counts[len(counts)-1]++
+		if k > 0 {
+			gap := r.At.Sub(gets[k-1].At)
+			if minGap < 0 || gap < minGap {
+				minGap = gap
+			}
+			if gap < minPollGap && (!handedOver || r.Replica == gets[k-1].Replica) {
+				t.Errorf("call %s: GETs by %s and %s %v apart, closer than %v: two pollers at once", id, gets[k-1].Replica, r.Replica, gap.Round(time.Millisecond), minPollGap)
+			}
+		}
+	}
+	if len(runs)-1 > handovers {
+		t.Errorf("call %s was polled by %v in turn: more than %d hand-overs", id, runs, handovers)
+	}
+	var b strings.Builder
+	for k, r := range runs {
+		if k > 0 {
+			b.WriteString(" then ")
+		}
+		fmt.Fprintf(&b, "%s×%d", r, counts[k])
+	}
+	return b.String(), minGap
+}
+
+// storedStatus is call id's row in PostgreSQL, as the history shows it: "call/caller/callee",
+// whether it is still live, and its note.
+func (c *procCluster) storedStatus(t *testing.T, id string) (status string, live bool, note string) {
+	t.Helper()
+	conn, err := pgx.Connect(t.Context(), c.dbURL)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close(context.Background())
+	var call, caller, callee string
+	if err := conn.QueryRow(t.Context(), `SELECT call_status, caller_status, callee_status, live, note FROM calls WHERE id = $1`, id).
+		Scan(&call, &caller, &callee, &live, &note); err != nil {
+		t.Fatalf("call %s in PostgreSQL: %v", id, err)
+	}
+	return call + "/" + caller + "/" + callee, live, note
+}
+
+// state is a card's "call/caller/callee".
+func state(cd card) string { return cd.Status + "/" + cd.Caller + "/" + cd.Callee }
+
+// waitState waits until the viewer's latest card of call id reads want.
+func waitState(t *testing.T, v *viewer, name, id, want string, d time.Duration) {
+	t.Helper()
+	if !waitUntil(d, func() bool {
+		h := v.history(id)
+		return len(h) > 0 && state(h[len(h)-1]) == want
+	}) {
+		t.Fatalf("the page on %s did not show call %s as %s within %v; it was sent %v", name, id, want, d, states(v.history(id)))
+	}
+}
+
+// states are the distinct consecutive states of cards.
+func states(cs []card) []string {
+	var out []string
+	for _, cd := range cs {
+		if s := state(cd); len(out) == 0 || out[len(out)-1] != s {
+			out = append(out, s)
+		}
+	}
+	return out
+}
+
+// ringing, declined: a LongRing call once the caller answered (the callee rings for a
+// simulated minute), and after its callee declined on the phones page.
+const (
+	ringing  = "InProgress/Success/InProgress"
+	declined = "CannotReach/Success/Rejected"
+)
+
+// loadavg is the machine's load, for the figures.
+func loadavg() string {
+	b, err := os.ReadFile("/proc/loadavg")
+	if err != nil {
+		return "?"
+	}
+	f := strings.Fields(string(b))
+	if len(f) < 3 {
+		return "?"
+	}
+	return strings.Join(f[:3], " ")
+}
+
+// TestClusterDrillKill: SIGKILL of the replica polling a live call. A survivor takes the call
+// over within LEASE_TTL + 2 s, the call ends with its real outcome on the survivors' pages
+// and in the history, and never do two replicas poll it at once.
+func TestClusterDrillKill(t *testing.T) {
+	slow(t)
+	t.Parallel()
+	c := startCluster(t, clusterOptions{speed: 4})
+	jar := c.signIn(t, "demo")
+	pages := c.pages(t, jar)
+	id := c.place(t, jar, -1, rcsim.LongRing.Number)
+	p, _ := c.poller(t, id, 10*time.Second)
+	for i, v := range pages {
+		waitState(t, v, c.ids[i], id, ringing, 10*time.Second)
+	}
+	load := loadavg()
+	killed := time.Now()
+	c.replicas[p].kill()
+	q, first := c.poller(t, id, 20*time.Second, p)
+	takeover := first.Sub(killed)
+	if takeover > leaseTTL+2*time.Second {
+		t.Errorf("%s took call %s over %v after %s was killed, want within LEASE_TTL + 2 s (%v)", c.ids[q], id, takeover, c.ids[p], leaseTTL+2*time.Second)
+	}
+
+	// The callee declines: only the new poller can see it.
+	declinedAt := time.Now()
+	c.act(t, id, rcsim.Callee, rcsim.ActDecline)
+	for i, v := range pages {
+		if i != p {
+			waitState(t, v, c.ids[i], id, declined, 20*time.Second)
+		}
+	}
+	seen := time.Since(declinedAt)
+	if st, live, note := c.storedStatus(t, id); st != declined || live {
+		t.Errorf("call %s in the history: %s (live %v, note %q), want %s, ended", id, st, live, note, declined)
+	}
+	order, minGap := c.pollingFigures(t, id, 1, false)
+	t.Logf("drill: SIGKILL of the poller %s (load %s): %s took over after %v (LEASE_TTL %v); the decline reached the survivors' pages in %v; GETs %s, closest %v apart",
+		c.ids[p], load, c.ids[q], takeover.Round(10*time.Millisecond), leaseTTL, seen.Round(10*time.Millisecond), order, minGap.Round(time.Millisecond))
+}
+
+// TestClusterDrillTerm: SIGTERM of the replica polling a live call. It hands its lease over
+// as it stops: a survivor polls the call within 1.5 s; the page on the stopping replica is
+// told to reconnect (close code 1001), reconnects through the proxy to a survivor and sees
+// the call to its end; the replica exits cleanly.
+func TestClusterDrillTerm(t *testing.T) {
+	slow(t)
+	t.Parallel()
+	c := startCluster(t, clusterOptions{speed: 4})
+	jar := c.signIn(t, "demo")
+	pages := c.pages(t, jar)
+	id := c.place(t, jar, -1, rcsim.LongRing.Number)
+	p, _ := c.poller(t, id, 10*time.Second)
+	for i, v := range pages {
+		waitState(t, v, c.ids[i], id, ringing, 10*time.Second)
+	}
+	load := loadavg()
+	termed := time.Now()
+	c.replicas[p].signal(syscall.SIGTERM)
+
+	// The stopping replica's page is told to reconnect, and does, through the proxy.
+	old := pages[p]
+	select {
+	case <-old.done:
+	case <-time.After(15 * time.Second):
+		t.Fatalf("the page on %s is still open 15 s after SIGTERM", c.ids[p])
+	}
+	closedAfter := time.Since(termed)
+	var ce *websocket.CloseError
+	if !errors.As(old.err, &ce) || ce.Code != websocket.CloseGoingAway {
+		t.Errorf("the page on %s was closed with %v, want close code %d (going away: reconnect)", c.ids[p], old.err, websocket.CloseGoingAway)
+	}
+	q, first := c.poller(t, id, 10*time.Second, p)
+	handover := first.Sub(termed)
+	if handover >= 1500*time.Millisecond {
+		t.Errorf("%s polled call %s %v after %s was sent SIGTERM, want under 1.5 s", c.ids[q], id, handover, c.ids[p])
+	}
+	var again *viewer
+	var on string
+	tries := 0
+	if !waitUntil(10*time.Second, func() bool {
+		tries++
+		v, backend, err := c.page(t, jar, -1)
+		again, on = v, backend
+		return err == nil
+	}) {
+		t.Fatalf("the page could not reconnect through the proxy in 10 s (%d tries)", tries)
+	}
+	if on == c.ids[p] {
+		t.Errorf("the page reconnected to %s, the replica that stopped", on)
+	}
+	waitState(t, again, on, id, ringing, 10*time.Second) // the current state first
+
+	c.act(t, id, rcsim.Callee, rcsim.ActDecline)
+	waitState(t, again, on, id, declined, 20*time.Second)
+	for i, v := range pages {
+		if i != p {
+			waitState(t, v, c.ids[i], id, declined, 20*time.Second)
+		}
+	}
+	if !c.replicas[p].wait(15 * time.Second) {
+		t.Fatalf("%s did not exit within 15 s of SIGTERM", c.ids[p])
+	}
+	exited := time.Since(termed)
+	if code := c.replicas[p].state.ExitCode(); code != 0 {
+		t.Errorf("%s exited with %d after SIGTERM, want 0", c.ids[p], code)
+	}
+	if st, live, note := c.storedStatus(t, id); st != declined || live {
+		t.Errorf("call %s in the history: %s (live %v, note %q), want %s, ended", id, st, live, note, declined)
+	}
+	order, minGap := c.pollingFigures(t, id, 1, true)
+	t.Logf("drill: SIGTERM of the poller %s (load %s): %s polled the call %v later; the page there was closed with 1001 within %v and reconnected to %s (%d tries); %s exited (0) within %v; GETs %s, closest %v apart",
+		c.ids[p], load, c.ids[q], handover.Round(10*time.Millisecond), closedAfter.Round(10*time.Millisecond), on, tries,
+		c.ids[p], exited.Round(10*time.Millisecond), order, minGap.Round(time.Millisecond))
+}
