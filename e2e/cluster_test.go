@@ -553,3 +553,59 @@ func TestClusterDrillTerm(t *testing.T) {
 		c.ids[p], load, c.ids[q], handover.Round(10*time.Millisecond), closedAfter.Round(10*time.Millisecond), on, tries,
 		c.ids[p], exited.Round(10*time.Millisecond), order, minGap.Round(time.Millisecond))
 }
+
+// TestClusterDrillFreeze: SIGSTOP of the replica polling a live call for 2 × LEASE_TTL, then
+// SIGCONT. A survivor takes the call over; the frozen replica, once it runs again, sends no
+// request for that call (its trust window ran out while it was frozen), becomes ready again,
+// and its page, like the others, sees the call to its end.
+func TestClusterDrillFreeze(t *testing.T) {
+	slow(t)
+	t.Parallel()
+	c := startCluster(t, clusterOptions{speed: 4})
+	jar := c.signIn(t, "demo")
+	pages := c.pages(t, jar)
+	id := c.place(t, jar, -1, rcsim.LongRing.Number)
+	p, _ := c.poller(t, id, 10*time.Second)
+	for i, v := range pages {
+		waitState(t, v, c.ids[i], id, ringing, 10*time.Second)
+	}
+	load := loadavg()
+	frozen := time.Now()
+	c.replicas[p].signal(syscall.SIGSTOP)
+	time.Sleep(2 * leaseTTL)
+	c.replicas[p].signal(syscall.SIGCONT)
+	thawed := time.Now()
+	q, first := c.poller(t, id, 10*time.Second, p)
+	if first.After(thawed) {
+		t.Errorf("%s took call %s over only after %s was thawed (%v after the freeze)", c.ids[q], id, c.ids[p], first.Sub(frozen))
+	}
+	if !waitUntil(10*time.Second, c.replicas[p].isReady) {
+		t.Errorf("%s is not ready 10 s after SIGCONT", c.ids[p])
+	}
+	readyAgain := time.Since(thawed)
+
+	c.act(t, id, rcsim.Callee, rcsim.ActDecline)
+	for i, v := range pages {
+		waitState(t, v, c.ids[i], id, declined, 20*time.Second)
+	}
+	if st, live, note := c.storedStatus(t, id); st != declined || live {
+		t.Errorf("call %s in the history: %s (live %v, note %q), want %s, ended", id, st, live, note, declined)
+	}
+	var late []callRequest
+	for _, r := range c.callRequests(t, id) {
+		if r.Replica == c.ids[p] && !r.At.Before(first) {
+			late = append(late, r)
+		}
+	}
+	if len(late) > 0 {
+		t.Errorf("%s sent %d requests for call %s after %s took it over: %+v", c.ids[p], len(late), id, c.ids[q], late)
+	}
+	// Its poller woke up, found its trust window over, and stepped down.
+	if !c.replicas[p].logged("lease lost: another replica polls this call now") {
+		t.Errorf("%s's log does not say its poller stepped down after SIGCONT", c.ids[p])
+	}
+	order, minGap := c.pollingFigures(t, id, 1, false)
+	t.Logf("drill: SIGSTOP of the poller %s for %v (load %s): %s took over %v after the freeze; %s sent %d requests for the call after that, was ready again %v after SIGCONT, and its page saw the call end; GETs %s, closest %v apart",
+		c.ids[p], 2*leaseTTL, load, c.ids[q], first.Sub(frozen).Round(10*time.Millisecond), c.ids[p], len(late),
+		readyAgain.Round(10*time.Millisecond), order, minGap.Round(time.Millisecond))
+}

@@ -375,6 +375,12 @@ func (p *appProcess) exited() bool {
 	}
 }
 
+// logged reports whether the process's log holds s.
+func (p *appProcess) logged(s string) bool {
+	b, _ := os.ReadFile(p.log.Name())
+	return strings.Contains(string(b), s)
+}
+
 // tail is the end of the process's log, without the load balancer's health checks (a
 // cluster drill's proxy asks every replica's /readyz ten times a second).
 func (p *appProcess) tail() string {
