@@ -22,9 +22,11 @@ import (
 	"github.com/gorilla/websocket"
 	"github.com/jackc/pgx/v5"
 
+	"github.com/ringout-dialer/ringout/dialer"
 	"github.com/ringout-dialer/ringout/internal/pgtest"
 	"github.com/ringout-dialer/ringout/internal/simsignin"
 	"github.com/ringout-dialer/ringout/rcsim"
+	"github.com/ringout-dialer/ringout/store"
 )
 
 // The cluster drills (issue 17): the built binary as three replica processes on one
@@ -394,6 +396,29 @@ func (c *procCluster) storedStatus(t *testing.T, id string) (status string, live
 	return call + "/" + caller + "/" + callee, live, note
 }
 
+// storedHistory is the status history of call id's row in PostgreSQL, as "call/caller/callee".
+func (c *procCluster) storedHistory(t *testing.T, id string) []string {
+	t.Helper()
+	conn, err := pgx.Connect(t.Context(), c.dbURL)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close(context.Background())
+	var text string
+	if err := conn.QueryRow(t.Context(), `SELECT history FROM calls WHERE id = $1`, id).Scan(&text); err != nil {
+		t.Fatalf("call %s in PostgreSQL: %v", id, err)
+	}
+	call := dialer.Call{ID: id}
+	if err := store.DecodeHistory(&call, text); err != nil {
+		t.Fatal(err)
+	}
+	var out []string
+	for _, h := range call.History {
+		out = append(out, string(h.Status.Call)+"/"+string(h.Status.Caller)+"/"+string(h.Status.Callee))
+	}
+	return out
+}
+
 // state is a card's "call/caller/callee".
 func state(cd card) string { return cd.Status + "/" + cd.Caller + "/" + cd.Callee }
 
@@ -608,4 +633,38 @@ func TestClusterDrillFreeze(t *testing.T) {
 	t.Logf("drill: SIGSTOP of the poller %s for %v (load %s): %s took over %v after the freeze; %s sent %d requests for the call after that, was ready again %v after SIGCONT, and its page saw the call end; GETs %s, closest %v apart",
 		c.ids[p], 2*leaseTTL, load, c.ids[q], first.Sub(frozen).Round(10*time.Millisecond), c.ids[p], len(late),
 		readyAgain.Round(10*time.Millisecond), order, minGap.Round(time.Millisecond))
+}
+
+// TestClusterDrillSameSequence: pages on all three replicas see the same status sequence of a
+// call (its poller's pages from the hub, the others' through NOTIFY), the one in the history.
+func TestClusterDrillSameSequence(t *testing.T) {
+	slow(t)
+	t.Parallel()
+	c := startCluster(t, clusterOptions{speed: 2})
+	jar := c.signIn(t, "demo")
+	pages := c.pages(t, jar)
+	load := loadavg()
+	placed := time.Now()
+	id := c.place(t, jar, -1, rcsim.Rejected.Number)
+	for _, v := range pages {
+		v.waitFinal(t, id, 20*time.Second)
+	}
+	ended := time.Since(placed)
+	p, _ := c.poller(t, id, time.Second)
+	stored := c.storedHistory(t, id)
+	same := 0
+	for i, v := range pages {
+		got := states(v.history(id))
+		if slices.Equal(got, stored) {
+			same++
+		} else {
+			t.Errorf("the page on %s saw call %s go %v; the history says %v", c.ids[i], id, got, stored)
+		}
+	}
+	if len(stored) < 3 {
+		t.Errorf("the history of call %s has %d states (%v), want at least ringing, answered, rejected: the drill compared too little", id, len(stored), stored)
+	}
+	order, minGap := c.pollingFigures(t, id, 0, false)
+	t.Logf("drill: same sequence on every page (load %s): %d of %d pages saw %s, as the history has it; polled by %s alone (GETs %s, closest %v apart); final on all pages %v after POST",
+		load, same, len(pages), strings.Join(stored, " > "), c.ids[p], order, minGap.Round(time.Millisecond), ended.Round(10*time.Millisecond))
 }
