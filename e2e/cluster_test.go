@@ -11,9 +11,11 @@ import (
 	"net/http/httputil"
 	"net/url"
 	"os"
+	"os/exec"
 	"slices"
 	"strconv"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"syscall"
 	"testing"
@@ -667,4 +669,134 @@ func TestClusterDrillSameSequence(t *testing.T) {
 	order, minGap := c.pollingFigures(t, id, 0, false)
 	t.Logf("drill: same sequence on every page (load %s): %d of %d pages saw %s, as the history has it; polled by %s alone (GETs %s, closest %v apart); final on all pages %v after POST",
 		load, same, len(pages), strings.Join(stored, " > "), c.ids[p], order, minGap.Round(time.Millisecond), ended.Round(10*time.Millisecond))
+}
+
+// ownPostgres starts a throwaway PostgreSQL server of the test's own (scripts/pg-test-server:
+// a drill that restarts it must not disturb the other tests' server) and returns its URL
+// and directory; it is stopped when the test ends.
+func ownPostgres(t *testing.T) (dbURL, dir string) {
+	t.Helper()
+	pgtest.Require(t)
+	out, err := exec.Command("../scripts/pg-test-server", "start").Output()
+	if err != nil {
+		var ee *exec.ExitError
+		if errors.As(err, &ee) {
+			err = fmt.Errorf("%w: %s", err, ee.Stderr)
+		}
+		t.Fatalf("scripts/pg-test-server start: %v", err)
+	}
+	for _, line := range strings.Split(string(out), "\n") {
+		if v, ok := strings.CutPrefix(line, "export "+pgtest.EnvVar+"="); ok {
+			dbURL = strings.Trim(v, "'")
+		}
+		if v, ok := strings.CutPrefix(line, "export RINGOUT_TEST_PG_DIR="); ok {
+			dir = strings.Trim(v, "'")
+		}
+	}
+	if dbURL == "" || dir == "" {
+		t.Fatalf("scripts/pg-test-server start said:\n%s", out)
+	}
+	t.Cleanup(func() { exec.Command("../scripts/pg-test-server", "stop", dir).Run() })
+	return dbURL, dir
+}
+
+// readiness records, until the test ends, when a replica's /readyz last answered other
+// than 200 and when it answered 200 again afterwards.
+type readiness struct {
+	mu                  sync.Mutex
+	downAt, backAt      time.Time
+	downSince, downLast time.Time
+}
+
+func watchReadiness(t *testing.T, url string) *readiness {
+	r := &readiness{}
+	ctx, stop := context.WithCancel(context.Background())
+	t.Cleanup(stop)
+	go func() {
+		hc := &http.Client{Timeout: 2 * time.Second}
+		for ctx.Err() == nil {
+			ok := false
+			if resp, err := hc.Get(url + "/readyz"); err == nil {
+				resp.Body.Close()
+				ok = resp.StatusCode == http.StatusOK
+			}
+			now := time.Now()
+			r.mu.Lock()
+			switch {
+			case !ok && r.downAt.IsZero():
+				r.downAt = now
+			case ok && !r.downAt.IsZero() && r.backAt.IsZero():
+				r.backAt = now
+			}
+			r.mu.Unlock()
+			sleepCtx(ctx, 50*time.Millisecond)
+		}
+	}()
+	return r
+}
+
+// flipped returns when /readyz first failed and when it recovered (zero: not yet).
+func (r *readiness) flipped() (down, back time.Time) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return r.downAt, r.backAt
+}
+
+// TestClusterDrillPostgresRestart: PostgreSQL restarts (pg_ctl restart -m fast) under a live
+// call, whose callee declines meanwhile. Every replica's /readyz turns not-ready and
+// recovers; the decline reaches the pages of all three replicas and the history.
+func TestClusterDrillPostgresRestart(t *testing.T) {
+	slow(t)
+	t.Parallel()
+	dbURL, dir := ownPostgres(t)
+	c := startCluster(t, clusterOptions{speed: 4, dbURL: dbURL})
+	jar := c.signIn(t, "demo")
+	pages := c.pages(t, jar)
+	id := c.place(t, jar, -1, rcsim.LongRing.Number)
+	for i, v := range pages {
+		waitState(t, v, c.ids[i], id, ringing, 10*time.Second)
+	}
+	var ready []*readiness
+	for _, p := range c.replicas {
+		ready = append(ready, watchReadiness(t, p.url))
+	}
+	load := loadavg()
+	restarted := time.Now()
+	restartErr := make(chan error, 1)
+	go func() {
+		out, err := exec.Command("../scripts/pg-test-server", "restart", dir).CombinedOutput()
+		if err != nil {
+			err = fmt.Errorf("%w\n%s", err, out)
+		}
+		restartErr <- err
+	}()
+	// The callee declines while PostgreSQL goes down: the poller sees it when it cannot save
+	// it, and the other replicas' LISTEN connections are down when it can.
+	time.Sleep(150 * time.Millisecond)
+	declinedAt := time.Now()
+	c.act(t, id, rcsim.Callee, rcsim.ActDecline)
+	if err := <-restartErr; err != nil {
+		t.Fatalf("pg_ctl restart: %v", err)
+	}
+	restart := time.Since(restarted)
+	var flips []string
+	for i, r := range ready {
+		if !waitUntil(30*time.Second, func() bool { _, back := r.flipped(); return !back.IsZero() }) {
+			down, _ := r.flipped()
+			t.Fatalf("%s's /readyz did not flip and recover within 30 s of the restart (not ready since %v)", c.ids[i], down)
+		}
+		down, back := r.flipped()
+		flips = append(flips, fmt.Sprintf("%s %v–%v", c.ids[i], down.Sub(restarted).Round(10*time.Millisecond), back.Sub(restarted).Round(10*time.Millisecond)))
+	}
+	recovered := time.Since(restarted)
+	for i, v := range pages {
+		waitState(t, v, c.ids[i], id, declined, 30*time.Second)
+	}
+	seen := time.Since(declinedAt)
+	if st, live, note := c.storedStatus(t, id); st != declined || live {
+		t.Errorf("call %s in the history: %s (live %v, note %q), want %s, ended", id, st, live, note, declined)
+	}
+	order, minGap := c.pollingFigures(t, id, 2, false)
+	t.Logf("drill: PostgreSQL restart (load %s): pg_ctl restart -m fast took %v; /readyz not ready from–to after it: %s; all ready %v after; the decline (150 ms into the restart) was on all pages within %v; GETs %s, closest %v apart",
+		load, restart.Round(10*time.Millisecond), strings.Join(flips, ", "), recovered.Round(10*time.Millisecond), seen.Round(10*time.Millisecond), order, minGap.Round(time.Millisecond))
 }
