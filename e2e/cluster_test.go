@@ -800,3 +800,107 @@ func TestClusterDrillPostgresRestart(t *testing.T) {
 	t.Logf("drill: PostgreSQL restart (load %s): pg_ctl restart -m fast took %v; /readyz not ready from–to after it: %s; all ready %v after; the decline (150 ms into the restart) was on all pages within %v; GETs %s, closest %v apart",
 		load, restart.Round(10*time.Millisecond), strings.Join(flips, ", "), recovered.Round(10*time.Millisecond), seen.Round(10*time.Millisecond), order, minGap.Round(time.Millisecond))
 }
+
+// TestClusterDrillRefreshStorm: access tokens that last 6 s (-sim-access-ttl 24s at speed 4),
+// three users each with a ringing call polled by every replica and a page open on every
+// replica, for 30 s. Each replica keeps needing every user's token, and refresh tokens are
+// single use: the refreshes must be single-flight across the replicas. Nobody is signed out
+// and RingCentral refuses no token request (0 invalid_grant).
+func TestClusterDrillRefreshStorm(t *testing.T) {
+	slow(t)
+	t.Parallel()
+	const storm = 30 * time.Second
+	// 24 s of simulated time at speed 4: 6 s real. Shorter would break RingCentral's Auth
+	// limit (5 token requests a minute per user, here 15 s): a refresh every ¾ of the
+	// lifetime, 4.5 s, is 4 within its window.
+	c := startCluster(t, clusterOptions{speed: 4, simArgs: []string{"-sim-access-ttl", "24s", "-sim-users", "3"}})
+	users := []string{"load1", "load2", "load3"}
+	jars := map[string]http.CookieJar{}
+	var pages []*viewer
+	var calls []string
+	for _, u := range users {
+		jars[u] = c.signIn(t, u)
+		pages = append(pages, c.pages(t, jars[u])...)
+		for i := range c.replicas {
+			id := c.place(t, jars[u], i, rcsim.LongRing.Number) // polled by replica i
+			calls = append(calls, id)
+		}
+	}
+	for _, id := range calls {
+		for _, v := range pages {
+			if v.history(id) != nil {
+				waitState(t, v, "", id, ringing, 10*time.Second)
+			}
+		}
+		c.act(t, id, rcsim.Caller, rcsim.ActAnswer) // rings on until the drill ends
+	}
+	load := loadavg()
+	start := time.Now()
+	time.Sleep(storm)
+
+	for _, u := range users {
+		for i := range c.replicas {
+			if _, body := get(t, c.client(jars[u], i), c.URL+"/"); !strings.Contains(body, `data-testid="signed-in-as"`) {
+				t.Errorf("%s is signed out on %s after the storm", u, c.ids[i])
+			}
+		}
+	}
+	closed := 0
+	for _, v := range pages {
+		select {
+		case <-v.done:
+			closed++
+			t.Errorf("a page was closed during the storm: %v", v.err)
+		default:
+		}
+	}
+	for _, id := range calls {
+		if st, live, note := c.storedStatus(t, id); !live || note == string(dialer.NoteSignedOut) {
+			t.Errorf("call %s stopped during the storm: %s (live %v, note %q)", id, st, live, note)
+		}
+	}
+	tokens := map[int]int{}
+	byReplica, polls := map[string]int{}, map[string]int{}
+	unauthorized := 0
+	for _, r := range simLogAt(t, c.simURL) {
+		if r.Time.Before(c.simAt) {
+			continue
+		}
+		switch {
+		case r.Method == http.MethodPost && r.Path == "/restapi/oauth/token":
+			tokens[r.Status]++
+			if r.Status == http.StatusOK {
+				_, rep, _ := strings.Cut(r.Agent, "replica/")
+				byReplica[rep]++
+			}
+		case r.Status == http.StatusUnauthorized:
+			unauthorized++
+		case r.Method == http.MethodGet && strings.Contains(r.Path, "/ring-out/") && !c.real(r.Time).Before(start):
+			_, rep, _ := strings.Cut(r.Agent, "replica/")
+			polls[rep]++
+		}
+	}
+	for _, id := range c.ids {
+		if polls[id] == 0 {
+			t.Errorf("%s polled nothing during the storm: it did not need the users' tokens", id)
+		}
+	}
+	refused := 0
+	for status, n := range tokens {
+		if status != http.StatusOK {
+			refused += n
+			t.Errorf("%d token requests were answered %d", n, status)
+		}
+	}
+	refreshes := tokens[http.StatusOK] - len(users)
+	if refreshes < 2*len(users) {
+		t.Errorf("only %d refreshes in %v: the storm was no storm", refreshes, storm)
+	}
+	for _, p := range c.replicas {
+		if p.logged("invalid_grant") {
+			t.Errorf("%s's log mentions invalid_grant", p.name)
+		}
+	}
+	t.Logf("drill: refresh storm (load %s): %d users, %d live calls (one per user and replica), %d pages, %v: %d refreshes (token requests by replica, the 3 sign-ins included: %v; GETs during the storm by replica: %v), %d token requests refused (invalid_grant or other), %d API 401s answered; %d pages closed, every user signed in on every replica",
+		load, len(users), len(calls), len(pages), time.Since(start).Round(100*time.Millisecond), refreshes, byReplica, polls, refused, unauthorized, closed)
+}
