@@ -904,3 +904,70 @@ func TestClusterDrillRefreshStorm(t *testing.T) {
 	t.Logf("drill: refresh storm (load %s): %d users, %d live calls (one per user and replica), %d pages, %v: %d refreshes (token requests by replica, the 3 sign-ins included: %v; GETs during the storm by replica: %v), %d token requests refused (invalid_grant or other), %d API 401s answered; %d pages closed, every user signed in on every replica",
 		load, len(users), len(calls), len(pages), time.Since(start).Round(100*time.Millisecond), refreshes, byReplica, polls, refused, unauthorized, closed)
 }
+
+// TestClusterDrillBudgetSoak: one user's six ringing calls, two polled by each replica, and a
+// page of theirs on every replica, for 60 s at the simulator's real pace (speed 1: its Light
+// limit is RingCentral's 50 a minute per user). The replicas together must keep to the user's
+// one budget: no 429, and at most 50 Light requests of the user in any 60 s.
+func TestClusterDrillBudgetSoak(t *testing.T) {
+	slow(t)
+	t.Parallel()
+	const (
+		soak       = 60 * time.Second
+		perReplica = 2
+		lightLimit = 50
+	)
+	c := startCluster(t, clusterOptions{speed: 1})
+	jar := c.signIn(t, "demo")
+	c.pages(t, jar)
+	load := loadavg()
+	start := time.Now()
+	var calls []string
+	for i := range c.replicas {
+		for range perReplica {
+			id := c.place(t, jar, i, rcsim.LongRing.Number)
+			c.act(t, id, rcsim.Caller, rcsim.ActAnswer) // the callee rings until the drill ends
+			calls = append(calls, id)
+		}
+	}
+	time.Sleep(soak - time.Since(start))
+
+	var light []time.Time
+	byReplica := map[string]int{}
+	limited := 0
+	for _, r := range simLogAt(t, c.simURL) {
+		if r.Extension != demoUserID {
+			continue
+		}
+		if r.Status == http.StatusTooManyRequests {
+			limited++
+		}
+		if r.Group == "Light" {
+			light = append(light, c.real(r.Time))
+			_, rep, _ := strings.Cut(r.Agent, "replica/")
+			byReplica[rep]++
+		}
+	}
+	worst := maxInWindow(light, time.Minute)
+	if limited > 0 {
+		t.Errorf("RingCentral answered 429 to %d of the user's requests", limited)
+	}
+	if worst > lightLimit {
+		t.Errorf("%d Light requests of the user within 60 s across the replicas, want at most %d (the user's one budget)", worst, lightLimit)
+	}
+	t.Logf("drill: budget soak (load %s): 1 user, %d ringing calls (%d per replica), pages on all replicas, %v: %d Light requests (%v by replica), at most %d in any 60 s (limit %d); %d answered 429",
+		load, len(calls), perReplica, time.Since(start).Round(100*time.Millisecond), len(light), byReplica, worst, lightLimit, limited)
+}
+
+// maxInWindow is the most instants of ts within any window.
+func maxInWindow(ts []time.Time, window time.Duration) int {
+	slices.SortFunc(ts, func(a, b time.Time) int { return a.Compare(b) })
+	best, j := 0, 0
+	for i := range ts {
+		for ts[i].Sub(ts[j]) >= window {
+			j++
+		}
+		best = max(best, i-j+1)
+	}
+	return best
+}

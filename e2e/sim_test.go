@@ -24,6 +24,7 @@ type simRequest struct {
 	Path      string
 	Extension string
 	Status    int
+	Group     string // the rate-limit group ("" when not throttled)
 	Agent     string // X-User-Agent
 }
 
