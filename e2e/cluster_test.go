@@ -45,6 +45,8 @@ const leaseTTL = 3 * time.Second
 // closer than this mean two replicas polled it at once.
 const minPollGap = 500 * time.Millisecond
 
+type servedRequest struct{ path, replica string }
+
 // procCluster is one cluster of processes.
 type procCluster struct {
 	t        *testing.T
@@ -57,6 +59,9 @@ type procCluster struct {
 	ids      []string      // REPLICA_ID of each replica
 	up       []atomic.Bool // the proxy's view of each replica's /readyz
 	next     atomic.Uint64
+	// The replica the proxy sent each request to, by path, in order.
+	mu     sync.Mutex
+	served []servedRequest
 	// One simulated instant and the real one it was: the simulator's log has simulated
 	// times, which run speed times faster from there.
 	simAt, realAt time.Time
@@ -97,6 +102,9 @@ func startCluster(t *testing.T, o clusterOptions) *procCluster {
 			r.SetURL(u)
 			r.Out.Host = r.In.Host
 			r.Out.Header.Set("X-Test-Backend", c.ids[i])
+			c.mu.Lock()
+			c.served = append(c.served, servedRequest{r.In.URL.Path, c.ids[i]})
+			c.mu.Unlock()
 		},
 		// The test reads which replica answered (a WebSocket's too, on its 101).
 		ModifyResponse: func(resp *http.Response) error {
@@ -970,4 +978,62 @@ func maxInWindow(ts []time.Time, window time.Duration) int {
 		best = max(best, i-j+1)
 	}
 	return best
+}
+
+// TestClusterDrillSignIn: six sign-ins through the round-robin proxy all succeed (the OAuth
+// callback mostly lands on another replica than the /login that began it), each session
+// works on every replica, and signing out on one replica ends the session on all.
+// (The iframe's popup code redeemed on another replica is TestClusterPopupCodeElsewhere,
+// in-process.)
+func TestClusterDrillSignIn(t *testing.T) {
+	slow(t)
+	t.Parallel()
+	c := startCluster(t, clusterOptions{speed: 4})
+	load := loadavg()
+	var jars []http.CookieJar
+	for n := range 6 { // two users: RingCentral allows 5 token requests a minute per user
+		jars = append(jars, c.signIn(t, []string{"demo", "demo2"}[n%2]))
+	}
+	c.mu.Lock()
+	var logins, callbacks []string
+	for _, r := range c.served {
+		switch r.path {
+		case "/login":
+			logins = append(logins, r.replica)
+		case "/oauth/callback":
+			callbacks = append(callbacks, r.replica)
+		}
+	}
+	c.mu.Unlock()
+	elsewhere := 0
+	for k := range min(len(logins), len(callbacks)) {
+		if logins[k] != callbacks[k] {
+			elsewhere++
+		}
+	}
+	if elsewhere == 0 {
+		t.Errorf("every callback came back to the replica of its /login (%v, %v): the drill proved nothing", logins, callbacks)
+	}
+	works := 0
+	for n, jar := range jars {
+		for i := range c.replicas {
+			if _, body := get(t, c.client(jar, i), c.URL+"/"); strings.Contains(body, `data-testid="signed-in-as"`) {
+				works++
+			} else {
+				t.Errorf("sign-in %d: not signed in on %s", n+1, c.ids[i])
+			}
+		}
+	}
+	// Sign out on r2: the session is gone on every replica.
+	jar := jars[5]
+	if status, _ := post(t, c.client(jar, 1), c.URL+"/logout", nil, http.Header{"Origin": {c.URL}}); status >= 400 {
+		t.Fatalf("sign-out on r2: HTTP %d", status)
+	}
+	for i := range c.replicas {
+		if _, body := get(t, c.client(jar, i), c.URL+"/"); strings.Contains(body, `data-testid="signed-in-as"`) {
+			t.Errorf("signed out on r2, still signed in on %s", c.ids[i])
+		}
+	}
+	t.Logf("drill: round-robin sign-in (load %s): %d of 6 sign-ins succeeded, %d of %d callbacks on another replica than their /login (%v / %v); sessions signed in on %d of %d (session, replica) pairs; a sign-out on r2 ended the session on all 3",
+		load, len(jars), elsewhere, len(callbacks), logins, callbacks, works, len(jars)*len(c.replicas))
 }
