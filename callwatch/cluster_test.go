@@ -75,3 +75,35 @@ func TestTakeoverPollsAtOnce(t *testing.T) {
 		}
 	})
 }
+
+// TestClaimReleasedClaimsAtOnce: told that another replica released a lease (it is stopping),
+// the lease loop claims it now, not at its next round (LEASE_TTL/3 later), and polls it. On
+// the fake clock.
+func TestClaimReleasedClaimsAtOnce(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		up := newFake()
+		up.add("101", "c1", step{0, answered, nil})
+		c := newCall("101", "c1")
+		c.Status, c.StartedAt = answered, time.Now().Add(-10*time.Second)
+		st := newMemStore()
+		leases := &fakeLeases{held: map[string]int64{}, st: st}
+		opts := budgetOptions()
+		opts.Leases, opts.LeaseTTL = leases, 3*time.Second
+		w := New(up, st, opts)
+		defer w.Close()
+		time.Sleep(200 * time.Millisecond) // the first round found nothing to claim
+		leases.mu.Lock()
+		leases.orphans = []dialer.Call{c}
+		leases.mu.Unlock()
+		released := time.Now()
+		w.ClaimReleased()
+		time.Sleep(5 * time.Second)
+		gets := up.getTimes("c1")
+		if len(gets) == 0 {
+			t.Fatal("the released call was never polled")
+		}
+		if first := gets[0].Sub(released); first > 100*time.Millisecond {
+			t.Errorf("first GET of the released call %v after the notification, want at once", first)
+		}
+	})
+}

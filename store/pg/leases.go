@@ -106,10 +106,14 @@ func (s *Store) SaveFenced(ctx context.Context, c dialer.Call, epoch int64) (boo
 	return true, nil
 }
 
-// Release ends this replica's lease at epoch now, for another replica to claim.
+// Release ends this replica's lease at epoch now, for another replica to claim, and
+// notifies the replicas ("released:<id>") so that one claims it at once rather than at its
+// next lease round (up to LEASE_TTL/3 later).
 func (s *Store) Release(ctx context.Context, id string, epoch int64) error {
-	_, err := s.pool.Exec(ctx, `UPDATE calls SET lease_until = NULL, poller = ''
-		WHERE id = $1 AND poller = $2 AND lease_epoch = $3`, id, s.opts.Replica, epoch)
+	_, err := s.pool.Exec(ctx, `WITH released AS (
+		UPDATE calls SET lease_until = NULL, poller = ''
+		WHERE id = $1 AND poller = $2 AND lease_epoch = $3 RETURNING id)
+		SELECT count(*) FROM released, LATERAL pg_notify('`+Channel+`', 'released:' || released.id) n`, id, s.opts.Replica, epoch)
 	if err != nil {
 		return fmt.Errorf("store: release lease of %s: %w", id, err)
 	}
