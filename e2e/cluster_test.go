@@ -650,12 +650,18 @@ func TestClusterDrillFreeze(t *testing.T) {
 func TestClusterDrillSameSequence(t *testing.T) {
 	slow(t)
 	t.Parallel()
-	c := startCluster(t, clusterOptions{speed: 2})
+	c := startCluster(t, clusterOptions{speed: 4})
 	jar := c.signIn(t, "demo")
 	pages := c.pages(t, jar)
 	load := loadavg()
 	placed := time.Now()
-	id := c.place(t, jar, -1, rcsim.Rejected.Number)
+	// Three states whatever the machine's load: placed, ringing (the caller answered), and
+	// declined by hand once every page showed it ringing.
+	id := c.place(t, jar, -1, rcsim.LongRing.Number)
+	for i, v := range pages {
+		waitState(t, v, c.ids[i], id, ringing, 10*time.Second)
+	}
+	c.act(t, id, rcsim.Callee, rcsim.ActDecline)
 	for _, v := range pages {
 		v.waitFinal(t, id, 20*time.Second)
 	}
