@@ -382,7 +382,7 @@ func (p *appProcess) logged(s string) bool {
 }
 
 // tail is the end of the process's log, without the load balancer's health checks (a
-// cluster drill's proxy asks every replica's /readyz ten times a second).
+// cluster drill's proxy asks every replica's /readyz five times a second).
 func (p *appProcess) tail() string {
 	b, _ := os.ReadFile(p.log.Name())
 	var kept []string
