@@ -21,6 +21,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/PuerkitoBio/goquery"
 	"github.com/gorilla/websocket"
 	"github.com/jackc/pgx/v5"
 
@@ -1000,9 +1001,8 @@ func maxInWindow(ts []time.Time, window time.Duration) int {
 
 // TestClusterDrillSignIn: six sign-ins through the round-robin proxy all succeed (the OAuth
 // callback mostly lands on another replica than the /login that began it), each session
-// works on every replica, and signing out on one replica ends the session on all.
-// (The iframe's popup code redeemed on another replica is TestClusterPopupCodeElsewhere,
-// in-process.)
+// works on every replica, the iframe's popup code minted on one replica is redeemed on
+// another, and signing out on one replica ends the session on all.
 func TestClusterDrillSignIn(t *testing.T) {
 	slow(t)
 	t.Parallel()
@@ -1042,6 +1042,51 @@ func TestClusterDrillSignIn(t *testing.T) {
 			}
 		}
 	}
+	// The iframe's popup sign-in across replicas: the framed page begins its attempt on r1,
+	// the popup's callback mints the code on r2, the iframe redeems it on r3.
+	frame := &simsignin.FrameJar{}
+	framed := func(i int) *goquery.Document {
+		req, _ := http.NewRequestWithContext(t.Context(), http.MethodGet, c.URL+"/", nil)
+		req.Header.Set("Sec-Fetch-Dest", "iframe")
+		resp, err := c.client(frame, i).Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer resp.Body.Close()
+		doc, err := goquery.NewDocumentFromReader(resp.Body)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return doc
+	}
+	signInPage := framed(0)
+	login, _ := signInPage.Find("[data-popup-login]").Attr("data-popup-login")
+	attempt, _ := signInPage.Find("[data-attempt]").Attr("data-attempt")
+	if login == "" || attempt == "" {
+		t.Fatalf("the framed sign-in page on r1 has no popup sign-in (login %q, attempt %q)", login, attempt)
+	}
+	popupJar, _ := cookiejar.New(nil)
+	_, done := simsignin.Form(t, c.client(popupJar, 1), c.URL+login, "demo")
+	code, _ := done.Find("[data-popup-done]").Attr("data-code")
+	if code == "" {
+		t.Fatal("the popup's callback on r2 minted no code")
+	}
+	redeem := url.Values{"code": {code}, "attempt": {attempt}}
+	if status, body := post(t, c.client(frame, 2), c.URL+"/login/redeem", redeem, http.Header{"Origin": {c.URL}}); status != http.StatusNoContent {
+		t.Fatalf("redeeming r2's popup code on r3: HTTP %d, want 204\n%s", status, body)
+	}
+	framedOn := 0
+	for i := range c.replicas {
+		if framed(i).Find(`[data-testid="signed-in-as"]`).Length() > 0 {
+			framedOn++
+		} else {
+			t.Errorf("the iframe is not signed in on %s", c.ids[i])
+		}
+	}
+	if status, _ := post(t, c.client(frame, 0), c.URL+"/login/redeem", redeem, http.Header{"Origin": {c.URL}}); status != http.StatusBadRequest {
+		t.Errorf("the popup code was redeemed a second time on r1: HTTP %d, want 400", status)
+	}
+
 	// Sign out on r2: the session is gone on every replica.
 	jar := jars[5]
 	if status, _ := post(t, c.client(jar, 1), c.URL+"/logout", nil, http.Header{"Origin": {c.URL}}); status >= 400 {
@@ -1052,6 +1097,6 @@ func TestClusterDrillSignIn(t *testing.T) {
 			t.Errorf("signed out on r2, still signed in on %s", c.ids[i])
 		}
 	}
-	t.Logf("drill: round-robin sign-in (load %s): %d of 6 sign-ins succeeded, %d of %d callbacks on another replica than their /login (%v / %v); sessions signed in on %d of %d (session, replica) pairs; a sign-out on r2 ended the session on all 3",
-		load, len(jars), elsewhere, len(callbacks), logins, callbacks, works, len(jars)*len(c.replicas))
+	t.Logf("drill: round-robin sign-in (load %s): %d of 6 sign-ins succeeded, %d of %d callbacks on another replica than their /login (%v / %v); sessions signed in on %d of %d (session, replica) pairs; a popup code minted on r2 was redeemed on r3 (the iframe then signed in on %d of 3, a second redeem on r1 refused); a sign-out on r2 ended the session on all 3",
+		load, len(jars), elsewhere, len(callbacks), logins, callbacks, works, len(jars)*len(c.replicas), framedOn)
 }
