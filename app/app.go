@@ -121,12 +121,18 @@ func Run(ctx context.Context, args []string, getenv func(string) string, stdout 
 	defer stopSweep()
 	sweeping.Go(func() { sweep(sweepCtx, a, log) })
 	m := metrics.New()
-	rc := gateway.New(a, server, ringcentral.WithObserver(func(g ringcentral.Group, status int, d time.Duration) {
+	pgst, _ := st.(*pg.Store) // cluster mode
+	// In cluster mode every replica spends each user's one budget, live in PostgreSQL (a
+	// row per user and group: store/pg/rate_buckets.go); alone, the process spends its own.
+	var shared ringcentral.SharedBuckets
+	if pgst != nil {
+		shared = pgst.RateBuckets()
+	}
+	rc := gateway.New(a, server, shared, ringcentral.WithObserver(func(g ringcentral.Group, status int, d time.Duration) {
 		m.RingCentralRequest(string(g), status, d)
 	}))
-	// RingCentral's pace survives a restart: its pauses and each user's recent requests
-	// (SQLite; PostgreSQL merges every replica's, but each replica still spends its own
-	// budget between restarts, see the README).
+	// Alone (SQLite), RingCentral's pace survives a restart: its pauses and each user's
+	// recent requests are saved and restored. A cluster's live rows need no saving.
 	if bst, ok := st.(budgetStore); ok {
 		restoreBudgets(ctx, rc.Budgets(), bst, log)
 		sweeping.Go(func() { saveBudgets(sweepCtx, rc.Budgets(), bst, log) })
@@ -137,7 +143,6 @@ func Run(ctx context.Context, args []string, getenv func(string) string, stdout 
 	pollRate, pollBurst := rc.PollPace()
 	wopts := callwatch.Options{Logger: log, OnFinal: m.CallEnded, PollRate: pollRate, PollBurst: max(1, pollBurst-2),
 		LeaseTTL: cfg.LeaseTTL}
-	pgst, _ := st.(*pg.Store) // cluster mode
 	if pgst != nil {
 		wopts.Leases = pgst // one poller per call across the replicas
 	}
@@ -195,7 +200,7 @@ func Run(ctx context.Context, args []string, getenv func(string) string, stdout 
 // the SQLite file in DATA_DIR.
 func openStore(ctx context.Context, cfg config, key []byte, previousKeys [][]byte) (store.DB, error) {
 	if cfg.cluster() {
-		return pg.Open(ctx, cfg.DatabaseURL, pg.Options{Replica: cfg.ReplicaID, LeaseTTL: cfg.LeaseTTL}, key, previousKeys...)
+		return pg.Open(ctx, cfg.DatabaseURL, pg.Options{Replica: cfg.ReplicaID, LeaseTTL: cfg.LeaseTTL, ListenURL: cfg.DatabaseListenURL}, key, previousKeys...)
 	}
 	return store.Open(ctx, filepath.Join(cfg.DataDir, "ringout.db"), key, previousKeys...)
 }

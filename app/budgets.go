@@ -14,8 +14,8 @@ import (
 // long's Light requests, which the 10 % headroom of the budgets covers.
 const budgetSaveEvery = time.Second
 
-// budgetStore keeps the users' rate budgets across restarts: the SQLite store, and the
-// PostgreSQL one, which merges what every replica saves (store/pg/rate_budgets.go).
+// budgetStore keeps the users' rate budgets across restarts: the SQLite store. (In cluster
+// mode the budgets live in PostgreSQL as they are spent: store/pg/rate_buckets.go.)
 type budgetStore interface {
 	RateBudgets(ctx context.Context, now time.Time, window time.Duration) ([]store.RateBudget, error)
 	SaveRateBudgets(ctx context.Context, bs []store.RateBudget) error

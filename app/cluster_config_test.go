@@ -9,7 +9,7 @@ import (
 
 // TestClusterConfig: DATABASE_URL selects cluster mode, which refuses to start without a
 // shared SESSION_SECRET and PUBLIC_URL, or on the embedded simulator, saying what to set;
-// LEASE_TTL defaults to 3s; unset, nothing changes (SQLite, demo mode).
+// LEASE_TTL defaults to 3s; DATABASE_LISTEN_URL, when set, must be PostgreSQL too; unset, nothing changes (SQLite, demo mode).
 func TestClusterConfig(t *testing.T) {
 	full := map[string]string{
 		"DATABASE_URL":     "postgres://u:p@db:5432/ringout",
@@ -58,6 +58,17 @@ func TestClusterConfig(t *testing.T) {
 		{name: "neither", env: without("PUBLIC_URL", "SESSION_SECRET"), wantErr: []string{"SESSION_SECRET", "and PUBLIC_URL"}},
 		{name: "embedded simulator", env: without("RC_CLIENT_ID", "RC_CLIENT_SECRET"), wantErr: []string{"cluster mode", "ringout sim", "RC_SERVER_URL"}},
 		{name: "not a PostgreSQL URL", env: with("DATABASE_URL", "mysql://db/ringout"), wantErr: []string{"DATABASE_URL", "postgres://"}},
+		{name: "DATABASE_LISTEN_URL: LISTEN past PgBouncer", env: with("DATABASE_LISTEN_URL", "postgres://u:p@db-direct:5432/ringout"), check: func(t *testing.T, c config) {
+			if c.DatabaseListenURL != "postgres://u:p@db-direct:5432/ringout" || c.DatabaseURL != full["DATABASE_URL"] {
+				t.Errorf("DatabaseListenURL = %q, DatabaseURL = %q", c.DatabaseListenURL, c.DatabaseURL)
+			}
+		}},
+		{name: "DATABASE_LISTEN_URL unset: DATABASE_URL listens", env: full, check: func(t *testing.T, c config) {
+			if c.DatabaseListenURL != "" {
+				t.Errorf("DatabaseListenURL = %q, want empty", c.DatabaseListenURL)
+			}
+		}},
+		{name: "DATABASE_LISTEN_URL not a PostgreSQL URL", env: with("DATABASE_LISTEN_URL", "db-direct:5432"), wantErr: []string{"DATABASE_LISTEN_URL", "postgres://"}},
 		{name: "LEASE_TTL not a duration", env: with("LEASE_TTL", "3"), wantErr: []string{"LEASE_TTL"}},
 		{name: "LEASE_TTL too short", env: with("LEASE_TTL", "100ms"), wantErr: []string{"LEASE_TTL", "at least 1s"}},
 	} {

@@ -10,6 +10,7 @@ import (
 	"net/http/httptest"
 	"net/http/httputil"
 	"net/url"
+	"os"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -468,38 +469,129 @@ func TestClusterPopupCodeElsewhere(t *testing.T) {
 	}
 }
 
-// TestClusterRateBudgetsSurviveRestart: the rate budget a replica spent (the Heavy request
-// of POST ring-out) is saved in PostgreSQL, and the replica restores it when it restarts.
-func TestClusterRateBudgetsSurviveRestart(t *testing.T) {
-	c := newCluster(t, 2)
+// TestClusterSharedBudget: one user's calls are polled by all three replicas (each places
+// one, and polls it), each replica's scheduler asking for as many GETs as one budget
+// allows: together they stay inside that one budget, cluster-wide, so RingCentral (the
+// simulator, at real speed: its 60 s windows are real minutes) answers no 429 and sees at
+// most 50 Light requests of the user in any 60 s. Then a 429 without Retry-After on one
+// replica's GET pauses the user's Light group on every replica at once, for the 60 s
+// penalty.
+func TestClusterSharedBudget(t *testing.T) {
+	if testing.Short() {
+		t.Skip("slow cluster test (about 30 s): skipped with -short")
+	}
+	c := newCluster(t, 3, func(o *rcsim.Options) { o.Speed = 1 })
 	jar := c.signIn(t, "demo")
-	placeOn(t, c, jar, 0, rcsim.Answered.Number)
+	start := time.Now()
+	var ids []string
+	for i := range c.replicas {
+		ids = append(ids, placeOn(t, c, jar, i, rcsim.LongRing.Number)) // rings a minute: urgent throughout
+	}
+	const soak = 20 * time.Second
+	time.Sleep(soak - time.Since(start))
+
+	var light []time.Time
+	by := map[string]int{}
+	status := map[int]int{}
+	for _, r := range c.sim.Sim.Requests() {
+		status[r.Status]++
+		if r.Group != "Light" {
+			continue
+		}
+		light = append(light, r.Time) // simulated time: real time at speed 1
+		_, rep, _ := strings.Cut(r.Agent, "replica/")
+		by[rep]++
+	}
+	most := 0
+	for i := range light {
+		n := 0
+		for _, at := range light[i:] {
+			if at.Sub(light[i]) < time.Minute {
+				n++
+			}
+		}
+		most = max(most, n)
+	}
+	polled := map[string]bool{}
+	for _, id := range ids {
+		for rep := range c.pollers(id) {
+			polled[rep] = true
+		}
+	}
+	// One budget (Light: 45 of the 50, 9 at once, then one every 1.67 s) allows this many
+	// over the run; three budgets of their own would allow three times as many.
+	elapsed := light[len(light)-1].Sub(light[0])
+	oneBudget := 9 + int(elapsed.Seconds()/(60.0/36))
+	t.Logf("load %s; 3 replicas, 3 ringing calls of one user, %v: %d Light requests (one budget allows %d, three would allow %d), at most %d in 60 s; by replica %v; 429s: %d; statuses %v",
+		loadAverage(), elapsed.Round(time.Millisecond), len(light), oneBudget, 3*oneBudget, most, by, status[http.StatusTooManyRequests], status)
+	if status[http.StatusTooManyRequests] != 0 {
+		t.Errorf("%d × 429 from RingCentral, want none", status[http.StatusTooManyRequests])
+	}
+	if most > 50 {
+		t.Errorf("%d Light requests of one user within 60 s across the replicas, more than RingCentral's 50", most)
+	}
+	if len(light) > oneBudget+4 { // + the sign-in's own read of the extension (auth, outside the budget) and send jitter
+		t.Errorf("%d Light requests in %v: more than one shared budget allows (%d)", len(light), elapsed, oneBudget)
+	}
+	// Each replica claims the call it placed; under a heavy machine load (LEASE_TTL is 1 s
+	// here) another replica's claim round may win one first, so two replicas may share them.
+	if len(polled) < 2 {
+		t.Errorf("the calls were polled by %v, want them spread over the replicas", polled)
+	}
+
+	// A 429 without Retry-After on whichever replica polls next: RingCentral's 60 s penalty
+	// holds the user's Light group on all three replicas.
+	before := len(c.sim.Sim.Requests())
+	if err := c.sim.Sim.AddFault(rcsim.Fault{Method: http.MethodGet, Path: "/ring-out/", Status: http.StatusTooManyRequests, ErrorCode: "CMN-301"}); err != nil {
+		t.Fatal(err)
+	}
+	var hit rcsim.Request
+	for deadline := time.Now().Add(15 * time.Second); hit.Status == 0; time.Sleep(20 * time.Millisecond) {
+		for _, r := range c.sim.Sim.Requests()[before:] {
+			if r.Status == http.StatusTooManyRequests {
+				hit = r
+				break
+			}
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("no GET met the 429")
+		}
+	}
+	const hold = 6 * time.Second
+	time.Sleep(hold)
+	// A request another replica had sent before the 429 was written may still arrive just
+	// after it: allow what was in flight (well under a second), nothing after.
+	const inFlight = 500 * time.Millisecond
+	var during []string
+	for _, r := range c.sim.Sim.Requests()[before:] {
+		if r.Group == "Light" && r.Time.Sub(hit.Time) > inFlight {
+			during = append(during, fmt.Sprintf("%s %s by %s at +%v", r.Method, r.Path, r.Agent, r.Time.Sub(hit.Time).Round(time.Millisecond)))
+		}
+	}
+	var left float64
 	conn, err := pgx.Connect(t.Context(), c.dbURL)
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer conn.Close(context.Background())
-	for deadline := time.Now().Add(10 * time.Second); ; time.Sleep(50 * time.Millisecond) {
-		var n int
-		if err := conn.QueryRow(t.Context(), `SELECT count(*) FROM rate_budgets WHERE grp = 'Heavy' AND cardinality(sent) > 0`).Scan(&n); err != nil {
-			t.Fatal(err)
-		}
-		if n > 0 {
-			break
-		}
-		if time.Now().After(deadline) {
-			t.Fatal("no Heavy rate budget saved in PostgreSQL")
-		}
+	if err := conn.QueryRow(t.Context(), `SELECT extract(epoch FROM paused_until - clock_timestamp()) FROM rate_buckets WHERE grp = 'Light'`).Scan(&left); err != nil {
+		t.Fatal(err)
 	}
-	r := c.replicas[0]
-	r.stop()
-	if err := <-r.done; err != nil {
-		t.Fatalf("replica %s: %v", r.id, err)
+	t.Logf("429 without Retry-After on %s's GET; %v later: %d Light requests of the user after it on any replica, the shared pause has %.1f s left",
+		hit.Agent, hold, len(during), left)
+	if len(during) > 0 {
+		t.Errorf("Light requests during the penalty: %v", during)
 	}
-	before := len(r.output.String())
-	r.start()
-	waitReady(t, r)
-	if after := r.output.String()[before:]; !strings.Contains(after, `"msg":"restored rate budgets"`) {
-		t.Errorf("replica %s did not restore the rate budgets after its restart:\n%s", r.id, after)
+	if left < 60-hold.Seconds()-3 || left > 60 {
+		t.Errorf("the shared pause has %.1f s left %v after the 429, want the rest of the 60 s penalty", left, hold)
 	}
+}
+
+// loadAverage is the machine's load average (/proc/loadavg), for the figures a test prints.
+func loadAverage() string {
+	b, err := os.ReadFile("/proc/loadavg")
+	if err != nil {
+		return "unknown"
+	}
+	return strings.Join(strings.Fields(string(b))[:3], " ")
 }

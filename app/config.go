@@ -37,6 +37,9 @@ type config struct {
 	ReplicaID             string // names this process in X-User-Agent (and, in a cluster, its leases)
 	// DatabaseURL (postgres://…) selects PostgreSQL and cluster mode; empty: SQLite in DATA_DIR.
 	DatabaseURL string
+	// DatabaseListenURL is a direct connection for the replica's LISTEN when DatabaseURL goes
+	// through a transaction-pooling PgBouncer (empty: DatabaseURL).
+	DatabaseListenURL string
 	// LeaseTTL is how long a replica's poller lease lasts without renewal (cluster mode).
 	LeaseTTL time.Duration
 	// MaxConnsPerClient caps the open connections of one client address (0: no cap).
@@ -110,6 +113,7 @@ func parseConfig(args []string, getenv func(string) string, stderr io.Writer) (c
 	readTimeout := fs.String("read_timeout", env("READ_TIMEOUT", "30s"), "time a whole request (headers and body) may take to arrive")
 	fs.StringVar(&c.ReplicaID, "replica_id", env("REPLICA_ID", hostname()), "names this replica (X-User-Agent; default: the host name)")
 	fs.StringVar(&c.DatabaseURL, "database_url", env("DATABASE_URL", ""), "postgres://… selects PostgreSQL and cluster mode (unset: SQLite in DATA_DIR)")
+	fs.StringVar(&c.DatabaseListenURL, "database_listen_url", env("DATABASE_LISTEN_URL", ""), "cluster mode: a direct postgres://… connection for LISTEN when DATABASE_URL goes through PgBouncer transaction pooling (default: DATABASE_URL)")
 	leaseTTL := fs.String("lease_ttl", env("LEASE_TTL", "3s"), "cluster mode: how long a replica's poller lease lasts without renewal")
 	fs.StringVar(&c.SimAddr, "sim_addr", env("SIM_ADDR", "127.0.0.1:8090"), "listen address of `ringout sim`")
 	fs.Float64Var(&c.SimSpeed, "sim-speed", 1, "simulator clock speed factor (demo mode and `ringout sim`)")
@@ -200,9 +204,11 @@ func (c config) checkCluster() error {
 	if !c.cluster() {
 		return nil
 	}
-	u, err := url.Parse(c.DatabaseURL)
-	if err != nil || (u.Scheme != "postgres" && u.Scheme != "postgresql") {
+	if !postgresURL(c.DatabaseURL) {
 		return errors.New("DATABASE_URL must be a PostgreSQL URL like postgres://user:password@host:5432/ringout")
+	}
+	if c.DatabaseListenURL != "" && !postgresURL(c.DatabaseListenURL) {
+		return errors.New("DATABASE_LISTEN_URL must be a PostgreSQL URL like postgres://user:password@db-host:5432/ringout (a direct connection, not through PgBouncer)")
 	}
 	var missing []string
 	if c.SessionSecret == "" {
@@ -220,6 +226,12 @@ func (c config) checkCluster() error {
 			" (or your RingCentral app's)")
 	}
 	return nil
+}
+
+// postgresURL reports whether s is a postgres:// (or postgresql://) URL.
+func postgresURL(s string) bool {
+	u, err := url.Parse(s)
+	return err == nil && (u.Scheme == "postgres" || u.Scheme == "postgresql")
 }
 
 // previousSecrets returns SESSION_SECRET_PREVIOUS's secrets: cookies they signed are still

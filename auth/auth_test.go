@@ -286,6 +286,19 @@ func (h *harness) signIn(c *http.Client, username, password string) string {
 	return home
 }
 
+// signedIn is a new browser signed in as username (its password is the same: demo, demo2)
+// and its session.
+func (h *harness) signedIn(username string) (*http.Client, *auth.Session) {
+	h.t.Helper()
+	c := h.browser()
+	h.signIn(c, username, username)
+	s, ok := h.session(c)
+	if !ok {
+		h.t.Fatalf("%s is not signed in after signing in", username)
+	}
+	return c, s
+}
+
 // session reads the browser's session from the app via the same cookie the app sees.
 func (h *harness) session(c *http.Client) (*auth.Session, bool) {
 	h.t.Helper()

@@ -22,10 +22,8 @@ func (f roundTripFunc) RoundTrip(r *http.Request) (*http.Response, error) { retu
 // call is not lost, and the laptop stays signed in.
 func TestOwnerClientOutlivesSignOut(t *testing.T) {
 	h := newHarness(t)
-	laptop, phone := h.browser(), h.browser()
-	h.signIn(laptop, "demo", "demo")
-	h.signIn(phone, "demo", "demo") // the most recent session
-	ps, _ := h.session(phone)
+	laptop, _ := h.signedIn("demo")
+	phone, ps := h.signedIn("demo") // the most recent session
 
 	// The app's Auth, whose first poll the test holds until the phone has signed out.
 	inFlight, proceed := make(chan struct{}), make(chan struct{})

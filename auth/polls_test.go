@@ -43,17 +43,27 @@ func (b *bearers) count() int {
 	return len(b.seen)
 }
 
-// poller is what a call's poller does at each poll (gateway.GetRingOut): a client for the
-// call's owner, then GET ring-out.
-func poller(t *testing.T, h *harness, a *auth.Auth, owner, id string) func() error {
-	return func() error {
-		hc, err := a.OwnerClient(t.Context(), owner)
+// poller places a call (Long ring) as the session s through a and returns what the call's
+// poller then does at each poll (gateway.GetRingOut): a client for the call's owner, then
+// GET ring-out. The first poll is made and must succeed.
+func poller(t *testing.T, h *harness, a *auth.Auth, s *auth.Session) func() error {
+	t.Helper()
+	ro, err := ringcentral.New(h.sim.URL, a.HTTPClient(s)).CreateRingOut(t.Context(), ringcentral.RingOutRequest{To: rcsim.LongRing.Number})
+	if err != nil {
+		t.Fatal(err)
+	}
+	poll := func() error {
+		hc, err := a.OwnerClient(t.Context(), s.UserID)
 		if err != nil {
 			return err
 		}
-		_, err = ringcentral.New(h.sim.URL, hc).RingOut(t.Context(), id)
+		_, err = ringcentral.New(h.sim.URL, hc).RingOut(t.Context(), ro.ID)
 		return err
 	}
+	if err := poll(); err != nil {
+		t.Fatal(err)
+	}
+	return poll
 }
 
 // TestPollsReadNothing: a call's poller reads nothing from the store in the steady state:
@@ -62,22 +72,12 @@ func poller(t *testing.T, h *harness, a *auth.Auth, owner, id string) func() err
 // without any poll going out with a token that is no longer valid.
 func TestPollsReadNothing(t *testing.T) {
 	h := newHarness(t)
-	laptop, phone := h.browser(), h.browser()
-	h.signIn(laptop, "demo", "demo")
-	h.signIn(phone, "demo", "demo") // the most recent session: the pollers use it
-	ls, _ := h.session(laptop)
-	ps, _ := h.session(phone)
+	laptop, ls := h.signedIn("demo")
+	phone, ps := h.signedIn("demo") // the most recent session: the pollers use it
 	sent := &bearers{next: h.contract}
 	a := h.newAuth(secret, sent)
 	h.auth.Store(a)
-	ro, err := ringcentral.New(h.sim.URL, a.HTTPClient(ps)).CreateRingOut(t.Context(), ringcentral.RingOutRequest{To: rcsim.LongRing.Number})
-	if err != nil {
-		t.Fatal(err)
-	}
-	poll := poller(t, h, a, ps.UserID, ro.ID)
-	if err := poll(); err != nil {
-		t.Fatal(err)
-	}
+	poll := poller(t, h, a, ps)
 	reads := a.StoreReads()
 	const n = 50
 	for i := range n {
@@ -162,18 +162,9 @@ func TestPollsReadNothing(t *testing.T) {
 // begun through another Auth (another replica) is found once the ones held are over.
 func TestPollsFindNewSession(t *testing.T) {
 	h := newHarness(t)
-	phone := h.browser()
-	h.signIn(phone, "demo", "demo")
-	ps, _ := h.session(phone)
+	phone, ps := h.signedIn("demo")
 	a := h.newAuth(secret, h.contract) // the poller's replica
-	ro, err := ringcentral.New(h.sim.URL, a.HTTPClient(ps)).CreateRingOut(t.Context(), ringcentral.RingOutRequest{To: rcsim.LongRing.Number})
-	if err != nil {
-		t.Fatal(err)
-	}
-	poll := poller(t, h, a, ps.UserID, ro.ID)
-	if err := poll(); err != nil {
-		t.Fatal(err)
-	}
+	poll := poller(t, h, a, ps)
 	// The user signs in on a laptop, then out on the phone, both through the harness's own
 	// Auth: the poller's replica hears of neither.
 	laptop := h.browser()

@@ -59,9 +59,7 @@ func refreshes(h *harness) (n, refused int) {
 // released, and the session goes on: after a restart too, and through the next refresh.
 func TestRefreshSurvivesBusyStore(t *testing.T) {
 	h := newHarness(t)
-	c := h.browser()
-	h.signIn(c, "demo", "demo")
-	s, _ := h.session(c)
+	c, s := h.signedIn("demo")
 	before := h.token(c)
 	a := h.auth.Load()
 	api := ringcentral.New(h.sim.URL, a.HTTPClient(s))

@@ -22,16 +22,11 @@ func TestSecretRotation(t *testing.T) {
 
 	// A browser signed in under a secret that is not listed any more.
 	h.restart(lostSecret)
-	gone := h.browser()
-	h.signIn(gone, "demo2", "demo2")
-	goneSession, _ := h.session(gone)
+	_, goneSession := h.signedIn("demo2")
 
 	h.restart(oldSecret)
-	used, idle := h.browser(), h.browser()
-	h.signIn(used, "demo", "demo")
-	h.signIn(idle, "demo2", "demo2")
-	usedSession, _ := h.session(used)
-	idleSession, _ := h.session(idle)
+	used, usedSession := h.signedIn("demo")
+	idle, idleSession := h.signedIn("demo2")
 
 	h.restart(newSecret, oldSecret)
 	if got := home(t, h, used); !strings.HasPrefix(got, "signed in as") {

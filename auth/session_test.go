@@ -37,9 +37,7 @@ func simStatus(t *testing.T, h *harness, tok string) int {
 // the sign-in page says it expired.
 func TestNoRefreshToken(t *testing.T) {
 	h := newHarnessWith(t, rcsim.Options{NoRefreshTokens: true})
-	c := h.browser()
-	h.signIn(c, "demo", "demo")
-	s, _ := h.session(c)
+	c, s := h.signedIn("demo")
 	tok := h.token(c)
 	if tok.RefreshToken != "" {
 		t.Fatalf("the simulator issued a refresh token with NoRefreshTokens")
@@ -146,9 +144,7 @@ func TestSweepRevokes(t *testing.T) {
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			h := newHarnessWith(t, tc.opts)
-			c := h.browser()
-			h.signIn(c, "demo", "demo")
-			s, _ := h.session(c)
+			c, s := h.signedIn("demo")
 			tok := h.token(c)
 			h.clock.Advance(tc.advance) // our clock only: at the simulator the session lives on
 			if err := h.auth.Load().Sweep(t.Context()); err != nil {
@@ -190,9 +186,7 @@ func TestSweepRevokes(t *testing.T) {
 // once more with the new token, and the session goes on.
 func TestRequestInFlightDuringRefresh(t *testing.T) {
 	h := newHarness(t)
-	c := h.browser()
-	h.signIn(c, "demo", "demo")
-	s, _ := h.session(c)
+	c, s := h.signedIn("demo")
 	before := h.token(c)
 	a := h.auth.Load()
 	poller, err := a.OwnerClient(t.Context(), s.UserID)

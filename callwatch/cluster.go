@@ -37,9 +37,11 @@ type Leases interface {
 // errLeaseLost is what a fenced save returns once another replica holds the call's lease.
 var errLeaseLost = errors.New("callwatch: this replica no longer holds the call's lease")
 
-// claimBatch caps the expired leases one replica claims per round, so that the replicas
-// share a burst of orphaned calls (after a replica died) rather than one taking them all.
-const claimBatch = 8
+// claimBatch caps the expired leases one replica claims per round. The store deals the
+// orphans of a dead replica out among the survivors (store/pg ClaimExpired), so the cap
+// only bounds one round's work: a survivor of three takes up its ~half of a dead replica's
+// calls in one round, and the rest in the next.
+const claimBatch = 500
 
 // fencedStore is the Store of a clustered Watcher: SaveCall goes through the call's
 // lease (SaveFenced with the epoch of its local poller).

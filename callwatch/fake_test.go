@@ -314,6 +314,29 @@ func eventually(t *testing.T, what string, cond func() bool) {
 	}
 }
 
+// watchC1 starts a Watcher on up with opts as given (not newWatcher's), subscribes to owner 101's changes and has it
+// watch 101's call c1; the subscription and the Watcher close when the test ends.
+func watchC1(t *testing.T, up *fakeUpstream, opts Options) (*Watcher, *Subscription) {
+	t.Helper()
+	w := New(up, newMemStore(), opts)
+	t.Cleanup(w.Close)
+	sub := subscribe(t, w, "101", 64)
+	w.Watch(newCall("101", "c1"))
+	return w, sub
+}
+
+// finalState reads sub until a final state and returns it, with no time limit (until has
+// one): in a bubble a call may take hours.
+func finalState(sub *Subscription) dialer.Call {
+	var c dialer.Call
+	for got := range sub.C {
+		if c = *got; c.Status.Final() {
+			break
+		}
+	}
+	return c
+}
+
 func newCall(owner, id string) dialer.Call {
 	return dialer.Call{ID: id, Owner: owner, From: "+16505550101", To: "+16505550123", Status: ringing}
 }

@@ -28,21 +28,9 @@ func TestConnectedCallIsFollowedForHours(t *testing.T) {
 				up := newFake()
 				up.add("101", "c1", step{0, ringing, nil}, step{2 * time.Second, answered, nil},
 					step{5 * time.Second, connected, nil}, tc.end)
-				w := New(up, newMemStore(), Options{}) // the defaults, as the app runs it
-				defer w.Close()
-				sub, err := w.Subscribe("101", 64)
-				if err != nil {
-					t.Fatal(err)
-				}
-				defer sub.Close()
 				start := time.Now()
-				w.Watch(newCall("101", "c1"))
-				var c dialer.Call
-				for got := range sub.C {
-					if c = *got; c.Status.Final() {
-						break
-					}
-				}
+				_, sub := watchC1(t, up, Options{}) // the defaults, as the app runs it
+				c := finalState(sub)
 				if c.Status != tc.want || c.Note != dialer.NoteNone {
 					t.Errorf("after %v the call ended as %+v (note %q), want %+v and no note",
 						time.Since(start), c.Status, c.Note, tc.want)
@@ -64,20 +52,8 @@ func TestRingingCallStillHitsTheCeiling(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		up := newFake()
 		up.add("101", "c1", step{0, answered, nil})
-		w := New(up, newMemStore(), Options{})
-		defer w.Close()
-		sub, err := w.Subscribe("101", 64)
-		if err != nil {
-			t.Fatal(err)
-		}
-		defer sub.Close()
-		w.Watch(newCall("101", "c1"))
-		var c dialer.Call
-		for got := range sub.C {
-			if c = *got; c.Status.Final() {
-				break
-			}
-		}
+		_, sub := watchC1(t, up, Options{})
+		c := finalState(sub)
 		if c.Status.Call != dialer.CallLost || c.Note != dialer.NoteCeiling || c.Watched != 10*time.Minute {
 			t.Errorf("ended as %+v %q %v, want Lost at the 10 min ceiling", c.Status, c.Note, c.Watched)
 		}
@@ -114,14 +90,7 @@ func TestOutcomesAreNotLost(t *testing.T) {
 			synctest.Test(t, func(t *testing.T) {
 				up := newFake()
 				up.add("101", "c1", tc.script...)
-				w := New(up, newMemStore(), Options{})
-				defer w.Close()
-				sub, err := w.Subscribe("101", 64)
-				if err != nil {
-					t.Fatal(err)
-				}
-				defer sub.Close()
-				w.Watch(newCall("101", "c1"))
+				w, sub := watchC1(t, up, Options{})
 				if tc.cancelAt > 0 {
 					time.Sleep(tc.cancelAt)
 					if err := w.Cancel(t.Context(), "101", "c1"); err != nil {

@@ -219,14 +219,7 @@ func TestCancelPreemptsADelayedPoll(t *testing.T) {
 		up := newFake()
 		fc := up.add("101", "c1", step{0, ringing, nil})
 		fc.afterCancel = []step{{0, dialer.Status{}, dialer.ErrCallGone}}
-		w := New(up, newMemStore(), budgetOptions())
-		defer w.Close()
-		sub, err := w.Subscribe("101", 64)
-		if err != nil {
-			t.Fatal(err)
-		}
-		defer sub.Close()
-		w.Watch(newCall("101", "c1"))
+		w, sub := watchC1(t, up, budgetOptions())
 		time.Sleep(5 * time.Second) // polled a few times
 		up.mu.Lock()
 		up.getDelay = 25 * time.Second
@@ -247,13 +240,7 @@ func TestCancelPreemptsADelayedPoll(t *testing.T) {
 		up.mu.Lock()
 		up.getDelay = 0
 		up.mu.Unlock()
-		var c dialer.Call
-		for got := range sub.C {
-			if c = *got; c.Status.Final() {
-				break
-			}
-		}
-		if c.Status.Call != dialer.CallCanceled {
+		if c := finalState(sub); c.Status.Call != dialer.CallCanceled {
 			t.Errorf("ended as %+v, want Canceled", c.Status)
 		}
 	})

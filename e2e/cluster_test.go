@@ -208,7 +208,7 @@ func (c *procCluster) calibrate() {
 		samples[agent] = sample{before, time.Now()}
 	}
 	best := time.Duration(-1)
-	for _, r := range simLogAt(c.t, c.simURL) {
+	for _, r := range simLogVia(c.t, http.DefaultClient, c.simURL) {
 		if sm, ok := samples[r.Agent]; ok {
 			if rtt := sm.after.Sub(sm.before); best < 0 || rtt < best {
 				best, c.simAt, c.realAt = rtt, r.Time, sm.before.Add(rtt/2)
@@ -315,7 +315,7 @@ type callRequest struct {
 func (c *procCluster) callRequests(t *testing.T, id string) []callRequest {
 	t.Helper()
 	var out []callRequest
-	for _, r := range simLogAt(t, c.simURL) {
+	for _, r := range simLogVia(t, http.DefaultClient, c.simURL) {
 		if strings.HasSuffix(strings.TrimSuffix(r.Path, "/"), "/ring-out/"+id) {
 			_, rep, _ := strings.Cut(r.Agent, "replica/")
 			out = append(out, callRequest{At: c.real(r.Time), Method: r.Method, Replica: rep, Status: r.Status})
@@ -889,7 +889,7 @@ func TestClusterDrillRefreshStorm(t *testing.T) {
 	tokens := map[int]int{}
 	byReplica, polls := map[string]int{}, map[string]int{}
 	unauthorized := 0
-	for _, r := range simLogAt(t, c.simURL) {
+	for _, r := range simLogVia(t, http.DefaultClient, c.simURL) {
 		if r.Time.Before(c.simAt) {
 			continue
 		}
@@ -962,7 +962,7 @@ func TestClusterDrillBudgetSoak(t *testing.T) {
 	var light []time.Time
 	byReplica := map[string]int{}
 	limited := 0
-	for _, r := range simLogAt(t, c.simURL) {
+	for _, r := range simLogVia(t, http.DefaultClient, c.simURL) {
 		if r.Extension != demoUserID {
 			continue
 		}

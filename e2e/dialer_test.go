@@ -477,6 +477,10 @@ func TestBrowserPageWeight(t *testing.T) {
 		chromedp.WaitVisible(byTestID("signed-in-as"), chromedp.ByQuery),
 		chromedp.Poll(`document.readyState === 'complete' && document.querySelector('#ws-status')?.dataset.state === 'live'`, nil),
 		chromedp.Evaluate(`document.querySelectorAll('[data-testid=recent-call]').length`, &rows),
+		// The number field focused, as a person about to type: the page fetches the company
+		// directory then (it may already have, if the field took the focus at load).
+		chromedp.Focus(`[data-directory]`, chromedp.ByQuery),
+		chromedp.Poll(`performance.getEntriesByType('resource').some((e) => e.name.includes('/directory'))`, nil),
 	)
 	time.Sleep(300 * time.Millisecond) // the last loadingFinished events
 	if rows != 20 {

@@ -245,8 +245,7 @@ func TestFaultsOnPlacingACall(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			t.Parallel()
-			dataDir := t.TempDir()
-			app := startApp(t, map[string]string{"DATA_DIR": dataDir}, "-sim-speed", "4")
+			app := startApp(t, nil, "-sim-speed", "4")
 			c := httpSignIn(t, app, "demo")
 			tt.fault.Method, tt.fault.Path = "POST", "/ring-out"
 			addFault(t, app.URL+"/sim", tt.fault)

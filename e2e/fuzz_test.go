@@ -93,14 +93,7 @@ func FuzzWebSocketFrames(f *testing.F) {
 		f.Add(s)
 	}
 	f.Fuzz(func(t *testing.T, frames []byte) {
-		conn, resp, err := dialWS(t, app.URL, c, app.URL)
-		if err != nil {
-			status := 0
-			if resp != nil {
-				status = resp.StatusCode
-			}
-			t.Fatalf("WebSocket: %v (HTTP %d)", err, status)
-		}
+		conn := openWS(t, app.URL, c)
 		defer conn.Close()
 		raw := conn.UnderlyingConn().(*net.TCPConn)
 		raw.SetDeadline(time.Now().Add(5 * time.Second))

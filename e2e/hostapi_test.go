@@ -3,7 +3,6 @@ package e2e
 import (
 	"context"
 	"crypto/tls"
-	"encoding/json"
 	"fmt"
 	"net"
 	"net/http"
@@ -33,16 +32,7 @@ func embedSimPOSTs(t *testing.T, s *embedSites) int {
 			return (&net.Dialer{}).DialContext(ctx, network, "127.0.0.1:"+port)
 		},
 	}}
-	resp, err := c.Get(s.app.URL + "/sim/_admin/requests")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer resp.Body.Close()
-	var reqs []simRequest
-	if err := json.NewDecoder(resp.Body).Decode(&reqs); err != nil {
-		t.Fatal(err)
-	}
-	return len(ringOutRequests(reqs, http.MethodPost, ""))
+	return len(ringOutRequests(simLogVia(t, c, s.app.URL+"/sim"), http.MethodPost, ""))
 }
 
 // popupSignIn signs in as demo through the framed sign-in page's popup and returns the frame

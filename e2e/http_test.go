@@ -163,8 +163,8 @@ func dialWS(t testing.TB, appURL string, c *http.Client, origin string) (*websoc
 	return d.DialContext(t.Context(), "ws"+strings.TrimPrefix(appURL, "http")+"/ws", h)
 }
 
-// watch opens the WebSocket as the client's page would.
-func watch(t testing.TB, appURL string, c *http.Client) *viewer {
+// openWS opens the WebSocket as the client's page would (its own origin), or fails the test.
+func openWS(t testing.TB, appURL string, c *http.Client) *websocket.Conn {
 	t.Helper()
 	conn, resp, err := dialWS(t, appURL, c, appURL)
 	if err != nil {
@@ -174,7 +174,13 @@ func watch(t testing.TB, appURL string, c *http.Client) *viewer {
 		}
 		t.Fatalf("WebSocket: %v (HTTP %d)", err, status)
 	}
-	return newViewer(t, conn)
+	return conn
+}
+
+// watch opens the WebSocket as the client's page would and keeps what it is sent.
+func watch(t testing.TB, appURL string, c *http.Client) *viewer {
+	t.Helper()
+	return newViewer(t, openWS(t, appURL, c))
 }
 
 // newViewer keeps every call card conn is sent until it closes (when the test ends at the

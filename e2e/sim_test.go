@@ -30,14 +30,14 @@ type simRequest struct {
 
 func simLog(t *testing.T, app *testApp) []simRequest {
 	t.Helper()
-	return simLogAt(t, app.URL+"/sim")
+	return simLogVia(t, http.DefaultClient, app.URL+"/sim")
 }
 
-// simLogAt reads the request log of the simulator served at base (the embedded one's is
-// app.URL+"/sim", a `ringout sim` process's its own address).
-func simLogAt(t *testing.T, base string) []simRequest {
+// simLogVia reads, with the client c, the request log of the simulator served at base: the
+// embedded one's is app.URL+"/sim", a `ringout sim` process's its own address.
+func simLogVia(t *testing.T, c *http.Client, base string) []simRequest {
 	t.Helper()
-	resp, err := http.Get(base + "/_admin/requests")
+	resp, err := c.Get(base + "/_admin/requests")
 	if err != nil {
 		t.Fatal(err)
 	}

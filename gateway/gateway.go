@@ -31,18 +31,25 @@ type Gateway struct {
 	opts    []ringcentral.Option
 }
 
-// New returns the gateway to the API at server. opts are added to every client it hands
-// out (e.g. ringcentral.WithObserver for metrics).
-func New(a Auth, server string, opts ...ringcentral.Option) *Gateway {
+// New returns the gateway to the API at server. shared, when not nil, holds the users'
+// rate budgets that every replica of a cluster spends (store/pg's rate buckets); nil: this
+// process's own, in memory. opts are added to every client it hands out (e.g.
+// ringcentral.WithObserver for metrics).
+func New(a Auth, server string, shared ringcentral.SharedBuckets, opts ...ringcentral.Option) *Gateway {
 	// Leave 10 % of each limit for requests we do not schedule (other apps of the user).
-	return &Gateway{auth: a, server: server, budgets: ringcentral.NewBudgets(nil, time.Minute, 0.1), opts: opts}
+	budgets := ringcentral.NewBudgets(nil, time.Minute, 0.1)
+	if shared != nil {
+		budgets = ringcentral.NewSharedBudgets(nil, time.Minute, 0.1, shared)
+	}
+	return &Gateway{auth: a, server: server, budgets: budgets, opts: opts}
 }
 
 // PollPace is the steady rate (GETs per second) and the burst of every user's Light
 // budget, which the call pollers' scheduler plans with.
 func (g *Gateway) PollPace() (perSecond float64, burst int) { return g.budgets.Pace(ringcentral.Light) }
 
-// Budgets are the users' rate budgets, to save them and put them back across a restart.
+// Budgets are the users' rate budgets, to save them and put them back across a restart
+// (single-process mode; shared ones need no saving).
 func (g *Gateway) Budgets() *ringcentral.Budgets { return g.budgets }
 
 // forSession returns a client acting as the session's user. Its reads do not hold a page

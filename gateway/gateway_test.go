@@ -52,7 +52,7 @@ func TestOneBudgetPerUser(t *testing.T) {
 	}))
 	defer rc.Close()
 	var observed atomic.Int32
-	g := gateway.New(users{rc.Client()}, rc.URL, ringcentral.WithObserver(func(ringcentral.Group, int, time.Duration) { observed.Add(1) }))
+	g := gateway.New(users{rc.Client()}, rc.URL, nil, ringcentral.WithObserver(func(ringcentral.Group, int, time.Duration) { observed.Add(1) }))
 	ctx := t.Context()
 	s := &auth.Session{ID: "s", UserID: "7"}
 	// Heavy allows 4 at once (of 9 usable a minute): 3 calls placed from a page…

@@ -241,11 +241,8 @@ func TestCancel(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			synctest.Test(t, func(t *testing.T) {
-				h := newHarness(t, options{})
-				b := h.signIn("demo")
+				h, b, id := ringingCall(t)
 				user := b.user()
-				id := b.place(rcsim.CallerNoAnswer.Number)
-				h.waitFor(user, id, func(c dialer.Call) bool { return len(c.History) > 0 })
 				if tt.prepare != nil {
 					tt.prepare(h, id)
 					h.waitFor(user, id, tt.ready)
@@ -306,17 +303,25 @@ func TestCancel(t *testing.T) {
 	}
 }
 
+// ringingCall is what the cancel tests cancel: demo signed in on a new harness, and a call
+// placed whose first leg rings unanswered (CallerNoAnswer), once a poll has seen it.
+func ringingCall(t *testing.T) (*harness, *browser, string) {
+	t.Helper()
+	h := newHarness(t, options{})
+	b := h.signIn("demo")
+	id := b.place(rcsim.CallerNoAnswer.Number)
+	h.waitFor(b.user(), id, func(c dialer.Call) bool { return len(c.History) > 0 })
+	return h, b, id
+}
+
 // TestCancelRefusalStays: a cancel refused (here RingCentral's 429) is said on the card
 // and stays there through later updates (the next poll, your phone answering), until the
 // person cancels again or the call can no longer be canceled.
 func TestCancelRefusalStays(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
-		h := newHarness(t, options{})
-		b := h.signIn("demo")
+		h, b, id := ringingCall(t)
 		user := b.user()
 		refused := views.NoteSentence(dialer.NoteCancelRateLimited, 0)
-		id := b.place(rcsim.CallerNoAnswer.Number)
-		h.waitFor(user, id, func(c dialer.Call) bool { return len(c.History) > 0 })
 		h.fault(rcsim.Fault{Method: "DELETE", Path: "/ring-out/", Status: 429, RetryAfter: 20})
 		if r := b.fetch("/calls/"+id+"/cancel", nil); r.status != 200 || r.count("call-note") != 1 {
 			t.Fatalf("refused cancel = %d, note %q", r.status, r.text("call-note"))
@@ -354,11 +359,8 @@ func TestCancelRefusalStays(t *testing.T) {
 // canceled (both phones connected).
 func TestCancelRefusalGoesWhenMoot(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
-		h := newHarness(t, options{})
-		b := h.signIn("demo")
+		h, b, id := ringingCall(t)
 		user := b.user()
-		id := b.place(rcsim.CallerNoAnswer.Number)
-		h.waitFor(user, id, func(c dialer.Call) bool { return len(c.History) > 0 })
 		h.fault(rcsim.Fault{Method: "DELETE", Path: "/ring-out/", Status: 500})
 		b.fetch("/calls/"+id+"/cancel", nil)
 		h.waitFor(user, id, func(c dialer.Call) bool { return c.Note == dialer.NoteCancelFailed })

@@ -17,6 +17,7 @@ import (
 	"github.com/ringout-dialer/ringout/auth"
 	"github.com/ringout-dialer/ringout/dialer"
 	"github.com/ringout-dialer/ringout/phone"
+	"github.com/ringout-dialer/ringout/static"
 )
 
 // The company directory (GET account/~/directory/entries, Medium group) is read once per
@@ -46,6 +47,7 @@ type colleague struct {
 type accountDirectory struct {
 	list []colleague
 	json []byte
+	gz   []byte // json gzipped once, as most browsers ask: a thousand colleagues are ~100 KB of JSON
 	etag string
 	at   time.Time // when it was read (or, after a failure, when to try again less directoryRefresh)
 }
@@ -96,7 +98,7 @@ func (a *App) readDirectory(ctx context.Context, s *auth.Session, key string, ol
 		a.explainRC(ctx, opDirectory, err) // logged; the page works without suggestions
 		d = &accountDirectory{json: []byte("[]"), at: a.Now().Add(directoryRetry - directoryRefresh)}
 		if old != nil {
-			d.list, d.json, d.etag = old.list, old.json, old.etag
+			d.list, d.json, d.gz, d.etag = old.list, old.json, old.gz, old.etag
 		}
 	default:
 		d = &accountDirectory{list: []colleague{}, at: a.Now()}
@@ -109,6 +111,7 @@ func (a *App) readDirectory(ctx context.Context, s *auth.Session, key string, ol
 				Number: number, Shown: phone.Display(number, s.HomeCountry)})
 		}
 		d.json, _ = json.Marshal(d.list)
+		d.gz = static.Gzip(d.json)
 		sum := sha256.Sum256(d.json)
 		d.etag = `"` + hex.EncodeToString(sum[:12]) + `"`
 	}
@@ -128,16 +131,22 @@ func (a *App) directoryJSON(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	body, etag := []byte("[]"), ""
+	h := w.Header()
 	if d := a.directory(r.Context(), s, true); d != nil {
 		body, etag = d.json, d.etag
+		if d.gz != nil && static.AcceptsGzip(r) {
+			// Its own entity tag: the gzipped body is another representation (RFC 9110 8.8.3).
+			body, etag = d.gz, strings.TrimSuffix(etag, `"`)+`-gz"`
+			h.Set("Content-Encoding", "gzip")
+		}
 	}
-	h := w.Header()
 	h.Set("Content-Type", "application/json")
 	h.Set("Cache-Control", "private, max-age="+strconv.Itoa(int(directoryMaxAge/time.Second)))
-	h.Set("Vary", "Cookie")
+	h.Set("Vary", "Cookie, Accept-Encoding")
 	if etag != "" {
 		h.Set("ETag", etag)
 		if r.Header.Get("If-None-Match") == etag {
+			h.Del("Content-Encoding")
 			w.WriteHeader(http.StatusNotModified)
 			return
 		}

@@ -56,6 +56,17 @@ func TestDirectory(t *testing.T) {
 		if again.status != http.StatusNotModified {
 			t.Errorf("revalidation = %d, want 304", again.status)
 		}
+		// Asked for gzip (as browsers do), it comes gzipped, under its own ETag.
+		zipped := b.do(http.MethodGet, appURL+"/directory", nil, "", http.Header{"Accept-Encoding": {"gzip"}})
+		if zipped.header.Get("Content-Encoding") != "gzip" || zipped.header.Get("ETag") == r.header.Get("ETag") ||
+			len(zipped.body) >= len(r.body) {
+			t.Errorf("GET /directory with gzip: %d bytes, %v; want gzipped under another ETag than %d bytes", len(zipped.body), zipped.header, len(r.body))
+		} else if plain := gunzip(t, zipped.body); plain != r.body {
+			t.Errorf("the gzipped directory reads %.200s, want %.200s", plain, r.body)
+		}
+		if again := b.do(http.MethodGet, appURL+"/directory", nil, "", http.Header{"Accept-Encoding": {"gzip"}, "If-None-Match": {zipped.header.Get("ETag")}}); again.status != http.StatusNotModified {
+			t.Errorf("revalidation of the gzipped directory = %d, want 304", again.status)
+		}
 		// Another user of the account, more pages: still the one read.
 		other := h.signIn("demo2")
 		other.get("/")

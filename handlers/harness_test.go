@@ -147,7 +147,7 @@ func newHarness(t *testing.T, o options) *harness {
 	if err != nil {
 		t.Fatal(err)
 	}
-	gw := gateway.New(h.auth, simURL)
+	gw := gateway.New(h.auth, simURL, nil)
 	h.watcher = callwatch.New(gw, h.st, callwatch.Options{Logger: log, MaxSubscribersPerOwner: o.maxPages, SaveTimeout: o.saveTimeout})
 	t.Cleanup(h.watcher.Close)
 	var m *metrics.Metrics

@@ -286,16 +286,23 @@ func TestPagesCompressed(t *testing.T) {
 	if !strings.Contains(zipped.header.Get("Vary"), "Accept-Encoding") {
 		t.Errorf("Vary %q, want it to name Accept-Encoding (caches must keep both)", zipped.header.Get("Vary"))
 	}
-	zr, err := gzip.NewReader(strings.NewReader(zipped.body))
-	if err != nil {
-		t.Fatal(err)
-	}
-	page, err := io.ReadAll(zr)
-	if err != nil {
-		t.Fatal(err)
-	}
+	page := gunzip(t, zipped.body)
 	t.Logf("dialer page with 3 recent calls: %d B, %d B gzipped", len(plain.body), len(zipped.body))
-	if !strings.Contains(string(page), `data-testid="signed-in-as"`) || len(zipped.body)*3 > len(plain.body) {
+	if !strings.Contains(page, `data-testid="signed-in-as"`) || len(zipped.body)*3 > len(plain.body) {
 		t.Errorf("gzipped page is %d B of %d B, or is not the dialer", len(zipped.body), len(plain.body))
 	}
+}
+
+// gunzip is body, gzipped, as it reads.
+func gunzip(t *testing.T, body string) string {
+	t.Helper()
+	zr, err := gzip.NewReader(strings.NewReader(body))
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, err := io.ReadAll(zr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return string(b)
 }

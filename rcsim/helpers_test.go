@@ -104,14 +104,20 @@ func (e *env) do(method, path, token string, body io.Reader, contentType string)
 	if contentType != "" {
 		req.Header.Set("Content-Type", contentType)
 	}
+	return e.send(e.t, req)
+}
+
+// send sends req to the simulator and reads the whole answer; t is the (sub)test it is for.
+func (e *env) send(t *testing.T, req *http.Request) response {
+	t.Helper()
 	resp, err := e.hc.Do(req)
 	if err != nil {
-		e.t.Fatalf("%s %s: %v", method, path, err)
+		t.Fatalf("%s %s: %v", req.Method, req.URL.Path, err)
 	}
 	defer resp.Body.Close()
 	b, err := io.ReadAll(resp.Body)
 	if err != nil {
-		e.t.Fatal(err)
+		t.Fatal(err)
 	}
 	return response{resp.StatusCode, resp.Header, b}
 }
@@ -131,13 +137,7 @@ func (e *env) tokenRequest(path string, form url.Values) response {
 	}
 	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
 	req.SetBasicAuth(rcsim.DemoClientID, rcsim.DemoClientSecret)
-	resp, err := e.hc.Do(req)
-	if err != nil {
-		e.t.Fatal(err)
-	}
-	defer resp.Body.Close()
-	b, _ := io.ReadAll(resp.Body)
-	return response{resp.StatusCode, resp.Header, b}
+	return e.send(e.t, req)
 }
 
 // login signs a user in with the password grant and returns the token response.

@@ -179,14 +179,7 @@ func TestTokenGrants(t *testing.T) {
 			if tt.basicAuth {
 				req.SetBasicAuth(rcsim.DemoClientID, rcsim.DemoClientSecret)
 			}
-			resp, err := e.hc.Do(req)
-			if err != nil {
-				t.Fatal(err)
-			}
-			defer resp.Body.Close()
-			var b bytes.Buffer
-			b.ReadFrom(resp.Body)
-			r := response{resp.StatusCode, resp.Header, b.Bytes()}
+			r := e.send(t, req)
 			if r.status != tt.wantCode {
 				t.Fatalf("status %d, want %d: %s", r.status, tt.wantCode, r.body)
 			}
@@ -270,14 +263,7 @@ func TestUnauthorized(t *testing.T) {
 			if tt.header != "" {
 				req.Header.Set("Authorization", tt.header)
 			}
-			resp, err := e.hc.Do(req)
-			if err != nil {
-				t.Fatal(err)
-			}
-			defer resp.Body.Close()
-			var b bytes.Buffer
-			b.ReadFrom(resp.Body)
-			r := response{resp.StatusCode, resp.Header, b.Bytes()}
+			r := e.send(t, req)
 			if r.status != http.StatusUnauthorized || r.errorCode(t) != tt.wantCode {
 				t.Errorf("%d %s, want 401 %s", r.status, r.body, tt.wantCode)
 			}

@@ -40,13 +40,7 @@ func (e *env) act(call, leg, action string, header http.Header) response {
 	for k, v := range header {
 		req.Header[k] = v
 	}
-	resp, err := e.hc.Do(req)
-	if err != nil {
-		e.t.Fatal(err)
-	}
-	defer resp.Body.Close()
-	b, _ := io.ReadAll(resp.Body)
-	return response{resp.StatusCode, resp.Header, b}
+	return e.send(e.t, req)
 }
 
 // phoneState is what one phone of a call shows: its data-state, data-status and buttons.

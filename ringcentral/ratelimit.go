@@ -77,6 +77,10 @@ type Budget struct {
 	sent    map[Group][]time.Time
 	dirty   bool
 	changed func(urgent bool) // told about each change (Budgets: wakes the saver); may be nil
+	// shared, when set, holds the buckets and pauses of user that every replica spends
+	// (cluster mode); the limiters then only give the buckets' shape (Pace, shape).
+	shared SharedBuckets
+	user   string
 }
 
 // pace is a group's token bucket for its limit: a fifth of the usable limit at once, but
@@ -126,6 +130,9 @@ func (b *Budget) Wait(ctx context.Context, g Group, patience time.Duration) erro
 // WaitLeaving is Wait for a request that may not use the last leave requests of the
 // group's bucket: placing a call leaves the group's Reserved requests to the cancels.
 func (b *Budget) WaitLeaving(ctx context.Context, g Group, leave int, patience time.Duration) error {
+	if b.shared != nil {
+		return b.waitShared(ctx, g, leave, patience)
+	}
 	for {
 		b.mu.Lock()
 		l := b.limiters[g]
@@ -257,6 +264,9 @@ func (b *Budget) Pause(g Group, d time.Duration) {
 		d = DefaultPenalty
 	}
 	d = max(d, time.Second)
+	if b.shared != nil {
+		b.pauseShared(g, d)
+	}
 	b.mu.Lock()
 	defer b.mu.Unlock()
 	until := time.Now().Add(d)
@@ -264,6 +274,9 @@ func (b *Budget) Pause(g Group, d time.Duration) {
 		return
 	}
 	b.pauseLocked(g, until)
+	if b.shared != nil {
+		return // the shared row is the pause that counts, and nothing needs saving
+	}
 	b.dirty = true
 	if b.changed != nil {
 		b.changed(true)
@@ -349,11 +362,21 @@ type Budgets struct {
 	// Changed receives a value (without blocking) when a budget changed in a way worth
 	// saving at once: a pause, or a request of a group other than Light.
 	Changed chan struct{}
+	shared  SharedBuckets
 }
 
 // NewBudgets returns a registry whose budgets use the given limits (see NewBudget).
 func NewBudgets(limits map[Group]int, window time.Duration, headroom float64) *Budgets {
 	return &Budgets{byUser: map[string]*Budget{}, limits: limits, window: window, headroom: headroom, Changed: make(chan struct{}, 1)}
+}
+
+// NewSharedBudgets is NewBudgets for budgets spent together with other processes: every
+// user's buckets and pauses live in shared (cluster mode: one PostgreSQL row per user and
+// group), consulted before each request. Nothing of them needs saving (Changes is empty).
+func NewSharedBudgets(limits map[Group]int, window time.Duration, headroom float64, shared SharedBuckets) *Budgets {
+	b := NewBudgets(limits, window, headroom)
+	b.shared = shared
+	return b
 }
 
 // For returns user's budget.
@@ -367,6 +390,7 @@ func (b *Budgets) forLocked(user string) *Budget {
 	bu, ok := b.byUser[user]
 	if !ok {
 		bu = NewBudget(b.limits, b.window, b.headroom)
+		bu.shared, bu.user = b.shared, user
 		bu.changed = func(urgent bool) {
 			if urgent {
 				select {

@@ -42,16 +42,21 @@ func New() *Assets {
 	names, _ := fs.Glob(files, "*.*") // embedded, so it cannot fail
 	for _, name := range names {
 		b, _ := files.ReadFile(name)
-		var gz bytes.Buffer
-		zw, _ := gzip.NewWriterLevel(&gz, gzip.BestCompression)
-		zw.Write(b)
-		zw.Close()
-		a.files[name] = asset{contentType: contentTypes[name[strings.LastIndex(name, "."):]], plain: b, gz: gz.Bytes()}
+		a.files[name] = asset{contentType: contentTypes[name[strings.LastIndex(name, "."):]], plain: b, gz: Gzip(b)}
 		h.Write([]byte(name))
 		h.Write(b)
 	}
 	a.version = hex.EncodeToString(h.Sum(nil))[:12]
 	return a
+}
+
+// Gzip is b compressed as well as gzip can: for bodies compressed once and sent many times.
+func Gzip(b []byte) []byte {
+	var gz bytes.Buffer
+	zw, _ := gzip.NewWriterLevel(&gz, gzip.BestCompression)
+	zw.Write(b)
+	zw.Close()
+	return gz.Bytes()
 }
 
 // Version is the content hash of all the files, for the ?v= cache-busting parameter.

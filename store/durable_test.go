@@ -21,61 +21,6 @@ func liveCall(id string, at time.Time) dialer.Call {
 		StartedAt: at, UpdatedAt: at, History: []dialer.StatusAt{{Status: st, At: at}}}
 }
 
-// TestWriteAheadPlacing: a call being placed is stored before the POST, out of the live
-// calls and the history; PlacedCall turns it into the placed call (one row), AbandonCall
-// removes it, and at start ResolvePending makes what is left a final "may have been placed".
-func TestWriteAheadPlacing(t *testing.T) {
-	ctx := t.Context()
-	s := open(t, filepath.Join(t.TempDir(), "w.db"), key)
-	c := dialer.Call{Owner: "u1", From: "+16505550101", To: "+16505550129", StartedAt: t0, UpdatedAt: t0}
-
-	placed, err := s.BeginCall(ctx, c)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if p, err := s.PendingCalls(ctx); err != nil || len(p) != 1 || p[0].ID != placed || p[0].To != c.To {
-		t.Fatalf("PendingCalls = %+v, %v; want the call being placed", p, err)
-	}
-	if live, _ := s.LiveCalls(ctx); len(live) != 0 {
-		t.Errorf("a call being placed is a live call: %+v", live)
-	}
-	if recent, _ := s.RecentCalls(ctx, "u1", 5); len(recent) != 0 {
-		t.Errorf("a call being placed is in the history: %+v", recent)
-	}
-	rc := liveCall("rc-123", t0)
-	if err := s.PlacedCall(ctx, placed, rc); err != nil {
-		t.Fatal(err)
-	}
-	recent, _ := s.RecentCalls(ctx, "u1", 5)
-	if len(recent) != 1 || recent[0].ID != "rc-123" {
-		t.Errorf("after PlacedCall the history is %+v, want the one call rc-123", recent)
-	}
-	if p, _ := s.PendingCalls(ctx); len(p) != 0 {
-		t.Errorf("after PlacedCall %d calls are still being placed", len(p))
-	}
-
-	refused, _ := s.BeginCall(ctx, c)
-	if err := s.AbandonCall(ctx, refused); err != nil {
-		t.Fatal(err)
-	}
-	crashed, _ := s.BeginCall(ctx, dialer.Call{Owner: "u1", To: "+16505550125", StartedAt: t0.Add(time.Minute)})
-	now := t0.Add(time.Hour)
-	resolved, err := s.ResolvePending(ctx, now)
-	if err != nil || len(resolved) != 1 || resolved[0].ID != crashed {
-		t.Fatalf("ResolvePending = %+v, %v; want the one call left being placed", resolved, err)
-	}
-	got, err := s.GetCall(ctx, "u1", crashed)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if got.Live() || got.Status.Call != dialer.CallLost || got.Note != dialer.NoteMayHavePlaced || got.To != "+16505550125" {
-		t.Errorf("the call left being placed reads %+v, want final Lost with NoteMayHavePlaced", got)
-	}
-	if recent, _ := s.RecentCalls(ctx, "u1", 5); len(recent) != 2 {
-		t.Errorf("history has %d calls, want 2 (the placed one and the one that may have been placed)", len(recent))
-	}
-}
-
 // TestUnreadableRow: one row whose history is not JSON does not stop reading the others:
 // it comes back final (Lost, NoteUnreadable), is stored so, and its history is kept aside.
 func TestUnreadableRow(t *testing.T) {

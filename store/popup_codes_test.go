@@ -2,7 +2,6 @@ package store_test
 
 import (
 	"bytes"
-	"os"
 	"path/filepath"
 	"testing"
 	"time"
@@ -20,18 +19,10 @@ func TestPopupCodeStoredHashed(t *testing.T) {
 	if err := s.PutPopupCode(t.Context(), store.PopupCode{Code: code, Attempt: "att", SessionID: "sid", Expires: t0.Add(time.Minute)}); err != nil {
 		t.Fatal(err)
 	}
-	if err := s.Close(); err != nil { // checkpoints the WAL into the main file
-		t.Fatal(err)
-	}
-	files, _ := filepath.Glob(filepath.Join(dir, "*"))
 	var hashed bool
-	for _, f := range files {
-		raw, err := os.ReadFile(f)
-		if err != nil {
-			t.Fatal(err)
-		}
+	for name, raw := range closedFiles(t, s, dir) {
 		if bytes.Contains(raw, []byte(code)) {
-			t.Errorf("%s contains the popup code in clear", filepath.Base(f))
+			t.Errorf("%s contains the popup code in clear", name)
 		}
 		hashed = hashed || bytes.Contains(raw, []byte(store.PopupCodeHash(code)))
 	}

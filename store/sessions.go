@@ -5,7 +5,6 @@ import (
 	"crypto/sha256"
 	"database/sql"
 	"encoding/hex"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"time"
@@ -39,7 +38,7 @@ type Token struct {
 // CreateSession stores a new session with its tokens. sess.Expires is taken from
 // tok.RefreshExpiry.
 func (s *Store) CreateSession(ctx context.Context, sess Session, tok Token) error {
-	sealed, err := s.sealToken(sess.ID, tok)
+	sealed, err := s.keys.SealToken(sess.ID, tok)
 	if err != nil {
 		return err
 	}
@@ -210,13 +209,9 @@ func (s *Store) Token(ctx context.Context, sessionID string) (Token, error) {
 	if err != nil {
 		return Token{}, fmt.Errorf("store: read token: %w", err)
 	}
-	plain, old, err := s.open(sealed, sessionID)
+	tok, plain, old, err := s.keys.OpenToken(sessionID, sealed)
 	if err != nil {
 		return Token{}, err
-	}
-	var tok Token
-	if err := json.Unmarshal(plain, &tok); err != nil {
-		return Token{}, ErrDecrypt
 	}
 	if old {
 		// Under a previous key: write it again under the current one. Best effort (the
@@ -231,7 +226,7 @@ func (s *Store) Token(ctx context.Context, sessionID string) (Token, error) {
 // the current key, unless the row changed meanwhile. It reports whether it did.
 func (s *Store) reseal(ctx context.Context, sessionID string, sealed, plain []byte) bool {
 	res, err := s.db.ExecContext(ctx, `UPDATE sessions SET token = ? WHERE id = ? AND token = ?`,
-		s.seal(plain, sessionID), sessionID, sealed)
+		s.keys.Seal(plain, sessionID), sessionID, sealed)
 	if err != nil {
 		return false
 	}
@@ -266,7 +261,7 @@ func (s *Store) RekeySessions(ctx context.Context) (rekeyed int, undecryptable [
 		return 0, nil, fmt.Errorf("store: rekey sessions: %w", err)
 	}
 	for _, r := range all {
-		plain, old, err := s.open(r.sealed, r.id)
+		plain, old, err := s.keys.Open(r.sealed, r.id)
 		switch {
 		case err != nil:
 			undecryptable = append(undecryptable, r.id)
@@ -280,7 +275,7 @@ func (s *Store) RekeySessions(ctx context.Context) (rekeyed int, undecryptable [
 // SaveToken replaces the session's tokens (after a refresh), or returns ErrNotFound when the
 // session is gone.
 func (s *Store) SaveToken(ctx context.Context, sessionID string, tok Token) error {
-	sealed, err := s.sealToken(sessionID, tok)
+	sealed, err := s.keys.SealToken(sessionID, tok)
 	if err != nil {
 		return err
 	}
@@ -293,14 +288,6 @@ func (s *Store) SaveToken(ctx context.Context, sessionID string, tok Token) erro
 		return ErrNotFound
 	}
 	return nil
-}
-
-func (s *Store) sealToken(sessionID string, tok Token) ([]byte, error) {
-	plain, err := json.Marshal(tok)
-	if err != nil {
-		return nil, fmt.Errorf("store: encode token: %w", err)
-	}
-	return s.seal(plain, sessionID), nil
 }
 
 // LoginAttempt is a sign-in in progress: the OAuth state and PKCE verifier issued to one

@@ -295,14 +295,6 @@ func (s *Store) migrate(ctx context.Context) error {
 	return nil
 }
 
-// seal encrypts plaintext bound to ad with the current key (Keyring.Seal).
-func (s *Store) seal(plaintext []byte, ad string) []byte { return s.keys.Seal(plaintext, ad) }
-
-// open decrypts what seal produced (Keyring.Open).
-func (s *Store) open(sealed []byte, ad string) (plain []byte, old bool, err error) {
-	return s.keys.Open(sealed, ad)
-}
-
 // TimeToDB is how both stores keep a time: Unix nanoseconds, the zero time as 0, so that
 // they give back exactly the times they were given.
 func TimeToDB(t time.Time) int64 {

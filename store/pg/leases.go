@@ -55,12 +55,34 @@ func (s *Store) Renew(ctx context.Context) (map[string]int64, error) {
 
 // ClaimExpired claims up to n live calls without a running lease (SKIP LOCKED: two
 // replicas claiming at once take different rows) and returns them with their epochs.
+//
+// The unleased calls are dealt out among the replicas at work (each seen at its last
+// claim, within a lease's lifetime) by their owner: a replica claims the calls of the owners
+// that hash to its rank. So when a replica dies holding many calls, the survivors take them
+// over together in their next round, instead of the first to look taking them all or all
+// of them claiming in small batches, and one user's calls tend to gather on one replica
+// (whose scheduler then plans that user's budget alone). A call whose lease has been over
+// for a whole lease lifetime more (the replica it was dealt to is gone too) goes to anyone.
 func (s *Store) ClaimExpired(ctx context.Context, n int) ([]dialer.Call, []int64, error) {
-	rows, err := s.pool.Query(ctx, `UPDATE calls SET poller = $1, lease_epoch = lease_epoch + 1,
-		lease_until = now() + make_interval(secs => $2)
-		WHERE id IN (SELECT id FROM calls
+	rows, err := s.pool.Query(ctx, `WITH seen AS (
+			INSERT INTO replicas (id, seen_at) VALUES ($1, now())
+			ON CONFLICT (id) DO UPDATE SET seen_at = excluded.seen_at),
+		at_work AS ( -- the statement does not see its own INSERT: this replica is added
+			SELECT id FROM replicas WHERE id <> $1 AND seen_at > now() - make_interval(secs => $2)
+			UNION ALL SELECT $1),
+		me AS (
+			SELECT rank, replicas FROM (
+				SELECT id, row_number() OVER (ORDER BY id) - 1 AS rank, count(*) OVER () AS replicas
+				FROM at_work) r
+			WHERE id = $1)
+		UPDATE calls SET poller = $1, lease_epoch = lease_epoch + 1,
+			lease_until = now() + make_interval(secs => $2)
+		WHERE id IN (SELECT id FROM calls, me
 			WHERE live AND NOT being_placed AND (lease_until IS NULL OR lease_until < now())
-			ORDER BY started_at LIMIT $3 FOR UPDATE SKIP LOCKED)
+			  AND (abs(hashtext(owner)::bigint) % me.replicas = me.rank
+			       OR lease_until < now() - make_interval(secs => $2))
+			ORDER BY started_at LIMIT $3
+			FOR UPDATE OF calls SKIP LOCKED)
 		RETURNING `+callColumns+`, lease_epoch`, s.opts.Replica, s.ttl(), n)
 	if err != nil {
 		return nil, nil, fmt.Errorf("store: claim expired leases: %w", err)
@@ -106,13 +128,17 @@ func (s *Store) SaveFenced(ctx context.Context, c dialer.Call, epoch int64) (boo
 	return true, nil
 }
 
-// Release ends this replica's lease at epoch now, for another replica to claim, and
-// notifies the replicas ("released:<id>") so that one claims it at once rather than at its
-// next lease round (up to LEASE_TTL/3 later).
+// Release ends this replica's lease at epoch now, for another replica to claim (at
+// shutdown: the replica leaves), and notifies the replicas ("released:<id>") so that the
+// one it is dealt to claims it at once rather than at its next lease round (up to
+// LEASE_TTL/3 later).
 func (s *Store) Release(ctx context.Context, id string, epoch int64) error {
-	_, err := s.pool.Exec(ctx, `WITH released AS (
-		UPDATE calls SET lease_until = NULL, poller = ''
-		WHERE id = $1 AND poller = $2 AND lease_epoch = $3 RETURNING id)
+	// The replica leaves the replicas at work, so that its calls are dealt to the others at
+	// their next claim; the lease ends now (not NULL), to be dealt like any lapsed lease.
+	_, err := s.pool.Exec(ctx, `WITH gone AS (DELETE FROM replicas WHERE id = $2),
+		released AS (
+			UPDATE calls SET lease_until = now(), poller = ''
+			WHERE id = $1 AND poller = $2 AND lease_epoch = $3 RETURNING id)
 		SELECT count(*) FROM released, LATERAL pg_notify('`+Channel+`', 'released:' || released.id) n`, id, s.opts.Replica, epoch)
 	if err != nil {
 		return fmt.Errorf("store: release lease of %s: %w", id, err)

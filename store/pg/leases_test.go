@@ -2,6 +2,7 @@ package pg_test
 
 import (
 	"context"
+	"fmt"
 	"log/slog"
 	"strings"
 	"testing"
@@ -12,7 +13,7 @@ import (
 	"github.com/ringout-dialer/ringout/store/pg"
 )
 
-func replicaStore(t *testing.T, url, id string, ttl time.Duration) *pg.Store {
+func replicaStore(t testing.TB, url, id string, ttl time.Duration) *pg.Store {
 	t.Helper()
 	s, err := pg.Open(t.Context(), url, pg.Options{Replica: id, LeaseTTL: ttl}, make([]byte, 32))
 	if err != nil {
@@ -96,7 +97,9 @@ func TestClaimExpiredSkipLocked(t *testing.T) {
 	ctx := t.Context()
 	reps := []*pg.Store{replicaStore(t, url, "a", time.Second), replicaStore(t, url, "b", time.Second), replicaStore(t, url, "c", time.Second)}
 	for i := range 12 {
-		if err := reps[0].SaveCall(ctx, liveCall("call-"+string(rune('a'+i)))); err != nil {
+		c := liveCall("call-" + string(rune('a'+i)))
+		c.Owner = fmt.Sprintf("user-%d", i) // dealt out among the replicas by owner
+		if err := reps[0].SaveCall(ctx, c); err != nil {
 			t.Fatal(err)
 		}
 	}
@@ -105,7 +108,7 @@ func TestClaimExpiredSkipLocked(t *testing.T) {
 	for _, r := range reps {
 		go func() {
 			var ids []string
-			for range 3 {
+			for range 8 {
 				calls, _, err := r.ClaimExpired(ctx, 2)
 				if err != nil {
 					t.Error(err)
@@ -130,6 +133,75 @@ func TestClaimExpiredSkipLocked(t *testing.T) {
 			t.Errorf("call %s claimed %d times", id, n)
 		}
 	}
+}
+
+// TestClaimExpiredDealsByOwner: the unleased calls are dealt out among the replicas at
+// work (each seen at its last claim) by owner: every replica claims its owners' calls in
+// one round, all of them together claim every call once, one owner's calls go to one
+// replica; once a replica has left (Release at shutdown), its owners go to the others.
+func TestClaimExpiredDealsByOwner(t *testing.T) {
+	url := pgtest.URL(t)
+	ctx := t.Context()
+	reps := []*pg.Store{replicaStore(t, url, "a", 10*time.Second), replicaStore(t, url, "b", 10*time.Second), replicaStore(t, url, "c", 10*time.Second)}
+	for _, r := range reps { // each at work: seen at a round with nothing to claim
+		if calls, _, err := r.ClaimExpired(ctx, 100); err != nil || len(calls) != 0 {
+			t.Fatalf("ClaimExpired on an empty table = %d calls, %v", len(calls), err)
+		}
+	}
+	const owners, perOwner = 30, 3
+	for i := range owners * perOwner {
+		c := liveCall(fmt.Sprintf("call-%03d", i))
+		c.Owner = fmt.Sprintf("user-%02d", i%owners)
+		if err := reps[0].SaveCall(ctx, c); err != nil {
+			t.Fatal(err)
+		}
+	}
+	claims := map[string]string{} // call → replica
+	ownerAt := map[string]map[string]bool{}
+	round := func(rs ...*pg.Store) []int {
+		t.Helper()
+		var got []int
+		for i, r := range rs {
+			calls, epochs, err := r.ClaimExpired(ctx, 100)
+			if err != nil {
+				t.Fatal(err)
+			}
+			got = append(got, len(calls))
+			for _, c := range calls {
+				if prev, ok := claims[c.ID]; ok {
+					t.Errorf("%s claimed by replica %d after %s", c.ID, i, prev)
+				}
+				claims[c.ID] = fmt.Sprint(i)
+				if ownerAt[c.Owner] == nil {
+					ownerAt[c.Owner] = map[string]bool{}
+				}
+				ownerAt[c.Owner][fmt.Sprint(i)] = true
+			}
+			if i == 2 { // c leaves with its calls, as at shutdown
+				for j, c := range calls {
+					if err := r.Release(ctx, c.ID, epochs[j]); err != nil {
+						t.Fatal(err)
+					}
+					delete(claims, c.ID)
+				}
+			}
+		}
+		return got
+	}
+	first := round(reps...)
+	if first[0]+first[1]+first[2] != owners*perOwner || first[0] == 0 || first[1] == 0 || first[2] == 0 {
+		t.Errorf("one round claimed %v of %d calls: want every call, some on each replica", first, owners*perOwner)
+	}
+	for o, at := range ownerAt {
+		if len(at) != 1 {
+			t.Errorf("%s's calls went to replicas %v, want one", o, at)
+		}
+	}
+	second := round(reps[0], reps[1])
+	if second[0]+second[1] != first[2] || second[0] == 0 || second[1] == 0 {
+		t.Errorf("after c left, a and b claimed %v of its %d calls: want all of them, some each", second, first[2])
+	}
+	t.Logf("dealt: %v, then c's calls to a and b: %v", first, second)
 }
 
 // TestListenerGetsSavedKeys: a replica's LISTEN connection receives the key of every call
@@ -203,3 +275,39 @@ func TestListenerGetsSavedKeys(t *testing.T) {
 }
 
 func slogDiscard() *slog.Logger { return slog.New(slog.DiscardHandler) }
+
+// TestListenURL: with Options.ListenURL (DATABASE_LISTEN_URL) the replica's LISTEN goes over
+// that connection, not the pool's DATABASE_URL (which may be a transaction-pooling
+// PgBouncer, where a LISTEN is lost): the server shows the LISTEN under the listen URL's
+// application_name.
+func TestListenURL(t *testing.T) {
+	url := pgtest.URL(t)
+	sep := "?"
+	if strings.Contains(url, "?") {
+		sep = "&"
+	}
+	s, err := pg.Open(t.Context(), url, pg.Options{Replica: "a", ListenURL: url + sep + "application_name=ringout-listen"}, make([]byte, 32))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	l := s.Listener(slogDiscard())
+	resynced := make(chan struct{}, 1)
+	l.Resync = func(context.Context) { resynced <- struct{}{} }
+	ctx, cancel := context.WithCancel(t.Context())
+	defer cancel()
+	go l.Run(ctx)
+	select {
+	case <-resynced:
+	case <-time.After(10 * time.Second):
+		t.Fatal("the listener did not connect")
+	}
+	var app string
+	if err := s.Pool().QueryRow(t.Context(), `SELECT application_name FROM pg_stat_activity
+		WHERE query LIKE 'LISTEN%' AND datname = current_database()`).Scan(&app); err != nil {
+		t.Fatal(err)
+	}
+	if app != "ringout-listen" {
+		t.Errorf("the LISTEN connection is %q, want the listen URL's ringout-listen", app)
+	}
+}

@@ -34,7 +34,11 @@ type Listener struct {
 
 // Listener returns the store's listener; start it with Run.
 func (s *Store) Listener(log *slog.Logger) *Listener {
-	return &Listener{url: s.url, log: log.With("component", "listen")}
+	url := s.url
+	if s.opts.ListenURL != "" {
+		url = s.opts.ListenURL
+	}
+	return &Listener{url: url, log: log.With("component", "listen")}
 }
 
 // Ready reports whether the LISTEN connection is up (GET /readyz in cluster mode).

@@ -28,6 +28,10 @@ type Options struct {
 	Replica string
 	// LeaseTTL is how long a poller lease lasts without renewal (LEASE_TTL, 3 s).
 	LeaseTTL time.Duration
+	// ListenURL is the connection of the replica's LISTEN (DATABASE_LISTEN_URL), when
+	// DATABASE_URL goes through a pooler in transaction mode (PgBouncer), which does not
+	// keep a LISTEN on one server connection; empty: the database URL.
+	ListenURL string
 	// PendingGrace is how old another replica's call being placed must be before
 	// ResolvePending ends it: its POST ring-out has timed out by then (2 min).
 	PendingGrace time.Duration
@@ -79,7 +83,15 @@ func Open(ctx context.Context, url string, opts Options, key []byte, previous ..
 }
 
 // Close closes the pool.
-func (s *Store) Close() error { s.pool.Close(); return nil }
+// Close leaves the replicas at work (so that the others' next claims share this
+// replica's calls among themselves only) and closes the pool.
+func (s *Store) Close() error {
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
+	defer cancel()
+	s.pool.Exec(ctx, `DELETE FROM replicas WHERE id = $1`, s.opts.Replica) // at worst it ages out
+	s.pool.Close()
+	return nil
+}
 
 // Pool is the connection pool (for tests and the cluster parts).
 func (s *Store) Pool() *pgxpool.Pool { return s.pool }

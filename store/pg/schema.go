@@ -125,6 +125,26 @@ var migrations = []string{
 		updated_at   bigint NOT NULL,
 		PRIMARY KEY (owner, grp)
 	);`,
+
+	// 7: the replicas at work, each seen at its last claim (database clock), among which
+	// the unleased calls are dealt out by owner (leases.go ClaimExpired).
+	`CREATE TABLE replicas (
+		id      text PRIMARY KEY,
+		seen_at timestamptz NOT NULL
+	);`,
+
+	// 8: the users' rate budgets spent live by every replica (rate_buckets.go): per user and
+	// group the GCRA state (tat, the theoretical arrival time) and RingCentral's pause, on
+	// the database clock. It replaces step 6's saved merge: the live row is what a
+	// restarting replica finds.
+	`DROP TABLE rate_budgets;
+	CREATE TABLE rate_buckets (
+		owner        text NOT NULL,
+		grp          text NOT NULL,
+		tat          timestamptz NOT NULL,
+		paused_until timestamptz NOT NULL,
+		PRIMARY KEY (owner, grp)
+	);`,
 }
 
 // migrate applies the migrations not yet applied, all in one transaction under the

@@ -78,6 +78,8 @@ func testSessions(t *testing.T, open Opener) {
 	if err := s.CreateSession(ctx, a, newToken("again")); err == nil {
 		t.Error("CreateSession with an existing id succeeded")
 	}
+	s.Close()
+	s = open(t, key) // reopened (a restart): the sessions are still there
 	got, err := s.GetSession(ctx, "sid-a")
 	must(t, err)
 	want := a
@@ -90,6 +92,9 @@ func testSessions(t *testing.T, open Opener) {
 	}
 	if l, err := s.LatestSession(ctx, "u1"); err != nil || l.ID != "sid-b" {
 		t.Errorf("LatestSession = %q, %v; want sid-b", l.ID, err)
+	}
+	if ids, err := s.UserSessions(ctx, "u1"); err != nil || !slices.Equal(ids, []string{"sid-b", "sid-a"}) {
+		t.Errorf("UserSessions = %v, %v; want [sid-b sid-a] (last seen first)", ids, err)
 	}
 	must(t, s.TouchSession(ctx, "sid-a", t0.Add(2*time.Minute)))
 	if l, _ := s.LatestSession(ctx, "u1"); l.ID != "sid-a" {
@@ -118,12 +123,23 @@ func testSessions(t *testing.T, open Opener) {
 	if _, err := s.GetSession(ctx, "sid-b"); err != nil {
 		t.Errorf("the session whose token was refreshed was deleted: %v", err)
 	}
+	if l, err := s.LatestSession(ctx, "u1"); err != nil || l.ID != "sid-b" {
+		t.Errorf("after the latest session expired, LatestSession = %q, %v; want sid-b", l.ID, err)
+	}
 	must(t, s.DeleteSession(ctx, "sid-b"))
 	must(t, s.DeleteSession(ctx, "sid-b")) // missing: not an error
-	if _, err := s.GetSession(ctx, "sid-b"); !errors.Is(err, store.ErrNotFound) {
-		t.Errorf("after DeleteSession err = %v, want ErrNotFound", err)
+	for name, err := range map[string]error{
+		"GetSession": second(s.GetSession(ctx, "sid-b")),
+		"Token":      second(s.Token(ctx, "sid-b")),
+		"SaveToken":  s.SaveToken(ctx, "sid-b", longer),
+	} {
+		if !errors.Is(err, store.ErrNotFound) {
+			t.Errorf("%s after DeleteSession: err = %v, want ErrNotFound", name, err)
+		}
 	}
 }
+
+func second[T any](_ T, err error) error { return err }
 
 func testTokens(t *testing.T, open Opener) {
 	ctx := t.Context()
@@ -152,8 +168,11 @@ func testTokens(t *testing.T, open Opener) {
 	}
 	s.Close()
 	wrong := open(t, otherKey)
-	if _, err := wrong.Token(ctx, "sid-1"); !errors.Is(err, store.ErrDecrypt) {
-		t.Errorf("Token under another key: err = %v, want ErrDecrypt", err)
+	if got, err := wrong.Token(ctx, "sid-1"); !errors.Is(err, store.ErrDecrypt) || got != (store.Token{}) {
+		t.Errorf("Token under another key = %+v, %v; want nothing and ErrDecrypt", got, err)
+	}
+	if _, err := wrong.GetSession(ctx, "sid-1"); err != nil {
+		t.Errorf("GetSession under another key: %v (the profile is not encrypted)", err)
 	}
 }
 
@@ -167,19 +186,25 @@ func testPreviousKeys(t *testing.T, open Opener) {
 	lost := open(t, bytes.Repeat([]byte{3}, 32))
 	must(t, lost.CreateSession(ctx, newSession("sid-lost", "u1", t0), tok))
 	lost.Close()
+	current := open(t, key)
+	must(t, current.CreateSession(ctx, newSession("sid-current", "u1", t0), tok))
+	current.Close()
 
 	s := open(t, key, otherKey)
 	if got, err := s.Token(ctx, "sid-old"); err != nil || got != tok {
 		t.Errorf("Token under a previous key = %+v, %v; want %+v", got, err, tok)
 	}
+	if _, err := s.Token(ctx, "sid-lost"); !errors.Is(err, store.ErrDecrypt) {
+		t.Errorf("Token under an unlisted key: err = %v, want ErrDecrypt", err)
+	}
 	rekeyed, undecryptable, err := s.RekeySessions(ctx)
 	must(t, err)
 	if rekeyed != 1 || !slices.Equal(undecryptable, []string{"sid-lost"}) {
-		t.Errorf("RekeySessions = %d, %v; want 1 (sid-old2; sid-old was resealed when read), [sid-lost]", rekeyed, undecryptable)
+		t.Errorf("RekeySessions = %d, %v; want 1 (sid-old2; sid-old was resealed when read, sid-current is under the current key), [sid-lost]", rekeyed, undecryptable)
 	}
 	s.Close()
 	now := open(t, key)
-	for _, id := range []string{"sid-old", "sid-old2"} {
+	for _, id := range []string{"sid-old", "sid-old2", "sid-current"} {
 		if got, err := now.Token(ctx, id); err != nil || got != tok {
 			t.Errorf("%s under the current key alone = %+v, %v", id, got, err)
 		}
@@ -219,16 +244,32 @@ func testLoginAttempts(t *testing.T, open Opener) {
 	if _, err := s.TakeLoginAttempt(ctx, "state-1", "b2"); !errors.Is(err, store.ErrNotFound) {
 		t.Errorf("another browser took the attempt: %v", err)
 	}
+	if _, err := s.TakeLoginAttempt(ctx, "made-up", "b1"); !errors.Is(err, store.ErrNotFound) {
+		t.Errorf("a made-up state took an attempt: %v", err)
+	}
 	got, err := s.TakeLoginAttempt(ctx, "state-1", "b1")
 	must(t, err)
 	if got != a {
 		t.Errorf("TakeLoginAttempt = %+v, want %+v", got, a)
 	}
 	if _, err := s.TakeLoginAttempt(ctx, "state-1", "b1"); !errors.Is(err, store.ErrNotFound) {
-		t.Errorf("second take err = %v, want ErrNotFound", err)
+		t.Errorf("second take err = %v, want ErrNotFound (replay must fail)", err)
 	}
+	// One browser may have several attempts at once (two tabs), taken in any order.
+	for _, st := range []string{"tab-1", "tab-2"} {
+		must(t, s.PutLoginAttempt(ctx, store.LoginAttempt{BrowserID: "b1", State: st, Verifier: "v", CreatedAt: t0}))
+	}
+	for _, st := range []string{"tab-2", "tab-1"} {
+		if got, err := s.TakeLoginAttempt(ctx, st, "b1"); err != nil || got.State != st {
+			t.Errorf("TakeLoginAttempt(%q) = %+v, %v", st, got, err)
+		}
+	}
+	must(t, s.PutLoginAttempt(ctx, store.LoginAttempt{BrowserID: "b3", State: "fresh", Verifier: "v", CreatedAt: t0.Add(3 * time.Hour)}))
 	if n, err := s.DeleteLoginAttemptsBefore(ctx, t0.Add(2*time.Hour)); err != nil || n != 1 {
-		t.Errorf("DeleteLoginAttemptsBefore = %d, %v; want 1", n, err)
+		t.Errorf("DeleteLoginAttemptsBefore = %d, %v; want 1 (state-2)", n, err)
+	}
+	if _, err := s.TakeLoginAttempt(ctx, "fresh", "b3"); err != nil {
+		t.Errorf("DeleteLoginAttemptsBefore deleted a newer attempt: %v", err)
 	}
 	// Taken at once by many: exactly one wins.
 	must(t, s.PutLoginAttempt(ctx, store.LoginAttempt{BrowserID: "b1", State: "race", Verifier: "v", CreatedAt: t0}))
@@ -345,7 +386,7 @@ var (
 	ringing = dialer.Status{Call: dialer.CallInProgress, Caller: dialer.LegInProgress}
 	ended   = dialer.Status{Call: dialer.CallSuccess, Caller: dialer.LegFinished, Callee: dialer.LegFinished}
 	busy    = dialer.Status{Call: dialer.CallCannotReach, Caller: dialer.LegSuccess, Callee: dialer.LegBusy}
-	unknown = dialer.Status{Call: "SomethingNew", Caller: "Weird"}
+	unknown = dialer.Status{Call: "SomethingNew", Caller: "Weird", Callee: dialer.LegInProgress}
 )
 
 func call(id, owner string, started time.Time, st dialer.Status) dialer.Call {
@@ -385,12 +426,13 @@ func testCalls(t *testing.T, open Opener) {
 	s.Close()
 	s = open(t, key)
 	for _, tc := range []struct{ name, got, want string }{
-		{"LiveCalls", ids(s.LiveCalls(ctx)), "c3 c5 "},
+		{"LiveCalls", ids(s.LiveCalls(ctx)), "c3 c5 "}, // live = !Status.Final(), as the dialer package decides: an unknown status is live
 		{"RecentCalls alice 10", ids(s.RecentCalls(ctx, "alice", 10)), "c5 c4 c2 c1 "},
 		{"RecentCalls alice 2", ids(s.RecentCalls(ctx, "alice", 2)), "c5 c4 "},
 		{"RecentCalls bob", ids(s.RecentCalls(ctx, "bob", 10)), "c3 "},
 		{"RecentCalls nobody", ids(s.RecentCalls(ctx, "carol", 10)), ""},
 		{"RecentCalls n=0", ids(s.RecentCalls(ctx, "alice", 0)), ""},
+		{"RecentCalls n<0", ids(s.RecentCalls(ctx, "alice", -1)), ""},
 	} {
 		if tc.got != tc.want {
 			t.Errorf("%s = %q, want %q", tc.name, tc.got, tc.want)
@@ -418,6 +460,9 @@ func testCalls(t *testing.T, open Opener) {
 	}
 }
 
+// testWriteAhead: a call being placed is stored before the POST, out of the live calls and
+// the history; PlacedCall turns it into the placed call (one row), AbandonCall removes it,
+// and at start ResolvePending makes what is left a final "may have been placed".
 func testWriteAhead(t *testing.T, open Opener) {
 	ctx := t.Context()
 	s := open(t, key)
@@ -464,16 +509,24 @@ func testLastFrom(t *testing.T, open Opener) {
 	if n, err := s.LastFrom(ctx, "u1"); err != nil || n != "" {
 		t.Errorf("LastFrom before any = %q, %v", n, err)
 	}
-	must(t, s.SetLastFrom(ctx, "u1", "+16505550101"))
-	must(t, s.SetLastFrom(ctx, "u1", "+16505550102"))
+	for _, n := range []string{"+16505550101", "+442071838750"} {
+		must(t, s.SetLastFrom(ctx, "u1", n))
+		if got, err := s.LastFrom(ctx, "u1"); err != nil || got != n {
+			t.Errorf("LastFrom = %q, %v; want the last one set, %q", got, err, n)
+		}
+	}
 	must(t, s.SetLastFrom(ctx, "u2", "+16505550103"))
-	if n, _ := s.LastFrom(ctx, "u1"); n != "+16505550102" {
-		t.Errorf("LastFrom = %q, want the last one set", n)
+	if n, _ := s.LastFrom(ctx, "u1"); n != "+442071838750" {
+		t.Errorf("LastFrom = %q after another user's, want %q", n, "+442071838750")
+	}
+	if n, _ := s.LastFrom(ctx, "u3"); n != "" {
+		t.Errorf("LastFrom(u3) = %q, want empty (per user)", n)
 	}
 }
 
 // testPreferences: phone links' "call at once" (off by default) and the caller id chosen
-// last are kept per user, each apart from the other preferences.
+// last ("" is a choice too: the extension's own setting) are kept per user, each apart
+// from the other preferences and the last "ring me at" number, and across a reopen.
 func testPreferences(t *testing.T, open Opener) {
 	ctx := t.Context()
 	s := open(t, key)
@@ -485,23 +538,44 @@ func testPreferences(t *testing.T, open Opener) {
 	}
 	must(t, s.SetLastFrom(ctx, "u1", "+16505550101"))
 	must(t, s.SetTelCallNow(ctx, "u1", true))
+	for _, n := range []string{"+16505550100", "+16505550101", ""} {
+		must(t, s.SetCallerID(ctx, "u1", n))
+		if got, err := s.CallerID(ctx, "u1"); err != nil || got != n {
+			t.Errorf("CallerID = %q, %v; want the one set, %q", got, err, n)
+		}
+	}
 	must(t, s.SetCallerID(ctx, "u1", "+16505550100"))
 	must(t, s.SetCallerID(ctx, "u2", "+16505550199"))
+	if n, _ := s.LastFrom(ctx, "u1"); n != "+16505550101" {
+		t.Errorf("LastFrom = %q after setting other preferences, want it kept", n)
+	}
+	must(t, s.SetLastFrom(ctx, "u1", "+442071838750"))
 	if on, _ := s.TelCallNow(ctx, "u1"); !on {
-		t.Error("TelCallNow = off after setting it on")
+		t.Error("TelCallNow = off after setting it on (and a caller id, a new last from)")
+	}
+	if n, _ := s.CallerID(ctx, "u1"); n != "+16505550100" {
+		t.Errorf("CallerID = %q after a new last from, want the one set", n)
 	}
 	if on, _ := s.TelCallNow(ctx, "u2"); on {
 		t.Error("TelCallNow(u2) = on, want off (per user)")
 	}
+	if n, _ := s.CallerID(ctx, "u3"); n != "" {
+		t.Errorf("CallerID(u3) = %q, want empty (per user)", n)
+	}
+	must(t, s.SetTelCallNow(ctx, "u2", true))
+	must(t, s.SetTelCallNow(ctx, "u1", false))
+	s.Close()
+	s = open(t, key)
+	u1, _ := s.TelCallNow(ctx, "u1")
+	u2, _ := s.TelCallNow(ctx, "u2")
+	if u1 || !u2 {
+		t.Errorf("TelCallNow after reopening: u1 %v, u2 %v; want off, on", u1, u2)
+	}
 	if n, _ := s.CallerID(ctx, "u1"); n != "+16505550100" {
-		t.Errorf("CallerID = %q, want the one set", n)
+		t.Errorf("CallerID after reopening = %q, want it kept", n)
 	}
-	if n, _ := s.LastFrom(ctx, "u1"); n != "+16505550101" {
-		t.Errorf("LastFrom = %q after setting other preferences, want it kept", n)
-	}
-	must(t, s.SetCallerID(ctx, "u1", ""))
-	if n, _ := s.CallerID(ctx, "u1"); n != "" {
-		t.Errorf("CallerID = %q after choosing the extension's own setting, want \"\"", n)
+	if n, _ := s.LastFrom(ctx, "u1"); n != "+442071838750" {
+		t.Errorf("LastFrom after reopening = %q, want it kept", n)
 	}
 }
 
@@ -511,28 +585,44 @@ func testReady(t *testing.T, open Opener) {
 	must(t, s.Ready(t.Context()))
 }
 
+// testConcurrentWriters: many goroutines write calls, sessions and tokens and read at
+// once: no error surfaces (on SQLite, no SQLITE_BUSY) and nothing is lost.
 func testConcurrentWriters(t *testing.T, open Opener) {
 	ctx := t.Context()
 	s := open(t, key)
+	const workers, each = 16, 25
 	var wg sync.WaitGroup
-	errs := make(chan error, 64)
-	for g := range 8 {
+	errs := make(chan error, workers*each*3)
+	for w := range workers {
 		wg.Go(func() {
-			for i := range 8 {
-				c := call(fmt.Sprintf("g%d-%d", g, i), "alice", t0.Add(time.Duration(g*8+i)*time.Second), ringing)
-				if err := s.SaveCall(ctx, c); err != nil {
-					errs <- err
-					return
-				}
+			sid := fmt.Sprintf("s%d", w)
+			if err := s.CreateSession(ctx, newSession(sid, "u", t0), newToken(sid)); err != nil {
+				errs <- err
+				return
+			}
+			for i := range each {
+				c := call(fmt.Sprintf("w%d-%d", w, i), "alice", t0.Add(time.Duration(w*each+i)*time.Second), ringing)
+				errs <- s.SaveCall(ctx, c)
+				errs <- s.SaveToken(ctx, sid, newToken(fmt.Sprintf("%s-%d", sid, i)))
+				_, err := s.RecentCalls(ctx, "alice", 5)
+				errs <- err
 			}
 		})
 	}
 	wg.Wait()
 	close(errs)
 	for err := range errs {
-		t.Error(err)
+		if err != nil {
+			t.Fatal(err)
+		}
 	}
-	if got, _ := s.RecentCalls(ctx, "alice", 100); len(got) != 64 {
-		t.Errorf("%d calls stored, want 64", len(got))
+	if live, err := s.LiveCalls(ctx); err != nil || len(live) != workers*each {
+		t.Errorf("LiveCalls = %d calls, %v; want %d", len(live), err, workers*each)
+	}
+	if got, _ := s.RecentCalls(ctx, "alice", 1000); len(got) != workers*each {
+		t.Errorf("%d calls stored, want %d", len(got), workers*each)
+	}
+	if tok, err := s.Token(ctx, "s3"); err != nil || tok.RefreshToken != fmt.Sprintf("refresh-secret-s3-%d", each-1) {
+		t.Errorf("last token of s3 = %q, %v", tok.RefreshToken, err)
 	}
 }
