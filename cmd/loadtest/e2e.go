@@ -27,16 +27,14 @@ import (
 	"sync"
 	"time"
 
-	"golang.org/x/sync/errgroup"
-
 	"github.com/ringout-dialer/ringout/rcsim"
 )
 
 // cardState is one call's statuses as a card showed them.
 type cardState struct{ call, caller, callee string }
 
-// cards records, per user and call, every distinct state the user's pages received and
-// when it first arrived at any of them.
+// cards records, per user and call, every distinct state the user's pages received, when
+// it first arrived at any of them and when at the last one.
 type cards struct {
 	mu    sync.Mutex
 	seen  map[string][]cardSeen // by owner + "/" + call id
@@ -45,8 +43,8 @@ type cards struct {
 }
 
 type cardSeen struct {
-	st cardState
-	at time.Time
+	st       cardState
+	at, last time.Time
 }
 
 func newCards() *cards { return &cards{seen: map[string][]cardSeen{}, wake: make(chan struct{})} }
@@ -57,27 +55,25 @@ func (c *cards) add(owner, id string, st cardState, at time.Time) {
 	k := owner + "/" + id
 	for i, s := range c.seen[k] {
 		if s.st == st {
-			if at.Before(s.at) {
-				c.seen[k][i].at = at
-			}
+			c.seen[k][i].at, c.seen[k][i].last = minTime(s.at, at), maxTime(s.last, at)
 			return
 		}
 	}
-	c.seen[k] = append(c.seen[k], cardSeen{st, at})
+	c.seen[k] = append(c.seen[k], cardSeen{st, at, at})
 	c.total++
 	close(c.wake)
 	c.wake = make(chan struct{})
 }
 
 // wait returns when a page of owner first showed call id in a state that ok accepts,
-// arrived after since (or the state was already there after since).
-func (c *cards) wait(ctx context.Context, owner, id string, since time.Time, ok func(cardState) bool) (time.Time, error) {
+// arrived after since (or the state was already there after since), and that state.
+func (c *cards) wait(ctx context.Context, owner, id string, since time.Time, ok func(cardState) bool) (time.Time, cardState, error) {
 	for {
 		c.mu.Lock()
 		for _, s := range c.seen[owner+"/"+id] {
 			if ok(s.st) && !s.at.Before(since) {
 				c.mu.Unlock()
-				return s.at, nil
+				return s.at, s.st, nil
 			}
 		}
 		wake := c.wake
@@ -85,9 +81,21 @@ func (c *cards) wait(ctx context.Context, owner, id string, since time.Time, ok 
 		select {
 		case <-wake:
 		case <-ctx.Done():
-			return time.Time{}, ctx.Err()
+			return time.Time{}, cardState{}, ctx.Err()
 		}
 	}
+}
+
+// lastAt is when the last of owner's pages received call id in state st (zero if none did).
+func (c *cards) lastAt(owner, id string, st cardState) time.Time {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	for _, s := range c.seen[owner+"/"+id] {
+		if s.st == st {
+			return s.last
+		}
+	}
+	return time.Time{}
 }
 
 // parseCard reads a fragment's call id and statuses (the card's data-call-status, then the
@@ -104,8 +112,30 @@ func parseCard(msg []byte) (string, cardState, bool) {
 // e2eResult is one round's measurements, in seconds.
 type e2eResult struct {
 	k                  int
-	ringing, connected []float64
+	ringing, connected []float64 // change → the first of the user's pages showing it
+	ringingAll         []float64 // the ringing call's change → the last of the user's pages (finish)
+	marks              []e2eMark // the ringing call's changes, for ringingAll
 	placed, failed     int
+}
+
+// e2eMark is a change the pages showed: which card state, and when it was made.
+type e2eMark struct {
+	owner, id string
+	st        cardState
+	t0        time.Time
+}
+
+// finish sorts the samples and times each ringing change to the last page that received
+// it: called once the pages had the time to (the round is over).
+func (r *e2eResult) finish(cs *cards) {
+	for _, m := range r.marks {
+		if last := cs.lastAt(m.owner, m.id, m.st); !last.IsZero() {
+			r.ringingAll = append(r.ringingAll, last.Sub(m.t0).Seconds())
+		}
+	}
+	slices.Sort(r.ringing)
+	slices.Sort(r.connected)
+	slices.Sort(r.ringingAll)
 }
 
 // e2eUser is one user's calls during the rounds.
@@ -139,30 +169,48 @@ func runE2E(ctx context.Context, base, sim string, users []*user, ks []int, roun
 		setup.Wait()
 		stop()
 		log.Info("e2e round set up; measuring", "calls per user", k)
-		var slowWait sync.WaitGroup // hang-ups of connected calls, reported when seen
 		roundCtx, stop := context.WithTimeout(ctx, round)
-		g, gctx := errgroup.WithContext(roundCtx)
-		for _, eu := range eus {
-			g.Go(func() error {
-				err := eu.play(gctx, ctx, base, k, cs, res, &mu, &slowWait)
-				if err != nil && gctx.Err() == nil {
-					log.Warn("e2e user", "user", eu.u.name, "err", err)
-				}
-				return nil
-			})
-		}
-		g.Wait()
+		playAll(roundCtx, ctx, base, eus, k, cs, res, &mu, log)
 		stop()
-		slowWait.Wait()
+		res.finish(cs)
 		results = append(results, res)
 	}
 	fmt.Fprintf(out, "change → page (end to end: a leg changed at the simulator → first WebSocket receipt of the card showing it; %d users, %v a round):\n", len(users), round)
 	for _, r := range results {
-		slices.Sort(r.ringing)
-		slices.Sort(r.connected)
 		fmt.Fprintf(out, "  %d live calls/user: ringing call: %s;  connected calls' hang-up: %s;  %d calls placed, %d refused or failed\n",
 			r.k, dist(r.ringing), dist(r.connected), r.placed, r.failed)
 	}
+}
+
+// playAll plays a round with k live calls for every user until ctx ends, and returns once
+// the hang-ups on their way to the pages arrived (or outer ended).
+func playAll(ctx, outer context.Context, base string, eus []*e2eUser, k int, cs *cards, res *e2eResult, mu *sync.Mutex, log *slog.Logger) {
+	var slowWait sync.WaitGroup // hang-ups of connected calls, reported when seen
+	var g sync.WaitGroup
+	for _, eu := range eus {
+		g.Go(func() {
+			if err := eu.play(ctx, outer, base, k, cs, res, mu, &slowWait); err != nil && ctx.Err() == nil {
+				log.Warn("e2e user", "user", eu.u.name, "err", err)
+			}
+		})
+	}
+	g.Wait()
+	slowWait.Wait()
+}
+
+// probe measures, beside the load (-probe-users), what people see: each probe user keeps one
+// call and changes its legs by hand at random moments until ctx ends (as -e2e 1 does), and
+// each change is timed to the first and to the last of the user's pages showing it.
+func probe(ctx, outer context.Context, base, sim string, users []*user, cs *cards, log *slog.Logger) *e2eResult {
+	eus := make([]*e2eUser, len(users))
+	for i, u := range users {
+		eus[i] = &e2eUser{u: u, sim: sim}
+	}
+	res := &e2eResult{k: 1}
+	var mu sync.Mutex
+	playAll(ctx, outer, base, eus, 1, cs, res, &mu, log)
+	res.finish(cs)
+	return res
 }
 
 func dist(s []float64) string {
@@ -196,7 +244,7 @@ func (eu *e2eUser) setup(ctx context.Context, base string, k int, cs *cards, res
 				return err
 			}
 		}
-		if _, err := cs.wait(ctx, eu.u.name, id, time.Time{}, func(s cardState) bool { return s.call == "Success" }); err != nil {
+		if _, _, err := cs.wait(ctx, eu.u.name, id, time.Time{}, func(s cardState) bool { return s.call == "Success" }); err != nil {
 			return err
 		}
 		eu.connected = append(eu.connected, id)
@@ -214,13 +262,14 @@ func (eu *e2eUser) setup(ctx context.Context, base string, k int, cs *cards, res
 // play runs one user's part of a round with k live calls until ctx ends. outer outlives the
 // round, for the hang-ups still on their way to the page.
 func (eu *e2eUser) play(ctx, outer context.Context, base string, k int, cs *cards, res *e2eResult, mu *sync.Mutex, slowWait *sync.WaitGroup) error {
-	record := func(ringing bool, d time.Duration) {
+	record := func(ringing bool, id string, st cardState, t0, at time.Time) {
 		mu.Lock()
 		defer mu.Unlock()
 		if ringing {
-			res.ringing = append(res.ringing, d.Seconds())
+			res.ringing = append(res.ringing, at.Sub(t0).Seconds())
+			res.marks = append(res.marks, e2eMark{eu.u.name, id, st, t0})
 		} else {
-			res.connected = append(res.connected, d.Seconds())
+			res.connected = append(res.connected, at.Sub(t0).Seconds())
 		}
 	}
 	for ctx.Err() == nil {
@@ -248,11 +297,11 @@ func (eu *e2eUser) play(ctx, outer context.Context, base string, k int, cs *card
 			if err := eu.act(ctx, base, id, st.leg, rcsim.ActAnswer); err != nil {
 				return err
 			}
-			at, err := cs.wait(ctx, eu.u.name, id, t0, st.ok)
+			at, shown, err := cs.wait(ctx, eu.u.name, id, t0, st.ok)
 			if err != nil {
 				return err
 			}
-			record(true, at.Sub(t0))
+			record(true, id, shown, t0, at)
 		}
 		// Now connected: hang up the oldest connected call to stay at k live calls.
 		eu.connected = append(eu.connected, id)
@@ -266,8 +315,8 @@ func (eu *e2eUser) play(ctx, outer context.Context, base string, k int, cs *card
 		seen := func() {
 			wctx, cancel := context.WithTimeout(outer, 2*time.Minute)
 			defer cancel()
-			if at, err := cs.wait(wctx, eu.u.name, old, t0, func(s cardState) bool { return s.call != "Success" || s.caller == "Finished" }); err == nil {
-				record(false, at.Sub(t0))
+			if at, shown, err := cs.wait(wctx, eu.u.name, old, t0, func(s cardState) bool { return s.call != "Success" || s.caller == "Finished" }); err == nil {
+				record(false, old, shown, t0, at)
 			}
 		}
 		if k == 1 {
@@ -304,7 +353,7 @@ func (eu *e2eUser) place(ctx context.Context, base string, cs *cards, res *e2eRe
 			mu.Lock()
 			res.placed++
 			mu.Unlock()
-			if _, err := cs.wait(ctx, eu.u.name, id, time.Time{}, func(cardState) bool { return true }); err != nil {
+			if _, _, err := cs.wait(ctx, eu.u.name, id, time.Time{}, func(cardState) bool { return true }); err != nil {
 				return "", err
 			}
 			return id, nil

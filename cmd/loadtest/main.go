@@ -15,6 +15,15 @@
 //
 //	go run ./cmd/loadtest -external-sim -viewers 200 -calls 1000 -duration 60s
 //
+// With -replicas N the app runs in cluster mode: N processes on a fresh database on the
+// PostgreSQL server of -database-url (default RINGOUT_TEST_DATABASE_URL), against one
+// `ringout sim`, behind a round-robin reverse proxy in this process (cluster.go).
+//
+//	go run ./cmd/loadtest -replicas 3 -viewers 10000 -calls 1000 -probe-users 20 -duration 60s
+//
+// -probe-users P adds P users who, during the watch, change their own calls' legs by hand at
+// random moments (as -e2e 1 does): what people see, end to end, beside the load.
+//
 // Run it from the module's directory. It is bounded in time and stops the app when done.
 package main
 
@@ -27,6 +36,8 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"maps"
+	"math"
 	"net"
 	"net/http"
 	"net/http/cookiejar"
@@ -48,6 +59,7 @@ import (
 	"github.com/gorilla/websocket"
 	"golang.org/x/sync/errgroup"
 
+	"github.com/ringout-dialer/ringout/internal/pgtest"
 	"github.com/ringout-dialer/ringout/rcsim"
 )
 
@@ -66,6 +78,12 @@ type options struct {
 	round    time.Duration
 	bin      string
 	extSim   bool
+	probes   int
+
+	replicas     int
+	databaseURL  string
+	leaseTTL     time.Duration
+	poolMaxConns int
 }
 
 func main() {
@@ -81,6 +99,11 @@ func main() {
 	flag.StringVar(&o.bin, "app-bin", "", "run this build of the app instead of building the module's (e.g. an older commit, for before/after figures)")
 	flag.BoolVar(&o.extSim, "external-sim", false, "run the simulator as its own process (`ringout sim`) and the app in real mode against it; report each one's CPU apart")
 	flag.DurationVar(&o.round, "e2e-round", 30*time.Second, "how long each -e2e round lasts")
+	flag.IntVar(&o.probes, "probe-users", 0, "extra users who, during the watch, change their own call's legs by hand (change → page, end to end, beside the load)")
+	flag.IntVar(&o.replicas, "replicas", 0, "cluster mode: run this many replicas on PostgreSQL behind a round-robin proxy (implies -external-sim; 0: one process, SQLite)")
+	flag.StringVar(&o.databaseURL, "database-url", os.Getenv(pgtest.EnvVar), "with -replicas: a PostgreSQL server (postgres://…) on which a fresh database is made for the run and dropped after")
+	flag.DurationVar(&o.leaseTTL, "lease-ttl", 3*time.Second, "with -replicas: the replicas' LEASE_TTL")
+	flag.IntVar(&o.poolMaxConns, "pool-max-conns", 0, "with -replicas: each replica's PostgreSQL pool size (pool_max_conns; 0: pgx's default)")
 	flag.Parse()
 	var ks []int
 	if o.e2e != "" {
@@ -91,11 +114,8 @@ func main() {
 		}
 		o.calls = 0
 	}
-	if o.users == 0 {
-		o.users = max(o.calls, (o.viewers+maxViewersPerUser-1)/maxViewersPerUser, 1)
-	}
-	if o.viewers < 0 || o.calls < 0 || o.users < 1 || o.duration <= 0 || o.viewers > o.users*maxViewersPerUser {
-		fmt.Fprintf(os.Stderr, "loadtest: need viewers, calls >= 0, duration > 0 and at most %d viewers per user\n", maxViewersPerUser)
+	if err := o.check(); err != nil {
+		fmt.Fprintln(os.Stderr, "loadtest:", err)
 		os.Exit(2)
 	}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
@@ -105,6 +125,99 @@ func main() {
 		log.Error("load test failed", "err", err)
 		os.Exit(1)
 	}
+}
+
+// check completes the defaults and refuses what cannot run.
+func (o *options) check() error {
+	if o.users == 0 {
+		o.users = max(o.calls, (o.viewers+maxViewersPerUser-1)/maxViewersPerUser-o.probes, 1)
+	}
+	if o.viewers < 0 || o.calls < 0 || o.probes < 0 || o.users < 1 || o.duration <= 0 || o.viewers > (o.users+o.probes)*maxViewersPerUser {
+		return fmt.Errorf("need viewers, calls, probe users >= 0, duration > 0 and at most %d viewers per user", maxViewersPerUser)
+	}
+	if o.e2e != "" && o.probes > 0 {
+		return errors.New("-probe-users is for the load (-calls), not the -e2e rounds")
+	}
+	if o.replicas > 0 {
+		if o.databaseURL == "" {
+			return errors.New("-replicas needs a PostgreSQL server: -database-url or " + pgtest.EnvVar)
+		}
+		// Cluster mode refuses the embedded simulator: each replica would have its own.
+		o.extSim = true
+	}
+	return nil
+}
+
+// target is what the load runs against: one app process, or the replicas behind a proxy.
+type target struct {
+	url  string // where the users sign in and the viewers connect
+	apps []*app // the app's processes
+	sim  *app   // the simulator's own process (-external-sim), or nil
+	cl   *cluster
+	ws   string // how the viewers reach the replicas (cluster mode), for the report
+}
+
+// wsServers is where the viewers' WebSockets go: to the app, or the proxy in front of the
+// replicas while this process has the descriptors for it (3 a viewer: its own end and the
+// proxy's two); beyond, to the replicas directly, round robin, as a balancer passing TCP
+// would (the sign-ins, pages and calls still go through the proxy).
+func (t *target) wsServers(viewers int, log *slog.Logger) []string {
+	if t.cl == nil {
+		return []string{t.url}
+	}
+	var l syscall.Rlimit
+	if syscall.Getrlimit(syscall.RLIMIT_NOFILE, &l) == nil && uint64(3*viewers+4096) > l.Cur {
+		t.ws = fmt.Sprintf("dialed to the replicas directly, round robin (3 descriptors a viewer through the proxy exceed this process's limit of %d)", l.Cur)
+		log.Warn("viewers " + t.ws)
+		var urls []string
+		for _, a := range t.apps {
+			urls = append(urls, a.url)
+		}
+		return urls
+	}
+	t.ws = "through the proxy"
+	return []string{t.url}
+}
+
+// snapshot is what the CPU and request figures are differences of.
+type snapshot struct {
+	at       time.Time
+	apps     []float64 // each app process's CPU seconds
+	sim, pg  float64   // the simulator's and PostgreSQL's CPU seconds (NaN: not visible)
+	requests float64   // RingCentral requests the app had sent
+	notes    int64     // NOTIFYs counted (cluster mode)
+}
+
+func (t *target) snap() snapshot {
+	s := snapshot{at: time.Now(), sim: t.sim.cpuSeconds(), pg: nan}
+	for _, a := range t.apps {
+		s.apps = append(s.apps, a.cpuSeconds())
+		s.requests += requests(a.url)
+	}
+	if t.cl != nil {
+		s.pg, s.notes = t.cl.pg.cpuSeconds(), t.cl.pg.notifications()
+	}
+	return s
+}
+
+func (s snapshot) appCPU() float64 {
+	var sum float64
+	for _, c := range s.apps {
+		sum += c
+	}
+	return sum
+}
+
+var nan = math.NaN()
+
+// metrics is the app's /metrics: the sum over the replicas in cluster mode, with each one's.
+func (t *target) metrics() (string, []string, error) {
+	if t.cl != nil {
+		sum, each := t.cl.scrapeAll()
+		return sum, each, nil
+	}
+	m, err := scrape(t.apps[0].url)
+	return m, []string{m}, err
 }
 
 func run(ctx context.Context, o options, ks []int, log *slog.Logger, out io.Writer) error {
@@ -125,32 +238,47 @@ func run(ctx context.Context, o options, ks []int, log *slog.Logger, out io.Writ
 			return fmt.Errorf("go build: %w", err)
 		}
 	}
-	var sim *app // the simulator's process with -external-sim, else nil
+	var t target
 	simURL := ""
 	if o.extSim {
-		if sim, err = startSim(ctx, bin, o, log); err != nil {
+		if t.sim, err = startSim(ctx, bin, o, log); err != nil {
 			return err
 		}
-		defer sim.stop(log)
-		simURL = sim.url
+		defer t.sim.stop(log)
+		simURL = t.sim.url
 	}
-	app, err := startApp(ctx, bin, tmp, o, simURL, log)
-	if err != nil {
-		return err
-	}
-	defer app.stop(log)
-	if simURL == "" {
-		simURL = app.url + "/sim"
+	if o.replicas > 0 {
+		log.Info("starting the replicas", "replicas", o.replicas)
+		if t.cl, err = startCluster(ctx, bin, tmp, o, simURL, log); err != nil {
+			return err
+		}
+		defer t.cl.stop(log)
+		t.url, t.apps = t.cl.url, t.cl.replicas
+	} else {
+		a, err := startApp(ctx, bin, tmp, o, simURL, log)
+		if err != nil {
+			return err
+		}
+		defer a.stop(log)
+		t.url, t.apps = a.url, []*app{a}
+		if simURL == "" {
+			simURL = a.url + "/sim"
+		}
 	}
 
 	var r result
 	r.start = time.Now()
-	log.Info("signing in", "users", o.users)
-	users, err := signInAll(ctx, app.url, o.users, &r)
+	log.Info("signing in", "users", o.users+o.probes)
+	all, err := signInAll(ctx, t.url, o.users+o.probes, &r)
 	if err != nil {
 		return err
 	}
-	log.Info("signed in", "users", len(users), "took", time.Since(r.start).Round(time.Millisecond))
+	log.Info("signed in", "users", len(all), "took", time.Since(r.start).Round(time.Millisecond))
+	// The probe users are the last ones (load users+1…); every user gets viewers.
+	users, probers := all, []*user(nil)
+	if o.probes > 0 {
+		users, probers = splitProbes(all, o.users)
+	}
 
 	watchCtx, stopWatching := context.WithCancel(ctx)
 	defer stopWatching()
@@ -159,52 +287,86 @@ func run(ctx context.Context, o options, ks []int, log *slog.Logger, out io.Writ
 	log.Info("opening viewers", "viewers", o.viewers)
 	t0 := time.Now()
 	var viewers sync.WaitGroup
-	openViewers(watchCtx, app.url, users, o.viewers, arrivals, cs, &viewers, &r)
+	openViewers(watchCtx, t.url, t.wsServers(o.viewers, log), all, o.viewers, arrivals, cs, &viewers, &r)
 	log.Info("viewers open", "viewers", r.viewers.Load(), "took", time.Since(t0).Round(time.Millisecond))
 
 	var e2eOut strings.Builder
-	var cpu0, simCPU0 float64 // the server's (and the simulator's) CPU seconds when the measured part began
-	var wall0 time.Time
-	var req0 float64 // RingCentral requests the app had sent then
+	var p0, s0 snapshot // when placing the calls began, and the measured part (the watch)
+	var probed *e2eResult
+	var watch0 string // the metrics when the watch began (-calls)
 	if len(ks) > 0 {
-		cpu0, simCPU0, wall0 = cpuSeconds(app.cmd.Process.Pid), sim.cpuSeconds(), time.Now()
-		req0 = requests(app.url)
-		runE2E(ctx, app.url, simURL, users, ks, o.round, cs, log, &e2eOut)
+		p0 = t.snap()
+		s0 = p0
+		runE2E(ctx, t.url, simURL, users, ks, o.round, cs, log, &e2eOut)
 	} else {
 		log.Info("placing calls", "calls", o.calls)
-		t0 = time.Now()
-		end := time.After(o.duration) // the watch starts with the first call
-		placeCalls(ctx, app.url, users, o.calls, o.to, &r)
-		log.Info("calls placed", "calls", r.calls.Load(), "took", time.Since(t0).Round(time.Millisecond))
+		p0 = t.snap()
+		end := time.Now().Add(o.duration) // the watch starts with the first call
+		placeCalls(ctx, t.url, users, o.calls, o.to, &r)
+		log.Info("calls placed", "calls", r.calls.Load(), "took", time.Since(p0.at).Round(time.Millisecond))
 
 		// The server's CPU is measured over the steady state: from the last call placed to
 		// the end of the watch (the pollers, the simulator and the pushes; not the sign-ins).
-		cpu0, simCPU0, wall0 = cpuSeconds(app.cmd.Process.Pid), sim.cpuSeconds(), time.Now()
-		req0 = requests(app.url)
-		select {
-		case <-ctx.Done():
-		case <-end:
+		s0 = t.snap()
+		watch0, _, _ = t.metrics()
+		endCtx, cancel := context.WithDeadline(ctx, end)
+		if len(probers) > 0 {
+			log.Info("probing", "users", len(probers))
+			probed = probe(endCtx, ctx, t.url, simURL, probers, cs, log)
 		}
+		<-endCtx.Done()
+		cancel()
 	}
-	cpu1, simCPU1, wall1 := cpuSeconds(app.cmd.Process.Pid), sim.cpuSeconds(), time.Now()
-	metrics, err := scrape(app.url)
+	s1 := t.snap()
+	metrics, each, err := t.metrics()
 	if err != nil {
 		return err
 	}
-	rss, hwm := memory(app.cmd.Process.Pid)
+	var rss, hwm int64
+	for _, a := range t.apps {
+		m, h := memory(a.cmd.Process.Pid)
+		rss, hwm = rss+m, hwm+h
+	}
 	r.stopping.Store(true)
 	stopWatching()
 	viewers.Wait()
+	sim := t.sim
+	cpu0, cpu1, simCPU0, simCPU1, req0 := s0.appCPU(), s1.appCPU(), s0.sim, s1.sim, s0.requests
+	wall0, wall1 := s0.at, s1.at
+	var errorLines int64
+	for _, a := range t.apps {
+		errorLines += a.errorLines.Load()
+	}
 
 	p50, p99, n := histogramQuantiles(metrics, "status_push_latency_seconds", 0.5, 0.99)
 	spread := arrivals.spreads()
 	fmt.Fprintf(out, "viewers:            %d open of %d (%d failed to open, %d dropped early)\n", r.viewers.Load(), o.viewers, r.viewerErrors.Load(), r.viewerDrops.Load())
 	fmt.Fprintf(out, "calls:              %d placed of %d (%d failed); live at the end: %v\n", r.calls.Load(), o.calls, r.callErrors.Load(), sample(metrics, "live_calls"))
-	fmt.Fprintf(out, "users:              %d (%d sign-ins failed)\n", len(users), r.signInErrors.Load())
+	fmt.Fprintf(out, "users:              %d and %d probe users (%d sign-ins failed)\n", len(users), len(probers), r.signInErrors.Load())
 	fmt.Fprintf(out, "pushes received:    %d fragments by the viewers\n", arrivals.total.Load())
 	fmt.Fprintf(out, "push latency:       p50 %s, p99 %s over %d pushes (server: poll observed → WebSocket write done)\n", ms(p50), ms(p99), n)
+	if watch0 != "" {
+		// Placing the calls is a burst (every call's first cards); the watch is the steady state.
+		w := since(metrics, watch0)
+		p50, p99, n := histogramQuantiles(w, "status_push_latency_seconds", 0.5, 0.99)
+		all := sample(w, `status_push_latency_seconds_bucket{le="+Inf"}`)
+		fmt.Fprintf(out, "  over the watch:   p50 %s, p99 %s over %d pushes (after the calls were placed; %.0f took over 1 s, %.0f over 5 s)\n", ms(p50), ms(p99), n,
+			all-sample(w, `status_push_latency_seconds_bucket{le="1"}`), all-sample(w, `status_push_latency_seconds_bucket{le="5"}`))
+	}
 	fmt.Fprintf(out, "arrival spread:     p50 %s, p99 %s (first to last viewer of one user, same update)\n", ms(quantile(spread, .5)), ms(quantile(spread, .99)))
-	fmt.Fprintf(out, "server RSS:         peak %d MB, current %d MB\n", hwm>>20, rss>>20)
+	if probed != nil {
+		fmt.Fprintf(out, "push latency e2e:   p50 %s, p99 %s, max %s over %d changes (a leg changed at the simulator → first WebSocket receipt; %d probe users)\n",
+			ms(quantile(probed.ringing, .5)), ms(quantile(probed.ringing, .99)), ms(quantile(probed.ringing, 1)), len(probed.ringing), len(probers))
+		fmt.Fprintf(out, "  to every page:    p50 %s, p99 %s, max %s over %d changes (→ the last of the user's pages)\n",
+			ms(quantile(probed.ringingAll, .5)), ms(quantile(probed.ringingAll, .99)), ms(quantile(probed.ringingAll, 1)), len(probed.ringingAll))
+		fmt.Fprintf(out, "  hang-ups:         %s; %d calls placed, %d refused or failed\n", dist(probed.connected), probed.placed, probed.failed)
+	}
+	if t.cl != nil {
+		fmt.Fprintf(out, "replicas:           %d, RSS peak %d MB, current %d MB in all; viewers %s\n", len(t.apps), hwm>>20, rss>>20, t.ws)
+		t.cl.reportCluster(ctx, out, each, p0, s0, s1)
+	} else {
+		fmt.Fprintf(out, "server RSS:         peak %d MB, current %d MB\n", hwm>>20, rss>>20)
+	}
 	if wall := wall1.Sub(wall0).Seconds(); wall > 0 && cpu1 >= cpu0 {
 		live := sample(metrics, "live_calls")
 		core, per := cpuShare(cpu1-cpu0, wall, live)
@@ -230,7 +392,7 @@ func run(ctx context.Context, o options, ks []int, log *slog.Logger, out io.Writ
 		}
 	}
 	fmt.Fprintf(out, "RingCentral 429s:   %v\n", sample(metrics, "ringcentral_rate_limited_total"))
-	fmt.Fprintf(out, "server errors:      %d error lines logged\n", app.errorLines.Load())
+	fmt.Fprintf(out, "server errors:      %d error lines logged\n", errorLines)
 	if sim != nil {
 		fmt.Fprintf(out, "simulator errors:   %d error lines logged\n", sim.errorLines.Load())
 	}
@@ -239,6 +401,19 @@ func run(ctx context.Context, o options, ks []int, log *slog.Logger, out io.Writ
 	fmt.Fprint(out, e2eOut.String())
 	fmt.Fprintf(out, "websocket_connections at scrape: %v; took %s in all\n", sample(metrics, "websocket_connections"), time.Since(r.start).Round(time.Second))
 	return nil
+}
+
+// splitProbes parts the signed-in users into the load users (load1…loadN) and the probe
+// users after them.
+func splitProbes(all []*user, n int) (load, probes []*user) {
+	for _, u := range all {
+		if i, _ := strconv.Atoi(strings.TrimPrefix(u.name, "load")); i > n {
+			probes = append(probes, u)
+		} else {
+			load = append(load, u)
+		}
+	}
+	return load, probes
 }
 
 // result counts what happened.
@@ -252,12 +427,21 @@ type result struct {
 
 func ms(s float64) string { return fmt.Sprintf("%.1f ms", s*1000) }
 
-// raiseFileLimit lifts the open-files limit to its hard maximum, for this process and the
-// app it starts: 10 000 WebSockets need 10 000 sockets on each side.
+// raiseFileLimit lifts the open-files limit, for this process and the processes it starts:
+// 10 000 WebSockets need 10 000 sockets on each side, and with -replicas three times that
+// here (the viewers' ends, and the proxy's two). As root the hard limit is raised too (to
+// the kernel's fs.nr_open); otherwise the soft limit goes up to the hard one.
 func raiseFileLimit(log *slog.Logger) {
 	var l syscall.Rlimit
 	if err := syscall.Getrlimit(syscall.RLIMIT_NOFILE, &l); err != nil {
 		return
+	}
+	if b, err := os.ReadFile("/proc/sys/fs/nr_open"); err == nil {
+		if n, err := strconv.ParseUint(strings.TrimSpace(string(b)), 10, 64); err == nil && n > l.Max {
+			if err := syscall.Setrlimit(syscall.RLIMIT_NOFILE, &syscall.Rlimit{Cur: n, Max: n}); err == nil {
+				return
+			}
+		}
 	}
 	l.Cur = l.Max
 	if err := syscall.Setrlimit(syscall.RLIMIT_NOFILE, &l); err != nil {
@@ -282,6 +466,40 @@ type app struct {
 	cmd        *exec.Cmd
 	done       chan struct{}
 	errorLines atomic.Int64
+	takeovers  atomic.Int64 // leases this replica took over from another (cluster mode)
+
+	mu       sync.Mutex
+	warnings map[string]int // WARN and ERROR lines by message
+	taken    []time.Time    // when each takeover was logged (read)
+}
+
+// takenBetween is the number of takeovers logged in [from, to).
+func (a *app) takenBetween(from, to time.Time) int {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	n := 0
+	for _, t := range a.taken {
+		if !t.Before(from) && t.Before(to) {
+			n++
+		}
+	}
+	return n
+}
+
+var msgRE = regexp.MustCompile(`"level":"(?:WARN|ERROR)","msg":"((?:[^"\\]|\\.)*)"`)
+
+// topWarnings is the process's most frequent WARN and ERROR messages, "message × n", at
+// most n of them.
+func (a *app) topWarnings(n int) string {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	msgs := slices.Collect(maps.Keys(a.warnings))
+	slices.SortFunc(msgs, func(x, y string) int { return cmp.Or(cmp.Compare(a.warnings[y], a.warnings[x]), cmp.Compare(x, y)) })
+	var out []string
+	for _, m := range msgs[:min(n, len(msgs))] {
+		out = append(out, fmt.Sprintf("%q × %d", m, a.warnings[m]))
+	}
+	return strings.Join(out, ", ")
 }
 
 // cpuSeconds is the process's CPU time so far; 0 for no process (a nil *app).
@@ -304,7 +522,7 @@ func freeAddr() (string, error) {
 
 // simArgs are the simulator's switches, for the app in demo mode and for `ringout sim`.
 func simArgs(o options) []string {
-	return []string{"-sim-users", strconv.Itoa(o.users), "-sim-speed", strconv.FormatFloat(o.speed, 'f', -1, 64)}
+	return []string{"-sim-users", strconv.Itoa(o.users + o.probes), "-sim-speed", strconv.FormatFloat(o.speed, 'f', -1, 64)}
 }
 
 // startSim runs `ringout sim` with the load users, on loopback.
@@ -328,8 +546,9 @@ func startApp(ctx context.Context, bin, dir string, o options, simURL string, lo
 		return nil, err
 	}
 	var cmd *exec.Cmd
-	// Every simulated user signs in from loopback: no cap on one address's sign-ins.
-	env := append(os.Environ(), "ADDR="+addr, "DATA_DIR="+filepath.Join(dir, "data"), "MAX_SIGNINS_PER_CLIENT=0")
+	// Every simulated user signs in and every viewer connects from loopback: no cap on one
+	// address's sign-ins or connections.
+	env := append(os.Environ(), "ADDR="+addr, "DATA_DIR="+filepath.Join(dir, "data"), "MAX_SIGNINS_PER_CLIENT=0", "MAX_CONNS_PER_CLIENT=0")
 	if simURL == "" {
 		cmd = exec.Command(bin, simArgs(o)...)
 	} else {
@@ -354,12 +573,24 @@ func startProcess(ctx context.Context, name string, cmd *exec.Cmd, base, probe s
 	if err := cmd.Start(); err != nil {
 		return nil, err
 	}
-	a := &app{name: name, url: base, cmd: cmd, done: make(chan struct{})}
+	a := &app{name: name, url: base, cmd: cmd, done: make(chan struct{}), warnings: map[string]int{}}
 	go func() {
 		defer close(a.done)
 		sc := bufio.NewScanner(stdout)
 		sc.Buffer(make([]byte, 64<<10), 1<<20)
 		for sc.Scan() {
+			// A lease taken over means its holder did not renew it within LEASE_TTL.
+			if strings.Contains(sc.Text(), `"msg":"took over a call's lease"`) {
+				a.takeovers.Add(1)
+				a.mu.Lock()
+				a.taken = append(a.taken, time.Now())
+				a.mu.Unlock()
+			}
+			if m := msgRE.FindStringSubmatch(sc.Text()); m != nil {
+				a.mu.Lock()
+				a.warnings[m[1]]++
+				a.mu.Unlock()
+			}
 			if strings.Contains(sc.Text(), `"level":"ERROR"`) {
 				if a.errorLines.Add(1) <= 5 {
 					log.Warn(name+" logged an error", "line", sc.Text())
@@ -503,20 +734,21 @@ func placeCalls(ctx context.Context, base string, users []*user, n int, to strin
 	g.Wait()
 }
 
-// openViewers opens n WebSockets, round robin over the users, 64 handshakes at a time.
-// Each runs until ctx ends, recording when each fragment arrives.
-func openViewers(ctx context.Context, base string, users []*user, n int, arr *arrivals, cs *cards, wg *sync.WaitGroup, r *result) {
+// openViewers opens n WebSockets, round robin over the users and over the servers (the
+// app, the proxy, or the replicas themselves), 64 handshakes at a time, as pages of origin
+// (the app's PUBLIC_URL). Each runs until ctx ends, recording when each fragment arrives.
+func openViewers(ctx context.Context, origin string, servers []string, users []*user, n int, arr *arrivals, cs *cards, wg *sync.WaitGroup, r *result) {
 	dialer := websocket.Dialer{HandshakeTimeout: 20 * time.Second, ReadBufferSize: 1024, WriteBufferSize: 256}
-	wsURL := "ws" + strings.TrimPrefix(base, "http") + "/ws"
 	sem := make(chan struct{}, 64)
 	var handshakes sync.WaitGroup
 	for i := range n {
 		u := users[i%len(users)]
+		wsURL := "ws" + strings.TrimPrefix(servers[i%len(servers)], "http") + "/ws"
 		sem <- struct{}{}
 		handshakes.Add(1)
 		go func() {
 			defer handshakes.Done()
-			conn, _, err := dialer.DialContext(ctx, wsURL, http.Header{"Origin": {base}, "Cookie": {u.cookie}})
+			conn, _, err := dialer.DialContext(ctx, wsURL, http.Header{"Origin": {origin}, "Cookie": {u.cookie}})
 			<-sem
 			if err != nil {
 				r.viewerErrors.Add(1)
@@ -724,20 +956,37 @@ func histogramQuantiles(metrics, name string, qs ...float64) (q1, q2 float64, co
 // cpuSeconds is the CPU time (user + system) the process has used, from /proc; 0 when
 // it cannot be read.
 func cpuSeconds(pid int) float64 {
+	st, _ := procStat(pid)
+	return st.utime + st.stime
+}
+
+// stat is a process's parent and CPU times in seconds: its own, and its reaped children's.
+type stat struct {
+	ppid                         int
+	utime, stime, cutime, cstime float64
+}
+
+// procStat reads /proc/pid/stat.
+func procStat(pid int) (stat, bool) {
 	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
 	if err != nil {
-		return 0
+		return stat{}, false
 	}
-	// The fields after the command name (in parentheses, which may hold spaces): utime and
-	// stime are the 12th and 13th of them, in clock ticks (100 a second on Linux).
+	// The fields after the command name (in parentheses, which may hold spaces): ppid is the
+	// 2nd of them, utime, stime, cutime and cstime the 12th to 15th, in clock ticks (100 a
+	// second on Linux).
 	s := string(b)
 	f := strings.Fields(s[strings.LastIndexByte(s, ')')+1:])
-	if len(f) < 13 {
-		return 0
+	if len(f) < 15 {
+		return stat{}, false
 	}
-	ut, _ := strconv.ParseFloat(f[11], 64)
-	st, _ := strconv.ParseFloat(f[12], 64)
-	return (ut + st) / 100
+	var st stat
+	st.ppid, _ = strconv.Atoi(f[1])
+	for i, p := range []*float64{&st.utime, &st.stime, &st.cutime, &st.cstime} {
+		v, _ := strconv.ParseFloat(f[11+i], 64)
+		*p = v / 100
+	}
+	return st, true
 }
 
 // memory reads the app's resident set size and its peak (VmRSS, VmHWM) in bytes.

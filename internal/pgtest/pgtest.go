@@ -1,12 +1,14 @@
 // Package pgtest gives tests a fresh PostgreSQL database of their own on the server named
 // by RINGOUT_TEST_DATABASE_URL (scripts/pg-test-server starts a throwaway one; .ci/run does).
-// Without it the test is skipped, saying why; in CI (CI set) it fails instead.
+// Without it the test is skipped, saying why; in CI (CI set) it fails instead. NewDatabase
+// is the same for a program (the load command) on any server it is given.
 package pgtest
 
 import (
 	"context"
 	"crypto/rand"
 	"encoding/hex"
+	"fmt"
 	"net/url"
 	"os"
 	"testing"
@@ -41,34 +43,50 @@ func URL(t testing.TB) string {
 	admin := Require(t)
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
-	conn, err := pgx.Connect(ctx, admin)
+	u, drop, err := NewDatabase(ctx, admin, "ringout_test_")
 	if err != nil {
 		t.Fatalf("%s: %v", EnvVar, err)
-	}
-	defer conn.Close(ctx)
-	b := make([]byte, 6)
-	rand.Read(b)
-	name := "ringout_test_" + hex.EncodeToString(b)
-	if _, err := conn.Exec(ctx, `CREATE DATABASE `+name+` TEMPLATE template0`); err != nil {
-		t.Fatalf("create database: %v", err)
 	}
 	t.Cleanup(func() {
 		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 		defer cancel()
+		if err := drop(ctx); err != nil {
+			t.Error(err)
+		}
+	})
+	return u
+}
+
+// NewDatabase creates an empty database named prefix + random hex on the server of the
+// admin URL (connected to as given), and returns its URL and a function that drops it
+// (disconnecting whoever is still connected).
+func NewDatabase(ctx context.Context, admin, prefix string) (string, func(context.Context) error, error) {
+	u, err := url.Parse(admin)
+	if err != nil {
+		return "", nil, err
+	}
+	conn, err := pgx.Connect(ctx, admin)
+	if err != nil {
+		return "", nil, err
+	}
+	defer conn.Close(ctx)
+	b := make([]byte, 6)
+	rand.Read(b)
+	name := prefix + hex.EncodeToString(b)
+	if _, err := conn.Exec(ctx, `CREATE DATABASE `+name+` TEMPLATE template0`); err != nil {
+		return "", nil, fmt.Errorf("create database: %w", err)
+	}
+	drop := func(ctx context.Context) error {
 		conn, err := pgx.Connect(ctx, admin)
 		if err != nil {
-			t.Errorf("drop database %s: %v", name, err)
-			return
+			return fmt.Errorf("drop database %s: %w", name, err)
 		}
 		defer conn.Close(ctx)
 		if _, err := conn.Exec(ctx, `DROP DATABASE IF EXISTS `+name+` WITH (FORCE)`); err != nil {
-			t.Errorf("drop database %s: %v", name, err)
+			return fmt.Errorf("drop database %s: %w", name, err)
 		}
-	})
-	u, err := url.Parse(admin)
-	if err != nil {
-		t.Fatalf("%s: %v", EnvVar, err)
+		return nil
 	}
 	u.Path = "/" + name
-	return u.String()
+	return u.String(), drop, nil
 }

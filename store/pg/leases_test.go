@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"log/slog"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -88,6 +89,38 @@ func TestLeaseFencing(t *testing.T) {
 	}
 	if _, ok, _ := a.Claim(ctx, c.ID); !ok {
 		t.Error("a could not claim a released lease")
+	}
+}
+
+// TestPlacedCallIsThePlacersToPoll: a call is leased to the replica that placed it from
+// the moment it is stored as placed, so another replica's round cannot take it before the
+// placer's poller claims it; if the placer dies first, the lease lapses and it is taken.
+func TestPlacedCallIsThePlacersToPoll(t *testing.T) {
+	url := pgtest.URL(t)
+	ctx := t.Context()
+	a, b := replicaStore(t, url, "a", time.Second), replicaStore(t, url, "b", time.Second)
+	place := func(id string) {
+		t.Helper()
+		pending, err := a.BeginCall(ctx, dialer.Call{Owner: "u1", To: "+16505550129", StartedAt: time.Now()})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := a.PlacedCall(ctx, pending, liveCall(id)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	place("placed-1")
+	if calls, _, err := b.ClaimExpired(ctx, 10); err != nil || len(calls) != 0 {
+		t.Fatalf("b.ClaimExpired took %d calls a has just placed (%v)", len(calls), err)
+	}
+	if _, ok, err := a.Claim(ctx, "placed-1"); err != nil || !ok {
+		t.Fatalf("the placer's Claim = %v, %v; want its lease", ok, err)
+	}
+	place("placed-2") // and a dies before its poller claims it
+	time.Sleep(1200 * time.Millisecond)
+	calls, _, err := b.ClaimExpired(ctx, 10)
+	if err != nil || !slices.ContainsFunc(calls, func(c dialer.Call) bool { return c.ID == "placed-2" }) {
+		t.Fatalf("after the placer's lease lapsed, b.ClaimExpired = %v, %v; want placed-2 among them", calls, err)
 	}
 }
 
@@ -205,11 +238,12 @@ func TestClaimExpiredDealsByOwner(t *testing.T) {
 }
 
 // TestListenerGetsSavedKeys: a replica's LISTEN connection receives the key of every call
-// saved on another replica, after the commit, and is ready while connected.
+// saved on another replica, after the commit, and is ready while connected; also when its
+// DATABASE_URL sets the pool's size (a pgxpool parameter the server itself refuses).
 func TestListenerGetsSavedKeys(t *testing.T) {
 	url := pgtest.URL(t)
 	a := replicaStore(t, url, "a", time.Second)
-	b := replicaStore(t, url, "b", time.Second)
+	b := replicaStore(t, url+"&pool_max_conns=3", "b", time.Second)
 	got := make(chan string, 10)
 	resynced := make(chan struct{}, 1)
 	l := b.Listener(slogDiscard())

@@ -11,6 +11,7 @@ import (
 
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgconn"
+	"github.com/jackc/pgx/v5/pgxpool"
 )
 
 // Listener is a replica's one LISTEN connection on Channel (not from the pool: it is held
@@ -70,8 +71,15 @@ func (l *Listener) Run(ctx context.Context) {
 }
 
 func (l *Listener) session(ctx context.Context) error {
+	// DATABASE_URL may carry the pool's settings (pool_max_conns, …): parsed as the pool
+	// parses it, so that a plain connection does not send them to the server as parameters
+	// (which it refuses: the listener would never connect).
+	cfg, err := pgxpool.ParseConfig(l.url)
+	if err != nil {
+		return err
+	}
 	cctx, cancel := context.WithTimeout(ctx, 10*time.Second)
-	conn, err := pgx.Connect(cctx, l.url)
+	conn, err := pgx.ConnectConfig(cctx, cfg.ConnConfig)
 	cancel()
 	if err != nil {
 		return err
