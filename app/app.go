@@ -236,6 +236,7 @@ func listen(st *pg.Store, w *callwatch.Watcher, log *slog.Logger) *pg.Listener {
 			}
 		}()
 	}
+	l.Released = func(context.Context, string) { w.ClaimReleased() } // a replica stopping
 	l.Resync = func(ctx context.Context) {
 		live, err := st.LiveCalls(ctx)
 		if err != nil {

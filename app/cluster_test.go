@@ -384,36 +384,6 @@ func dialerStatusFinal(s string) bool {
 		Callee: dialer.LegStatus(strings.TrimSuffix(f[2], "//"))}.Final()
 }
 
-// iframeJar is the framed app's partitioned cookie jar: it keeps every cookie by name and
-// sends them all, Secure ones too (the embedded cookies are always Secure; the cluster's
-// proxy is plain HTTP on loopback, as a browser treats localhost).
-type iframeJar struct {
-	mu      sync.Mutex
-	cookies map[string]*http.Cookie
-}
-
-func (j *iframeJar) SetCookies(_ *url.URL, cs []*http.Cookie) {
-	j.mu.Lock()
-	defer j.mu.Unlock()
-	for _, ck := range cs {
-		if ck.MaxAge < 0 {
-			delete(j.cookies, ck.Name)
-		} else {
-			j.cookies[ck.Name] = &http.Cookie{Name: ck.Name, Value: ck.Value}
-		}
-	}
-}
-
-func (j *iframeJar) Cookies(*url.URL) []*http.Cookie {
-	j.mu.Lock()
-	defer j.mu.Unlock()
-	var cs []*http.Cookie
-	for _, ck := range j.cookies {
-		cs = append(cs, ck)
-	}
-	return cs
-}
-
 // framedGet GETs path on replica i as the iframe would (Sec-Fetch-Dest: iframe).
 func framedGet(t *testing.T, c *cluster, jar http.CookieJar, i int, path string) *goquery.Document {
 	t.Helper()
@@ -452,12 +422,12 @@ func redeemOn(t *testing.T, c *cluster, jar http.CookieJar, i int, code, attempt
 // and the code does not work a second time on any replica.
 func TestClusterPopupCodeElsewhere(t *testing.T) {
 	c := newCluster(t, 3)
-	frame := &iframeJar{cookies: map[string]*http.Cookie{}}
+	frame := &simsignin.FrameJar{}
 	page := framedGet(t, c, frame, 0, "/")
 	login, _ := page.Find("[data-popup-login]").Attr("data-popup-login")
 	attempt, _ := page.Find("[data-attempt]").Attr("data-attempt")
-	if login == "" || attempt == "" || frame.cookies["__Host-ringout-embed-attempt"] == nil {
-		t.Fatalf("framed sign-in page: popup login %q, attempt %q, cookies %v", login, attempt, frame.cookies)
+	if login == "" || attempt == "" || !frame.Has("__Host-ringout-embed-attempt") {
+		t.Fatalf("framed sign-in page: popup login %q, attempt %q, cookies %v", login, attempt, frame.Cookies(nil))
 	}
 
 	popupJar, _ := cookiejar.New(nil)
@@ -476,8 +446,8 @@ func TestClusterPopupCodeElsewhere(t *testing.T) {
 	if !strings.Contains(c.replicas[2].output.String(), "signed in (embedded)") {
 		t.Errorf("%s did not log the embedded sign-in", c.replicas[2].id)
 	}
-	if frame.cookies["__Host-ringout-embed"] == nil {
-		t.Fatalf("the redeem set no embedded session cookie: %v", frame.cookies)
+	if !frame.Has("__Host-ringout-embed") {
+		t.Fatalf("the redeem set no embedded session cookie: %v", frame.Cookies(nil))
 	}
 	for i := range c.replicas {
 		if framedGet(t, c, frame, i, "/").Find(`[data-testid="signed-in-as"]`).Length() == 0 {
@@ -488,7 +458,7 @@ func TestClusterPopupCodeElsewhere(t *testing.T) {
 	// Single use across replicas: another iframe with its own attempt cannot redeem it on
 	// any replica (it would be refused for the attempt, but it is gone already).
 	for i := range c.replicas {
-		other := &iframeJar{cookies: map[string]*http.Cookie{}}
+		other := &simsignin.FrameJar{}
 		a2, _ := framedGet(t, c, other, i, "/").Find("[data-attempt]").Attr("data-attempt")
 		if got := redeemOn(t, c, other, i, code, a2); got != http.StatusBadRequest {
 			t.Errorf("a second redeem on %s: HTTP %d, want 400", c.replicas[i].id, got)

@@ -136,6 +136,8 @@ type Watcher struct {
 	stop context.CancelFunc
 	wg   sync.WaitGroup // pollers
 
+	released chan struct{} // cap 1: another replica released a lease (cluster.go)
+
 	mu     sync.Mutex
 	closed bool
 	calls  map[string]*entry // by call id
@@ -185,6 +187,8 @@ func New(up Upstream, st Store, opts Options) *Watcher {
 		stop:   stop,
 		calls:  make(map[string]*entry),
 		owners: make(map[string]*owner),
+
+		released: make(chan struct{}, 1),
 	}
 	if opts.Leases != nil {
 		w.st = fencedStore{w: w, Store: st}

@@ -195,6 +195,19 @@ func (s *sched) kickLocked() {
 	}
 }
 
+// credit puts at least n tokens (at most the burst) in the model's bucket and wakes the
+// dispatcher: a call taken over from a replica that stopped polling it may poll at once.
+func (s *sched) credit(n float64) {
+	s.mu.Lock()
+	s.refillLocked(time.Now())
+	s.tokens = max(s.tokens, min(n, float64(max(1, s.w.opts.PollBurst))))
+	s.mu.Unlock()
+	select {
+	case s.wake <- struct{}{}:
+	default:
+	}
+}
+
 // withdraw takes a back: its turn, if already granted, is given back to the bucket.
 func (s *sched) withdraw(a *ask) {
 	s.mu.Lock()

@@ -11,7 +11,6 @@ import (
 	"net/http/httptest"
 	"net/url"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strings"
 	"sync"
@@ -87,62 +86,6 @@ func (s *simRecorder) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 }
 
-// appProcess is the app's binary running in real mode, killed and restarted by the drill.
-type appProcess struct {
-	t    *testing.T
-	bin  string
-	env  []string
-	url  string
-	log  *os.File
-	cmd  *exec.Cmd
-	done chan struct{} // closed when cmd has exited
-}
-
-func (p *appProcess) start() {
-	p.t.Helper()
-	p.cmd = exec.Command(p.bin)
-	p.cmd.Env = p.env
-	p.cmd.Stdout, p.cmd.Stderr = p.log, p.log
-	if err := p.cmd.Start(); err != nil {
-		p.t.Fatal(err)
-	}
-	done := make(chan struct{})
-	go func(cmd *exec.Cmd) { cmd.Wait(); close(done) }(p.cmd)
-	p.done = done
-	if !waitUntil(15*time.Second, func() bool {
-		resp, err := http.Get(p.url + "/readyz")
-		if err != nil {
-			return false
-		}
-		resp.Body.Close()
-		return resp.StatusCode == http.StatusOK
-	}) {
-		p.t.Fatalf("the app did not become ready; log:\n%s", p.tail())
-	}
-}
-
-func (p *appProcess) kill() {
-	p.cmd.Process.Signal(syscall.SIGKILL)
-	<-p.done
-}
-
-func (p *appProcess) exited() bool {
-	select {
-	case <-p.done:
-		return true
-	default:
-		return false
-	}
-}
-
-func (p *appProcess) tail() string {
-	b, _ := os.ReadFile(p.log.Name())
-	if len(b) > 6000 {
-		b = b[len(b)-6000:]
-	}
-	return string(b)
-}
-
 // TestCrashDrill kills the app with SIGKILL at random moments while people place and
 // cancel calls, restarting it on the same DATA_DIR and address each time. Afterwards every
 // call RingCentral (an in-test simulator that outlives the app) placed is in the history
@@ -154,12 +97,7 @@ func TestCrashDrill(t *testing.T) {
 		kills = 20
 		speed = 5
 	)
-	bin := filepath.Join(t.TempDir(), "ringout")
-	build := exec.Command("go", "build", "-o", bin, ".")
-	build.Dir = ".."
-	if out, err := build.CombinedOutput(); err != nil {
-		t.Fatalf("go build: %v\n%s", err, out)
-	}
+	bin := ringoutBinary(t)
 	start := time.Now()
 
 	sim := rcsim.New(rcsim.Options{Speed: speed, Retention: time.Hour, ExtraUsers: 4,
@@ -178,24 +116,11 @@ func TestCrashDrill(t *testing.T) {
 	addr := ln.Addr().String()
 	ln.Close()
 	dataDir := t.TempDir()
-	logFile, err := os.Create(filepath.Join(t.TempDir(), "app.log"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer logFile.Close()
-	p := &appProcess{t: t, bin: bin, url: "http://" + addr, log: logFile, env: []string{
+	p := newProcess(t, "app", bin, "http://"+addr, []string{
 		"ADDR=" + addr, "DATA_DIR=" + dataDir, "RC_SERVER_URL=" + ts.URL,
 		"RC_CLIENT_ID=" + rcsim.DemoClientID, "RC_CLIENT_SECRET=" + rcsim.DemoClientSecret,
-	}}
+	})
 	p.start()
-	defer func() {
-		if !p.exited() {
-			p.kill()
-		}
-		if t.Failed() {
-			t.Logf("app log (tail):\n%s", p.tail())
-		}
-	}()
 	app := &testApp{URL: p.url}
 	users := []string{"load1", "load2", "load3", "load4"}
 	clients := map[string]*http.Client{}
@@ -376,10 +301,8 @@ func TestCrashDrill(t *testing.T) {
 	for _, m := range mismatches {
 		t.Error(m)
 	}
-	p.cmd.Process.Signal(syscall.SIGTERM)
-	select {
-	case <-p.done:
-	case <-time.After(15 * time.Second):
+	p.signal(syscall.SIGTERM)
+	if !p.wait(15 * time.Second) {
 		t.Error("the app did not stop on SIGTERM")
 	}
 }

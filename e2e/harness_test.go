@@ -9,9 +9,11 @@ import (
 	"net"
 	"net/http"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"strings"
 	"sync"
+	"syscall"
 	"testing"
 	"time"
 
@@ -37,7 +39,11 @@ func TestMain(m *testing.M) {
 	if !explicit {
 		flag.Set("test.parallel", "8")
 	}
-	os.Exit(m.Run())
+	code := m.Run()
+	if built.dir != "" {
+		os.RemoveAll(built.dir)
+	}
+	os.Exit(code)
 }
 
 // slow skips a test that takes many seconds of real time with -short.
@@ -232,4 +238,162 @@ func seedCalls(t *testing.T, dataDir, secret string, n int) []string {
 		ids = append(ids, c.ID)
 	}
 	return ids
+}
+
+// The process harness: the built binary run as real processes (the app, cluster replicas,
+// `ringout sim`), for tests that signal, kill or freeze them (crash_test.go, cluster_test.go).
+
+var built struct {
+	once sync.Once
+	dir  string
+	bin  string
+	err  error
+}
+
+// ringoutBinary builds the app's binary once for the whole test run (every process test
+// shares it; TestMain removes it at the end).
+func ringoutBinary(t testing.TB) string {
+	t.Helper()
+	built.once.Do(func() {
+		if built.dir, built.err = os.MkdirTemp("", "ringout-e2e-bin"); built.err != nil {
+			return
+		}
+		built.bin = filepath.Join(built.dir, "ringout")
+		build := exec.Command("go", "build", "-o", built.bin, ".")
+		build.Dir = ".."
+		if out, err := build.CombinedOutput(); err != nil {
+			built.err = fmt.Errorf("go build: %v\n%s", err, out)
+		}
+	})
+	if built.err != nil {
+		t.Fatal(built.err)
+	}
+	return built.bin
+}
+
+// appProcess is one process of the built binary (the app in real mode, a replica, or
+// `ringout sim` with args "sim"), started, signaled, killed and restarted by a test.
+type appProcess struct {
+	t     *testing.T
+	name  string
+	bin   string
+	args  []string
+	env   []string
+	url   string
+	ready string // the path that answers 200 once it serves (default /readyz)
+	log   *os.File
+	cmd   *exec.Cmd
+	done  chan struct{} // closed when cmd has exited
+	state *os.ProcessState
+}
+
+// newProcess prepares a process (start it with start) whose output goes to a log file; when
+// the test ends it is killed if still running, and its log's tail is shown if the test failed.
+func newProcess(t *testing.T, name, bin, url string, env []string, args ...string) *appProcess {
+	t.Helper()
+	log, err := os.Create(filepath.Join(t.TempDir(), name+".log"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	p := &appProcess{t: t, name: name, bin: bin, args: args, env: env, url: url, ready: "/readyz", log: log}
+	t.Cleanup(func() {
+		if p.cmd != nil && !p.exited() {
+			p.cmd.Process.Signal(syscall.SIGCONT) // a frozen process cannot die otherwise
+			p.kill()
+		}
+		if t.Failed() {
+			t.Logf("%s log (tail):\n%s", name, p.tail())
+		}
+		log.Close()
+	})
+	return p
+}
+
+// start runs the process and waits (15 s at most) until its ready path answers 200.
+func (p *appProcess) start() {
+	p.t.Helper()
+	p.launch()
+	p.awaitReady()
+}
+
+// launch runs the process without waiting for it (several start at once, then awaitReady).
+func (p *appProcess) launch() {
+	p.t.Helper()
+	p.cmd = exec.Command(p.bin, p.args...)
+	p.cmd.Env = p.env
+	p.cmd.Stdout, p.cmd.Stderr = p.log, p.log
+	if err := p.cmd.Start(); err != nil {
+		p.t.Fatal(err)
+	}
+	done := make(chan struct{})
+	go func(cmd *exec.Cmd) { cmd.Wait(); p.state = cmd.ProcessState; close(done) }(p.cmd)
+	p.done = done
+}
+
+// awaitReady waits (15 s at most) until the launched process's ready path answers 200.
+func (p *appProcess) awaitReady() {
+	p.t.Helper()
+	if !waitUntil(15*time.Second, func() bool { return !p.exited() && p.isReady() }) {
+		p.t.Fatalf("%s did not become ready; log:\n%s", p.name, p.tail())
+	}
+}
+
+// isReady reports whether the ready path answers 200 now (within a second).
+func (p *appProcess) isReady() bool {
+	c := http.Client{Timeout: time.Second}
+	resp, err := c.Get(p.url + p.ready)
+	if err != nil {
+		return false
+	}
+	resp.Body.Close()
+	return resp.StatusCode == http.StatusOK
+}
+
+func (p *appProcess) signal(sig os.Signal) { p.cmd.Process.Signal(sig) }
+
+func (p *appProcess) kill() {
+	p.cmd.Process.Signal(syscall.SIGKILL)
+	<-p.done
+}
+
+// wait waits up to d for the process to exit and reports whether it did.
+func (p *appProcess) wait(d time.Duration) bool {
+	select {
+	case <-p.done:
+		return true
+	case <-time.After(d):
+		return false
+	}
+}
+
+func (p *appProcess) exited() bool {
+	select {
+	case <-p.done:
+		return true
+	default:
+		return false
+	}
+}
+
+// logged reports whether the process's log holds s.
+func (p *appProcess) logged(s string) bool {
+	b, _ := os.ReadFile(p.log.Name())
+	return strings.Contains(string(b), s)
+}
+
+// tail is the end of the process's log, without the load balancer's health checks (a
+// cluster drill's proxy asks every replica's /readyz five times a second).
+func (p *appProcess) tail() string {
+	b, _ := os.ReadFile(p.log.Name())
+	var kept []string
+	for _, line := range strings.Split(string(b), "\n") {
+		if !strings.Contains(line, `"path":"/readyz","status":200`) {
+			kept = append(kept, line)
+		}
+	}
+	s := strings.Join(kept, "\n")
+	if len(s) > 6000 {
+		s = s[len(s)-6000:]
+	}
+	return s
 }

@@ -32,7 +32,7 @@ func embedSimPOSTs(t *testing.T, s *embedSites) int {
 			return (&net.Dialer{}).DialContext(ctx, network, "127.0.0.1:"+port)
 		},
 	}}
-	return len(ringOutRequests(simLogVia(t, c, s.app.URL), http.MethodPost, ""))
+	return len(ringOutRequests(simLogVia(t, c, s.app.URL+"/sim"), http.MethodPost, ""))
 }
 
 // popupSignIn signs in as demo through the framed sign-in page's popup and returns the frame

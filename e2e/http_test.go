@@ -180,7 +180,12 @@ func openWS(t testing.TB, appURL string, c *http.Client) *websocket.Conn {
 // watch opens the WebSocket as the client's page would and keeps what it is sent.
 func watch(t testing.TB, appURL string, c *http.Client) *viewer {
 	t.Helper()
-	conn := openWS(t, appURL, c)
+	return newViewer(t, openWS(t, appURL, c))
+}
+
+// newViewer keeps every call card conn is sent until it closes (when the test ends at the
+// latest).
+func newViewer(t testing.TB, conn *websocket.Conn) *viewer {
 	v := &viewer{conn: conn, done: make(chan struct{})}
 	t.Cleanup(func() { conn.Close() })
 	go func() {

@@ -24,18 +24,20 @@ type simRequest struct {
 	Path      string
 	Extension string
 	Status    int
+	Group     string // the rate-limit group ("" when not throttled)
 	Agent     string // X-User-Agent
 }
 
 func simLog(t *testing.T, app *testApp) []simRequest {
 	t.Helper()
-	return simLogVia(t, http.DefaultClient, app.URL)
+	return simLogVia(t, http.DefaultClient, app.URL+"/sim")
 }
 
-// simLogVia reads the request log of the simulator at appURL/sim with the client c.
-func simLogVia(t *testing.T, c *http.Client, appURL string) []simRequest {
+// simLogVia reads, with the client c, the request log of the simulator served at base: the
+// embedded one's is app.URL+"/sim", a `ringout sim` process's its own address.
+func simLogVia(t *testing.T, c *http.Client, base string) []simRequest {
 	t.Helper()
-	resp, err := c.Get(appURL + "/sim/_admin/requests")
+	resp, err := c.Get(base + "/_admin/requests")
 	if err != nil {
 		t.Fatal(err)
 	}

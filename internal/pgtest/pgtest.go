@@ -20,8 +20,10 @@ import (
 // EnvVar names the server the PostgreSQL tests use.
 const EnvVar = "RINGOUT_TEST_DATABASE_URL"
 
-// URL returns the URL of a new, empty database, dropped when the test ends.
-func URL(t testing.TB) string {
+// Require returns RINGOUT_TEST_DATABASE_URL, the server the tests may use; without it the
+// test is skipped (in CI it fails). A test that starts a PostgreSQL server of its own (with
+// scripts/pg-test-server) asks it too: the same variable says PostgreSQL is there to test.
+func Require(t testing.TB) string {
 	t.Helper()
 	admin := os.Getenv(EnvVar)
 	if admin == "" {
@@ -32,6 +34,13 @@ func URL(t testing.TB) string {
 		}
 		t.Skip(why)
 	}
+	return admin
+}
+
+// URL returns the URL of a new, empty database, dropped when the test ends.
+func URL(t testing.TB) string {
+	t.Helper()
+	admin := Require(t)
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
 	u, drop, err := NewDatabase(ctx, admin, "ringout_test_")

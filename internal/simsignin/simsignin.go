@@ -6,6 +6,7 @@ package simsignin
 import (
 	"net/http"
 	"net/url"
+	"sync"
 	"testing"
 
 	"github.com/PuerkitoBio/goquery"
@@ -57,4 +58,45 @@ func Form(t testing.TB, c *http.Client, loginURL, user string) (*http.Response, 
 		t.Fatal(err)
 	}
 	return resp, doc
+}
+
+// FrameJar is the framed app's partitioned cookie jar, for the iframe's popup sign-in: it
+// keeps every cookie by name and sends them all, Secure ones too (the embedded cookies are
+// always Secure; the tests serve plain HTTP on loopback, which a browser treats as secure
+// but net/http/cookiejar does not). One jar is one iframe on one host.
+type FrameJar struct {
+	mu      sync.Mutex
+	cookies map[string]*http.Cookie
+}
+
+func (j *FrameJar) SetCookies(_ *url.URL, cs []*http.Cookie) {
+	j.mu.Lock()
+	defer j.mu.Unlock()
+	if j.cookies == nil {
+		j.cookies = map[string]*http.Cookie{}
+	}
+	for _, ck := range cs {
+		if ck.MaxAge < 0 {
+			delete(j.cookies, ck.Name)
+		} else {
+			j.cookies[ck.Name] = &http.Cookie{Name: ck.Name, Value: ck.Value}
+		}
+	}
+}
+
+func (j *FrameJar) Cookies(*url.URL) []*http.Cookie {
+	j.mu.Lock()
+	defer j.mu.Unlock()
+	var cs []*http.Cookie
+	for _, ck := range j.cookies {
+		cs = append(cs, ck)
+	}
+	return cs
+}
+
+// Has reports whether the jar holds the cookie named name.
+func (j *FrameJar) Has(name string) bool {
+	j.mu.Lock()
+	defer j.mu.Unlock()
+	return j.cookies[name] != nil
 }

@@ -129,13 +129,17 @@ func (s *Store) SaveFenced(ctx context.Context, c dialer.Call, epoch int64) (boo
 }
 
 // Release ends this replica's lease at epoch now, for another replica to claim (at
-// shutdown: the replica leaves).
+// shutdown: the replica leaves), and notifies the replicas ("released:<id>") so that the
+// one it is dealt to claims it at once rather than at its next lease round (up to
+// LEASE_TTL/3 later).
 func (s *Store) Release(ctx context.Context, id string, epoch int64) error {
 	// The replica leaves the replicas at work, so that its calls are dealt to the others at
 	// their next claim; the lease ends now (not NULL), to be dealt like any lapsed lease.
-	_, err := s.pool.Exec(ctx, `WITH gone AS (DELETE FROM replicas WHERE id = $2)
-		UPDATE calls SET lease_until = now(), poller = ''
-		WHERE id = $1 AND poller = $2 AND lease_epoch = $3`, id, s.opts.Replica, epoch)
+	_, err := s.pool.Exec(ctx, `WITH gone AS (DELETE FROM replicas WHERE id = $2),
+		released AS (
+			UPDATE calls SET lease_until = now(), poller = ''
+			WHERE id = $1 AND poller = $2 AND lease_epoch = $3 RETURNING id)
+		SELECT count(*) FROM released, LATERAL pg_notify('`+Channel+`', 'released:' || released.id) n`, id, s.opts.Replica, epoch)
 	if err != nil {
 		return fmt.Errorf("store: release lease of %s: %w", id, err)
 	}

@@ -249,6 +249,7 @@ func TestListenerGetsSavedKeys(t *testing.T) {
 	l := b.Listener(slogDiscard())
 	l.Call = func(_ context.Context, owner, id string) { got <- owner + ":" + id }
 	l.Cancel = func(_ context.Context, owner, id string) { got <- "cancel " + owner + ":" + id }
+	l.Released = func(_ context.Context, id string) { got <- "released " + id }
 	l.Resync = func(context.Context) { resynced <- struct{}{} }
 	ctx, cancel := context.WithCancel(t.Context())
 	defer cancel()
@@ -267,7 +268,14 @@ func TestListenerGetsSavedKeys(t *testing.T) {
 	if err := a.AskCancel(t.Context(), "u1", "call-9"); err != nil {
 		t.Fatal(err)
 	}
-	for _, want := range []string{"u1:call-9", "cancel u1:call-9"} {
+	epoch, ok, err := a.Claim(t.Context(), "call-9")
+	if err != nil || !ok {
+		t.Fatalf("a.Claim = %v, %v", ok, err)
+	}
+	if err := a.Release(t.Context(), "call-9", epoch); err != nil {
+		t.Fatal(err)
+	}
+	for _, want := range []string{"u1:call-9", "cancel u1:call-9", "released call-9"} {
 		select {
 		case k := <-got:
 			if k != want {

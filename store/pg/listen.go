@@ -24,11 +24,13 @@ type Listener struct {
 	alive atomic.Bool
 
 	// Call is called with each saved call's key; Cancel with a cancel asked on a replica
-	// that does not poll the call; Resync after each (re)connect. They run on the
-	// listener's goroutine: keep them short.
-	Call   func(ctx context.Context, owner, id string)
-	Cancel func(ctx context.Context, owner, id string)
-	Resync func(ctx context.Context)
+	// that does not poll the call; Released with a call whose lease a stopping replica gave
+	// up; Resync after each (re)connect. They run on the listener's goroutine: keep them
+	// short.
+	Call     func(ctx context.Context, owner, id string)
+	Cancel   func(ctx context.Context, owner, id string)
+	Released func(ctx context.Context, id string)
+	Resync   func(ctx context.Context)
 }
 
 // Listener returns the store's listener; start it with Run.
@@ -113,6 +115,12 @@ func (l *Listener) session(ctx context.Context) error {
 }
 
 func (l *Listener) dispatch(ctx context.Context, payload string) {
+	if id, ok := strings.CutPrefix(payload, "released:"); ok {
+		if l.Released != nil {
+			l.Released(ctx, id)
+		}
+		return
+	}
 	if rest, ok := strings.CutPrefix(payload, "cancel:"); ok {
 		if owner, id, ok := strings.Cut(rest, ":"); ok && l.Cancel != nil {
 			l.Cancel(ctx, owner, id)
