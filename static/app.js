@@ -401,6 +401,7 @@ function dirChoose(input, i) {
 }
 document.addEventListener('input', (e) => { if (dirInput(e.target)) dirSuggest(e.target); });
 document.addEventListener('focusin', (e) => { if (dirInput(e.target)) loadDirectory(e.target); });
+if (dirInput(document.activeElement)) loadDirectory(document.activeElement); // autofocused before this ran
 document.addEventListener('focusout', (e) => { if (dirInput(e.target)) dirOpen(e.target, false); });
 document.addEventListener('mousedown', (e) => { if (e.target.closest('#directory-list')) e.preventDefault(); });
 document.addEventListener('click', (e) => {
