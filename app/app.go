@@ -217,7 +217,7 @@ func listen(st *pg.Store, w *callwatch.Watcher, log *slog.Logger) *pg.Listener {
 			log.Warn("reading a notified call", "call_id", id, "err", err)
 			return
 		}
-		w.Observe(c)
+		w.Observe(c, 0)
 	}
 	l.Call = observe
 	l.Cancel = func(ctx context.Context, owner, id string) {
@@ -235,7 +235,7 @@ func listen(st *pg.Store, w *callwatch.Watcher, log *slog.Logger) *pg.Listener {
 			log.Warn("resync after LISTEN (re)connect", "err", err)
 		}
 		for _, c := range live {
-			w.Observe(c)
+			w.Observe(c, 0)
 		}
 		for _, c := range w.Followed() {
 			observe(ctx, c.Owner, c.ID)

@@ -197,9 +197,16 @@ func (w *Watcher) adopt(c dialer.Call, epoch int64, start time.Time) {
 }
 
 // Observe shows c, a call's latest stored state saved by another replica's poller (the
-// app calls it on NOTIFY), to this replica's pages. A call this replica polls is left to
-// its poller.
-func (w *Watcher) Observe(c dialer.Call) {
+// app calls it on NOTIFY), to this replica's pages. otherEpoch is the epoch of the call's
+// lease when its row was read, if another replica held it (0: none, or not known).
+//
+// A call this replica polls is left to its poller, unless another replica holds its lease
+// at a newer epoch than this replica's poller has: that replica took the call over (this
+// one's lease lapsed, its lease loop starved). The local poller would notice only at its
+// next turn, which for a connected call may be minutes away, and until then every change
+// the new holder saved would be dropped here; so it stands down now (it sends nothing more
+// and stops at its turn), and the new holder's states are shown from this one on.
+func (w *Watcher) Observe(c dialer.Call, otherEpoch int64) {
 	if c.ID == "" || c.Owner == "" {
 		return
 	}
@@ -210,7 +217,13 @@ func (w *Watcher) Observe(c dialer.Call) {
 	}
 	e, ok := w.calls[c.ID]
 	if ok && e.live {
-		return
+		if e.epoch == 0 || otherEpoch <= e.epoch {
+			return // polled here (or being claimed: acquire decides)
+		}
+		w.log.Info("lease lost: another replica polls this call now", "call_id", c.ID, "owner", c.Owner,
+			"epoch", e.epoch, "new_epoch", otherEpoch)
+		e.fenced = true
+		w.followLocked(e)
 	}
 	o := w.ownerLocked(c.Owner)
 	if ok {
