@@ -158,8 +158,19 @@ func (w *Watcher) leaseRound() {
 	} else {
 		w.mu.Lock()
 		for id, e := range w.calls {
-			if ep, ok := held[id]; ok && e.live && ep == e.epoch {
+			ep, ok := held[id]
+			switch {
+			case !ok || ep != e.epoch:
+			case e.live:
 				e.trust = start.Add(w.opts.LeaseTTL)
+			case e.remote && !e.fenced && !e.call.Status.Final() && !w.closed:
+				// Its poller stood down when its trust ran out (the renewals had failed), but
+				// no replica claimed the lease meanwhile (Renew returns it at the same epoch):
+				// still this replica's to poll, or nobody would.
+				w.log.Info("polling a call again: its lease was still this replica's", "call_id", id, "epoch", ep)
+				if n := w.startLocked(e.call, true); n != nil {
+					n.epoch, n.trust = ep, start.Add(w.opts.LeaseTTL)
+				}
 			}
 		}
 		w.mu.Unlock()

@@ -86,10 +86,12 @@ func (db *leaseDB) replica(t *testing.T, name string, up Upstream, opts Options)
 	return l
 }
 
-func (l *fakeLeases) freeze() {
+func (l *fakeLeases) freeze() { l.setFrozen(true) }
+
+func (l *fakeLeases) setFrozen(f bool) {
 	l.mu.Lock()
 	defer l.mu.Unlock()
-	l.frozen = true
+	l.frozen = f
 }
 
 var errFrozen = errors.New("the lease statement timed out")
@@ -123,7 +125,7 @@ func (l *fakeLeases) Renew(ctx context.Context) (map[string]int64, error) {
 	defer l.db.mu.Unlock()
 	held, now := map[string]int64{}, time.Now()
 	for id, r := range l.db.rows {
-		if r.poller == l.name && r.call.Live() && !r.until.Before(now) {
+		if r.poller == l.name && r.call.Live() { // also a lapsed lease nobody claimed (store/pg)
 			r.until = now.Add(l.db.ttl)
 			held[id] = r.epoch
 		}
@@ -243,6 +245,41 @@ func TestSupersededReplicaShowsTheNewHoldersChanges(t *testing.T) {
 				t.Fatalf("a's pages had not got b's save of the call's end %v after it (b polls it: %v)",
 					time.Since(saved), b.w.Stats().LiveCalls)
 			}
+		}
+	})
+}
+
+// TestPollsAgainALeaseNobodyTook: when the database stalls for longer than LEASE_TTL, the
+// replica's poller stands down (its trust ran out) but no other replica claimed the lease,
+// and the replica's next renewal keeps it (store/pg Renew): the replica then polls the call
+// again, rather than renewing a lease nobody here polls (the call would be followed by
+// no replica, and claimed by none, for as long as this one runs).
+func TestPollsAgainALeaseNobodyTook(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		up := newFake()
+		up.add("101", "c1", step{0, ringing, nil})
+		c1 := newCall("101", "c1")
+		db := newLeaseDB(3*time.Second, "a", c1)
+		a := db.replica(t, "a", up, Options{})
+		a.w.Watch(c1)
+		time.Sleep(5 * time.Second)
+		a.freeze() // the database stalls: a's renewals time out, for 3 TTLs
+		time.Sleep(9 * time.Second)
+		if got := a.w.Stats().LiveCalls; got != 0 {
+			t.Fatalf("after 9 s without a renewal a still polls %d calls, want 0", got)
+		}
+		a.setFrozen(false)
+		time.Sleep(2 * time.Second)
+		n := len(up.getTimes("c1"))
+		time.Sleep(10 * time.Second)
+		if got := len(up.getTimes("c1")) - n; got < 5 {
+			t.Errorf("%d GETs of c1 in the 10 s after the database came back, want it polled again", got)
+		}
+		if r := db.row("c1"); r.poller != "a" || r.epoch != 1 {
+			t.Errorf("c1's lease is %q's at epoch %d, want a's, kept at epoch 1", r.poller, r.epoch)
+		}
+		if got := a.w.Stats().LiveCalls; got != 1 {
+			t.Errorf("a polls %d calls, want 1", got)
 		}
 	})
 }

@@ -93,6 +93,37 @@ func TestLeaseFencing(t *testing.T) {
 	}
 }
 
+// TestRenewKeepsALapsedLeaseNobodyClaimed: after the database stalled for longer than the
+// TTL (no renewal of anyone's went through), the holder's next renewal keeps its lapsed
+// lease at the same epoch, so that no replica's next claim deals it out anew; a lease
+// another replica claimed meanwhile is not renewed.
+func TestRenewKeepsALapsedLeaseNobodyClaimed(t *testing.T) {
+	url := pgtest.URL(t)
+	ctx := t.Context()
+	a, b := replicaStore(t, url, "a", time.Second), replicaStore(t, url, "b", time.Second)
+	for _, id := range []string{"kept", "taken"} {
+		if err := a.SaveCall(ctx, liveCall(id)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	ek, _, _ := a.Claim(ctx, "kept")
+	et, _, _ := a.Claim(ctx, "taken")
+	time.Sleep(1200 * time.Millisecond) // the stall: every lease runs out
+	if _, ok, err := b.Claim(ctx, "taken"); err != nil || !ok {
+		t.Fatalf("b.Claim of a lapsed lease = %v, %v", ok, err)
+	}
+	held, err := a.Renew(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if want := map[string]int64{"kept": ek}; !maps.Equal(held, want) {
+		t.Errorf("a.Renew = %v, want %v (taken, at a's epoch %d, is b's now)", held, want, et)
+	}
+	if calls, _, _ := b.ClaimExpired(ctx, 10); len(calls) != 0 {
+		t.Errorf("b.ClaimExpired took %d calls after a renewed its lease", len(calls))
+	}
+}
+
 // TestPlacedCallIsThePlacersToPoll: a call is leased to the replica that placed it from
 // the moment it is stored as placed, so another replica's round cannot take it before the
 // placer's poller claims it; if the placer dies first, the lease lapses and it is taken.
