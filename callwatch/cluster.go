@@ -156,7 +156,17 @@ func (w *Watcher) leaseRound() {
 			w.log.Warn("renewing leases failed", "err", err)
 		}
 	} else {
+		var unused map[string]int64 // leases held here that no local poller will use
 		w.mu.Lock()
+		for id, ep := range held {
+			// (A lease with no entry here is a placed call whose Watch is on its way.)
+			if e := w.calls[id]; e != nil && !e.live && (ep != e.epoch || !e.remote || e.fenced || e.call.Status.Final()) {
+				if unused == nil {
+					unused = map[string]int64{}
+				}
+				unused[id] = ep
+			}
+		}
 		for id, e := range w.calls {
 			ep, ok := held[id]
 			switch {
@@ -174,6 +184,13 @@ func (w *Watcher) leaseRound() {
 			}
 		}
 		w.mu.Unlock()
+		// Renew keeps a lapsed lease nobody claimed; one this replica does not poll any more
+		// is given up, to be dealt out below.
+		for id, ep := range unused {
+			if err := w.opts.Leases.Release(ctx, id, ep); err != nil && w.ctx.Err() == nil {
+				w.log.Warn("releasing a lease not polled here failed", "call_id", id, "err", err)
+			}
+		}
 	}
 	start = time.Now()
 	calls, epochs, err := w.opts.Leases.ClaimExpired(ctx, claimBatch)

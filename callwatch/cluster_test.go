@@ -125,7 +125,8 @@ func (l *fakeLeases) Renew(ctx context.Context) (map[string]int64, error) {
 	defer l.db.mu.Unlock()
 	held, now := map[string]int64{}, time.Now()
 	for id, r := range l.db.rows {
-		if r.poller == l.name && r.call.Live() { // also a lapsed lease nobody claimed (store/pg)
+		// Also a lapsed lease nobody claimed, once its poller claimed it (store/pg).
+		if r.poller == l.name && r.call.Live() && (!r.until.Before(now) || r.epoch > 0) {
 			r.until = now.Add(l.db.ttl)
 			held[id] = r.epoch
 		}

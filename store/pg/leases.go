@@ -36,7 +36,8 @@ func (s *Store) Claim(ctx context.Context, id string) (int64, bool, error) {
 
 // Renew extends this replica's leases and returns them: also one that ran out while no
 // other replica claimed it (every claim writes its claimer in poller, and Release empties
-// it), since nobody else can have polled the call meanwhile. When the database stalls for
+// it), since nobody else can have polled the call meanwhile; but not the lease of a call
+// placed here (PlacedCall: epoch 0) whose poller never claimed it. When the database stalls for
 // longer than LEASE_TTL (measured at load 35 on 2 cores: every lease statement of the three
 // replicas timed out for 3 s), every lease runs out at once; they used to be dealt out anew
 // by owner at the first claim after it, by a replica that saw the others' last claims as
@@ -44,7 +45,7 @@ func (s *Store) Claim(ctx context.Context, id string) (int64, bool, error) {
 // keeps its own.
 func (s *Store) Renew(ctx context.Context) (map[string]int64, error) {
 	rows, err := s.pool.Query(ctx, `UPDATE calls SET lease_until = now() + make_interval(secs => $2)
-		WHERE poller = $1 AND live
+		WHERE poller = $1 AND live AND (lease_until >= now() OR lease_epoch > 0)
 		RETURNING id, lease_epoch`, s.opts.Replica, s.ttl())
 	if err != nil {
 		return nil, fmt.Errorf("store: renew leases: %w", err)
