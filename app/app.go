@@ -212,21 +212,24 @@ func openStore(ctx context.Context, cfg config, key []byte, previousKeys [][]byt
 	return store.Open(ctx, filepath.Join(cfg.DataDir, "ringout.db"), key, previousKeys...)
 }
 
-// listen is the replica's NOTIFY listener: another replica's saved call is read and shown
-// to this replica's pages; a cancel asked elsewhere is sent here if this replica polls the
-// call; after a (re)connect every live or followed call is read again, since what was
-// notified meanwhile is lost.
+// listen is the replica's NOTIFY listener: the calls other replicas saved are read (a
+// batch of them at a time) and shown to this replica's pages, with who holds their lease
+// (a replica whose lease was taken over stops polling at once); a cancel asked elsewhere
+// is sent here if this replica polls the call; after a (re)connect every live or followed
+// call is read again, since what was notified meanwhile is lost.
 func listen(st *pg.Store, w *callwatch.Watcher, log *slog.Logger) *pg.Listener {
 	l := st.Listener(log)
-	observe := func(ctx context.Context, owner, id string) {
-		c, err := st.GetCall(ctx, owner, id)
+	observe := func(ctx context.Context, ids []string) {
+		calls, epochs, err := st.NotifiedCalls(ctx, ids)
 		if err != nil {
-			log.Warn("reading a notified call", "call_id", id, "err", err)
+			log.Warn("reading the notified calls", "calls", len(ids), "err", err)
 			return
 		}
-		w.Observe(c)
+		for i, c := range calls {
+			w.Observe(c, epochs[i])
+		}
 	}
-	l.Call = observe
+	l.Calls = observe
 	l.Cancel = func(ctx context.Context, owner, id string) {
 		go func() {
 			cctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 30*time.Second)
@@ -243,10 +246,16 @@ func listen(st *pg.Store, w *callwatch.Watcher, log *slog.Logger) *pg.Listener {
 			log.Warn("resync after LISTEN (re)connect", "err", err)
 		}
 		for _, c := range live {
-			w.Observe(c)
+			w.Observe(c, 0)
 		}
+		var followed []string
 		for _, c := range w.Followed() {
-			observe(ctx, c.Owner, c.ID)
+			followed = append(followed, c.ID)
+		}
+		for len(followed) > 0 {
+			n := min(len(followed), 500)
+			observe(ctx, followed[:n])
+			followed = followed[n:]
 		}
 	}
 	return l

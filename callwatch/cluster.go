@@ -169,13 +169,41 @@ func (w *Watcher) leaseRound() {
 			w.log.Warn("renewing leases failed", "err", err)
 		}
 	} else {
+		var unused map[string]int64 // leases held here that no local poller will use
 		w.mu.Lock()
+		for id, ep := range held {
+			// (A lease with no entry here is a placed call whose Watch is on its way.)
+			if e := w.calls[id]; e != nil && !e.live && (ep != e.epoch || !e.remote || e.fenced || e.call.Status.Final()) {
+				if unused == nil {
+					unused = map[string]int64{}
+				}
+				unused[id] = ep
+			}
+		}
 		for id, e := range w.calls {
-			if ep, ok := held[id]; ok && e.live && ep == e.epoch {
+			ep, ok := held[id]
+			switch {
+			case !ok || ep != e.epoch:
+			case e.live:
 				e.trust = start.Add(w.opts.LeaseTTL)
+			case e.remote && !e.fenced && !e.call.Status.Final() && !w.closed:
+				// Its poller stood down when its trust ran out (the renewals had failed), but
+				// no replica claimed the lease meanwhile (Renew returns it at the same epoch):
+				// still this replica's to poll, or nobody would.
+				w.log.Info("polling a call again: its lease was still this replica's", "call_id", id, "epoch", ep)
+				if n := w.startLocked(e.call, true); n != nil {
+					n.epoch, n.trust = ep, start.Add(w.opts.LeaseTTL)
+				}
 			}
 		}
 		w.mu.Unlock()
+		// Renew keeps a lapsed lease nobody claimed; one this replica does not poll any more
+		// is given up, to be dealt out below.
+		for id, ep := range unused {
+			if err := w.opts.Leases.Release(ctx, id, ep); err != nil && w.ctx.Err() == nil {
+				w.log.Warn("releasing a lease not polled here failed", "call_id", id, "err", err)
+			}
+		}
 	}
 	start = time.Now()
 	calls, epochs, err := w.opts.Leases.ClaimExpired(ctx, claimBatch)
@@ -215,9 +243,16 @@ func (w *Watcher) adopt(c dialer.Call, epoch int64, start time.Time) {
 }
 
 // Observe shows c, a call's latest stored state saved by another replica's poller (the
-// app calls it on NOTIFY), to this replica's pages. A call this replica polls is left to
-// its poller.
-func (w *Watcher) Observe(c dialer.Call) {
+// app calls it on NOTIFY), to this replica's pages. otherEpoch is the epoch of the call's
+// lease when its row was read, if another replica held it (0: none, or not known).
+//
+// A call this replica polls is left to its poller, unless another replica holds its lease
+// at a newer epoch than this replica's poller has: that replica took the call over (this
+// one's lease lapsed, its lease loop starved). The local poller would notice only at its
+// next turn, which for a connected call may be minutes away, and until then every change
+// the new holder saved would be dropped here; so it stands down now (it sends nothing more
+// and stops at its turn), and the new holder's states are shown from this one on.
+func (w *Watcher) Observe(c dialer.Call, otherEpoch int64) {
 	if c.ID == "" || c.Owner == "" {
 		return
 	}
@@ -228,7 +263,13 @@ func (w *Watcher) Observe(c dialer.Call) {
 	}
 	e, ok := w.calls[c.ID]
 	if ok && e.live {
-		return
+		if e.epoch == 0 || otherEpoch <= e.epoch {
+			return // polled here (or being claimed: acquire decides)
+		}
+		w.log.Info("lease lost: another replica polls this call now", "call_id", c.ID, "owner", c.Owner,
+			"epoch", e.epoch, "new_epoch", otherEpoch)
+		e.fenced = true
+		w.followLocked(e)
 	}
 	o := w.ownerLocked(c.Owner)
 	if ok {

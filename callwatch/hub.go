@@ -104,6 +104,11 @@ func (w *Watcher) update(e *entry, c dialer.Call) {
 	c = snapshot(c)
 	w.mu.Lock()
 	defer w.mu.Unlock()
+	if e.remote {
+		// Cluster mode: another replica took the call over while this poller asked
+		// RingCentral; its saves are what the pages show (Observe), not this late answer.
+		return
+	}
 	e.call = c
 	o := w.owners[c.Owner]
 	if o == nil {

@@ -96,6 +96,10 @@ type options struct {
 	poolMaxConns int
 }
 
+// logDir, when set (-log-dir), keeps each subprocess's stdout (its JSON log lines) in a
+// file there named after it, for reading after the run.
+var logDir string
+
 func main() {
 	var o options
 	flag.IntVar(&o.viewers, "viewers", 10000, "WebSocket viewers to open, spread over the users")
@@ -115,6 +119,7 @@ func main() {
 	flag.IntVar(&o.replicas, "replicas", 0, "cluster mode: run this many replicas on PostgreSQL behind a round-robin proxy (implies -external-sim; 0: one process, SQLite)")
 	flag.StringVar(&o.databaseURL, "database-url", os.Getenv(pgtest.EnvVar), "with -replicas: a PostgreSQL server (postgres://…) on which a fresh database is made for the run and dropped after")
 	flag.DurationVar(&o.leaseTTL, "lease-ttl", 3*time.Second, "with -replicas: the replicas' LEASE_TTL")
+	flag.StringVar(&logDir, "log-dir", "", "keep each process's log (stdout) in this directory, one file per process (e.g. replica-r1.log)")
 	flag.IntVar(&o.poolMaxConns, "pool-max-conns", 0, "with -replicas: each replica's PostgreSQL pool size (pool_max_conns; 0: pgx's default)")
 	flag.Parse()
 	var ks []int
@@ -677,20 +682,40 @@ func profileApp(ctx context.Context, a *app, o options, d time.Duration, log *sl
 // startProcess starts cmd, counts the error lines of its JSON log on stdout, and waits
 // until base+probe answers.
 func startProcess(ctx context.Context, name string, cmd *exec.Cmd, base, probe string, log *slog.Logger) (*app, error) {
+	var keep *os.File
+	if logDir != "" {
+		var err error
+		if keep, err = os.Create(filepath.Join(logDir, strings.ReplaceAll(name, " ", "-")+".log")); err != nil {
+			return nil, err
+		}
+	}
 	cmd.Stderr = os.Stderr
 	stdout, err := cmd.StdoutPipe()
-	if err != nil {
-		return nil, err
+	if err == nil {
+		err = cmd.Start()
 	}
-	if err := cmd.Start(); err != nil {
+	if err != nil {
+		if keep != nil {
+			keep.Close()
+		}
 		return nil, err
 	}
 	a := &app{name: name, url: base, cmd: cmd, done: make(chan struct{}), warnings: map[string]int{}}
 	go func() {
 		defer close(a.done)
+		var kept *bufio.Writer
+		if keep != nil {
+			kept = bufio.NewWriter(keep)
+			defer keep.Close()
+			defer kept.Flush()
+		}
 		sc := bufio.NewScanner(stdout)
 		sc.Buffer(make([]byte, 64<<10), 1<<20)
 		for sc.Scan() {
+			if kept != nil {
+				kept.Write(sc.Bytes())
+				kept.WriteByte('\n')
+			}
 			// A lease taken over means its holder did not renew it within LEASE_TTL.
 			if strings.Contains(sc.Text(), `"msg":"took over a call's lease"`) {
 				a.takeovers.Add(1)
@@ -855,7 +880,7 @@ func openViewers(ctx context.Context, origin string, servers []string, users []*
 	var handshakes sync.WaitGroup
 	for i := range n {
 		u := users[i%len(users)]
-		wsURL := "ws" + strings.TrimPrefix(servers[i%len(servers)], "http") + "/ws"
+		wsURL := "ws" + strings.TrimPrefix(servers[viewerServer(i, len(users), len(servers))], "http") + "/ws"
 		sem <- struct{}{}
 		handshakes.Add(1)
 		go func() {
@@ -876,6 +901,14 @@ func openViewers(ctx context.Context, origin string, servers []string, users []*
 		}()
 	}
 	handshakes.Wait()
+}
+
+// viewerServer is the server viewer i is dialed to: each user's viewers (i, i+users, …)
+// go round robin over the servers, so one user's pages are on every replica whatever the
+// number of users (with i % servers, a number of users divisible by the servers put all of
+// a user's pages on one replica: 1,020 users on 3 replicas did).
+func viewerServer(i, users, servers int) int {
+	return (i%users + i/users) % servers
 }
 
 var (

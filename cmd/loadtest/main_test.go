@@ -159,3 +159,25 @@ func TestSumMetricsAndSince(t *testing.T) {
 		t.Errorf("since: %d observations, p50 %v; want 4, 0.055", n, p50)
 	}
 }
+
+// Each user's viewers are spread over every server, also when the number of users is a
+// multiple of the number of servers (1,020 users on 3 replicas put all ten pages of a user
+// on one replica, so no figure measured the fan-out between replicas).
+func TestViewersOfOneUserSpanTheServers(t *testing.T) {
+	for _, tt := range []struct{ users, servers, viewers int }{{1020, 3, 10000}, {1000, 3, 10000}, {4, 2, 8}, {5, 1, 10}} {
+		on := make(map[int]map[int]bool) // user → servers
+		for i := range tt.viewers {
+			u := i % tt.users
+			if on[u] == nil {
+				on[u] = map[int]bool{}
+			}
+			on[u][viewerServer(i, tt.users, tt.servers)] = true
+		}
+		for u, s := range on {
+			if want := min(tt.servers, (tt.viewers-u+tt.users-1)/tt.users); len(s) != want {
+				t.Errorf("%d users, %d servers: user %d's viewers are on %d servers, want %d", tt.users, tt.servers, u, len(s), want)
+				break
+			}
+		}
+	}
+}

@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"log/slog"
+	"maps"
 	"slices"
 	"strings"
 	"testing"
@@ -89,6 +90,37 @@ func TestLeaseFencing(t *testing.T) {
 	}
 	if _, ok, _ := a.Claim(ctx, c.ID); !ok {
 		t.Error("a could not claim a released lease")
+	}
+}
+
+// TestRenewKeepsALapsedLeaseNobodyClaimed: after the database stalled for longer than the
+// TTL (no renewal of anyone's went through), the holder's next renewal keeps its lapsed
+// lease at the same epoch, so that no replica's next claim deals it out anew; a lease
+// another replica claimed meanwhile is not renewed.
+func TestRenewKeepsALapsedLeaseNobodyClaimed(t *testing.T) {
+	url := pgtest.URL(t)
+	ctx := t.Context()
+	a, b := replicaStore(t, url, "a", time.Second), replicaStore(t, url, "b", time.Second)
+	for _, id := range []string{"kept", "taken"} {
+		if err := a.SaveCall(ctx, liveCall(id)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	ek, _, _ := a.Claim(ctx, "kept")
+	et, _, _ := a.Claim(ctx, "taken")
+	time.Sleep(1200 * time.Millisecond) // the stall: every lease runs out
+	if _, ok, err := b.Claim(ctx, "taken"); err != nil || !ok {
+		t.Fatalf("b.Claim of a lapsed lease = %v, %v", ok, err)
+	}
+	held, err := a.Renew(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if want := map[string]int64{"kept": ek}; !maps.Equal(held, want) {
+		t.Errorf("a.Renew = %v, want %v (taken, at a's epoch %d, is b's now)", held, want, et)
+	}
+	if calls, _, _ := b.ClaimExpired(ctx, 10); len(calls) != 0 {
+		t.Errorf("b.ClaimExpired took %d calls after a renewed its lease", len(calls))
 	}
 }
 
@@ -247,7 +279,11 @@ func TestListenerGetsSavedKeys(t *testing.T) {
 	got := make(chan string, 10)
 	resynced := make(chan struct{}, 1)
 	l := b.Listener(slogDiscard())
-	l.Call = func(_ context.Context, owner, id string) { got <- owner + ":" + id }
+	l.Calls = func(_ context.Context, ids []string) {
+		for _, id := range ids {
+			got <- id
+		}
+	}
 	l.Cancel = func(_ context.Context, owner, id string) { got <- "cancel " + owner + ":" + id }
 	l.Released = func(_ context.Context, id string) { got <- "released " + id }
 	l.Resync = func(context.Context) { resynced <- struct{}{} }
@@ -275,7 +311,7 @@ func TestListenerGetsSavedKeys(t *testing.T) {
 	if err := a.Release(t.Context(), "call-9", epoch); err != nil {
 		t.Fatal(err)
 	}
-	for _, want := range []string{"u1:call-9", "cancel u1:call-9", "released call-9"} {
+	for _, want := range []string{"call-9", "cancel u1:call-9", "released call-9"} {
 		select {
 		case k := <-got:
 			if k != want {
@@ -305,6 +341,125 @@ func TestListenerGetsSavedKeys(t *testing.T) {
 		}
 	case <-time.After(5 * time.Second):
 		t.Fatal("no notification after the reconnect")
+	}
+}
+
+// TestListenerBatchesNotifiedCalls: the calls notified while the replica is still reading
+// rows are handed over together, each once, however often they were saved meanwhile, and
+// reading the notifications does not wait for the rows: 300 saves of 100 calls on another
+// replica while the first batch is held come as one batch of 100 ids (the listener used to
+// read one row per notification on its own goroutine, and fell seconds behind under load).
+func TestListenerBatchesNotifiedCalls(t *testing.T) {
+	url := pgtest.URL(t)
+	a := replicaStore(t, url, "a", time.Second)
+	b := replicaStore(t, url, "b", time.Second)
+	batches := make(chan []string, 10)
+	hold := make(chan struct{})
+	resynced := make(chan struct{}, 1)
+	l := b.Listener(slogDiscard())
+	first := true
+	l.Calls = func(_ context.Context, ids []string) {
+		batches <- ids
+		if first {
+			first = false
+			<-hold
+		}
+	}
+	l.Resync = func(context.Context) { resynced <- struct{}{} }
+	ctx, cancel := context.WithCancel(t.Context())
+	defer cancel()
+	go l.Run(ctx)
+	select {
+	case <-resynced:
+	case <-time.After(10 * time.Second):
+		t.Fatal("the listener did not connect")
+	}
+	if err := a.SaveCall(t.Context(), liveCall("held")); err != nil {
+		t.Fatal(err)
+	}
+	select {
+	case ids := <-batches:
+		if !slices.Equal(ids, []string{"held"}) {
+			t.Fatalf("first batch %v, want [held]", ids)
+		}
+	case <-time.After(5 * time.Second):
+		t.Fatal("no first batch")
+	}
+	var want []string
+	for i := range 100 {
+		want = append(want, fmt.Sprintf("call-%03d", i))
+	}
+	for round := range 3 {
+		for _, id := range want {
+			c := liveCall(id)
+			c.Note = dialer.NoteKind(fmt.Sprint(round))
+			if err := a.SaveCall(t.Context(), c); err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
+	// Every NOTIFY was sent (committed) before the batch is let go; give the listening
+	// goroutine the time to read them all off its connection.
+	var n int
+	deadline := time.Now().Add(10 * time.Second)
+	for n < 300 && time.Now().Before(deadline) {
+		a.Pool().QueryRow(t.Context(), `SELECT count(*) FROM calls WHERE note = '2'`).Scan(&n)
+		time.Sleep(10 * time.Millisecond)
+	}
+	time.Sleep(200 * time.Millisecond)
+	close(hold)
+	var got []string
+	calls := 0
+	for len(got) < len(want) {
+		select {
+		case ids := <-batches:
+			got, calls = append(got, ids...), calls+1
+		case <-time.After(5 * time.Second):
+			t.Fatalf("got %d of %d notified calls", len(got), len(want))
+		}
+	}
+	if !slices.Equal(got, want) {
+		t.Errorf("notified %v,\nwant each call once in order: %v", got, want)
+	}
+	if calls > 1 {
+		t.Errorf("the 100 calls came in %d batches, want 1", calls)
+	}
+}
+
+// TestNotifiedCallsSayWhoHoldsTheLease: a batch of notified calls reads each row once,
+// with its lease's epoch when another replica holds it, so that the replica whose lease was
+// taken over stops polling at the new holder's first save; its own and unleased calls say
+// 0, and a call not stored is left out.
+func TestNotifiedCallsSayWhoHoldsTheLease(t *testing.T) {
+	url := pgtest.URL(t)
+	ctx := t.Context()
+	a := replicaStore(t, url, "a", time.Second)
+	b := replicaStore(t, url, "b", time.Second)
+	for _, id := range []string{"held", "free"} {
+		if err := a.SaveCall(ctx, liveCall(id)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	ea, ok, err := a.Claim(ctx, "held")
+	if err != nil || !ok {
+		t.Fatalf("a.Claim = %v, %v", ok, err)
+	}
+	read := func(s *pg.Store) map[string]int64 {
+		calls, epochs, err := s.NotifiedCalls(ctx, []string{"held", "free", "gone"})
+		if err != nil {
+			t.Fatal(err)
+		}
+		got := map[string]int64{}
+		for i, c := range calls {
+			got[c.ID] = epochs[i]
+		}
+		return got
+	}
+	if got, want := read(b), map[string]int64{"held": ea, "free": 0}; !maps.Equal(got, want) {
+		t.Errorf("b reads %v, want %v", got, want)
+	}
+	if got, want := read(a), map[string]int64{"held": 0, "free": 0}; !maps.Equal(got, want) {
+		t.Errorf("a (the holder) reads %v, want %v", got, want)
 	}
 }
 

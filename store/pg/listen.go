@@ -5,7 +5,9 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"slices"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"time"
 
@@ -18,19 +20,97 @@ import (
 // for as long as the replica runs). It pings the server when nothing arrives for 5 s, so a
 // dead connection is noticed, and reconnects after a second; after every (re)connect it
 // calls Resync, since notifications sent meanwhile are lost.
+//
+// The notified calls are handed to Calls in batches, on a goroutine of their own: reading
+// a row per notification on the listening goroutine (as it once did) fell seconds behind
+// when the replicas saved hundreds of calls a second (the placing burst, or 1,000 callers
+// answering at once: the load command measured pushes to other replicas' pages 1–4 s
+// late), while a batch is one statement however many calls it holds, and a call saved
+// several times meanwhile is read once.
 type Listener struct {
 	url   string
 	log   *slog.Logger
 	alive atomic.Bool
 
-	// Call is called with each saved call's key; Cancel with a cancel asked on a replica
-	// that does not poll the call; Released with a call whose lease a stopping replica gave
-	// up; Resync after each (re)connect. They run on the listener's goroutine: keep them
-	// short.
-	Call     func(ctx context.Context, owner, id string)
+	// Calls is called with the ids of the calls saved since it was last called, each once,
+	// in the order of their first notification, at most notifiedBatch at a time; Resync
+	// after each (re)connect. Both run serially on one goroutine of their own, Resync
+	// before the calls notified after it was asked for, so that the rows they read reach
+	// the Watcher in the order they were read. Cancel is called with a cancel asked on a
+	// replica that does not poll the call, and Released with a call whose lease a stopping
+	// replica gave up, on the listening goroutine: keep them short.
+	Calls    func(ctx context.Context, ids []string)
 	Cancel   func(ctx context.Context, owner, id string)
 	Released func(ctx context.Context, id string)
 	Resync   func(ctx context.Context)
+}
+
+// notifiedBatch caps the calls handed to Listener.Calls at once (one statement's ids).
+const notifiedBatch = 500
+
+// notified is the Listener's queue of calls to read: each id once, oldest first.
+type notified struct {
+	mu     sync.Mutex
+	ids    []string
+	queued map[string]bool
+	resync bool
+	wake   chan struct{} // cap 1
+}
+
+func newNotified() *notified {
+	return &notified{queued: map[string]bool{}, wake: make(chan struct{}, 1)}
+}
+
+func (q *notified) add(id string, resync bool) {
+	q.mu.Lock()
+	if resync {
+		q.resync = true
+	} else if !q.queued[id] {
+		q.queued[id] = true
+		q.ids = append(q.ids, id)
+	}
+	q.mu.Unlock()
+	select {
+	case q.wake <- struct{}{}:
+	default:
+	}
+}
+
+// take removes and returns whether a resync is due and up to n of the queued ids.
+func (q *notified) take(n int) (resync bool, ids []string) {
+	q.mu.Lock()
+	defer q.mu.Unlock()
+	resync, q.resync = q.resync, false
+	k := min(n, len(q.ids))
+	ids = slices.Clone(q.ids[:k])
+	q.ids = q.ids[k:]
+	for _, id := range ids {
+		delete(q.queued, id)
+	}
+	return resync, ids
+}
+
+// work hands the queued calls to Calls (and Resync, when due) until ctx ends.
+func (l *Listener) work(ctx context.Context, q *notified) {
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-q.wake:
+		}
+		for ctx.Err() == nil {
+			resync, ids := q.take(notifiedBatch)
+			if !resync && len(ids) == 0 {
+				break
+			}
+			if resync && l.Resync != nil {
+				l.Resync(ctx)
+			}
+			if len(ids) > 0 && l.Calls != nil {
+				l.Calls(ctx, ids)
+			}
+		}
+	}
 }
 
 // Listener returns the store's listener; start it with Run.
@@ -55,8 +135,12 @@ const pingEvery = 5 * time.Second
 
 // Run listens until ctx ends.
 func (l *Listener) Run(ctx context.Context) {
+	q := newNotified()
+	var wg sync.WaitGroup
+	wg.Go(func() { l.work(ctx, q) })
+	defer wg.Wait()
 	for ctx.Err() == nil {
-		err := l.session(ctx)
+		err := l.session(ctx, q)
 		l.alive.Store(false)
 		if ctx.Err() != nil {
 			return
@@ -70,7 +154,7 @@ func (l *Listener) Run(ctx context.Context) {
 	}
 }
 
-func (l *Listener) session(ctx context.Context) error {
+func (l *Listener) session(ctx context.Context, q *notified) error {
 	// DATABASE_URL may carry the pool's settings (pool_max_conns, …): parsed as the pool
 	// parses it, so that a plain connection does not send them to the server as parameters
 	// (which it refuses: the listener would never connect).
@@ -89,9 +173,7 @@ func (l *Listener) session(ctx context.Context) error {
 		return err
 	}
 	l.alive.Store(true)
-	if l.Resync != nil {
-		l.Resync(ctx)
-	}
+	q.add("", true)
 	for {
 		wctx, cancel := context.WithTimeout(ctx, pingEvery)
 		n, err := conn.WaitForNotification(wctx)
@@ -110,11 +192,11 @@ func (l *Listener) session(ctx context.Context) error {
 		case err != nil:
 			return err
 		}
-		l.dispatch(ctx, n.Payload)
+		l.dispatch(ctx, q, n.Payload)
 	}
 }
 
-func (l *Listener) dispatch(ctx context.Context, payload string) {
+func (l *Listener) dispatch(ctx context.Context, q *notified, payload string) {
 	if id, ok := strings.CutPrefix(payload, "released:"); ok {
 		if l.Released != nil {
 			l.Released(ctx, id)
@@ -127,7 +209,7 @@ func (l *Listener) dispatch(ctx context.Context, payload string) {
 		}
 		return
 	}
-	if owner, id, ok := strings.Cut(payload, ":"); ok && l.Call != nil {
-		l.Call(ctx, owner, id)
+	if _, id, ok := strings.Cut(payload, ":"); ok {
+		q.add(id, false)
 	}
 }
