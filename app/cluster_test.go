@@ -8,12 +8,11 @@ import (
 	"net/http"
 	"net/http/cookiejar"
 	"net/http/httptest"
-	"net/http/httputil"
 	"net/url"
 	"os"
+	"slices"
 	"strings"
 	"sync"
-	"sync/atomic"
 	"testing"
 	"time"
 
@@ -25,6 +24,7 @@ import (
 	"github.com/jackc/pgx/v5"
 
 	"github.com/ringout-dialer/ringout/dialer"
+	"github.com/ringout-dialer/ringout/internal/lb"
 	"github.com/ringout-dialer/ringout/internal/pgtest"
 	"github.com/ringout-dialer/ringout/rcsim"
 )
@@ -37,7 +37,6 @@ type cluster struct {
 	dbURL    string
 	sim      *rcsim.Server
 	replicas []*replica
-	next     atomic.Uint64
 }
 
 type replica struct {
@@ -75,22 +74,24 @@ func newCluster(t *testing.T, n int, simOpts ...func(*rcsim.Options)) *cluster {
 	}
 	c := &cluster{sim: rcsim.NewServer(opts), dbURL: dbURL}
 	t.Cleanup(c.sim.Close)
-	proxy := &httputil.ReverseProxy{Rewrite: func(r *httputil.ProxyRequest) {
-		i := int(c.next.Add(1)-1) % len(c.replicas)
-		if v := r.In.Header.Get("X-Test-Replica"); v != "" {
-			fmt.Sscan(v, &i)
+	// The replicas' addresses first: the proxy's backends, and PUBLIC_URL is the proxy's.
+	var addrs, urls []string
+	for len(addrs) < n {
+		if a := freeAddr(t); !slices.Contains(addrs, a) { // each was closed: it may come again
+			addrs, urls = append(addrs, a), append(urls, "http://"+a)
 		}
-		u, _ := url.Parse(c.replicas[i].url)
-		r.SetURL(u)
-		r.Out.Host = r.In.Host
-	}}
+	}
+	proxy, err := lb.New(urls, lb.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
 	ps := httptest.NewServer(proxy)
 	t.Cleanup(ps.Close)
 	c.URL = ps.URL
 	for i := range n {
 		r := &replica{id: fmt.Sprintf("r%d", i+1), output: &logbuf.Buffer{}}
-		addr := freeAddr(t)
-		r.url = "http://" + addr
+		addr := addrs[i]
+		r.url = urls[i]
 		r.env = map[string]string{
 			"ADDR": addr, "DATABASE_URL": dbURL, "REPLICA_ID": r.id, "LEASE_TTL": "1s",
 			"SESSION_SECRET": strings.Repeat("cluster-secret-", 3), "PUBLIC_URL": c.URL,
@@ -146,17 +147,7 @@ func waitReady(t *testing.T, r *replica) {
 
 // pinned is an http.Client whose requests all go to replica i (-1: round robin).
 func pinned(jar http.CookieJar, i int) *http.Client {
-	return &http.Client{Jar: jar, Timeout: 30 * time.Second, Transport: pin{i}}
-}
-
-type pin struct{ i int }
-
-func (p pin) RoundTrip(r *http.Request) (*http.Response, error) {
-	if p.i >= 0 {
-		r = r.Clone(r.Context())
-		r.Header.Set("X-Test-Replica", fmt.Sprint(p.i))
-	}
-	return http.DefaultTransport.RoundTrip(r)
+	return &http.Client{Jar: jar, Timeout: 30 * time.Second, Transport: lb.Pin(i)}
 }
 
 // signIn signs user in through the proxy, round robin: GET /login, the callback and the

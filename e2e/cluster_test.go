@@ -8,7 +8,6 @@ import (
 	"net/http"
 	"net/http/cookiejar"
 	"net/http/httptest"
-	"net/http/httputil"
 	"net/url"
 	"os"
 	"os/exec"
@@ -16,7 +15,6 @@ import (
 	"strconv"
 	"strings"
 	"sync"
-	"sync/atomic"
 	"syscall"
 	"testing"
 	"time"
@@ -26,6 +24,7 @@ import (
 	"github.com/jackc/pgx/v5"
 
 	"github.com/ringout-dialer/ringout/dialer"
+	"github.com/ringout-dialer/ringout/internal/lb"
 	"github.com/ringout-dialer/ringout/internal/pgtest"
 	"github.com/ringout-dialer/ringout/internal/simsignin"
 	"github.com/ringout-dialer/ringout/rcsim"
@@ -57,9 +56,7 @@ type procCluster struct {
 	speed    float64
 	sim      *appProcess
 	replicas []*appProcess
-	ids      []string      // REPLICA_ID of each replica
-	up       []atomic.Bool // the proxy's view of each replica's /readyz
-	next     atomic.Uint64
+	ids      []string // REPLICA_ID of each replica
 	// The replica the proxy sent each request to, by path, in order.
 	mu     sync.Mutex
 	served []servedRequest
@@ -86,7 +83,6 @@ func startCluster(t *testing.T, o clusterOptions) *procCluster {
 	}
 	bin := ringoutBinary(t)
 	c := &procCluster{t: t, dbURL: o.dbURL, speed: o.speed, ids: []string{"r1", "r2", "r3"}}
-	c.up = make([]atomic.Bool, len(c.ids))
 
 	simAddr := freeLoopback(t)
 	c.simURL = "http://" + simAddr
@@ -95,28 +91,15 @@ func startCluster(t *testing.T, o clusterOptions) *procCluster {
 	c.sim.ready = "/_admin/requests"
 	c.sim.launch()
 
-	proxy := httptest.NewServer(&httputil.ReverseProxy{
-		Rewrite: func(r *httputil.ProxyRequest) {
-			i := c.pick(r.In.Header.Get("X-Test-Replica"))
-			r.Out.Header.Del("X-Test-Replica")
-			u, _ := url.Parse(c.replicas[i].url)
-			r.SetURL(u)
-			r.Out.Host = r.In.Host
-			r.Out.Header.Set("X-Test-Backend", c.ids[i])
-			c.mu.Lock()
-			c.served = append(c.served, servedRequest{r.In.URL.Path, c.ids[i]})
-			c.mu.Unlock()
-		},
-		// The test reads which replica answered (a WebSocket's too, on its 101).
-		ModifyResponse: func(resp *http.Response) error {
-			resp.Header.Set("X-Test-Backend", resp.Request.Header.Get("X-Test-Backend"))
-			return nil
-		},
-	})
+	// The proxy listens now (PUBLIC_URL) and serves once every replica is ready, from when
+	// its health checks (every 200 ms each replica's /readyz; a frozen one counts as down
+	// after 500 ms) take over.
+	proxy := httptest.NewUnstartedServer(nil)
 	t.Cleanup(proxy.Close)
-	c.URL = proxy.URL
+	c.URL = "http://" + proxy.Listener.Addr().String()
 
 	secret := strings.Repeat("drill-secret-", 3)
+	var urls []string
 	for _, id := range c.ids {
 		addr := freeLoopback(t)
 		p := newProcess(t, id, bin, "http://"+addr, []string{
@@ -126,19 +109,30 @@ func startCluster(t *testing.T, o clusterOptions) *procCluster {
 			"DATA_DIR=" + t.TempDir(),
 		})
 		c.replicas = append(c.replicas, p)
+		urls = append(urls, p.url)
 	}
 	c.sim.awaitReady()
 	c.calibrate()
 	for _, p := range c.replicas {
 		p.launch() // at once: their migrations meet (pg_advisory_xact_lock)
 	}
-	for i, p := range c.replicas {
+	for _, p := range c.replicas {
 		p.awaitReady()
-		c.up[i].Store(true)
 	}
-	ctx, stop := context.WithCancel(context.Background())
-	t.Cleanup(stop)
-	go c.healthChecks(ctx)
+	b, err := lb.New(urls, lb.Options{
+		HealthPath: "/readyz", HealthInterval: 200 * time.Millisecond, HealthTimeout: 500 * time.Millisecond,
+		Served: func(r *http.Request, i int) {
+			c.mu.Lock()
+			c.served = append(c.served, servedRequest{r.URL.Path, c.ids[i]})
+			c.mu.Unlock()
+		},
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(b.Close)
+	proxy.Config.Handler = b
+	proxy.Start()
 	return c
 }
 
@@ -151,39 +145,6 @@ func freeLoopback(t *testing.T) string {
 	}
 	defer ln.Close()
 	return ln.Addr().String()
-}
-
-// pick is the proxy's choice: the replica a test pinned (X-Test-Replica: index), else the
-// next ready one round robin (any, if none is ready).
-func (c *procCluster) pick(pinned string) int {
-	if i, err := strconv.Atoi(pinned); err == nil && i >= 0 && i < len(c.replicas) {
-		return i
-	}
-	n := uint64(len(c.replicas))
-	start := c.next.Add(1)
-	for k := range n {
-		if i := (start + k) % n; c.up[i].Load() {
-			return int(i)
-		}
-	}
-	return int(start % n)
-}
-
-// healthChecks is the load balancer's: every 200 ms each replica's /readyz (a frozen one
-// counts as down after 500 ms).
-func (c *procCluster) healthChecks(ctx context.Context) {
-	hc := &http.Client{Timeout: 500 * time.Millisecond}
-	for ctx.Err() == nil {
-		for i, p := range c.replicas {
-			ok := false
-			if resp, err := hc.Get(p.url + "/readyz"); err == nil {
-				resp.Body.Close()
-				ok = resp.StatusCode == http.StatusOK
-			}
-			c.up[i].Store(ok)
-		}
-		sleepCtx(ctx, 200*time.Millisecond)
-	}
 }
 
 // calibrate ties the simulator's clock to the real one with requests of our own, which the
@@ -227,17 +188,15 @@ func (c *procCluster) real(sim time.Time) time.Time {
 
 // client is an HTTP client through the proxy whose requests go to replica i (-1: round robin).
 func (c *procCluster) client(jar http.CookieJar, i int) *http.Client {
-	return &http.Client{Jar: jar, Timeout: 30 * time.Second, Transport: pin{i}}
+	return &http.Client{Jar: jar, Timeout: 30 * time.Second, Transport: lb.Pin(i)}
 }
 
-type pin struct{ i int }
-
-func (p pin) RoundTrip(r *http.Request) (*http.Response, error) {
-	if p.i >= 0 {
-		r = r.Clone(r.Context())
-		r.Header.Set("X-Test-Replica", strconv.Itoa(p.i))
+// backend is the replica that answered resp (its X-Test-Backend), "" if none.
+func (c *procCluster) backend(resp *http.Response) string {
+	if i, err := strconv.Atoi(resp.Header.Get(lb.BackendHeader)); err == nil && i >= 0 && i < len(c.ids) {
+		return c.ids[i]
 	}
-	return http.DefaultTransport.RoundTrip(r)
+	return ""
 }
 
 // signIn signs user in through the proxy, round robin (GET /login, the callback and the
@@ -255,17 +214,17 @@ func (c *procCluster) page(t *testing.T, jar http.CookieJar, i int) (*viewer, st
 	t.Helper()
 	h := http.Header{"Origin": {c.URL}}
 	if i >= 0 {
-		h.Set("X-Test-Replica", strconv.Itoa(i))
+		h.Set(lb.ReplicaHeader, strconv.Itoa(i))
 	}
 	d := websocket.Dialer{Jar: jar, HandshakeTimeout: 5 * time.Second}
 	conn, resp, err := d.DialContext(t.Context(), "ws"+strings.TrimPrefix(c.URL, "http")+"/ws", h)
 	if err != nil {
 		if resp != nil {
-			err = fmt.Errorf("%w (HTTP %d from %s)", err, resp.StatusCode, resp.Header.Get("X-Test-Backend"))
+			err = fmt.Errorf("%w (HTTP %d from %s)", err, resp.StatusCode, c.backend(resp))
 		}
 		return nil, "", err
 	}
-	return newViewer(t, conn), resp.Header.Get("X-Test-Backend"), nil
+	return newViewer(t, conn), c.backend(resp), nil
 }
 
 // pages opens one page on each replica.

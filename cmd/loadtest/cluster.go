@@ -19,19 +19,19 @@ import (
 	"math"
 	"net"
 	"net/http"
-	"net/http/httputil"
 	"net/url"
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
-	"sync/atomic"
 	"time"
 
 	"github.com/jackc/pgx/v5"
 
+	"github.com/ringout-dialer/ringout/internal/lb"
 	"github.com/ringout-dialer/ringout/internal/pgtest"
 	"github.com/ringout-dialer/ringout/rcsim"
 	"github.com/ringout-dialer/ringout/store/pg"
@@ -39,12 +39,12 @@ import (
 
 // cluster is the replicas, the proxy in front of them and their database.
 type cluster struct {
-	url         string // the proxy: PUBLIC_URL, where users sign in and viewers connect
-	replicas    []*app
-	proxy       *http.Server
-	proxyErrors atomic.Int64 // requests the proxy could not pass to a replica
-	pg          *pgWatch
-	drop        func(context.Context) error // drops the database made for the run
+	url      string // the proxy: PUBLIC_URL, where users sign in and viewers connect
+	replicas []*app
+	proxy    *http.Server
+	lb       *lb.Balancer // counts the requests it could not pass to a replica
+	pg       *pgWatch
+	drop     func(context.Context) error // drops the database made for the run
 }
 
 // startCluster makes a database on the server of o.databaseURL, starts the proxy and the
@@ -77,16 +77,25 @@ func startCluster(ctx context.Context, bin, dir string, o options, simURL, certF
 		return nil, err
 	}
 	c.url = "http://" + ln.Addr().String()
-	c.proxy = &http.Server{Handler: c.roundRobin(), ErrorLog: discardLog}
+	addrs, urls := make([]string, o.replicas), make([]string, o.replicas)
+	for i := range addrs {
+		for addrs[i] == "" || slices.Contains(addrs[:i], addrs[i]) { // each was closed: it may come again
+			if addrs[i], err = freeAddr(); err != nil {
+				return nil, err
+			}
+		}
+		urls[i] = "http://" + addrs[i]
+	}
+	if c.lb, err = roundRobin(urls); err != nil {
+		return nil, err
+	}
+	c.proxy = &http.Server{Handler: c.lb, ErrorLog: discardLog}
 	go c.proxy.Serve(ln)
 
 	secret := make([]byte, 32)
 	rand.Read(secret)
 	for i := range o.replicas {
-		addr, err := freeAddr()
-		if err != nil {
-			return nil, err
-		}
+		addr := addrs[i]
 		id := fmt.Sprintf("r%d", i+1)
 		cmd := exec.Command(bin)
 		cmd.Env = append(os.Environ(),
@@ -120,26 +129,18 @@ var discardLog = log.New(io.Discard, "", 0)
 
 // roundRobin passes each request (and WebSocket) to the next replica, keeping the Host the
 // browser used, as a load balancer in front of PUBLIC_URL does.
-func (c *cluster) roundRobin() http.Handler {
-	var next atomic.Uint64
-	// Pages and calls come from every user at once: keep enough idle connections to the
-	// replicas (Go's default is 2 a host).
-	tr := &http.Transport{MaxIdleConnsPerHost: 256, IdleConnTimeout: 90 * time.Second}
-	return &httputil.ReverseProxy{
-		Transport: tr,
-		Rewrite: func(r *httputil.ProxyRequest) {
-			u, _ := url.Parse(c.replicas[int(next.Add(1)-1)%len(c.replicas)].url)
-			r.SetURL(u)
-			r.Out.Host = r.In.Host
-		},
-		ErrorHandler: func(w http.ResponseWriter, r *http.Request, err error) {
-			if c.proxyErrors.Add(1) <= 5 {
+func roundRobin(replicas []string) (*lb.Balancer, error) {
+	return lb.New(replicas, lb.Options{
+		// Pages and calls come from every user at once: keep enough idle connections to the
+		// replicas (Go's default is 2 a host).
+		Transport: &http.Transport{MaxIdleConnsPerHost: 256, IdleConnTimeout: 90 * time.Second},
+		OnError: func(r *http.Request, err error, n int64) {
+			if n <= 5 {
 				slog.Warn("proxy", "path", r.URL.Path, "err", err)
 			}
-			w.WriteHeader(http.StatusBadGateway)
 		},
 		ErrorLog: discardLog,
-	}
+	})
 }
 
 // waitReady waits until the replica's /readyz answers 200 (database, migrations, LISTEN).
@@ -405,5 +406,5 @@ func (c *cluster) reportCluster(ctx context.Context, out io.Writer, each []strin
 		s1.notes-s0.notes, float64(s1.notes-s0.notes)/wall, c.pg.peak(s0.at, s1.at),
 		s0.notes-p0.notes, float64(s0.notes-p0.notes)/max(s0.at.Sub(p0.at).Seconds(), 1e-9), c.pg.peak(p0.at, s0.at),
 		c.pg.notifications())
-	fmt.Fprintf(out, "proxy errors:       %d\n", c.proxyErrors.Load())
+	fmt.Fprintf(out, "proxy errors:       %d\n", c.lb.Errors())
 }
