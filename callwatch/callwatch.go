@@ -171,6 +171,7 @@ type entry struct {
 	trust  time.Time // the poller may send requests until then (local monotonic clock)
 	fenced bool      // a save was refused: another replica holds the lease
 	remote bool      // another replica polls the call; Observe updates it
+	idle   bool      // the last lease round found its lease held here and no poller using it
 }
 
 // New returns a Watcher that polls up and saves to st. Call Resume to pick up the calls

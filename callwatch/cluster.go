@@ -173,12 +173,22 @@ func (w *Watcher) leaseRound() {
 		w.mu.Lock()
 		for id, ep := range held {
 			// (A lease with no entry here is a placed call whose Watch is on its way.)
-			if e := w.calls[id]; e != nil && !e.live && (ep != e.epoch || !e.remote || e.fenced || e.call.Status.Final()) {
+			e := w.calls[id]
+			if e == nil {
+				continue
+			}
+			idle := !e.live && (ep != e.epoch || !e.remote || e.fenced || e.call.Status.Final())
+			// Given up only when the round before found it idle too: a poller that has just
+			// seen its call end is no longer live while its final save is still on its way
+			// (which ends the lease); releasing it then let this replica claim the call anew
+			// and poll it a second time (the PostgreSQL restart drill, at load 18).
+			if idle && e.idle {
 				if unused == nil {
 					unused = map[string]int64{}
 				}
 				unused[id] = ep
 			}
+			e.idle = idle
 		}
 		for id, e := range w.calls {
 			ep, ok := held[id]
