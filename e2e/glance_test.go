@@ -187,6 +187,10 @@ func TestBrowserShortcuts(t *testing.T) {
 	older := dial(t, ctx, typed(rcsim.LongRing), false)
 	newer := dial(t, ctx, typed(rcsim.LongRing), false)
 	browse(t, ctx, 10*time.Second,
+		// The new call's heading takes the focus once the page has the POST's answer (it may
+		// come after the WebSocket brought the card); wait for it, or it could take the focus
+		// from the number field just after the "/".
+		chromedp.Poll(fmt.Sprintf(`!!document.activeElement?.closest(%q)`, callCard(newer)), nil),
 		chromedp.Evaluate(`document.activeElement.blur(); true`, nil),
 		// A key press as the keyboard makes it (keyDown with its text: a prevented keydown types nothing).
 		chromedp.ActionFunc(func(ctx context.Context) error {
