@@ -33,7 +33,6 @@ import (
 
 	"github.com/ringout-dialer/ringout/internal/lb"
 	"github.com/ringout-dialer/ringout/internal/pgtest"
-	"github.com/ringout-dialer/ringout/rcsim"
 	"github.com/ringout-dialer/ringout/store/pg"
 )
 
@@ -98,19 +97,9 @@ func startCluster(ctx context.Context, bin, dir string, o options, simURL, certF
 		addr := addrs[i]
 		id := fmt.Sprintf("r%d", i+1)
 		cmd := exec.Command(bin)
-		cmd.Env = append(os.Environ(),
-			"ADDR="+addr, "DATA_DIR="+filepath.Join(dir, id), "REPLICA_ID="+id,
+		cmd.Env = append(appEnv(addr, filepath.Join(dir, id), simURL, certFile, o), "REPLICA_ID="+id,
 			"DATABASE_URL="+dbURL, "LEASE_TTL="+o.leaseTTL.String(),
-			"SESSION_SECRET="+base64.StdEncoding.EncodeToString(secret), "PUBLIC_URL="+c.url,
-			"RC_SERVER_URL="+simURL, "RC_CLIENT_ID="+rcsim.DemoClientID, "RC_CLIENT_SECRET="+rcsim.DemoClientSecret,
-			// Behind the proxy every client has the proxy's address: no per-client caps.
-			"MAX_CONNS_PER_CLIENT=0", "MAX_SIGNINS_PER_CLIENT=0")
-		if o.memLimit != "" {
-			cmd.Env = append(cmd.Env, "GOMEMLIMIT="+o.memLimit)
-		}
-		if certFile != "" { // -sim-tls: the simulator's self-signed certificate
-			cmd.Env = append(cmd.Env, "SSL_CERT_FILE="+certFile)
-		}
+			"SESSION_SECRET="+base64.StdEncoding.EncodeToString(secret), "PUBLIC_URL="+c.url)
 		r, err := startProcess(ctx, "replica "+id, cmd, "http://"+addr, "/healthz", log)
 		if err != nil {
 			return nil, err

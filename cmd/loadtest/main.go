@@ -613,25 +613,11 @@ func startApp(ctx context.Context, bin, dir string, o options, simURL, certFile 
 	if err != nil {
 		return nil, err
 	}
-	var cmd *exec.Cmd
-	// Every simulated user signs in and opens its pages from loopback, one client address
-	// for thousands of people (as behind a proxy): no cap on one address's sign-ins or
-	// connections. (With the default cap of 1,000 connections a client, the 1,001st viewer
-	// and every call placed after it were refused.) The descriptor budget still holds.
-	env := append(os.Environ(), "ADDR="+addr, "DATA_DIR="+filepath.Join(dir, "data"), "MAX_SIGNINS_PER_CLIENT=0", "MAX_CONNS_PER_CLIENT=0")
+	cmd := exec.Command(bin)
 	if simURL == "" {
 		cmd = exec.Command(bin, simArgs(o)...)
-	} else {
-		cmd = exec.Command(bin)
-		env = append(env, "RC_SERVER_URL="+simURL, "RC_CLIENT_ID="+rcsim.DemoClientID, "RC_CLIENT_SECRET="+rcsim.DemoClientSecret)
-		if certFile != "" {
-			env = append(env, "SSL_CERT_FILE="+certFile)
-		}
 	}
-	cmd.Env = env
-	if o.memLimit != "" {
-		cmd.Env = append(cmd.Env, "GOMEMLIMIT="+o.memLimit)
-	}
+	cmd.Env = appEnv(addr, filepath.Join(dir, "data"), simURL, certFile, o)
 	var debug string
 	if o.profile != "" {
 		if debug, err = freeAddr(); err != nil {
@@ -677,6 +663,28 @@ func profileApp(ctx context.Context, a *app, o options, d time.Duration, log *sl
 		log.Info("app CPU profile written", "file", o.profile, "seconds", int(d.Seconds()))
 	}()
 	return done
+}
+
+// appEnv is the environment of an app process (one process or a replica) listening on
+// addr with its data in dataDir: in real mode against simURL (trusting certFile, when set,
+// as a root: SSL_CERT_FILE) unless simURL is "".
+//
+// Every simulated user signs in and opens its pages from loopback, one client address for
+// thousands of people (as behind a proxy): no cap on one address's sign-ins or connections.
+// (With the default cap of 1,000 connections a client, the 1,001st viewer and every call
+// placed after it were refused.) The descriptor budget still holds.
+func appEnv(addr, dataDir, simURL, certFile string, o options) []string {
+	env := append(os.Environ(), "ADDR="+addr, "DATA_DIR="+dataDir, "MAX_SIGNINS_PER_CLIENT=0", "MAX_CONNS_PER_CLIENT=0")
+	if simURL != "" {
+		env = append(env, "RC_SERVER_URL="+simURL, "RC_CLIENT_ID="+rcsim.DemoClientID, "RC_CLIENT_SECRET="+rcsim.DemoClientSecret)
+	}
+	if certFile != "" {
+		env = append(env, "SSL_CERT_FILE="+certFile)
+	}
+	if o.memLimit != "" {
+		env = append(env, "GOMEMLIMIT="+o.memLimit)
+	}
+	return env
 }
 
 // startProcess starts cmd, counts the error lines of its JSON log on stdout, and waits
