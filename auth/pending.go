@@ -51,16 +51,11 @@ func (a *Auth) current(ctx context.Context, sid string) (store.Token, error) {
 // there. A pair not stored yet (unsaved) is still the one to use.
 func (a *Auth) fresh(ctx context.Context, sid string) (store.Token, error) {
 	a.mu.Lock()
-	h, ok := a.tokens[sid]
-	if ok && !h.unsaved {
+	if h, ok := a.tokens[sid]; ok && !h.unsaved {
 		delete(a.tokens, sid)
-		ok = false
 	}
 	a.mu.Unlock()
-	if ok {
-		return h.tok, nil
-	}
-	return a.load(ctx, sid)
+	return a.current(ctx, sid)
 }
 
 // load reads the session's stored pair and holds it, unless the session ended or got a
