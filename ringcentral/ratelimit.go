@@ -166,7 +166,7 @@ func (b *Budget) WaitLeaving(ctx context.Context, g Group, leave int, patience t
 				if d > patience {
 					// Placing leaves the last leave requests for cancels: the pace it sees is
 					// the burst less those, then one every 1/rate.
-					return &WaitError{Group: g, Wait: d, Burst: l.Burst() - leave, Every: time.Duration(float64(time.Second) / float64(l.Limit()))}
+					return &WaitError{Group: g, Wait: d, Burst: l.Burst() - leave, Every: interval(l)}
 				}
 				if err := sleep(ctx, d); err != nil {
 					return err
@@ -181,7 +181,7 @@ func (b *Budget) WaitLeaving(ctx context.Context, g Group, leave int, patience t
 		d := r.Delay()
 		if d > patience {
 			r.Cancel()
-			return &WaitError{Group: g, Wait: d, Burst: l.Burst(), Every: time.Duration(float64(time.Second) / float64(l.Limit()))}
+			return &WaitError{Group: g, Wait: d, Burst: l.Burst(), Every: interval(l)}
 		}
 		if err := sleep(ctx, d); err != nil {
 			r.Cancel()
@@ -199,6 +199,11 @@ func (b *Budget) WaitLeaving(ctx context.Context, g Group, leave int, patience t
 		}
 		patience -= d // a 429 paused the group while we waited for our turn: wait for it again
 	}
+}
+
+// interval is the time between two requests of l's steady pace.
+func interval(l *rate.Limiter) time.Duration {
+	return time.Duration(float64(time.Second) / float64(l.Limit()))
 }
 
 // recordLocked notes a request of group g sent at now, for State.

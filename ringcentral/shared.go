@@ -53,7 +53,7 @@ func (b *Budget) shape(g Group) (every time.Duration, burst int, ok bool) {
 	if l == nil {
 		return 0, 0, false
 	}
-	return time.Duration(float64(time.Second) / float64(l.Limit())), l.Burst(), true
+	return interval(l), l.Burst(), true
 }
 
 // waitShared is WaitLeaving on the shared buckets.
