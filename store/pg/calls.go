@@ -181,19 +181,8 @@ func (s *Store) queryCalls(ctx context.Context, q rowsQuerier, query string, arg
 		return nil, fmt.Errorf("store: read calls: %w", err)
 	}
 	defer rows.Close()
-	var calls []dialer.Call
-	var damaged []int
-	for rows.Next() {
-		c, err := scanCall(rows)
-		if errors.Is(err, store.ErrDamaged) {
-			c = store.Unreadable(c)
-			damaged = append(damaged, len(calls))
-		} else if err != nil {
-			return nil, fmt.Errorf("store: read calls: %w", err)
-		}
-		calls = append(calls, c)
-	}
-	if err := rows.Err(); err != nil {
+	calls, damaged, err := store.ReadCalls(rows, func() (dialer.Call, error) { return scanCall(rows) })
+	if err != nil {
 		return nil, fmt.Errorf("store: read calls: %w", err)
 	}
 	rows.Close()
