@@ -122,11 +122,8 @@ func (s *Store) ResolvePending(ctx context.Context, now time.Time) ([]dialer.Cal
 	}
 	defer tx.Rollback()
 	for i := range calls {
-		c := &calls[i]
-		c.Status = dialer.Status{Call: dialer.CallLost}
-		c.Note, c.UpdatedAt = dialer.NoteMayHavePlaced, now
-		c.History = []dialer.StatusAt{{Status: c.Status, At: now}}
-		if err := saveCall(ctx, tx, *c); err != nil {
+		calls[i] = MayHavePlaced(calls[i], now)
+		if err := saveCall(ctx, tx, calls[i]); err != nil {
 			return nil, err
 		}
 	}
@@ -182,6 +179,15 @@ func (s *Store) markDamaged(ctx context.Context, c dialer.Call) error {
 		return fmt.Errorf("store: mark call %s unreadable: %w", c.ID, err)
 	}
 	return nil
+}
+
+// MayHavePlaced is what a call left being placed becomes when it is resolved at now: final,
+// Lost, with dialer.NoteMayHavePlaced and a history of that one status.
+func MayHavePlaced(c dialer.Call, now time.Time) dialer.Call {
+	c.Status = dialer.Status{Call: dialer.CallLost}
+	c.Note, c.UpdatedAt = dialer.NoteMayHavePlaced, now
+	c.History = []dialer.StatusAt{{Status: c.Status, At: now}}
+	return c
 }
 
 // Rows is what ReadCalls needs of a driver's result rows; database/sql's and pgx's both

@@ -127,11 +127,8 @@ func (s *Store) ResolvePending(ctx context.Context, now time.Time) ([]dialer.Cal
 			return err
 		}
 		for i := range calls {
-			c := &calls[i]
-			c.Status = dialer.Status{Call: dialer.CallLost}
-			c.Note, c.UpdatedAt = dialer.NoteMayHavePlaced, now
-			c.History = []dialer.StatusAt{{Status: c.Status, At: now}}
-			if err := saveCall(ctx, tx, *c); err != nil {
+			calls[i] = store.MayHavePlaced(calls[i], now)
+			if err := saveCall(ctx, tx, calls[i]); err != nil {
 				return err
 			}
 		}
