@@ -122,11 +122,8 @@ func (s *Store) ResolvePending(ctx context.Context, now time.Time) ([]dialer.Cal
 	}
 	defer tx.Rollback()
 	for i := range calls {
-		c := &calls[i]
-		c.Status = dialer.Status{Call: dialer.CallLost}
-		c.Note, c.UpdatedAt = dialer.NoteMayHavePlaced, now
-		c.History = []dialer.StatusAt{{Status: c.Status, At: now}}
-		if err := saveCall(ctx, tx, *c); err != nil {
+		calls[i] = MayHavePlaced(calls[i], now)
+		if err := saveCall(ctx, tx, calls[i]); err != nil {
 			return nil, err
 		}
 	}
@@ -184,6 +181,43 @@ func (s *Store) markDamaged(ctx context.Context, c dialer.Call) error {
 	return nil
 }
 
+// MayHavePlaced is what a call left being placed becomes when it is resolved at now: final,
+// Lost, with dialer.NoteMayHavePlaced and a history of that one status.
+func MayHavePlaced(c dialer.Call, now time.Time) dialer.Call {
+	c.Status = dialer.Status{Call: dialer.CallLost}
+	c.Note, c.UpdatedAt = dialer.NoteMayHavePlaced, now
+	c.History = []dialer.StatusAt{{Status: c.Status, At: now}}
+	return c
+}
+
+// Rows is what ReadCalls needs of a driver's result rows; database/sql's and pgx's both
+// have it.
+type Rows interface {
+	Next() bool
+	Err() error
+}
+
+// ReadCalls reads every row with scan. A row whose history does not decode (scan's error
+// matches ErrDamaged) does not stop the others: it is returned as Unreadable says, and its
+// index in calls is in damaged, for the caller to mark once the rows are closed. Any other
+// error (from scan or rows.Err) is returned as it is.
+func ReadCalls(rows Rows, scan func() (dialer.Call, error)) (calls []dialer.Call, damaged []int, err error) {
+	for rows.Next() {
+		c, err := scan()
+		if errors.Is(err, errDamaged) {
+			c = unreadable(c)
+			damaged = append(damaged, len(calls))
+		} else if err != nil {
+			return nil, nil, err
+		}
+		calls = append(calls, c)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, nil, err
+	}
+	return calls, damaged, nil
+}
+
 // queryCalls reads calls. A row whose history does not decode does not stop the others:
 // it is returned as unreadable (final, dialer.NoteUnreadable) and marked so in the
 // database (best effort: a failure to mark it is not the reader's problem).
@@ -193,19 +227,8 @@ func (s *Store) queryCalls(ctx context.Context, query string, args ...any) ([]di
 		return nil, fmt.Errorf("store: read calls: %w", err)
 	}
 	defer rows.Close()
-	var calls []dialer.Call
-	var damaged []int
-	for rows.Next() {
-		c, err := scanCall(rows)
-		if errors.Is(err, errDamaged) {
-			c = unreadable(c)
-			damaged = append(damaged, len(calls))
-		} else if err != nil {
-			return nil, fmt.Errorf("store: read calls: %w", err)
-		}
-		calls = append(calls, c)
-	}
-	if err := rows.Err(); err != nil {
+	calls, damaged, err := ReadCalls(rows, func() (dialer.Call, error) { return scanCall(rows) })
+	if err != nil {
 		return nil, fmt.Errorf("store: read calls: %w", err)
 	}
 	rows.Close()

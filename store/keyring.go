@@ -68,6 +68,28 @@ func (k *Keyring) SealToken(sessionID string, tok Token) ([]byte, error) {
 	return k.Seal(plain, sessionID), nil
 }
 
+// SealedToken is a session's id and its token as stored (sealed with the id as ad).
+type SealedToken struct {
+	ID     string
+	Sealed []byte
+}
+
+// Rekey opens each token: one no key opens is listed in undecryptable; one sealed under a
+// previous key is handed to reseal (which seals plain again under the current key unless the
+// row changed meanwhile) and counted in rekeyed when reseal reports it written.
+func (k *Keyring) Rekey(tokens []SealedToken, reseal func(id string, sealed, plain []byte) bool) (rekeyed int, undecryptable []string) {
+	for _, t := range tokens {
+		plain, old, err := k.Open(t.Sealed, t.ID)
+		switch {
+		case err != nil:
+			undecryptable = append(undecryptable, t.ID)
+		case old && reseal(t.ID, t.Sealed, plain):
+			rekeyed++
+		}
+	}
+	return rekeyed, undecryptable
+}
+
 // OpenToken opens what SealToken sealed; plain is the decoded JSON (to seal it again under
 // the current key when old). ErrDecrypt when no key opens it.
 func (k *Keyring) OpenToken(sessionID string, sealed []byte) (tok Token, plain []byte, old bool, err error) {

@@ -243,14 +243,10 @@ func (s *Store) RekeySessions(ctx context.Context) (rekeyed int, undecryptable [
 	if err != nil {
 		return 0, nil, fmt.Errorf("store: rekey sessions: %w", err)
 	}
-	type row struct {
-		id     string
-		sealed []byte
-	}
-	var all []row
+	var all []SealedToken
 	for rows.Next() {
-		var r row
-		if err := rows.Scan(&r.id, &r.sealed); err != nil {
+		var r SealedToken
+		if err := rows.Scan(&r.ID, &r.Sealed); err != nil {
 			rows.Close()
 			return 0, nil, fmt.Errorf("store: rekey sessions: %w", err)
 		}
@@ -260,15 +256,9 @@ func (s *Store) RekeySessions(ctx context.Context) (rekeyed int, undecryptable [
 	if err := rows.Err(); err != nil {
 		return 0, nil, fmt.Errorf("store: rekey sessions: %w", err)
 	}
-	for _, r := range all {
-		plain, old, err := s.keys.Open(r.sealed, r.id)
-		switch {
-		case err != nil:
-			undecryptable = append(undecryptable, r.id)
-		case old && s.reseal(ctx, r.id, r.sealed, plain):
-			rekeyed++
-		}
-	}
+	rekeyed, undecryptable = s.keys.Rekey(all, func(id string, sealed, plain []byte) bool {
+		return s.reseal(ctx, id, sealed, plain)
+	})
 	return rekeyed, undecryptable, nil
 }
 

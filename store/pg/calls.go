@@ -127,11 +127,8 @@ func (s *Store) ResolvePending(ctx context.Context, now time.Time) ([]dialer.Cal
 			return err
 		}
 		for i := range calls {
-			c := &calls[i]
-			c.Status = dialer.Status{Call: dialer.CallLost}
-			c.Note, c.UpdatedAt = dialer.NoteMayHavePlaced, now
-			c.History = []dialer.StatusAt{{Status: c.Status, At: now}}
-			if err := saveCall(ctx, tx, *c); err != nil {
+			calls[i] = store.MayHavePlaced(calls[i], now)
+			if err := saveCall(ctx, tx, calls[i]); err != nil {
 				return err
 			}
 		}
@@ -181,19 +178,8 @@ func (s *Store) queryCalls(ctx context.Context, q rowsQuerier, query string, arg
 		return nil, fmt.Errorf("store: read calls: %w", err)
 	}
 	defer rows.Close()
-	var calls []dialer.Call
-	var damaged []int
-	for rows.Next() {
-		c, err := scanCall(rows)
-		if errors.Is(err, store.ErrDamaged) {
-			c = store.Unreadable(c)
-			damaged = append(damaged, len(calls))
-		} else if err != nil {
-			return nil, fmt.Errorf("store: read calls: %w", err)
-		}
-		calls = append(calls, c)
-	}
-	if err := rows.Err(); err != nil {
+	calls, damaged, err := store.ReadCalls(rows, func() (dialer.Call, error) { return scanCall(rows) })
+	if err != nil {
 		return nil, fmt.Errorf("store: read calls: %w", err)
 	}
 	rows.Close()

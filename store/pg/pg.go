@@ -281,30 +281,20 @@ func (s *Store) reseal(ctx context.Context, sessionID string, sealed, plain []by
 
 // RekeySessions seals again under the current key every token sealed under a previous one.
 func (s *Store) RekeySessions(ctx context.Context) (rekeyed int, undecryptable []string, err error) {
-	type row struct {
-		id     string
-		sealed []byte
-	}
 	rows, err := s.pool.Query(ctx, `SELECT id, token FROM sessions`)
 	if err != nil {
 		return 0, nil, fmt.Errorf("store: rekey sessions: %w", err)
 	}
-	all, err := pgx.CollectRows(rows, func(r pgx.CollectableRow) (row, error) {
-		var x row
-		return x, r.Scan(&x.id, &x.sealed)
+	all, err := pgx.CollectRows(rows, func(r pgx.CollectableRow) (store.SealedToken, error) {
+		var x store.SealedToken
+		return x, r.Scan(&x.ID, &x.Sealed)
 	})
 	if err != nil {
 		return 0, nil, fmt.Errorf("store: rekey sessions: %w", err)
 	}
-	for _, r := range all {
-		plain, old, err := s.keys.Open(r.sealed, r.id)
-		switch {
-		case err != nil:
-			undecryptable = append(undecryptable, r.id)
-		case old && s.reseal(ctx, r.id, r.sealed, plain):
-			rekeyed++
-		}
-	}
+	rekeyed, undecryptable = s.keys.Rekey(all, func(id string, sealed, plain []byte) bool {
+		return s.reseal(ctx, id, sealed, plain)
+	})
 	return rekeyed, undecryptable, nil
 }
 
