@@ -185,21 +185,16 @@ func (s *Store) NotifiedCalls(ctx context.Context, ids []string) ([]dialer.Call,
 		return nil, nil, fmt.Errorf("store: read notified calls: %w", err)
 	}
 	defer rows.Close()
-	var calls []dialer.Call
 	var epochs []int64
-	var damaged []int
-	for rows.Next() {
+	calls, damaged, err := store.ReadCalls(rows, func() (dialer.Call, error) {
 		var epoch int64
 		c, err := scanCall(rows, &epoch)
-		if errors.Is(err, store.ErrDamaged) {
-			c = store.Unreadable(c)
-			damaged = append(damaged, len(calls))
-		} else if err != nil {
-			return nil, nil, fmt.Errorf("store: read notified calls: %w", err)
+		if err == nil || errors.Is(err, store.ErrDamaged) {
+			epochs = append(epochs, epoch) // one per call ReadCalls keeps
 		}
-		calls, epochs = append(calls, c), append(epochs, epoch)
-	}
-	if err := rows.Err(); err != nil {
+		return c, err
+	})
+	if err != nil {
 		return nil, nil, fmt.Errorf("store: read notified calls: %w", err)
 	}
 	rows.Close()
