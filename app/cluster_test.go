@@ -291,15 +291,22 @@ func (c *cluster) pollers(id string) map[string]int {
 	return out
 }
 
+// openPages opens a page of jar's user on every replica, pages[i] on replica i.
+func openPages(t *testing.T, c *cluster, jar http.CookieJar) []*wsPage {
+	t.Helper()
+	var pages []*wsPage
+	for i := range c.replicas {
+		pages = append(pages, openPage(t, c, jar, i))
+	}
+	return pages
+}
+
 // TestClusterOnePollerEveryPage: a call placed on one replica is polled by exactly one
 // replica, and pages on all three get its changes to the final state (NOTIFY fan-out).
 func TestClusterOnePollerEveryPage(t *testing.T) {
 	c := newCluster(t, 3)
 	jar := c.signIn(t, "demo")
-	var pages []*wsPage
-	for i := range c.replicas {
-		pages = append(pages, openPage(t, c, jar, i))
-	}
+	pages := openPages(t, c, jar)
 	id := placeOn(t, c, jar, 0, rcsim.Busy.Number)
 	deadline := time.Now().Add(30 * time.Second)
 	for i, p := range pages {
@@ -322,10 +329,7 @@ func TestClusterOnePollerEveryPage(t *testing.T) {
 func TestClusterTakeover(t *testing.T) {
 	c := newCluster(t, 3)
 	jar := c.signIn(t, "demo")
-	var pages []*wsPage
-	for i := range c.replicas {
-		pages = append(pages, openPage(t, c, jar, i))
-	}
+	pages := openPages(t, c, jar)
 	id := placeOn(t, c, jar, 0, rcsim.Answered.Number)
 	var first string
 	for deadline := time.Now().Add(10 * time.Second); first == ""; time.Sleep(50 * time.Millisecond) {
