@@ -382,18 +382,7 @@ func dialerStatusFinal(s string) bool {
 // framedGet GETs path on replica i as the iframe would (Sec-Fetch-Dest: iframe).
 func framedGet(t *testing.T, c *cluster, jar http.CookieJar, i int, path string) *goquery.Document {
 	t.Helper()
-	req, _ := http.NewRequest(http.MethodGet, c.URL+path, nil)
-	req.Header.Set("Sec-Fetch-Dest", "iframe")
-	resp, err := pinned(jar, i).Do(req)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer resp.Body.Close()
-	doc, err := goquery.NewDocumentFromReader(resp.Body)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return doc
+	return simsignin.Framed(t, pinned(jar, i), c.URL+path)
 }
 
 // redeemOn POSTs the popup's code with the iframe's attempt to /login/redeem on replica i.

@@ -1002,20 +1002,7 @@ func TestClusterDrillSignIn(t *testing.T) {
 	// The iframe's popup sign-in across replicas: the framed page begins its attempt on r1,
 	// the popup's callback mints the code on r2, the iframe redeems it on r3.
 	frame := &simsignin.FrameJar{}
-	framed := func(i int) *goquery.Document {
-		req, _ := http.NewRequestWithContext(t.Context(), http.MethodGet, c.URL+"/", nil)
-		req.Header.Set("Sec-Fetch-Dest", "iframe")
-		resp, err := c.client(frame, i).Do(req)
-		if err != nil {
-			t.Fatal(err)
-		}
-		defer resp.Body.Close()
-		doc, err := goquery.NewDocumentFromReader(resp.Body)
-		if err != nil {
-			t.Fatal(err)
-		}
-		return doc
-	}
+	framed := func(i int) *goquery.Document { return simsignin.Framed(t, c.client(frame, i), c.URL+"/") }
 	signInPage := framed(0)
 	login, _ := signInPage.Find("[data-popup-login]").Attr("data-popup-login")
 	attempt, _ := signInPage.Find("[data-attempt]").Attr("data-attempt")
