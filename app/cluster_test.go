@@ -291,15 +291,22 @@ func (c *cluster) pollers(id string) map[string]int {
 	return out
 }
 
+// openPages opens a page of jar's user on every replica, pages[i] on replica i.
+func openPages(t *testing.T, c *cluster, jar http.CookieJar) []*wsPage {
+	t.Helper()
+	var pages []*wsPage
+	for i := range c.replicas {
+		pages = append(pages, openPage(t, c, jar, i))
+	}
+	return pages
+}
+
 // TestClusterOnePollerEveryPage: a call placed on one replica is polled by exactly one
 // replica, and pages on all three get its changes to the final state (NOTIFY fan-out).
 func TestClusterOnePollerEveryPage(t *testing.T) {
 	c := newCluster(t, 3)
 	jar := c.signIn(t, "demo")
-	var pages []*wsPage
-	for i := range c.replicas {
-		pages = append(pages, openPage(t, c, jar, i))
-	}
+	pages := openPages(t, c, jar)
 	id := placeOn(t, c, jar, 0, rcsim.Busy.Number)
 	deadline := time.Now().Add(30 * time.Second)
 	for i, p := range pages {
@@ -322,10 +329,7 @@ func TestClusterOnePollerEveryPage(t *testing.T) {
 func TestClusterTakeover(t *testing.T) {
 	c := newCluster(t, 3)
 	jar := c.signIn(t, "demo")
-	var pages []*wsPage
-	for i := range c.replicas {
-		pages = append(pages, openPage(t, c, jar, i))
-	}
+	pages := openPages(t, c, jar)
 	id := placeOn(t, c, jar, 0, rcsim.Answered.Number)
 	var first string
 	for deadline := time.Now().Add(10 * time.Second); first == ""; time.Sleep(50 * time.Millisecond) {
@@ -378,18 +382,7 @@ func dialerStatusFinal(s string) bool {
 // framedGet GETs path on replica i as the iframe would (Sec-Fetch-Dest: iframe).
 func framedGet(t *testing.T, c *cluster, jar http.CookieJar, i int, path string) *goquery.Document {
 	t.Helper()
-	req, _ := http.NewRequest(http.MethodGet, c.URL+path, nil)
-	req.Header.Set("Sec-Fetch-Dest", "iframe")
-	resp, err := pinned(jar, i).Do(req)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer resp.Body.Close()
-	doc, err := goquery.NewDocumentFromReader(resp.Body)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return doc
+	return simsignin.Framed(t, pinned(jar, i), c.URL+path)
 }
 
 // redeemOn POSTs the popup's code with the iframe's attempt to /login/redeem on replica i.

@@ -446,20 +446,37 @@ func loadavg() string {
 	return strings.Join(f[:3], " ")
 }
 
+// waitRinging waits until every page (pages[i] on replica i) shows call id ringing, 10 s
+// each.
+func (c *procCluster) waitRinging(t *testing.T, pages []*viewer, id string) {
+	t.Helper()
+	for i, v := range pages {
+		waitState(t, v, c.ids[i], id, ringing, 10*time.Second)
+	}
+}
+
+// polledRingingCall is the start of the kill, term and freeze drills: a cluster at speed 4,
+// demo signed in with a page on every replica, and a LongRing call placed through the
+// proxy; it returns once a replica polls the call (p, within 10 s) and every page shows it
+// ringing.
+func polledRingingCall(t *testing.T) (c *procCluster, jar http.CookieJar, pages []*viewer, id string, p int) {
+	t.Helper()
+	c = startCluster(t, clusterOptions{speed: 4})
+	jar = c.signIn(t, "demo")
+	pages = c.pages(t, jar)
+	id = c.place(t, jar, -1, rcsim.LongRing.Number)
+	p, _ = c.poller(t, id, 10*time.Second)
+	c.waitRinging(t, pages, id)
+	return c, jar, pages, id, p
+}
+
 // TestClusterDrillKill: SIGKILL of the replica polling a live call. A survivor takes the call
 // over within LEASE_TTL + 2 s, the call ends with its real outcome on the survivors' pages
 // and in the history, and never do two replicas poll it at once.
 func TestClusterDrillKill(t *testing.T) {
 	slow(t)
 	t.Parallel()
-	c := startCluster(t, clusterOptions{speed: 4})
-	jar := c.signIn(t, "demo")
-	pages := c.pages(t, jar)
-	id := c.place(t, jar, -1, rcsim.LongRing.Number)
-	p, _ := c.poller(t, id, 10*time.Second)
-	for i, v := range pages {
-		waitState(t, v, c.ids[i], id, ringing, 10*time.Second)
-	}
+	c, _, pages, id, p := polledRingingCall(t)
 	load := loadavg()
 	killed := time.Now()
 	c.replicas[p].kill()
@@ -493,14 +510,7 @@ func TestClusterDrillKill(t *testing.T) {
 func TestClusterDrillTerm(t *testing.T) {
 	slow(t)
 	t.Parallel()
-	c := startCluster(t, clusterOptions{speed: 4})
-	jar := c.signIn(t, "demo")
-	pages := c.pages(t, jar)
-	id := c.place(t, jar, -1, rcsim.LongRing.Number)
-	p, _ := c.poller(t, id, 10*time.Second)
-	for i, v := range pages {
-		waitState(t, v, c.ids[i], id, ringing, 10*time.Second)
-	}
+	c, jar, pages, id, p := polledRingingCall(t)
 	load := loadavg()
 	termed := time.Now()
 	c.replicas[p].signal(syscall.SIGTERM)
@@ -568,14 +578,7 @@ func TestClusterDrillTerm(t *testing.T) {
 func TestClusterDrillFreeze(t *testing.T) {
 	slow(t)
 	t.Parallel()
-	c := startCluster(t, clusterOptions{speed: 4})
-	jar := c.signIn(t, "demo")
-	pages := c.pages(t, jar)
-	id := c.place(t, jar, -1, rcsim.LongRing.Number)
-	p, _ := c.poller(t, id, 10*time.Second)
-	for i, v := range pages {
-		waitState(t, v, c.ids[i], id, ringing, 10*time.Second)
-	}
+	c, _, pages, id, p := polledRingingCall(t)
 	load := loadavg()
 	frozen := time.Now()
 	c.replicas[p].signal(syscall.SIGSTOP)
@@ -630,9 +633,7 @@ func TestClusterDrillSameSequence(t *testing.T) {
 	// Three states whatever the machine's load: placed, ringing (the caller answered), and
 	// declined by hand once every page showed it ringing.
 	id := c.place(t, jar, -1, rcsim.LongRing.Number)
-	for i, v := range pages {
-		waitState(t, v, c.ids[i], id, ringing, 10*time.Second)
-	}
+	c.waitRinging(t, pages, id)
 	c.act(t, id, rcsim.Callee, rcsim.ActDecline)
 	for _, v := range pages {
 		v.waitFinal(t, id, 20*time.Second)
@@ -739,9 +740,7 @@ func TestClusterDrillPostgresRestart(t *testing.T) {
 	jar := c.signIn(t, "demo")
 	pages := c.pages(t, jar)
 	id := c.place(t, jar, -1, rcsim.LongRing.Number)
-	for i, v := range pages {
-		waitState(t, v, c.ids[i], id, ringing, 10*time.Second)
-	}
+	c.waitRinging(t, pages, id)
 	var ready []*readiness
 	for _, p := range c.replicas {
 		ready = append(ready, watchReadiness(t, p.url))
@@ -1003,20 +1002,7 @@ func TestClusterDrillSignIn(t *testing.T) {
 	// The iframe's popup sign-in across replicas: the framed page begins its attempt on r1,
 	// the popup's callback mints the code on r2, the iframe redeems it on r3.
 	frame := &simsignin.FrameJar{}
-	framed := func(i int) *goquery.Document {
-		req, _ := http.NewRequestWithContext(t.Context(), http.MethodGet, c.URL+"/", nil)
-		req.Header.Set("Sec-Fetch-Dest", "iframe")
-		resp, err := c.client(frame, i).Do(req)
-		if err != nil {
-			t.Fatal(err)
-		}
-		defer resp.Body.Close()
-		doc, err := goquery.NewDocumentFromReader(resp.Body)
-		if err != nil {
-			t.Fatal(err)
-		}
-		return doc
-	}
+	framed := func(i int) *goquery.Document { return simsignin.Framed(t, c.client(frame, i), c.URL+"/") }
 	signInPage := framed(0)
 	login, _ := signInPage.Find("[data-popup-login]").Attr("data-popup-login")
 	attempt, _ := signInPage.Find("[data-attempt]").Attr("data-attempt")

@@ -23,6 +23,24 @@ func Do(t testing.TB, c *http.Client, appURL, user string) {
 	}
 }
 
+// Framed GETs url with c as the app's iframe would (Sec-Fetch-Dest: iframe) and returns the
+// page. It fails t if the request or reading the page fails.
+func Framed(t testing.TB, c *http.Client, url string) *goquery.Document {
+	t.Helper()
+	req, _ := http.NewRequestWithContext(t.Context(), http.MethodGet, url, nil)
+	req.Header.Set("Sec-Fetch-Dest", "iframe")
+	resp, err := c.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	doc, err := goquery.NewDocumentFromReader(resp.Body)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return doc
+}
+
 // Form starts a sign-in at loginURL (the app's /login, or the popup's /login?popup=1&…),
 // fills in the simulator's form for user and submits it; it returns the page the app's
 // callback led to (its body already read into doc). It fails t unless the form carried a
