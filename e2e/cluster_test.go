@@ -15,6 +15,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"syscall"
 	"testing"
 	"time"
@@ -84,7 +85,8 @@ func startCluster(t *testing.T, o clusterOptions) *procCluster {
 	bin := ringoutBinary(t)
 	c := &procCluster{t: t, dbURL: o.dbURL, speed: o.speed, ids: []string{"r1", "r2", "r3"}}
 
-	simAddr := freeLoopback(t)
+	host := clusterHost()
+	simAddr := freeLoopback(t, host)
 	c.simURL = "http://" + simAddr
 	c.sim = newProcess(t, "sim", bin, c.simURL, []string{"SIM_ADDR=" + simAddr, "MAX_CONNS_PER_CLIENT=0"},
 		append([]string{"sim", "-sim-speed", fmt.Sprint(o.speed)}, o.simArgs...)...)
@@ -100,8 +102,10 @@ func startCluster(t *testing.T, o clusterOptions) *procCluster {
 
 	secret := strings.Repeat("drill-secret-", 3)
 	var urls []string
+	taken := []string{simAddr} // each pick is closed at once: the kernel may hand it out again
 	for _, id := range c.ids {
-		addr := freeLoopback(t)
+		addr := freeLoopback(t, host, taken...)
+		taken = append(taken, addr)
 		p := newProcess(t, id, bin, "http://"+addr, []string{
 			"ADDR=" + addr, "DATABASE_URL=" + o.dbURL, "REPLICA_ID=" + id, "LEASE_TTL=" + leaseTTL.String(),
 			"SESSION_SECRET=" + secret, "PUBLIC_URL=" + c.URL, "MAX_CONNS_PER_CLIENT=0",
@@ -136,15 +140,30 @@ func startCluster(t *testing.T, o clusterOptions) *procCluster {
 	return c
 }
 
-// freeLoopback returns a free loopback address.
-func freeLoopback(t *testing.T) string {
+// clusterHosts numbers the clusters of this test process, each on a loopback address of
+// its own.
+var clusterHosts atomic.Uint32
+
+// clusterHost is a loopback address for one cluster's processes (127.0.1.N). A port picked
+// free on 127.0.0.1 and closed could be taken before the process binds it by any other
+// test's server there (seen: a replica's "address already in use"); on its own address
+// only the cluster's own picks can meet, and startCluster keeps those apart.
+func clusterHost() string { return fmt.Sprintf("127.0.1.%d", 1+clusterHosts.Add(1)%254) }
+
+// freeLoopback returns an address on host with a port free a moment ago, not one of taken.
+func freeLoopback(t *testing.T, host string, taken ...string) string {
 	t.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
+	for {
+		ln, err := net.Listen("tcp", host+":0")
+		if err != nil {
+			t.Fatal(err)
+		}
+		addr := ln.Addr().String()
+		ln.Close()
+		if !slices.Contains(taken, addr) {
+			return addr
+		}
 	}
-	defer ln.Close()
-	return ln.Addr().String()
 }
 
 // calibrate ties the simulator's clock to the real one with requests of our own, which the
