@@ -23,6 +23,7 @@ import (
 	"github.com/ringout-dialer/ringout/gateway"
 	"github.com/ringout-dialer/ringout/handlers"
 	"github.com/ringout-dialer/ringout/metrics"
+	"github.com/ringout-dialer/ringout/push"
 	"github.com/ringout-dialer/ringout/rcsim"
 	"github.com/ringout-dialer/ringout/ringcentral"
 	"github.com/ringout-dialer/ringout/store"
@@ -156,7 +157,18 @@ func Run(ctx context.Context, args []string, getenv func(string) string, stdout 
 	if cfg.demo() && cfg.SimSpeed > 1 {
 		wopts.FirstPoll = time.Duration(float64(1500*time.Millisecond) / cfg.SimSpeed)
 	}
-	watcher := callwatch.New(rc, st, wopts)
+	var watcher *callwatch.Watcher
+	if addr := cfg.webhookAddress(); addr != "" {
+		pm, err := push.New(rc, push.Options{Address: addr, Secrets: append([][]byte{ks.secret}, ks.previous...),
+			Nudge: nudger(pgst, &watcher, log), Logger: log})
+		if err != nil {
+			return err
+		}
+		defer pm.Close() // after the watcher's Close: no poller asks it any more
+		wopts.Push = pm
+		mux.Handle(push.Path, pm)
+	}
+	watcher = callwatch.New(rc, st, wopts)
 	defer watcher.Close()
 	var history handlers.CallHistory = st
 	if pgst != nil {
@@ -212,6 +224,25 @@ func openStore(ctx context.Context, cfg config, key []byte, previousKeys [][]byt
 	return store.Open(ctx, filepath.Join(cfg.DataDir, "ringout.db"), key, previousKeys...)
 }
 
+// nudger passes a verified RingCentral event on to whichever replica polls the owner's
+// calls: alone, the Watcher (*w, set before the first event can arrive); in cluster mode
+// a NOTIFY that every replica's listener hands to its Watcher (listen), and the local
+// Watcher directly if PostgreSQL cannot take it.
+func nudger(pgst *pg.Store, w **callwatch.Watcher, log *slog.Logger) func(owner string, numbers []string) {
+	return func(owner string, numbers []string) {
+		if pgst != nil {
+			ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
+			err := pgst.Nudge(ctx, owner, numbers)
+			cancel()
+			if err == nil {
+				return
+			}
+			log.Warn("passing a RingCentral event on to the other replicas failed", "owner", owner, "err", err)
+		}
+		(*w).Nudge(owner, numbers)
+	}
+}
+
 // listen is the replica's NOTIFY listener: the calls other replicas saved are read (a
 // batch of them at a time) and shown to this replica's pages, with who holds their lease
 // (a replica whose lease was taken over stops polling at once); a cancel asked elsewhere
@@ -240,6 +271,7 @@ func listen(st *pg.Store, w *callwatch.Watcher, log *slog.Logger) *pg.Listener {
 		}()
 	}
 	l.Released = func(context.Context, string) { w.ClaimReleased() } // a replica stopping
+	l.Nudge = w.Nudge                                                // a RingCentral event, received by any replica
 	l.Resync = func(ctx context.Context) {
 		live, err := st.LiveCalls(ctx)
 		if err != nil {

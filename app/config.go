@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"github.com/ringout-dialer/ringout/auth"
+	"github.com/ringout-dialer/ringout/push"
 	"github.com/ringout-dialer/ringout/rcsim"
 )
 
@@ -51,9 +52,13 @@ type config struct {
 	ReadTimeout time.Duration
 	// DebugAddr, when set, serves Go's profiler there (debug.go); empty: not at all.
 	DebugAddr string
-	SimAddr   string
-	SimSpeed  float64
-	SimUsers  int
+	// WebhookURL is where RingCentral sends the users' call events (push.Path under the
+	// app's public URL, reachable from RingCentral over HTTPS); "off", or unset outside demo
+	// mode: none, the calls are polled. See webhookAddress.
+	WebhookURL string
+	SimAddr    string
+	SimSpeed   float64
+	SimUsers   int
 	// The simulator's switches (rcsim.Options), demo mode and `ringout sim`.
 	SimRetention      time.Duration
 	SimCancel         rcsim.CancelMode
@@ -77,6 +82,22 @@ func (c config) simOptions() rcsim.Options {
 
 // demo reports whether the app runs on its embedded simulator (no RingCentral app configured).
 func (c config) demo() bool { return c.RCClientID == "" }
+
+// webhookAddress is where RingCentral is asked to send call events, "" for nowhere. In
+// demo mode the embedded simulator sends them to the app's own public URL; against
+// RingCentral only when WEBHOOK_URL says so, since the app must be reachable from the
+// internet over HTTPS (an intranet app often is not: its calls are polled).
+func (c config) webhookAddress() string {
+	switch {
+	case c.WebhookURL == "off":
+		return ""
+	case c.WebhookURL != "":
+		return c.WebhookURL
+	case c.demo():
+		return c.PublicURL + push.Path
+	}
+	return ""
+}
 
 func (c config) tls() bool { return c.TLSCert != "" }
 
@@ -114,6 +135,7 @@ func parseConfig(args []string, getenv func(string) string, stderr io.Writer) (c
 	maxSignIns := fs.String("max_signins_per_client", env("MAX_SIGNINS_PER_CLIENT", ""), "sign-ins one client address may begin within 10 minutes (0: no cap; default 30, or 0 with MAX_CONNS_PER_CLIENT=0)")
 	readTimeout := fs.String("read_timeout", env("READ_TIMEOUT", "30s"), "time a whole request (headers and body) may take to arrive")
 	fs.StringVar(&c.ReplicaID, "replica_id", env("REPLICA_ID", hostname()), "names this replica (X-User-Agent; default: the host name)")
+	fs.StringVar(&c.WebhookURL, "webhook_url", env("WEBHOOK_URL", ""), "URL RingCentral sends call events to (this app's "+push.Path+", reachable from RingCentral); off: poll only (default: on in demo mode, off otherwise)")
 	fs.StringVar(&c.DebugAddr, "debug_addr", env("DEBUG_ADDR", ""), "serve Go's profiler (/debug/pprof/) on this private address (unset: off)")
 	fs.StringVar(&c.DatabaseURL, "database_url", env("DATABASE_URL", ""), "postgres://… selects PostgreSQL and cluster mode (unset: SQLite in DATA_DIR)")
 	fs.StringVar(&c.DatabaseListenURL, "database_listen_url", env("DATABASE_LISTEN_URL", ""), "cluster mode: a direct postgres://… connection for LISTEN when DATABASE_URL goes through PgBouncer transaction pooling (default: DATABASE_URL)")
@@ -156,6 +178,9 @@ func parseConfig(args []string, getenv func(string) string, stderr io.Writer) (c
 	c.PublicURL = strings.TrimRight(c.PublicURL, "/")
 	if u, err := url.Parse(c.PublicURL); c.PublicURL != "" && (err != nil || u.Host == "" || (u.Scheme != "http" && u.Scheme != "https")) {
 		return c, fmt.Errorf("PUBLIC_URL %q is not an http(s) URL", c.PublicURL)
+	}
+	if u, err := url.Parse(c.WebhookURL); c.WebhookURL != "" && c.WebhookURL != "off" && (err != nil || u.Host == "" || (u.Scheme != "http" && u.Scheme != "https")) {
+		return c, fmt.Errorf("WEBHOOK_URL %q is not an http(s) URL or off", c.WebhookURL)
 	}
 	if c.RCClientID != "" && c.RCClientSecret == "" {
 		return c, errors.New("RC_CLIENT_SECRET must be set with RC_CLIENT_ID")

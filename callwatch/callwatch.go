@@ -71,6 +71,10 @@ type Options struct {
 	Leases Leases
 	// LeaseTTL is how long a lease lasts without renewal (3 s); it is renewed every third.
 	LeaseTTL time.Duration
+	// Push, when set, says whose call events RingCentral pushes (push.go); their calls are
+	// polled when an event says so (Nudge), and every PushedInterval (10 s) besides.
+	Push           Push
+	PushedInterval time.Duration
 }
 
 func (o Options) withDefaults() Options {
@@ -110,6 +114,9 @@ func (o Options) withDefaults() Options {
 	}
 	if o.LeaseTTL <= 0 {
 		o.LeaseTTL = 3 * time.Second
+	}
+	if o.PushedInterval <= 0 {
+		o.PushedInterval = 10 * time.Second
 	}
 	if o.Logger == nil {
 		o.Logger = slog.Default()
@@ -162,7 +169,8 @@ type entry struct {
 	// the poller, so a cancel never waits for a poll.
 	cancels []chan error
 	abort   context.CancelFunc // cancels the GET in flight, if any; guarded by Watcher.mu
-	kick    chan struct{}      // cap 1: a cancel is waiting
+	kick    chan struct{}      // cap 1: a cancel is waiting, or a nudge
+	nudged  bool               // an event said the call changed (Nudge); guarded by Watcher.mu
 	done    chan struct{}      // closed when the poller has returned
 	sched   *sched             // the owner's scheduler
 

@@ -53,7 +53,19 @@ func (w *Watcher) run(e *entry, c dialer.Call, resumed bool) {
 			continue
 		}
 		ceiling := w.ceiling(c)
-		a := e.sched.request(e, imminent(c), last, notBefore, c.StartedAt.Add(ceiling), interval)
+		// An event said the call changed: poll it as soon as the scheduler allows, urgent
+		// for this turn (even a connected call: its end is news). Events pushed and trusted,
+		// none for this call: the next GET waits PushedInterval, the events' safety net.
+		urgent, base := imminent(c), interval
+		nudged := w.takeNudge(e)
+		pushed := !nudged && w.pushed(e, c.Owner)
+		switch {
+		case nudged:
+			urgent, base, notBefore = true, w.opts.MinInterval, time.Now()
+		case pushed:
+			notBefore = later(notBefore, later(last, c.StartedAt).Add(w.opts.PushedInterval))
+		}
+		a := e.sched.request(e, urgent, last, notBefore, c.StartedAt.Add(ceiling), base)
 		if !a.queued {
 			timer.Reset(time.Until(a.ready))
 			select {
@@ -115,6 +127,10 @@ func (w *Watcher) run(e *entry, c dialer.Call, resumed bool) {
 		}
 		if c.Status != before.Status || c.Note != before.Note || c.Watched != before.Watched {
 			w.changed(log, e, &c, now)
+		}
+		if pushed && c.Status != before.Status {
+			log.Info("a poll found a change no pushed event announced; polling as usual until the next event")
+			e.sched.miss()
 		}
 		if c.Status.Final() {
 			log.Info("call ended", "status", c.Status.Call, "caller", c.Status.Caller, "callee", c.Status.Callee)

@@ -33,6 +33,10 @@ type sched struct {
 	calls   map[*entry]class // the owner's live calls
 	wake    chan struct{}    // a new ask arrived (cap 1)
 	running bool             // the dispatcher goroutine runs
+
+	// Pushed events (push.go): when the last one arrived, and when a poll found a change
+	// no event announced.
+	heardAt, missed time.Time
 }
 
 // class is what the scheduler knows of a live call: urgent or slow, and a slow call's own

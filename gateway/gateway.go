@@ -141,3 +141,21 @@ func (g *Gateway) DeleteRingOut(ctx context.Context, owner, id string) error {
 	}
 	return c.CancelRingOut(ctx, id)
 }
+
+// CreateWebhook subscribes owner to RingCentral notifications delivered by webhook.
+func (g *Gateway) CreateWebhook(ctx context.Context, owner string, r ringcentral.WebhookRequest) (ringcentral.Subscription, error) {
+	c, err := g.forOwner(ctx, owner)
+	if err != nil {
+		return ringcentral.Subscription{}, err
+	}
+	return c.CreateWebhook(ctx, r)
+}
+
+// RenewSubscription extends owner's subscription id.
+func (g *Gateway) RenewSubscription(ctx context.Context, owner, id string) (ringcentral.Subscription, error) {
+	c, err := g.forOwner(ctx, owner)
+	if err != nil {
+		return ringcentral.Subscription{}, err
+	}
+	return c.RenewSubscription(ctx, id)
+}

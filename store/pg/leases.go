@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"strings"
 
 	"github.com/jackc/pgx/v5"
 
@@ -202,4 +203,24 @@ func (s *Store) NotifiedCalls(ctx context.Context, ids []string) ([]dialer.Call,
 		s.markDamaged(ctx, calls[i])
 	}
 	return calls, epochs, nil
+}
+
+// Nudge tells every replica ("nudge:<owner>:<numbers>") that RingCentral pushed an event of
+// owner's calls with those parties' numbers: whichever replica polls them polls them now.
+// A number is E.164 (digits and a +); anything else is left out of the payload.
+func (s *Store) Nudge(ctx context.Context, owner string, numbers []string) error {
+	var kept []string
+	for _, n := range numbers {
+		if len(n) <= 20 && strings.Trim(n, "+0123456789") == "" && n != "" {
+			kept = append(kept, n)
+		}
+		if len(kept) == 8 {
+			break
+		}
+	}
+	_, err := s.pool.Exec(ctx, `SELECT pg_notify('`+Channel+`', 'nudge:' || $1 || ':' || $2)`, owner, strings.Join(kept, ","))
+	if err != nil {
+		return fmt.Errorf("store: nudge %s: %w", owner, err)
+	}
+	return nil
 }

@@ -43,6 +43,9 @@ type Listener struct {
 	Cancel   func(ctx context.Context, owner, id string)
 	Released func(ctx context.Context, id string)
 	Resync   func(ctx context.Context)
+	// Nudge is called, on the listening goroutine, with a RingCentral event received by a
+	// replica (Store.Nudge): owner's call with one of numbers changed.
+	Nudge func(owner string, numbers []string)
 }
 
 // notifiedBatch caps the calls handed to Listener.Calls at once (one statement's ids).
@@ -200,6 +203,12 @@ func (l *Listener) dispatch(ctx context.Context, q *notified, payload string) {
 	if id, ok := strings.CutPrefix(payload, "released:"); ok {
 		if l.Released != nil {
 			l.Released(ctx, id)
+		}
+		return
+	}
+	if rest, ok := strings.CutPrefix(payload, "nudge:"); ok {
+		if owner, numbers, ok := strings.Cut(rest, ":"); ok && l.Nudge != nil {
+			l.Nudge(owner, strings.FieldsFunc(numbers, func(r rune) bool { return r == ',' }))
 		}
 		return
 	}

@@ -1,0 +1,137 @@
+package callwatch
+
+import (
+	"testing"
+	"testing/synctest"
+	"time"
+
+	"github.com/ringout-dialer/ringout/dialer"
+)
+
+// pushOn is a Push that has every owner's events pushed.
+type pushOn struct{}
+
+func (pushOn) Subscribed(string) bool { return true }
+
+// untilStatus reads sub until a state of call id with status st arrives.
+func untilStatus(t *testing.T, sub *Subscription, id string, st dialer.Status) {
+	t.Helper()
+	for c := range sub.C {
+		if c.ID == id && c.Status == st {
+			return
+		}
+	}
+	t.Fatalf("the subscription ended before call %s showed %+v", id, st)
+}
+
+func pushedWatcher(up *fakeUpstream) *Watcher {
+	opts := budgetOptions()
+	opts.Push = pushOn{}
+	return New(up, newMemStore(), opts)
+}
+
+// TestPushedCallPolledWhenNudged: with the owner's events pushed, a ringing call is not
+// polled at the budget's pace but every PushedInterval; an event (Nudge) has it polled at
+// once, and the page shows the change the event announced. On the fake clock.
+func TestPushedCallPolledWhenNudged(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		up := newFake()
+		// The caller answers at 2 s; the callee rings until 90 s.
+		up.add("101", "c1", step{0, ringing, nil}, step{2 * time.Second, answered, nil},
+			step{90 * time.Second, connected, nil})
+		w := pushedWatcher(up)
+		defer w.Close()
+		sub, err := w.Subscribe("101", 16)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer sub.Close()
+		start := time.Now()
+		w.Watch(newCall("101", "c1"))
+
+		time.Sleep(2 * time.Second) // the caller answers: RingCentral pushes an event
+		w.Nudge("101", []string{"+16505550101", "+16505550123"})
+		changed := time.Now()
+		untilStatus(t, sub, "c1", answered)
+		if d := time.Since(changed); d > 10*time.Millisecond {
+			t.Errorf("the announced change reached the page %v after the event; want at once", d)
+		}
+		time.Sleep(88*time.Second - time.Since(start))
+		gets := up.getTimes("c1")
+		// Not pushed, the call would be polled ~50 times in 88 s (every 1.67 s at the
+		// budget's pace); pushed: the nudged GET, and one every 10 s.
+		if len(gets) > 10 {
+			t.Errorf("%d GETs in 88 s of a pushed ringing call; want at most 10 (one each PushedInterval, one nudged)", len(gets))
+		}
+		if len(gets) > 0 && gets[0].Sub(start) < 2*time.Second {
+			t.Errorf("first GET %v after the call was placed, before any event", gets[0].Sub(start))
+		}
+	})
+}
+
+// TestNudgeBeatsNoMinInterval: events in quick succession poll a call at most once per
+// MinInterval; a nudge names the call by its number, so the owner's other call is not
+// polled for it.
+func TestNudgeBeatsNoMinInterval(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		up := newFake()
+		up.add("101", "c1", step{0, ringing, nil})
+		up.add("101", "c2", step{0, ringing, nil})
+		w := pushedWatcher(up)
+		defer w.Close()
+		w.Watch(newCall("101", "c1"))
+		c2 := newCall("101", "c2")
+		c2.To = "+16505550129"
+		w.Watch(c2)
+		time.Sleep(3 * time.Second)
+		for range 20 { // 20 events in 2 s, all for c1's number
+			w.Nudge("101", []string{"+16505550123"})
+			time.Sleep(100 * time.Millisecond)
+		}
+		time.Sleep(time.Second)
+		gets := up.getTimes("c1")
+		if len(gets) < 2 || len(gets) > 4 {
+			t.Errorf("c1: %d GETs for 20 events in 2 s; want 2–3 (one per MinInterval)", len(gets))
+		}
+		for i := 1; i < len(gets); i++ {
+			if gap := gets[i].Sub(gets[i-1]); gap < time.Second {
+				t.Errorf("c1 polled twice %v apart; MinInterval is 1 s", gap)
+			}
+		}
+		if n := len(up.getTimes("c2")); n != 0 {
+			t.Errorf("c2 polled %d times for events naming c1's number", n)
+		}
+	})
+}
+
+// TestMissedEventDistrustsPush: when a safety-net poll finds a change no event announced,
+// the owner's calls are polled at the usual pace again, until the next event.
+func TestMissedEventDistrustsPush(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		up := newFake()
+		// The caller answers at 2 s, and no event comes.
+		up.add("101", "c1", step{0, ringing, nil}, step{2 * time.Second, answered, nil},
+			step{60 * time.Second, connected, nil})
+		w := pushedWatcher(up)
+		defer w.Close()
+		start := time.Now()
+		w.Watch(newCall("101", "c1"))
+		time.Sleep(50 * time.Second)
+		gets := up.getTimes("c1")
+		if len(gets) == 0 || gets[0].Sub(start) < 10*time.Second {
+			t.Fatalf("GETs %v: want the first at the PushedInterval", gets)
+		}
+		// The first GET (at 10 s) found the caller's answer unannounced: from then on the
+		// ringing call is polled at the budget's pace, 20+ times in the 40 s left.
+		if len(gets) < 15 {
+			t.Errorf("%d GETs in 50 s after a missed event; want the usual pace (≥ 15)", len(gets))
+		}
+		w.Nudge("101", nil) // an event again: trusted again
+		time.Sleep(time.Second)
+		n := len(up.getTimes("c1"))
+		time.Sleep(9 * time.Second)
+		if more := len(up.getTimes("c1")) - n; more > 1 {
+			t.Errorf("%d GETs in the 9 s after an event, the events trusted again; want ≤ 1", more)
+		}
+	})
+}
