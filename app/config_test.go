@@ -46,6 +46,31 @@ func TestConfig(t *testing.T) {
 					t.Errorf("FrameAncestors = %q, want %q", c.FrameAncestors, want)
 				}
 			}},
+		{name: "call events pushed in demo mode, to the app itself", env: map[string]string{"PUBLIC_URL": "http://127.0.0.1:9"},
+			check: func(t *testing.T, c config) {
+				if got := c.webhookAddress(); got != "http://127.0.0.1:9/ringcentral/webhook" {
+					t.Errorf("webhookAddress() = %q", got)
+				}
+			}},
+		{name: "call events not pushed against RingCentral unless WEBHOOK_URL says where", env: map[string]string{"RC_CLIENT_ID": "id", "RC_CLIENT_SECRET": "s"},
+			check: func(t *testing.T, c config) {
+				if got := c.webhookAddress(); got != "" {
+					t.Errorf("webhookAddress() = %q, want none", got)
+				}
+			}},
+		{name: "WEBHOOK_URL off in demo mode", env: map[string]string{"WEBHOOK_URL": "off"},
+			check: func(t *testing.T, c config) {
+				if got := c.webhookAddress(); got != "" {
+					t.Errorf("webhookAddress() = %q, want none", got)
+				}
+			}},
+		{name: "WEBHOOK_URL against RingCentral", env: map[string]string{"RC_CLIENT_ID": "id", "RC_CLIENT_SECRET": "s", "WEBHOOK_URL": "https://dialer.example.com/ringcentral/webhook"},
+			check: func(t *testing.T, c config) {
+				if got := c.webhookAddress(); got != "https://dialer.example.com/ringcentral/webhook" {
+					t.Errorf("webhookAddress() = %q", got)
+				}
+			}},
+		{name: "WEBHOOK_URL not a URL", env: map[string]string{"WEBHOOK_URL": "dialer.example.com/hook"}, wantErr: "WEBHOOK_URL"},
 		{name: "public URL not http(s)", env: map[string]string{"PUBLIC_URL": "ftp://x"}, wantErr: "PUBLIC_URL"},
 		{name: "public URL without host", env: map[string]string{"PUBLIC_URL": "https://"}, wantErr: "PUBLIC_URL"},
 		{name: "client id without secret", env: map[string]string{"RC_CLIENT_ID": "id"}, wantErr: "RC_CLIENT_SECRET"},

@@ -97,7 +97,7 @@ func startCluster(ctx context.Context, bin, dir string, o options, simURL, certF
 		addr := addrs[i]
 		id := fmt.Sprintf("r%d", i+1)
 		cmd := exec.Command(bin)
-		cmd.Env = append(appEnv(addr, filepath.Join(dir, id), simURL, certFile, o), "REPLICA_ID="+id,
+		cmd.Env = append(appEnv(addr, c.url, filepath.Join(dir, id), simURL, certFile, o), "REPLICA_ID="+id,
 			"DATABASE_URL="+dbURL, "LEASE_TTL="+o.leaseTTL.String(),
 			"SESSION_SECRET="+base64.StdEncoding.EncodeToString(secret), "PUBLIC_URL="+c.url)
 		r, err := startProcess(ctx, "replica "+id, cmd, "http://"+addr, "/healthz", log)

@@ -68,6 +68,7 @@ import (
 	"golang.org/x/sync/errgroup"
 
 	"github.com/ringout-dialer/ringout/internal/pgtest"
+	"github.com/ringout-dialer/ringout/push"
 	"github.com/ringout-dialer/ringout/rcsim"
 )
 
@@ -89,6 +90,7 @@ type options struct {
 	profile  string
 	simTLS   bool
 	probes   int
+	push     bool // the simulator pushes call events to the app (WEBHOOK_URL)
 
 	replicas     int
 	databaseURL  string
@@ -115,6 +117,7 @@ func main() {
 	flag.BoolVar(&o.simTLS, "sim-tls", false, "with -external-sim: the simulator serves HTTPS (a self-signed certificate the app trusts through SSL_CERT_FILE), so the app talks to it as to RingCentral: TLS, and HTTP/2 when both sides offer it")
 	flag.StringVar(&o.profile, "app-cpuprofile", "", "write a CPU profile of the app over the watch to this file (the app serves its profiler on a private DEBUG_ADDR)")
 	flag.DurationVar(&o.round, "e2e-round", 30*time.Second, "how long each -e2e round lasts")
+	flag.BoolVar(&o.push, "push", true, "the simulator pushes the users' call events to the app by webhook, and the app polls a call on each event and every 10 s besides (false: WEBHOOK_URL=off, the app polls at the budget's pace)")
 	flag.IntVar(&o.probes, "probe-users", 0, "extra users who, during the watch, change their own call's legs by hand (change → page, end to end, beside the load)")
 	flag.IntVar(&o.replicas, "replicas", 0, "cluster mode: run this many replicas on PostgreSQL behind a round-robin proxy (implies -external-sim; 0: one process, SQLite)")
 	flag.StringVar(&o.databaseURL, "database-url", os.Getenv(pgtest.EnvVar), "with -replicas: a PostgreSQL server (postgres://…) on which a fresh database is made for the run and dropped after")
@@ -617,7 +620,7 @@ func startApp(ctx context.Context, bin, dir string, o options, simURL, certFile 
 	if simURL == "" {
 		cmd = exec.Command(bin, simArgs(o)...)
 	}
-	cmd.Env = appEnv(addr, filepath.Join(dir, "data"), simURL, certFile, o)
+	cmd.Env = appEnv(addr, "http://"+addr, filepath.Join(dir, "data"), simURL, certFile, o)
 	var debug string
 	if o.profile != "" {
 		if debug, err = freeAddr(); err != nil {
@@ -667,14 +670,20 @@ func profileApp(ctx context.Context, a *app, o options, d time.Duration, log *sl
 
 // appEnv is the environment of an app process (one process or a replica) listening on
 // addr with its data in dataDir: in real mode against simURL (trusting certFile, when set,
-// as a root: SSL_CERT_FILE) unless simURL is "".
+// as a root: SSL_CERT_FILE) unless simURL is "". With o.push the simulator sends call
+// events to public (the app, or the proxy in front of the replicas), as RingCentral would.
 //
 // Every simulated user signs in and opens its pages from loopback, one client address for
 // thousands of people (as behind a proxy): no cap on one address's sign-ins or connections.
 // (With the default cap of 1,000 connections a client, the 1,001st viewer and every call
 // placed after it were refused.) The descriptor budget still holds.
-func appEnv(addr, dataDir, simURL, certFile string, o options) []string {
+func appEnv(addr, public, dataDir, simURL, certFile string, o options) []string {
 	env := append(os.Environ(), "ADDR="+addr, "DATA_DIR="+dataDir, "MAX_SIGNINS_PER_CLIENT=0", "MAX_CONNS_PER_CLIENT=0")
+	webhook := "off"
+	if o.push {
+		webhook = public + push.Path
+	}
+	env = append(env, "WEBHOOK_URL="+webhook)
 	if simURL != "" {
 		env = append(env, "RC_SERVER_URL="+simURL, "RC_CLIENT_ID="+rcsim.DemoClientID, "RC_CLIENT_SECRET="+rcsim.DemoClientSecret)
 	}
