@@ -240,7 +240,9 @@ func (m *Manager) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		http.Error(w, "wrong verification token", http.StatusForbidden)
 		return
 	}
-	m.opts.Nudge(owner, ev.Numbers())
+	if ev.News() {
+		m.opts.Nudge(owner, ev.Numbers())
+	}
 	w.WriteHeader(http.StatusOK)
 }
 

@@ -133,6 +133,16 @@ func TestReceiverNudges(t *testing.T) {
 	if got := n.list(); !slices.Equal(got, []string{want, want}) {
 		t.Errorf("nudges %q, want twice %q", got, want)
 	}
+	// Both phones still being rung (the events that follow the POST): no RingOut status
+	// can have changed, so no poll; answered 200 all the same.
+	ringing := strings.Replace(event, `"code":"Answered"`, `"code":"Setup"`, 1)
+	resp := post(t, srv.URL+Path, http.Header{"Verification-Token": {m.token(m.keys[0], "1640191004")}}, ringing)
+	if resp.StatusCode != http.StatusOK {
+		t.Errorf("an event of parties being rung: %d, want 200", resp.StatusCode)
+	}
+	if got := n.list(); len(got) != 2 {
+		t.Errorf("an event of parties being rung nudged: %q", got[2:])
+	}
 }
 
 // TestReceiverRefuses: whatever is not a verified telephony sessions event nudges nobody:

@@ -82,8 +82,11 @@ type TelephonySessionsEvent struct {
 			Type string `json:"type"` // RingOut, Call, …
 		} `json:"origin"`
 		Parties []struct {
-			To   partyEnd `json:"to"`
-			From partyEnd `json:"from"`
+			To     partyEnd `json:"to"`
+			From   partyEnd `json:"from"`
+			Status struct {
+				Code string `json:"code"` // Setup, Proceeding, Answered, Disconnected, VoiceMail, …
+			} `json:"status"`
 		} `json:"parties"`
 	} `json:"body"`
 }
@@ -126,4 +129,17 @@ func (ev TelephonySessionsEvent) Numbers() []string {
 		}
 	}
 	return out
+}
+
+// News reports whether the event may announce a change of a RingOut's status: false only
+// when every party is still being set up or rung (Setup, Proceeding), which a RingOut
+// reads as InProgress, as it did since the POST. An event with a party in any other state,
+// or with no parties, may be news.
+func (ev TelephonySessionsEvent) News() bool {
+	for _, p := range ev.Body.Parties {
+		if p.Status.Code != "Setup" && p.Status.Code != "Proceeding" {
+			return true
+		}
+	}
+	return len(ev.Body.Parties) == 0
 }
