@@ -25,12 +25,12 @@ func (s *Sim) api(group string, h apiHandler) http.HandlerFunc {
 		if !s.allow(w, r, group, "user:"+u.ID) {
 			return
 		}
-		if a := r.PathValue("accountId"); a != "~" && a != AccountID {
+		if a := r.PathValue("accountId"); a != "~" && a != AccountID && a != "" { // "": not an account path
 			writeNotFound(w, "accountId")
 			return
 		}
 		switch e := r.PathValue("extensionId"); {
-		case e == "~" || e == u.ID || e == "": // "": an account-level path
+		case e == "~" || e == u.ID || e == "": // "": an account-level (or subscription) path
 		case s.dir.byID(e) != nil:
 			writeError(w, http.StatusForbidden, "CMN-408",
 				"In order to call this API endpoint, user needs to have [ReadExtensions] permission for requested resource.")
@@ -403,6 +403,7 @@ func (s *Sim) createRingOut(w http.ResponseWriter, r *http.Request, u *User) {
 		}
 	}
 	s.calls[c.ID] = c
+	s.notifyLocked(c, now)
 	s.mu.Unlock()
 	s.writeRingOut(w, r, u, c)
 }
@@ -443,6 +444,7 @@ func (s *Sim) deleteRingOut(w http.ResponseWriter, r *http.Request, u *User) {
 	s.mu.Lock()
 	if c.cancelable(now, s.cancel) {
 		c.canceled = true
+		s.notifyLocked(c, now)
 	}
 	s.mu.Unlock()
 	w.WriteHeader(http.StatusNoContent)

@@ -44,6 +44,12 @@ type Call struct {
 	lag time.Duration
 	// retention is how long the call stays readable once final (Options.Retention).
 	retention time.Duration
+	// sessionID and teleID are its telephony session ids (push notifications); sent is the
+	// status last notified, seq the last event's sequence, sentGone whether its cancel was.
+	sessionID, teleID string
+	sent              RingOutStatus
+	seq               int
+	sentGone          bool
 }
 
 // ErrCallGone is returned when acting on a call the simulator no longer knows.
@@ -58,6 +64,7 @@ func newCall(id, owner, from, to string, prompt bool, now time.Time, retention t
 		up += promptDelay
 	}
 	c.events = sc.script(up)
+	c.sessionID, c.teleID = sessionIDs()
 	return c
 }
 
@@ -188,5 +195,6 @@ func (s *Sim) Act(callID string, leg Leg, a Action) error {
 		return ErrCallGone
 	}
 	c.act(leg, a, now)
+	s.notifyLocked(c, now)
 	return nil
 }

@@ -91,6 +91,95 @@
 // the penalty of that request's group for the user its token names; the penalty's 429s
 // carry Retry-After (the penalty, in real seconds) unless the fault that began it had none.
 //
+// # Push notifications
+//
+// The Subscription API delivers telephony session events of the user's RingOut calls by
+// WebHook, which the app uses as a hint to poll. Routes (token-authenticated, scoped to the
+// token's user, rate-limited in the spec's groups, in the request log):
+//
+//	POST   /restapi/v1.0/subscription                     Medium  createSubscription
+//	GET    /restapi/v1.0/subscription                     Light   {"uri", "records": [SubscriptionInfo…]}, the user's only
+//	GET    /restapi/v1.0/subscription/{subscriptionId}    Light
+//	PUT    /restapi/v1.0/subscription/{subscriptionId}    Medium  new eventFilters and/or expiresIn (from now)
+//	DELETE /restapi/v1.0/subscription/{subscriptionId}    Medium  204
+//	POST   /restapi/v1.0/subscription/{subscriptionId}/renew  Light  the last expiresIn asked for starts again
+//
+// Create: deliveryMode.transportType must be "WebHook" (anything else, PubNub included: 400
+// CMN-101 naming deliveryMode.transportType) and address an absolute http or https URL (400
+// CMN-101 deliveryMode.address). The only event filter is
+// /restapi/v1.0/account/~/extension/~/telephony/sessions, "~" or the user's real account and
+// extension ids; the answer's eventFilters show the real ids. Another account is 403 SUB-406
+// "Not allowed subscribe for events to extensions of other account"; another extension of the
+// account 403 CMN-408 (as for a path naming it); any other filter 400 CMN-101 eventFilters.
+// Telephony session events need the app permission CallControl: the demo app's tokens carry
+// it (scope "CallControl ReadAccounts RingOut"); with Options.NoCallControl they do not, and
+// create (and PUT with eventFilters) is 403 CMN-401 "In order to call this API endpoint,
+// application needs to have [CallControl] permission". expiresIn defaults to 604800, must be
+// 1…630720000 (else 400 CMN-101 expiresIn). The answer: id (a UUID), uri, eventFilters,
+// creationTime and expirationTime (RFC 3339, ms, Z), expiresIn (seconds left), status
+// "Active", deliveryMode {transportType "WebHook", encryption false, address}; the
+// verificationToken is not echoed (RingCentral's answers never show it). Unknown, deleted,
+// expired or another user's subscription ids are 404 CMN-102 subscriptionId; an expired
+// subscription is forgotten (not listed, not renewable).
+//
+// Validation: before answering, the simulator POSTs to the address, for real, with an empty
+// body, a random Validation-Token header and User-Agent RingCentral-Webhook/8.3, through
+// Options.WebhookClient (nil: an http.Client with a 3 s timeout; the timeout is real time).
+// The receiver must answer 200 with the same Validation-Token, status line, headers and body
+// at most 1024 bytes, within 3000 ms. Failures, with the codes of the spec's x-error-codes:
+// no answer (refused, timeout, bad URL) 400 SUB-521 "WebHook is not reachable"; a status other
+// than 200 or an answer over 1024 bytes 400 SUB-525 "WebHook server response is invalid"; a
+// missing or different Validation-Token 400 SUB-520 "Validation Token is not returned".
+//
+// Delivery: each time what GET ring-out would answer for a live call of a subscribed
+// extension changes (callStatus, callerStatus, calleeStatus), at POST ring-out, at a cancel
+// (DELETE while Options.Cancel allows) and at Sim.Act (the phones page), one notification is
+// POSTed to each of that extension's live subscriptions, with Content-Type
+// "application/json; charset=UTF-8", User-Agent RingCentral-Webhook/8.3 and Verification-Token
+// (the subscription's deliveryMode.verificationToken, when one was given), body
+//
+//	{"uuid", "event": "/restapi/v1.0/account/37439510/extension/<ext>/telephony/sessions",
+//	 "timestamp", "subscriptionId", "ownerId": "<ext>", "body": {"sequence" (1, 2, … per call),
+//	 "sessionId" (11 digits), "telephonySessionId" ("s-a…", fixed per call), "serverId",
+//	 "eventTime", "origin": {"type": "RingOut"}, "parties": [caller, callee]}}
+//
+// The caller party is the leg that rings the user's own phone (the RingOut's from): id
+// "p-…-1", direction Inbound, from the number called, to the user's phone (with the user's
+// name and extensionId). The callee party is the leg to the RingOut's to: id "p-…-2",
+// direction Outbound, from the caller id shown (callerId), to the number called. Both carry
+// accountId and the user's extensionId, missedCall, standAlone and muted (false, but the
+// caller's missedCall when it went unanswered). Party status codes (the spec's
+// CallStatusInfo codes and reasons), from each leg's RingOut status:
+//
+//	InProgress  Proceeding (the callee: Setup until the caller answered, it is not dialed yet)
+//	Success     Answered
+//	Finished    Disconnected, reason CallFinished
+//	Busy        Disconnected TargetBusy      NoAnswer    Disconnected NoAnswer
+//	Rejected    Disconnected Rejected        InternationalDisabled  Disconnected InternationalDisabled
+//	(others)    Disconnected DestinationBlocked, NotEnoughFunds, NoSuchUser, InvalidNumber or InternalError
+//
+// Once the call is over (callStatus final), a party still Answered is Disconnected
+// CallFinished and one still Setup or Proceeding Disconnected Cancelled; a canceled call's
+// last event has both parties Disconnected (Cancelled unless already disconnected). So an
+// Answered-scenario call sends four events: Proceeding/Setup (POST), Answered/Proceeding (A),
+// Answered/Answered (A+3 s), Disconnected/Disconnected (A+13 s).
+//
+// Changes are found by one scanner goroutine, started by the first subscription, that every
+// 50 ms of real time (a time.Ticker) compares each subscribed extension's calls' statuses with
+// the last ones sent (no allocation for an unchanged call); it stops when no subscription is
+// left, or at Sim.Close (Server.Close calls it). Each subscription has a queue of 256
+// notifications and one sender goroutine; a full queue drops the notification (counted,
+// Sim.WebhooksDropped, logged). Each POST has a 3 s timeout; a failure or non-2xx answer is
+// logged, not retried. Expired and deleted subscriptions get nothing more (queued ones are
+// dropped).
+//
+// Switches: GET /_admin/webhooks lists the deliveries (Sim.Webhooks): time, subscriptionId,
+// address, callId (the ring-out id), sequence, callStatus/callerStatus/calleeStatus as GET
+// answered, callerCode/calleeCode sent, httpStatus answered (0 when none) and error ("paused",
+// "queue full", "timeout" or the transport error). POST /_admin/webhooks/pause drops every
+// delivery (logged with error "paused") until DELETE /_admin/webhooks/pause (Sim.PauseWebhooks),
+// to test the app's polling fallback.
+//
 // # Time
 //
 // Everything runs on simulated time: Options.Clock (nil: real time) sped up by
@@ -128,7 +217,8 @@
 //	                                          or JSON numbers (234343434) like the RingOut guide
 //	-sim-users N                      0       ExtraUsers (demo mode and `ringout sim`)
 //
-// Options without a flag: Clock, RefreshTokenTTL (7 days), RateLimits, Logger.
+// Options without a flag: Clock, RefreshTokenTTL (7 days), RateLimits, Logger, WebhookClient,
+// NoCallControl.
 //
 // # Mounting
 //
@@ -138,7 +228,8 @@
 // r.URL.Path that http.StripPrefix leaves. Admin endpoints are served at /_admin/ of the
 // handler only (/sim/_admin/… when mounted): POST /_admin/faults (a Fault as JSON),
 // DELETE /_admin/faults, GET /_admin/requests (each API request: time, method, path,
-// extension, status, group and agent, the X-User-Agent it carried). The presenter's page of virtual phones is at
+// extension, status, group and agent, the X-User-Agent it carried), GET /_admin/webhooks (the
+// webhook deliveries) and POST/DELETE /_admin/webhooks/pause (see Push notifications). The presenter's page of virtual phones is at
 // /phones (/sim/phones when mounted): each live call's two legs, ringing in real time, with
 // Answer, Decline, Busy and Hang up buttons (Sim.Act). Neither is in the request log.
 //
@@ -154,7 +245,8 @@
 //     code_challenge_method must be S256 when a challenge is sent ("plain" is refused).
 //     The sign-in page takes a username (not the main number), and has no consent step.
 //   - Tokens are opaque random strings, not RingCentral's format. scope is
-//     "ReadAccounts RingOut" ("ReadAccounts" for noperm); requested scopes and
+//     "CallControl ReadAccounts RingOut" ("CallControl ReadAccounts" for noperm; without
+//     CallControl under Options.NoCallControl); requested scopes and
 //     access_token_ttl/refresh_token_ttl are ignored. A refresh returns a new pair and
 //     invalidates the old access and refresh tokens at once. (The platform invalidates the
 //     old access token at once too, but keeps the old refresh token usable for about 10 s
@@ -238,4 +330,21 @@
 //     (ringcentral's TestSimulatorShapes compares them with the recorded answers).
 //     serviceFeatures lists 8 features about calls, the recorded answer 49.
 //     Paging always fits one page unless perPage is smaller.
+//   - Push notifications: only the WebHook transport (PubNub, WebSocket, RC/APNS, RC/GCM are
+//     400 CMN-101) and only the extension's telephony/sessions filter (the account-level one
+//     and every other event type are 400 CMN-101). http addresses are accepted for local use
+//     (RingCentral requires https in production: SUB-523 "HTTPS is required"). The
+//     WebhookSubscriptions app permission, the per-user subscription limit (SUB-505) and
+//     encryption are not modelled. That another extension's filter is 403 CMN-408 is our
+//     choice (the spec lists SUB-406 for another account only). PUT may omit eventFilters
+//     (the spec marks it required). expiresIn is counted in the client's clock seconds (like
+//     expires_in); creationTime and expirationTime are simulated times.
+//   - Webhook deliveries are not retried, and a receiver that keeps failing is never
+//     suspended or blacklisted (status stays Active); RingCentral retries and eventually
+//     blacklists the subscription. Notifications are at most 50 ms late (the scan); a change
+//     that is undone within one scan is not seen. The parties' numbers and directions, the
+//     Setup status of the callee before it is dialed and the disconnect reasons are our
+//     reading of the spec's CallStatusInfo: no RingOut session event was recorded. A real
+//     RingOut session may report more steps (e.g. Setup before Proceeding, a callee party
+//     that appears only once dialed, Gone); here only changes of the RingOut statuses count.
 package rcsim

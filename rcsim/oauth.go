@@ -9,6 +9,7 @@ import (
 	"mime"
 	"net/http"
 	"net/url"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -37,12 +38,23 @@ type session struct {
 	endpointID string
 }
 
-// scope is what the demo app's tokens grant the user; noperm's lack RingOut.
-func scope(u *User) string {
-	if u.RingOut {
-		return "ReadAccounts RingOut"
+// scope is what the demo app's tokens grant the user: CallControl (unless
+// Options.NoCallControl), ReadAccounts and RingOut (noperm's lack RingOut).
+func (s *Sim) scope(u *User) string {
+	perms := make([]string, 0, 3)
+	if !s.noCallControl {
+		perms = append(perms, "CallControl")
 	}
-	return "ReadAccounts"
+	perms = append(perms, "ReadAccounts")
+	if u.RingOut {
+		perms = append(perms, "RingOut")
+	}
+	return strings.Join(perms, " ")
+}
+
+// granted reports whether the app's tokens for u carry the permission perm.
+func (s *Sim) granted(u *User, perm string) bool {
+	return slices.Contains(strings.Fields(s.scope(u)), perm)
 }
 
 // oauthError is the body of an OAuth endpoint failure: RFC 6749's error and description plus
@@ -366,7 +378,7 @@ func (s *Sim) rotateLocked(ses *session) tokenInfo {
 	s.access[ses.access] = ses
 	s.rememberLocked(ses.access)
 	info := tokenInfo{AccessToken: ses.access, TokenType: "bearer", ExpiresIn: s.clockSeconds(s.accTTL),
-		Scope: scope(ses.user), OwnerID: ses.user.ID, EndpointID: ses.endpointID, SessionID: ses.id}
+		Scope: s.scope(ses.user), OwnerID: ses.user.ID, EndpointID: ses.endpointID, SessionID: ses.id}
 	if s.noRefresh {
 		ses.refresh, ses.refreshExp = "", ses.accessExp
 		return info

@@ -69,6 +69,13 @@ type Options struct {
 	// IDs is how ring-out ids look (-sim-ids): IDsBase64 (""), strings like the platform's
 	// today, or IDsDigits, JSON numbers as the RingOut guide shows them.
 	IDs string
+	// WebhookClient sends the WebHook validation requests and notifications; nil means a
+	// client with a 3 s timeout, as RingCentral allows. Tests may pass one whose Transport
+	// calls a handler directly.
+	WebhookClient *http.Client
+	// NoCallControl plays an app without the CallControl permission: its tokens' scope lacks
+	// it and creating a telephony session subscription is 403 CMN-401.
+	NoCallControl bool
 }
 
 // The kinds of ring-out id (Options.IDs).
@@ -159,6 +166,8 @@ type Sim struct {
 	reqs           []Request
 	ids            string   // IDsBase64 or IDsDigits
 	issued         []string // secrets handed out, for the /_admin/secrets leak checks (secrets.go)
+	noCallControl  bool     // Options.NoCallControl
+	push           push     // subscriptions and webhook deliveries (push.go)
 }
 
 // New returns a simulator with the demo account.
@@ -218,6 +227,8 @@ func New(opts Options) *Sim {
 	if opts.IDs == IDsDigits {
 		s.ids = IDsDigits
 	}
+	s.noCallControl = opts.NoCallControl
+	s.push.init(opts.WebhookClient)
 	s.start = s.clock.Now()
 	s.mux = s.routes()
 	return s
@@ -257,8 +268,11 @@ func NewServer(opts Options) *Server {
 	return &Server{Sim: sim, URL: ts.URL, ts: ts}
 }
 
-// Close shuts the server down.
-func (s *Server) Close() { s.ts.Close() }
+// Close stops the simulator's background work (Sim.Close) and shuts the server down.
+func (s *Server) Close() {
+	s.Sim.Close()
+	s.ts.Close()
+}
 
 // entry is the request-log entry being filled while a request is handled.
 type entry struct {
@@ -419,6 +433,13 @@ func (s *Sim) routes() *http.ServeMux {
 	api("GET", ext+"/phone-number", "Light", s.phoneNumbers)
 	api("GET", ext+"/caller-id", "Light", s.callerID)
 	api("GET", "/restapi/v1.0/account/{accountId}/directory/entries", "Medium", s.directoryEntries)
+	const subscription = "/restapi/v1.0/subscription"
+	api("POST", subscription, "Medium", s.createSubscription)
+	api("GET", subscription, "Light", s.listSubscriptions)
+	api("GET", subscription+"/{subscriptionId}", "Light", s.readSubscription)
+	api("PUT", subscription+"/{subscriptionId}", "Medium", s.updateSubscription)
+	api("DELETE", subscription+"/{subscriptionId}", "Medium", s.deleteSubscription)
+	api("POST", subscription+"/{subscriptionId}/renew", "Light", s.renewSubscription)
 	for _, spelling := range []string{"/ring-out", "/ringout"} {
 		api("POST", ext+spelling, "Heavy", s.createRingOut)
 		api("GET", ext+spelling+"/{ringoutId}", "Light", s.getRingOut)
@@ -429,6 +450,9 @@ func (s *Sim) routes() *http.ServeMux {
 	handle("DELETE", "/_admin/faults", s.clearFaults)
 	handle("GET", "/_admin/requests", s.requestLog)
 	handle("GET", "/_admin/secrets", s.secretLog)
+	handle("GET", "/_admin/webhooks", s.webhookLog)
+	handle("POST", "/_admin/webhooks/pause", s.pauseWebhooks)
+	handle("DELETE", "/_admin/webhooks/pause", s.pauseWebhooks)
 	s.phoneRoutes(mux)
 
 	for path, methods := range allowed {
