@@ -53,19 +53,22 @@ func (w *Watcher) run(e *entry, c dialer.Call, resumed bool) {
 			continue
 		}
 		ceiling := w.ceiling(c)
-		// An event said the call changed: poll it as soon as the scheduler allows, urgent
-		// for this turn (even a connected call: its end is news). Events pushed and trusted,
-		// none for this call: the next GET waits PushedInterval, the events' safety net.
-		urgent, base := imminent(c), interval
+		// An event said the call changed: poll it as soon as the budget allows, urgent for
+		// this turn (even a connected call: its end is news), not held to MinInterval after
+		// the last GET (events are few; nudgeGap only gathers a burst of them into one GET).
+		// Events pushed and trusted, none for this call: the next GET waits PushedInterval,
+		// the events' safety net.
+		urgent, base, after := imminent(c), interval, last
 		nudged := w.takeNudge(e)
 		pushed := !nudged && w.pushed(e, c.Owner)
 		switch {
 		case nudged:
-			urgent, base, notBefore = true, w.opts.MinInterval, time.Now()
+			urgent, base, after = true, w.opts.MinInterval, time.Time{}
+			notBefore = later(time.Now(), last.Add(nudgeGap))
 		case pushed:
 			notBefore = later(notBefore, later(last, c.StartedAt).Add(w.opts.PushedInterval))
 		}
-		a := e.sched.request(e, urgent, last, notBefore, c.StartedAt.Add(ceiling), base)
+		a := e.sched.request(e, urgent, after, notBefore, c.StartedAt.Add(ceiling), base)
 		if !a.queued {
 			timer.Reset(time.Until(a.ready))
 			select {

@@ -15,8 +15,12 @@ type Push interface {
 	Subscribed(owner string) bool
 }
 
-// Nudge polls owner's live calls polled here now, each as soon as its scheduler allows
-// (never sooner than MinInterval after its last GET): RingCentral said one of them changed.
+// nudgeGap is the least time between a call's last GET and one an event asks for: the
+// events of one change (a party each) arrive together, and one GET reads them all.
+const nudgeGap = 200 * time.Millisecond
+
+// Nudge polls owner's live calls polled here now, each as soon as its scheduler's budget
+// allows (at least nudgeGap after its last GET): RingCentral said one of them changed.
 // numbers are the event's parties' numbers: when some calls are to one of them, only those
 // are polled, otherwise all of the owner's (a RingOut's parties may not show its numbers).
 func (w *Watcher) Nudge(owner string, numbers []string) {
