@@ -57,10 +57,11 @@ func (w *Watcher) run(e *entry, c dialer.Call, resumed bool) {
 		// this turn (even a connected call: its end is news), not held to MinInterval after
 		// the last GET (events are few; nudgeGap only gathers a burst of them into one GET).
 		// Events pushed and trusted, none for this call: the next GET waits PushedInterval,
-		// the events' safety net.
+		// the events' safety net. Not while a cancel waits for its outcome: the person who
+		// clicked Cancel is waiting, and that call is polled as the budget allows.
 		urgent, base, after := imminent(c), interval, last
 		nudged := w.takeNudge(e)
-		pushed := !nudged && w.pushed(e, c.Owner)
+		pushed := !nudged && !c.CancelRequested && w.pushed(e, c.Owner)
 		switch {
 		case nudged:
 			urgent, base, after = true, w.opts.MinInterval, time.Time{}

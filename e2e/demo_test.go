@@ -102,8 +102,16 @@ func checkTimeline(t *testing.T, ctx context.Context, sel string, seen seenLegs)
 			}
 		}
 	}
-	if len(tl.Ticks) < 2 || tl.Ticks[0] != "0:00" {
+	// The start, the changes and the end, each labelled once: a call whose changes all came
+	// within its first second (pushed events: a few hundred milliseconds) has only "0:00".
+	if len(tl.Ticks) == 0 || tl.Ticks[0] != "0:00" {
 		t.Errorf("%s: tick labels %v, want m:ss timestamps from 0:00", sel, tl.Ticks)
+	}
+	for i, tick := range tl.Ticks {
+		if d, err := time.ParseDuration(strings.Replace(tick, ":", "m", 1) + "s"); err != nil || (i > 0 && tick <= tl.Ticks[i-1] && len(tick) == len(tl.Ticks[i-1])) || d < 0 {
+			t.Errorf("%s: tick labels %v, want increasing m:ss timestamps", sel, tl.Ticks)
+			break
+		}
 	}
 	for _, title := range tl.Titles {
 		if !strings.Contains(title, ":") {

@@ -14,7 +14,9 @@ import (
 // reaches RingCentral at once, and the page says the call was canceled.
 func TestCancelPreemptsADelayedPoll(t *testing.T) {
 	t.Parallel()
-	app := startApp(t, nil, "-sim-speed", "1")
+	// Polled, not pushed: a ringing call is then polled every second or two, so a poll is
+	// in flight when the person cancels (pushed, the next one would be 10 s away).
+	app := startApp(t, map[string]string{"WEBHOOK_URL": "off"}, "-sim-speed", "1")
 	c := httpSignIn(t, app, "demo")
 	v := watch(t, app.URL, c)
 	id := placeCall(t, app, c, rcsim.CallerNoAnswer.Number) // the caller's phone rings 20 s
