@@ -55,6 +55,11 @@ function toRecent(card) {
   while (ol.children.length > 20) ol.lastElementChild.remove();
 }
 
+// newest is the newest state each call's card was sent in (call id → [version, card]):
+// a call that ends within a second (its events pushed) may reach the page by the WebSocket
+// before the answer to its POST does, and that older answer must not show it ringing.
+const newest = new Map();
+
 // apply puts each top-level element of a server fragment in place of the element with its
 // id, or a new live call card on top of #calls; the ended cards it replaces there are in
 // Recent calls already. Focus inside a replaced card stays in it. Returns the elements
@@ -64,15 +69,23 @@ function apply(html) {
   t.innerHTML = html; // inert: nothing runs
   const calls = $('#calls');
   const placed = [];
-  for (const el of [...t.content.children]) {
+  for (let el of [...t.content.children]) {
     const card = el.dataset.testid === 'call';
     const old = el.id && document.getElementById(el.id);
     if (old && Number(el.dataset.version) < Number(old.dataset.version)) { placed.push(old); continue; } // stale
+    const arrivedLive = 'live' in el.dataset;
+    if (card) {
+      const seen = newest.get(el.dataset.callId);
+      if (seen && seen[0] > Number(el.dataset.version)) el = seen[1].cloneNode(true); // show what it is now
+      newest.delete(el.dataset.callId);
+      newest.set(el.dataset.callId, [Number(el.dataset.version), el.cloneNode(true)]);
+      if (newest.size > 100) newest.delete(newest.keys().next().value);
+    }
     if (old) {
       const a = document.activeElement, had = old.contains(a);
       old.replaceWith(el);
       if (had) ((a.dataset.testid && $(`[data-testid=${a.dataset.testid}]`, el)) || $('h3', el))?.focus();
-    } else if (card && 'live' in el.dataset && calls && !('single' in calls.dataset)) {
+    } else if (card && arrivedLive && calls && !('single' in calls.dataset)) {
       calls.querySelectorAll('[data-testid=call]:not([data-live])').forEach((c) => c.remove());
       calls.prepend(el);
     } else {

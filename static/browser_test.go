@@ -75,6 +75,19 @@ func (a *app) handler() http.Handler {
 			a.render(w, r, http.StatusUnprocessableEntity, views.DialerForm(vm))
 			return
 		}
+		if r.FormValue("to") == "+16505550125" {
+			// A call that ends before the POST is answered (its events pushed): the final
+			// state reaches the page by the WebSocket first, then the older answer.
+			ended := callVM("c7", "CannotReach", "Success", "Busy", false)
+			ended.Live, ended.Version = false, "3"
+			ended.Recent = &views.RecentCallVM{ID: "c7", Status: "CannotReach", To: "(650) 555-0125", ToE164: rcsim.Busy.Number}
+			a.push <- fragment(a.t, views.CallCard(ended))
+			time.Sleep(300 * time.Millisecond)
+			placed := callVM("c7", "InProgress", "InProgress", "", true)
+			placed.Version = "1"
+			a.render(w, r, 200, views.CallCard(placed))
+			return
+		}
 		a.render(w, r, 200, views.CallCard(callVM("c2", "InProgress", "InProgress", "", true)))
 	})
 	mux.HandleFunc("POST /calls/{id}/cancel", func(w http.ResponseWriter, r *http.Request) {
@@ -261,6 +274,23 @@ func TestScriptInBrowser(t *testing.T) {
 	}
 	if err := chromedp.Run(ctx, chromedp.Location(&loc)); err != nil || strings.Contains(loc, "/calls") {
 		t.Errorf("page navigated to %q; the script should have posted by fetch", loc)
+	}
+
+	// A call that ended before its POST was answered: its card shows how it ended (the
+	// WebSocket's newer state), not the POST's "ringing", and it is in Recent calls.
+	if err := chromedp.Run(ctx,
+		chromedp.SetValue(`[data-testid=to-input]`, rcsim.Busy.Number, chromedp.ByQuery),
+		chromedp.Click(`[data-testid=call-button]`, chromedp.ByQuery),
+		chromedp.WaitVisible(`#call-c7`, chromedp.ByQuery),
+	); err != nil {
+		t.Fatal(err)
+	}
+	if got := text("#call-c7 [data-testid=call-message]"); got != "msg CannotReach" {
+		t.Errorf("the card of a call that ended before its POST was answered says %q, want its end (msg CannotReach)", got)
+	}
+	waitAttr("#call-c7", "data-call-status", "CannotReach")
+	if n := count("#recent-c7"); n != 1 {
+		t.Errorf("%d Recent calls rows of the ended call, want 1", n)
 	}
 }
 
