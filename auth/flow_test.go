@@ -15,6 +15,7 @@ import (
 
 	"github.com/ringout-dialer/ringout/auth"
 	"github.com/ringout-dialer/ringout/dialer"
+	"github.com/ringout-dialer/ringout/internal/simsignin"
 	"github.com/ringout-dialer/ringout/rcsim"
 	"github.com/ringout-dialer/ringout/ringcentral"
 	"github.com/ringout-dialer/ringout/store"
@@ -375,7 +376,7 @@ func TestLogoutRevokes(t *testing.T) {
 		t.Error("the simulator saw no successful revoke")
 	}
 	// The old access token no longer works at RingCentral.
-	hc := &http.Client{Transport: bearerTransport(tok.AccessToken)}
+	hc := &http.Client{Transport: simsignin.Bearer(tok.AccessToken)}
 	_, err = ringcentral.New(h.sim.URL, hc).Extension(t.Context())
 	if e, ok := ringcentral.AsError(err); !ok || e.StatusCode != http.StatusUnauthorized {
 		t.Errorf("API call with the revoked token: %v, want 401", err)
@@ -385,14 +386,6 @@ func TestLogoutRevokes(t *testing.T) {
 	if err != nil || resp.StatusCode != http.StatusOK {
 		t.Errorf("second logout: %v %v", resp.StatusCode, err)
 	}
-}
-
-type bearerTransport string
-
-func (b bearerTransport) RoundTrip(r *http.Request) (*http.Response, error) {
-	r = r.Clone(r.Context())
-	r.Header.Set("Authorization", "Bearer "+string(b))
-	return http.DefaultTransport.RoundTrip(r)
 }
 
 func TestRestartKeepsSignIn(t *testing.T) {

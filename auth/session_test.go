@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/ringout-dialer/ringout/dialer"
+	"github.com/ringout-dialer/ringout/internal/simsignin"
 	"github.com/ringout-dialer/ringout/rcsim"
 	"github.com/ringout-dialer/ringout/ringcentral"
 	"github.com/ringout-dialer/ringout/store"
@@ -21,7 +22,7 @@ const (
 // simStatus is the status the simulator answers a request made with access token tok.
 func simStatus(t *testing.T, h *harness, tok string) int {
 	t.Helper()
-	_, err := ringcentral.New(h.sim.URL, &http.Client{Transport: bearerTransport(tok)}).Extension(t.Context())
+	_, err := ringcentral.New(h.sim.URL, &http.Client{Transport: simsignin.Bearer(tok)}).Extension(t.Context())
 	if err == nil {
 		return http.StatusOK
 	}

@@ -2,17 +2,15 @@ package gateway_test
 
 import (
 	"bytes"
-	"encoding/json"
 	"io"
 	"net/http"
-	"net/url"
 	"path/filepath"
-	"strings"
 	"testing"
 	"time"
 
 	"github.com/ringout-dialer/ringout/auth"
 	"github.com/ringout-dialer/ringout/gateway"
+	"github.com/ringout-dialer/ringout/internal/simsignin"
 	"github.com/ringout-dialer/ringout/rcsim"
 	"github.com/ringout-dialer/ringout/ringcentral"
 	"github.com/ringout-dialer/ringout/store"
@@ -27,8 +25,8 @@ import (
 func BenchmarkPoll(b *testing.B) {
 	sim := rcsim.NewServer(rcsim.Options{RateLimits: map[string]int{"Light": 0, "Heavy": 0, "Auth": 0}})
 	b.Cleanup(sim.Close)
-	tok := simToken(b, sim.URL)
-	id := placeRingOut(b, sim.URL, tok.AccessToken)
+	tok := simsignin.Token(b, sim.URL, "demo")
+	id := placeRingOut(b, sim.URL, tok.Access)
 	body := []byte(`{"id":"` + id + `","uri":"` + sim.URL + `/restapi/v1.0/account/1/extension/1/ring-out/` + id +
 		`","status":{"callStatus":"InProgress","callerStatus":"Success","calleeStatus":"InProgress"}}`)
 	for _, tc := range []struct {
@@ -46,7 +44,7 @@ func BenchmarkPoll(b *testing.B) {
 			b.Cleanup(func() { st.Close() })
 			now := time.Now()
 			if err := st.CreateSession(b.Context(), store.Session{ID: "s1", UserID: "owner", AccountID: "a", CreatedAt: now, LastSeen: now},
-				store.Token{AccessToken: tok.AccessToken, RefreshToken: tok.RefreshToken, Expiry: now.Add(time.Hour),
+				store.Token{AccessToken: tok.Access, RefreshToken: tok.Refresh, Expiry: now.Add(time.Hour),
 					RefreshExpiry: now.Add(24 * time.Hour), Issued: now}); err != nil {
 				b.Fatal(err)
 			}
@@ -86,39 +84,11 @@ func (c canned) RoundTrip(r *http.Request) (*http.Response, error) {
 		Body: io.NopCloser(bytes.NewReader(c)), ContentLength: int64(len(c)), Request: r}, nil
 }
 
-func simToken(b *testing.B, sim string) store.Token {
-	form := url.Values{"grant_type": {"password"}, "username": {"demo"}, "password": {"demo"}}
-	req, _ := http.NewRequest(http.MethodPost, sim+"/restapi/oauth/token", strings.NewReader(form.Encode()))
-	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
-	req.SetBasicAuth(rcsim.DemoClientID, rcsim.DemoClientSecret)
-	resp, err := http.DefaultClient.Do(req)
-	if err != nil {
-		b.Fatal(err)
-	}
-	defer resp.Body.Close()
-	var t struct {
-		Access  string `json:"access_token"`
-		Refresh string `json:"refresh_token"`
-	}
-	if err := json.NewDecoder(resp.Body).Decode(&t); err != nil || t.Access == "" {
-		b.Fatalf("token: %v %+v", err, t)
-	}
-	return store.Token{AccessToken: t.Access, RefreshToken: t.Refresh}
-}
-
 func placeRingOut(b *testing.B, sim, access string) string {
-	hc := &http.Client{Transport: bearer(access)}
+	hc := &http.Client{Transport: simsignin.Bearer(access)}
 	ro, err := ringcentral.New(sim, hc).CreateRingOut(b.Context(), ringcentral.RingOutRequest{To: rcsim.LongRing.Number})
 	if err != nil {
 		b.Fatal(err)
 	}
 	return ro.ID
-}
-
-type bearer string
-
-func (t bearer) RoundTrip(r *http.Request) (*http.Response, error) {
-	r = r.Clone(r.Context())
-	r.Header.Set("Authorization", "Bearer "+string(t))
-	return http.DefaultTransport.RoundTrip(r)
 }

@@ -2,15 +2,14 @@ package push
 
 import (
 	"context"
-	"encoding/json"
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
-	"net/url"
 	"strings"
 	"testing"
 	"time"
 
+	"github.com/ringout-dialer/ringout/internal/simsignin"
 	"github.com/ringout-dialer/ringout/rcsim"
 	"github.com/ringout-dialer/ringout/ringcentral"
 )
@@ -24,7 +23,7 @@ type simUsers struct {
 }
 
 func (u simUsers) client(owner string) *ringcentral.Client {
-	return ringcentral.New(u.sim, &http.Client{Transport: bearer(u.tokens[owner])})
+	return ringcentral.New(u.sim, &http.Client{Transport: simsignin.Bearer(u.tokens[owner])})
 }
 
 func (u simUsers) CreateWebhook(ctx context.Context, owner string, r ringcentral.WebhookRequest) (ringcentral.Subscription, error) {
@@ -35,44 +34,15 @@ func (u simUsers) RenewSubscription(ctx context.Context, owner, id string) (ring
 	return u.client(owner).RenewSubscription(ctx, id)
 }
 
-type bearer string
-
-func (b bearer) RoundTrip(r *http.Request) (*http.Response, error) {
-	r = r.Clone(r.Context())
-	r.Header.Set("Authorization", "Bearer "+string(b))
-	return http.DefaultTransport.RoundTrip(r)
-}
-
-// signIn returns a token of the simulator's user (password = user name) and its extension id.
-func signIn(t *testing.T, sim, user string) (owner, token string) {
-	t.Helper()
-	form := url.Values{"grant_type": {"password"}, "username": {user}, "password": {user}}
-	req, _ := http.NewRequest(http.MethodPost, sim+"/restapi/oauth/token", strings.NewReader(form.Encode()))
-	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
-	req.SetBasicAuth(rcsim.DemoClientID, rcsim.DemoClientSecret)
-	resp, err := http.DefaultClient.Do(req)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer resp.Body.Close()
-	var tok struct {
-		Access  string `json:"access_token"`
-		OwnerID string `json:"owner_id"`
-	}
-	if err := json.NewDecoder(resp.Body).Decode(&tok); err != nil || tok.Access == "" {
-		t.Fatalf("token for %s: %v %+v", user, err, tok)
-	}
-	return tok.OwnerID, tok.Access
-}
-
 // pushed runs the simulator (opts) and a Manager receiving its notifications over HTTP, with
 // the demo user signed in.
 func pushed(t *testing.T, opts rcsim.Options, mopts Options) (*rcsim.Server, *Manager, *nudges, simUsers, string) {
 	t.Helper()
 	sim := rcsim.NewServer(opts)
 	t.Cleanup(sim.Close)
-	owner, token := signIn(t, sim.URL, "demo")
-	users := simUsers{t: t, sim: sim.URL, tokens: map[string]string{owner: token}}
+	tok := simsignin.Token(t, sim.URL, "demo")
+	owner := tok.OwnerID
+	users := simUsers{t: t, sim: sim.URL, tokens: map[string]string{owner: tok.Access}}
 	n := &nudges{}
 	var m *Manager
 	receiver := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { m.ServeHTTP(w, r) }))
