@@ -228,18 +228,18 @@ func openStore(ctx context.Context, cfg config, key []byte, previousKeys [][]byt
 // calls: alone, the Watcher (*w, set before the first event can arrive); in cluster mode
 // a NOTIFY that every replica's listener hands to its Watcher (listen), and the local
 // Watcher directly if PostgreSQL cannot take it.
-func nudger(pgst *pg.Store, w **callwatch.Watcher, log *slog.Logger) func(owner string, numbers []string) {
-	return func(owner string, numbers []string) {
+func nudger(pgst *pg.Store, w **callwatch.Watcher, log *slog.Logger) func(owner, session string, numbers []string) {
+	return func(owner, session string, numbers []string) {
 		if pgst != nil {
 			ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
-			err := pgst.Nudge(ctx, owner, numbers)
+			err := pgst.Nudge(ctx, owner, session, numbers)
 			cancel()
 			if err == nil {
 				return
 			}
 			log.Warn("passing a RingCentral event on to the other replicas failed", "owner", owner, "err", err)
 		}
-		(*w).Nudge(owner, numbers)
+		(*w).Nudge(owner, session, numbers)
 	}
 }
 

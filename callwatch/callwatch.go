@@ -170,9 +170,14 @@ type entry struct {
 	cancels []chan error
 	abort   context.CancelFunc // cancels the GET in flight, if any; guarded by Watcher.mu
 	kick    chan struct{}      // cap 1: a cancel is waiting, or a nudge
-	nudged  bool               // an event said the call changed (Nudge); guarded by Watcher.mu
-	done    chan struct{}      // closed when the poller has returned
-	sched   *sched             // the owner's scheduler
+	// Pushed events (push.go), guarded by Watcher.mu: an event said the call changed; the
+	// telephony session that event was of, while the call is bound to none; and the session
+	// the call is bound to ("": none yet).
+	nudged   bool
+	nudgedBy string
+	session  string
+	done     chan struct{} // closed when the poller has returned
+	sched    *sched        // the owner's scheduler
 
 	// Cluster mode (cluster.go), guarded by Watcher.mu.
 	epoch  int64     // the lease's epoch while this replica polls the call (0: not claimed)

@@ -60,7 +60,7 @@ func (w *Watcher) run(e *entry, c dialer.Call, resumed bool) {
 		// the events' safety net. Not while a cancel waits for its outcome: the person who
 		// clicked Cancel is waiting, and that call is polled as the budget allows.
 		urgent, base, after := imminent(c), interval, last
-		nudged := w.takeNudge(e)
+		nudged, by := w.takeNudge(e)
 		pushed := !nudged && !c.CancelRequested && w.pushed(e, c.Owner)
 		switch {
 		case nudged:
@@ -131,6 +131,9 @@ func (w *Watcher) run(e *entry, c dialer.Call, resumed bool) {
 		}
 		if c.Status != before.Status || c.Note != before.Note || c.Watched != before.Watched {
 			w.changed(log, e, &c, now)
+		}
+		if nudged && by != "" && c.Status != before.Status {
+			w.bind(e, by)
 		}
 		if pushed && c.Status != before.Status {
 			log.Info("a poll found a change no pushed event announced; polling as usual until the next event")

@@ -19,31 +19,46 @@ type Push interface {
 // events of one change (a party each) arrive together, and one GET reads them all.
 const nudgeGap = 200 * time.Millisecond
 
-// Nudge polls owner's live calls polled here now, each as soon as its scheduler's budget
-// allows (at least nudgeGap after its last GET): RingCentral said one of them changed.
-// numbers are the event's parties' numbers: when some calls are to one of them, only those
-// are polled, otherwise all of the owner's (a RingOut's parties may not show its numbers).
-func (w *Watcher) Nudge(owner string, numbers []string) {
+// Nudge polls owner's live calls polled here that an event may be about, each as soon as
+// its scheduler's budget allows (at least nudgeGap after its last GET): RingCentral said
+// one of them changed. session is the event's telephony session: a call is bound to the
+// session whose event was followed by a change of it (a RingOut is one session), and then
+// only that session's events poll it. An event of a session no call is bound to polls the
+// calls not bound yet: those to one of numbers (its parties' numbers) if any, else all of
+// them. Without a session, the calls to one of numbers, else all the owner's calls.
+func (w *Watcher) Nudge(owner, session string, numbers []string) {
 	w.mu.Lock()
 	o := w.owners[owner]
 	if o == nil {
 		w.mu.Unlock()
 		return
 	}
-	var live, hit []*entry
+	var bound, free []*entry
 	for _, e := range o.calls {
-		if e.live && !e.call.Status.Final() {
-			live = append(live, e)
+		switch {
+		case !e.live || e.call.Status.Final():
+		case session != "" && e.session == session:
+			bound = append(bound, e)
+		case session == "" || e.session == "":
+			free = append(free, e)
+		}
+	}
+	hit := bound
+	if len(hit) == 0 {
+		for _, e := range free {
 			if slices.Contains(numbers, e.call.To) {
 				hit = append(hit, e)
 			}
 		}
-	}
-	if len(hit) == 0 {
-		hit = live
+		if len(hit) == 0 {
+			hit = free
+		}
 	}
 	for _, e := range hit {
 		e.nudged = true
+		if e.session == "" {
+			e.nudgedBy = session
+		}
 	}
 	s := o.sched
 	w.mu.Unlock()
@@ -56,13 +71,23 @@ func (w *Watcher) Nudge(owner string, numbers []string) {
 	}
 }
 
-// takeNudge reports whether e was nudged since its last turn, and clears it.
-func (w *Watcher) takeNudge(e *entry) bool {
+// takeNudge reports whether e was nudged since its last turn, and by which session's event
+// while e is bound to none, and clears both.
+func (w *Watcher) takeNudge(e *entry) (nudged bool, by string) {
 	w.mu.Lock()
 	defer w.mu.Unlock()
-	n := e.nudged
-	e.nudged = false
-	return n
+	nudged, by = e.nudged, e.nudgedBy
+	e.nudged, e.nudgedBy = false, ""
+	return nudged, by
+}
+
+// bind binds e to the telephony session whose event was followed by a change of it.
+func (w *Watcher) bind(e *entry, session string) {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	if e.session == "" {
+		e.session = session
+	}
 }
 
 // pushed reports whether e's owner's events are pushed and still trusted: a poll that

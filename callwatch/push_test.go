@@ -50,7 +50,7 @@ func TestPushedCallPolledWhenNudged(t *testing.T) {
 		w.Watch(newCall("101", "c1"))
 
 		time.Sleep(2 * time.Second) // the caller answers: RingCentral pushes an event
-		w.Nudge("101", []string{"+16505550101", "+16505550123"})
+		w.Nudge("101", "s-1", []string{"+16505550101", "+16505550123"})
 		changed := time.Now()
 		untilStatus(t, sub, "c1", answered)
 		if d := time.Since(changed); d > 10*time.Millisecond {
@@ -85,7 +85,7 @@ func TestNudgesWithinTheBudget(t *testing.T) {
 		w.Watch(c2)
 		time.Sleep(3 * time.Second)
 		for range 100 { // 100 events in 20 s, all for c1's number
-			w.Nudge("101", []string{"+16505550123"})
+			w.Nudge("101", "", []string{"+16505550123"})
 			time.Sleep(200 * time.Millisecond)
 		}
 		time.Sleep(time.Second)
@@ -130,12 +130,54 @@ func TestMissedEventDistrustsPush(t *testing.T) {
 		if len(gets) < 15 {
 			t.Errorf("%d GETs in 50 s after a missed event; want the usual pace (≥ 15)", len(gets))
 		}
-		w.Nudge("101", nil) // an event again: trusted again
+		w.Nudge("101", "", nil) // an event again: trusted again
 		time.Sleep(time.Second)
 		n := len(up.getTimes("c1"))
 		time.Sleep(9 * time.Second)
 		if more := len(up.getTimes("c1")) - n; more > 1 {
 			t.Errorf("%d GETs in the 9 s after an event, the events trusted again; want ≤ 1", more)
+		}
+	})
+}
+
+// TestNudgeLearnsTheCallsSession: an event polls the calls not yet bound to a session; the
+// one that changed is bound to the event's session, and from then on only that session's
+// events poll it (with 8 calls of one user, every event polled all 8 before). On the fake
+// clock.
+func TestNudgeLearnsTheCallsSession(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		up := newFake()
+		up.add("101", "c1", step{0, ringing, nil}, step{2 * time.Second, answered, nil}, step{20 * time.Second, connected, nil})
+		up.add("101", "c2", step{0, ringing, nil}, step{5 * time.Second, answered, nil})
+		w := pushedWatcher(up)
+		defer w.Close()
+		w.Watch(newCall("101", "c1"))
+		w.Watch(newCall("101", "c2")) // the same number: numbers cannot tell them apart
+		gets := func() (int, int) { return len(up.getTimes("c1")), len(up.getTimes("c2")) }
+
+		time.Sleep(2 * time.Second)
+		w.Nudge("101", "s-1", []string{"+16505550123"}) // c1's caller answered: both are polled
+		time.Sleep(time.Second)
+		if g1, g2 := gets(); g1 != 1 || g2 != 1 {
+			t.Fatalf("GETs after the first event: c1 %d, c2 %d; want 1 each (neither bound yet)", g1, g2)
+		}
+		time.Sleep(2 * time.Second)
+		w.Nudge("101", "s-2", []string{"+16505550123"}) // c2's: c1 is s-1's now
+		time.Sleep(time.Second)
+		if g1, g2 := gets(); g1 != 1 || g2 != 2 {
+			t.Errorf("GETs after s-2's event: c1 %d, c2 %d; want c1 left alone (bound to s-1)", g1, g2)
+		}
+		time.Sleep(14 * time.Second)
+		before1, before2 := gets()
+		w.Nudge("101", "s-1", []string{"+16505550123"}) // c1 connected at 20 s
+		time.Sleep(time.Second)
+		if g1, g2 := gets(); g1 != before1+1 || g2 != before2 {
+			t.Errorf("GETs after s-1's second event: c1 +%d, c2 +%d; want c1's only", g1-before1, g2-before2)
+		}
+		w.Nudge("101", "s-9", nil) // a session of no call here (bound ones are left alone)
+		time.Sleep(time.Second)
+		if g1, g2 := gets(); g1 != before1+1 || g2 != before2 {
+			t.Errorf("an event of another session polled c1 +%d, c2 +%d times", g1-before1-1, g2-before2)
 		}
 	})
 }

@@ -43,9 +43,9 @@ type Options struct {
 	// Secrets derive the verification tokens: the first is current; notifications with a
 	// token of an earlier one (SESSION_SECRET_PREVIOUS) still verify.
 	Secrets [][]byte
-	// Nudge is told each verified notification's owner and its parties' numbers
-	// (callwatch.Watcher.Nudge, or in cluster mode a NOTIFY to every replica).
-	Nudge func(owner string, numbers []string)
+	// Nudge is told each verified notification's owner, telephony session and parties'
+	// numbers (callwatch.Watcher.Nudge, or in cluster mode a NOTIFY to every replica).
+	Nudge func(owner, session string, numbers []string)
 	// Lifetime is how long a subscription lasts unless renewed (1 h); it is renewed when a
 	// tenth of it is left and the user's calls are still followed.
 	Lifetime time.Duration
@@ -241,7 +241,7 @@ func (m *Manager) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	if ev.News() {
-		m.opts.Nudge(owner, ev.Numbers())
+		m.opts.Nudge(owner, ev.Body.TelephonySessionID, ev.Numbers())
 	}
 	w.WriteHeader(http.StatusOK)
 }

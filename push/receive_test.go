@@ -21,10 +21,10 @@ type nudges struct {
 	got []string // owner: numbers
 }
 
-func (n *nudges) nudge(owner string, numbers []string) {
+func (n *nudges) nudge(owner, session string, numbers []string) {
 	n.mu.Lock()
 	defer n.mu.Unlock()
-	n.got = append(n.got, owner+": "+strings.Join(numbers, " "))
+	n.got = append(n.got, owner+" "+session+": "+strings.Join(numbers, " "))
 }
 
 func (n *nudges) list() []string {
@@ -129,7 +129,7 @@ func TestReceiverNudges(t *testing.T) {
 			t.Errorf("notification under secret %d: %d, want 200", key, resp.StatusCode)
 		}
 	}
-	want := "1640191004: +16505550111 +16505550101 +16505550120"
+	want := "1640191004 s-a1b2c3: +16505550111 +16505550101 +16505550120"
 	if got := n.list(); !slices.Equal(got, []string{want, want}) {
 		t.Errorf("nudges %q, want twice %q", got, want)
 	}
@@ -140,8 +140,14 @@ func TestReceiverNudges(t *testing.T) {
 	if resp.StatusCode != http.StatusOK {
 		t.Errorf("an event of parties being rung: %d, want 200", resp.StatusCode)
 	}
+	// A call the user takes on another phone (origin Call), not a RingOut: no poll either.
+	resp = post(t, srv.URL+Path, http.Header{"Verification-Token": {m.token(m.keys[0], "1640191004")}},
+		strings.Replace(event, `"origin":{"type":"RingOut"}`, `"origin":{"type":"Call"}`, 1))
+	if resp.StatusCode != http.StatusOK {
+		t.Errorf("an event of another origin: %d, want 200", resp.StatusCode)
+	}
 	if got := n.list(); len(got) != 2 {
-		t.Errorf("an event of parties being rung nudged: %q", got[2:])
+		t.Errorf("an event of parties being rung, or of another origin, nudged: %q", got[2:])
 	}
 }
 

@@ -100,8 +100,8 @@ func TestSubscribesAndIsNudged(t *testing.T) {
 		t.Fatalf("nudges %q; want one for each of the call's three changes", n.list())
 	}
 	for _, got := range n.list() {
-		if !strings.HasPrefix(got, owner+": ") || !strings.Contains(got, rcsim.Answered.Number) {
-			t.Errorf("nudge %q; want owner %s and the callee's number %s", got, owner, rcsim.Answered.Number)
+		if !strings.HasPrefix(got, owner+" s-") || !strings.Contains(got, rcsim.Answered.Number) {
+			t.Errorf("nudge %q; want owner %s, the call's telephony session and the callee's number %s", got, owner, rcsim.Answered.Number)
 		}
 	}
 	var delivered int

@@ -131,11 +131,15 @@ func (ev TelephonySessionsEvent) Numbers() []string {
 	return out
 }
 
-// News reports whether the event may announce a change of a RingOut's status: false only
+// News reports whether the event may announce a change of a RingOut's status: false for
+// a session of another origin (a call the user takes on their desk phone: "Call"), and
 // when every party is still being set up or rung (Setup, Proceeding), which a RingOut
 // reads as InProgress, as it did since the POST. An event with a party in any other state,
 // or with no parties, may be news.
 func (ev TelephonySessionsEvent) News() bool {
+	if o := ev.Body.Origin.Type; o != "" && o != "RingOut" {
+		return false
+	}
 	for _, p := range ev.Body.Parties {
 		if p.Status.Code != "Setup" && p.Status.Code != "Proceeding" {
 			return true

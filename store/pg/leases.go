@@ -205,10 +205,14 @@ func (s *Store) NotifiedCalls(ctx context.Context, ids []string) ([]dialer.Call,
 	return calls, epochs, nil
 }
 
-// Nudge tells every replica ("nudge:<owner>:<numbers>") that RingCentral pushed an event of
-// owner's calls with those parties' numbers: whichever replica polls them polls them now.
-// A number is E.164 (digits and a +); anything else is left out of the payload.
-func (s *Store) Nudge(ctx context.Context, owner string, numbers []string) error {
+// Nudge tells every replica ("nudge:<owner>:<session>:<numbers>") that RingCentral pushed an
+// event of owner's telephony session with those parties' numbers: whichever replica polls
+// the owner's calls polls them now (callwatch.Watcher.Nudge). A number is E.164 (digits and
+// a +), a session letters, digits and -_.; anything else is left out of the payload.
+func (s *Store) Nudge(ctx context.Context, owner, session string, numbers []string) error {
+	if len(session) > 100 || strings.Trim(session, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-_.") != "" {
+		session = ""
+	}
 	var kept []string
 	for _, n := range numbers {
 		if len(n) <= 20 && strings.Trim(n, "+0123456789") == "" && n != "" {
@@ -218,7 +222,7 @@ func (s *Store) Nudge(ctx context.Context, owner string, numbers []string) error
 			break
 		}
 	}
-	_, err := s.pool.Exec(ctx, `SELECT pg_notify('`+Channel+`', 'nudge:' || $1 || ':' || $2)`, owner, strings.Join(kept, ","))
+	_, err := s.pool.Exec(ctx, `SELECT pg_notify('`+Channel+`', 'nudge:' || $1 || ':' || $2 || ':' || $3)`, owner, session, strings.Join(kept, ","))
 	if err != nil {
 		return fmt.Errorf("store: nudge %s: %w", owner, err)
 	}

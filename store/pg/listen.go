@@ -44,8 +44,8 @@ type Listener struct {
 	Released func(ctx context.Context, id string)
 	Resync   func(ctx context.Context)
 	// Nudge is called, on the listening goroutine, with a RingCentral event received by a
-	// replica (Store.Nudge): owner's call with one of numbers changed.
-	Nudge func(owner string, numbers []string)
+	// replica (Store.Nudge): owner's call of telephony session, with one of numbers, changed.
+	Nudge func(owner, session string, numbers []string)
 }
 
 // notifiedBatch caps the calls handed to Listener.Calls at once (one statement's ids).
@@ -207,8 +207,8 @@ func (l *Listener) dispatch(ctx context.Context, q *notified, payload string) {
 		return
 	}
 	if rest, ok := strings.CutPrefix(payload, "nudge:"); ok {
-		if owner, numbers, ok := strings.Cut(rest, ":"); ok && l.Nudge != nil {
-			l.Nudge(owner, strings.FieldsFunc(numbers, func(r rune) bool { return r == ',' }))
+		if f := strings.SplitN(rest, ":", 3); len(f) == 3 && l.Nudge != nil {
+			l.Nudge(f[0], f[1], strings.FieldsFunc(f[2], func(r rune) bool { return r == ',' }))
 		}
 		return
 	}
