@@ -60,7 +60,7 @@ func (w *Watcher) run(e *entry, c dialer.Call, resumed bool) {
 		// the events' safety net. Not while a cancel waits for its outcome: the person who
 		// clicked Cancel is waiting, and that call is polled as the budget allows.
 		urgent, base, after := imminent(c), interval, last
-		nudged, by := w.takeNudge(e)
+		nudged, by := w.nudgedBy(e)
 		pushed := !nudged && !c.CancelRequested && w.pushed(e, c.Owner)
 		switch {
 		case nudged:
@@ -91,6 +91,7 @@ func (w *Watcher) run(e *entry, c dialer.Call, resumed bool) {
 			continue
 		case <-a.grant:
 		}
+		w.clearNudge(e)
 
 		if !w.trusted(log, e) {
 			return // cluster mode: the lease lapsed or went to another replica

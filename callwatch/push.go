@@ -71,14 +71,21 @@ func (w *Watcher) Nudge(owner, session string, numbers []string) {
 	}
 }
 
-// takeNudge reports whether e was nudged since its last turn, and by which session's event
-// while e is bound to none, and clears both.
-func (w *Watcher) takeNudge(e *entry) (nudged bool, by string) {
+// nudgedBy reports whether e was nudged since its last GET, and by which session's event
+// while e is bound to none. The nudge stays until the GET's turn comes (clearNudge): a
+// poller woken meanwhile (a cancel, or the kick of a nudge it has seen) asks again as
+// nudged, and a nudge during a GET is seen after it.
+func (w *Watcher) nudgedBy(e *entry) (nudged bool, by string) {
 	w.mu.Lock()
 	defer w.mu.Unlock()
-	nudged, by = e.nudged, e.nudgedBy
+	return e.nudged, e.nudgedBy
+}
+
+// clearNudge forgets e's nudge: its GET is about to go out, and reads what the event said.
+func (w *Watcher) clearNudge(e *entry) {
+	w.mu.Lock()
+	defer w.mu.Unlock()
 	e.nudged, e.nudgedBy = false, ""
-	return nudged, by
 }
 
 // bind binds e to the telephony session whose event was followed by a change of it.

@@ -181,3 +181,35 @@ func TestNudgeLearnsTheCallsSession(t *testing.T) {
 		}
 	})
 }
+
+// TestNudgeDuringAGet: an event that arrives while the call's GET is on its way polls the
+// call again right after it (the GET may have read the state before the change), not at
+// the safety net's 10 s. On the fake clock.
+func TestNudgeDuringAGet(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		up := newFake()
+		// Each GET takes 300 ms and answers what the call is at its end.
+		up.add("101", "c1", step{0, ringing, nil}, step{2 * time.Second, answered, nil}, step{2350 * time.Millisecond, connected, nil})
+		up.getDelay = 300 * time.Millisecond
+		w := pushedWatcher(up)
+		defer w.Close()
+		sub, err := w.Subscribe("101", 16)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer sub.Close()
+		w.Watch(newCall("101", "c1"))
+		time.Sleep(2 * time.Second)
+		w.Nudge("101", "s-1", nil) // the caller answered; the GET goes out at once
+		time.Sleep(100 * time.Millisecond)
+		w.Nudge("101", "s-1", nil) // another event while that GET is held
+		untilStatus(t, sub, "c1", answered)
+		untilStatus(t, sub, "c1", connected)
+		if n := len(up.getTimes("c1")); n != 2 {
+			t.Errorf("%d GETs; want 2 (the second right after the first)", n)
+		}
+		if gets := up.getTimes("c1"); len(gets) == 2 && gets[1].Sub(gets[0]) > time.Second {
+			t.Errorf("the event that came during a GET was followed %v after it; want right after it", gets[1].Sub(gets[0]))
+		}
+	})
+}
