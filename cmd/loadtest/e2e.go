@@ -221,8 +221,17 @@ func dist(s []float64) string {
 	for _, v := range s {
 		sum += v
 	}
-	return fmt.Sprintf("mean %.2f s, p50 %.2f s, p90 %.2f s, max %.2f s (n=%d)",
-		sum/float64(len(s)), quantile(s, .5), quantile(s, .9), s[len(s)-1], len(s))
+	return fmt.Sprintf("mean %s, p50 %s, p90 %s, max %s (n=%d)",
+		seconds(sum/float64(len(s))), seconds(quantile(s, .5)), seconds(quantile(s, .9)), seconds(s[len(s)-1]), len(s))
+}
+
+// seconds writes a latency in seconds, or in milliseconds below one (pushed changes reach
+// the page in a few).
+func seconds(s float64) string {
+	if s < 1 {
+		return ms(s)
+	}
+	return fmt.Sprintf("%.2f s", s)
 }
 
 // setup brings the user to k-1 connected calls and one ringing (not measured).
