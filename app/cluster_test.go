@@ -18,6 +18,7 @@ import (
 
 	"github.com/ringout-dialer/ringout/internal/logbuf"
 	"github.com/ringout-dialer/ringout/internal/simsignin"
+	"github.com/ringout-dialer/ringout/push"
 
 	"github.com/PuerkitoBio/goquery"
 	"github.com/gorilla/websocket"
@@ -67,6 +68,13 @@ func freeAddr(t *testing.T) string {
 
 func newCluster(t *testing.T, n int, simOpts ...func(*rcsim.Options)) *cluster {
 	t.Helper()
+	return newClusterEnv(t, n, nil, simOpts...)
+}
+
+// newClusterEnv is newCluster with env's variables besides for every replica; "$PUBLIC_URL"
+// in a value is the proxy's URL.
+func newClusterEnv(t *testing.T, n int, env map[string]string, simOpts ...func(*rcsim.Options)) *cluster {
+	t.Helper()
 	dbURL := pgtest.URL(t)
 	opts := rcsim.Options{Speed: 4}
 	for _, f := range simOpts {
@@ -97,6 +105,9 @@ func newCluster(t *testing.T, n int, simOpts ...func(*rcsim.Options)) *cluster {
 			"SESSION_SECRET": strings.Repeat("cluster-secret-", 3), "PUBLIC_URL": c.URL,
 			"RC_SERVER_URL": c.sim.URL, "RC_CLIENT_ID": rcsim.DemoClientID, "RC_CLIENT_SECRET": rcsim.DemoClientSecret,
 			"DATA_DIR": t.TempDir(),
+		}
+		for k, v := range env {
+			r.env[k] = strings.ReplaceAll(v, "$PUBLIC_URL", c.URL)
 		}
 		r.start()
 		c.replicas = append(c.replicas, r)
@@ -322,6 +333,51 @@ func TestClusterOnePollerEveryPage(t *testing.T) {
 	} else {
 		t.Logf("GET ring-out/%s by replica: %v; pages saw %v, %v, %v", id, got, pages[0].seen[id], pages[1].seen[id], pages[2].seen[id])
 	}
+}
+
+// TestClusterPushedEvents: with WEBHOOK_URL at the load balancer, RingCentral's
+// notifications reach any replica; each is passed on (NOTIFY) to the one polling the call,
+// which polls it at once: every page on every replica sees each change, from one GET per
+// event where polling alone sends one a second.
+func TestClusterPushedEvents(t *testing.T) {
+	c := newClusterEnv(t, 3, map[string]string{"WEBHOOK_URL": "$PUBLIC_URL" + push.Path})
+	jar := c.signIn(t, "demo")
+	pages := openPages(t, c, jar)
+	id := placeOn(t, c, jar, 0, rcsim.Answered.Number) // at speed 4: changes at 0.5, 1.25 and 3.75 s
+	deadline := time.Now().Add(30 * time.Second)
+	for i, p := range pages {
+		for p.last(id) != "Success/Finished/Finished" {
+			if time.Now().After(deadline) {
+				t.Fatalf("page on %s: call %s went %v, want it to end Success/Finished/Finished", c.replicas[i].id, id, p.seen[id])
+			}
+			time.Sleep(50 * time.Millisecond)
+		}
+	}
+	var events []time.Time
+	for _, wh := range c.sim.Webhooks() {
+		if wh.CallID == id && wh.HTTPStatus == http.StatusOK && wh.CallerCode != "Proceeding" {
+			events = append(events, wh.Time)
+		}
+	}
+	var gets []time.Time
+	for _, r := range c.sim.Requests() {
+		if r.Method == http.MethodGet && strings.HasSuffix(r.Path, "/ring-out/"+id) {
+			gets = append(gets, r.Time)
+		}
+	}
+	if len(events) < 3 {
+		t.Fatalf("%d notifications of the call's changes delivered with 200 through the balancer, want 3", len(events))
+	}
+	// Each change's GET follows its notification within a second of simulated time (250 ms).
+	for _, ev := range events {
+		if i := slices.IndexFunc(gets, func(g time.Time) bool { return !g.Before(ev) }); i < 0 || gets[i].Sub(ev) > time.Second {
+			t.Errorf("no GET within 1 s (simulated) of the notification at %v; GETs at %v", ev, gets)
+		}
+	}
+	if got := c.pollers(id); len(got) != 1 || len(gets) > len(events)+2 {
+		t.Errorf("GETs by replica %v (%d in all) for %d notifications; want one replica, about one GET each", got, len(gets), len(events))
+	}
+	t.Logf("%d notifications, %d GETs by %v", len(events), len(gets), c.pollers(id))
 }
 
 // TestClusterTakeover: the replica polling a call stops (SIGTERM: it releases its leases);

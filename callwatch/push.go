@@ -54,13 +54,17 @@ func (w *Watcher) Nudge(owner, session string, numbers []string) {
 			hit = free
 		}
 	}
+	if len(hit) == 0 { // no call of the owner's polled here (another replica polls them)
+		w.mu.Unlock()
+		return
+	}
 	for _, e := range hit {
 		e.nudged = true
 		if e.session == "" {
 			e.nudgedBy = session
 		}
 	}
-	s := o.sched
+	s := hit[0].sched
 	w.mu.Unlock()
 	s.heard()
 	for _, e := range hit {

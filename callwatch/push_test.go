@@ -213,3 +213,20 @@ func TestNudgeDuringAGet(t *testing.T) {
 		}
 	})
 }
+
+// TestNudgeWithoutCallsHere: an event for an owner whose pages are open here but whose
+// calls another replica polls (or who has no live call) changes nothing, and crashes
+// nothing (the replica's listener delivers every replica's events).
+func TestNudgeWithoutCallsHere(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		w := pushedWatcher(newFake())
+		defer w.Close()
+		sub, err := w.Subscribe("101", 16)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer sub.Close()
+		w.Nudge("101", "s-1", []string{"+16505550123"})
+		w.Nudge("102", "", nil)
+	})
+}
