@@ -7,8 +7,10 @@ import (
 	"net/http/httptest"
 	"strings"
 	"testing"
+	"testing/synctest"
 	"time"
 
+	"github.com/ringout-dialer/ringout/internal/inmem"
 	"github.com/ringout-dialer/ringout/internal/simsignin"
 	"github.com/ringout-dialer/ringout/rcsim"
 	"github.com/ringout-dialer/ringout/ringcentral"
@@ -161,4 +163,71 @@ func (m *Manager) busy(owner string) bool {
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	return m.subs[owner] != nil && m.subs[owner].busy
+}
+
+// TestSubscriptionRenewedWhileFollowed: a subscription whose calls are still followed is
+// renewed when a tenth of its lifetime is left, and stays pushed without a second create;
+// one nobody asks about any more lapses. On the fake clock.
+func TestSubscriptionRenewedWhileFollowed(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		var m *Manager
+		toApp := &http.Client{Transport: inmem.Transport{Handler: http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { m.ServeHTTP(w, r) })}}
+		sim := rcsim.New(rcsim.Options{WebhookClient: toApp})
+		defer sim.Close()
+		const simURL = "http://rcsim.test"
+		hc := &http.Client{Transport: inmem.Transport{Handler: sim}}
+		tok := simsignin.TokenVia(t, hc, simURL, "demo")
+		users := inMemoryUser{ringcentral.New(simURL, &http.Client{Transport: simsignin.BearerOver{Token: tok.Access, Base: hc.Transport}})}
+		n := &nudges{}
+		var err error
+		m, err = New(users, Options{Address: "http://app.test" + Path, Secrets: [][]byte{secret}, Nudge: n.nudge,
+			Lifetime: time.Hour, Logger: slog.New(slog.DiscardHandler)})
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer m.Close()
+		owner := tok.OwnerID
+		count := func(path string) (n int) {
+			for _, r := range sim.Requests() {
+				if r.Method == http.MethodPost && r.Path == path && r.Status == http.StatusOK {
+					n++
+				}
+			}
+			return n
+		}
+		m.Subscribed(owner)
+		synctest.Wait()
+		if !m.Subscribed(owner) {
+			t.Fatal("not subscribed")
+		}
+		id := m.subs[owner].id
+		for range 65 { // the calls are followed for 65 minutes
+			time.Sleep(time.Minute)
+			if !m.Subscribed(owner) {
+				t.Fatalf("not pushed any more at %v", time.Since(time.Time{}))
+			}
+			synctest.Wait()
+		}
+		if c, r := count("/restapi/v1.0/subscription"), count("/restapi/v1.0/subscription/"+id+"/renew"); c != 1 || r != 1 {
+			t.Errorf("in 65 minutes of a 1 h subscription: %d created, %d renewed; want 1 and 1", c, r)
+		}
+		time.Sleep(2 * time.Hour) // nobody asks: it lapses at RingCentral and here
+		m.mu.Lock()
+		lapsed := !time.Now().Before(m.subs[owner].expires)
+		m.mu.Unlock()
+		if !lapsed {
+			t.Error("a subscription nobody asked about for 2 h is still counted as pushed")
+		}
+	})
+}
+
+// inMemoryUser is one user's RingCentral API (Upstream), whoever the owner.
+type inMemoryUser struct{ c *ringcentral.Client }
+
+func (u inMemoryUser) CreateWebhook(ctx context.Context, _ string, r ringcentral.WebhookRequest) (ringcentral.Subscription, error) {
+	return u.c.CreateWebhook(ctx, r)
+}
+
+func (u inMemoryUser) RenewSubscription(ctx context.Context, _, id string) (ringcentral.Subscription, error) {
+	return u.c.RenewSubscription(ctx, id)
 }

@@ -13,6 +13,7 @@ import (
 	"testing/synctest"
 	"time"
 
+	"github.com/ringout-dialer/ringout/internal/inmem"
 	"github.com/ringout-dialer/ringout/rcsim"
 	"github.com/ringout-dialer/ringout/rcsim/rcsimtest"
 	"github.com/ringout-dialer/ringout/ringcentral"
@@ -66,26 +67,6 @@ func (h *receiver) notifications() []notification {
 	h.mu.Lock()
 	defer h.mu.Unlock()
 	return append([]notification(nil), h.got...)
-}
-
-// handlerTransport answers requests by calling a handler in memory (no network, so it works
-// inside a synctest bubble).
-type handlerTransport struct{ h http.Handler }
-
-func (t handlerTransport) RoundTrip(req *http.Request) (*http.Response, error) {
-	r := req.Clone(req.Context())
-	r.RequestURI = req.URL.RequestURI()
-	if r.Body == nil {
-		r.Body = http.NoBody
-	}
-	if r.Host == "" {
-		r.Host = req.URL.Host
-	}
-	rec := httptest.NewRecorder()
-	t.h.ServeHTTP(rec, r)
-	resp := rec.Result()
-	resp.Request = req
-	return resp, nil
 }
 
 const hookURL = "http://hooks.example/rc"
@@ -322,10 +303,10 @@ type bubble struct {
 
 func newBubble(t *testing.T, opts rcsim.Options) *bubble {
 	rcv := newReceiver()
-	opts.WebhookClient = &http.Client{Transport: handlerTransport{rcv}}
+	opts.WebhookClient = &http.Client{Transport: inmem.Transport{Handler: rcv}}
 	sim := rcsim.New(opts)
 	t.Cleanup(sim.Close)
-	ct := rcsimtest.ContractTransport(t, ringcentral.OpenAPISpec, handlerTransport{sim})
+	ct := rcsimtest.ContractTransport(t, ringcentral.OpenAPISpec, inmem.Transport{Handler: sim})
 	b := &bubble{t: t, sim: sim, rcv: rcv, hc: &http.Client{Transport: ct}}
 	form := url.Values{"grant_type": {"password"}, "username": {"demo"}, "password": {"demo"}}
 	req, _ := http.NewRequest("POST", "http://sim.test/restapi/oauth/token", strings.NewReader(form.Encode()))

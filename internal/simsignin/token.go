@@ -22,11 +22,18 @@ type Tokens struct {
 // access token comes back.
 func Token(t testing.TB, sim, user string) Tokens {
 	t.Helper()
+	return TokenVia(t, http.DefaultClient, sim, user)
+}
+
+// TokenVia is Token through the client c (an in-memory transport into the simulator, in a
+// synctest bubble).
+func TokenVia(t testing.TB, c *http.Client, sim, user string) Tokens {
+	t.Helper()
 	form := url.Values{"grant_type": {"password"}, "username": {user}, "password": {user}}
 	req, _ := http.NewRequest(http.MethodPost, sim+"/restapi/oauth/token", strings.NewReader(form.Encode()))
 	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
 	req.SetBasicAuth(rcsim.DemoClientID, rcsim.DemoClientSecret)
-	resp, err := http.DefaultClient.Do(req)
+	resp, err := c.Do(req)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -42,7 +49,17 @@ func Token(t testing.TB, sim, user string) Tokens {
 type Bearer string
 
 func (b Bearer) RoundTrip(r *http.Request) (*http.Response, error) {
+	return BearerOver{string(b), http.DefaultTransport}.RoundTrip(r)
+}
+
+// BearerOver sends each request with the access token Token through Base.
+type BearerOver struct {
+	Token string
+	Base  http.RoundTripper
+}
+
+func (b BearerOver) RoundTrip(r *http.Request) (*http.Response, error) {
 	r = r.Clone(r.Context())
-	r.Header.Set("Authorization", "Bearer "+string(b))
-	return http.DefaultTransport.RoundTrip(r)
+	r.Header.Set("Authorization", "Bearer "+b.Token)
+	return b.Base.RoundTrip(r)
 }
