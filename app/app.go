@@ -160,7 +160,7 @@ func Run(ctx context.Context, args []string, getenv func(string) string, stdout 
 	var watcher *callwatch.Watcher
 	if addr := cfg.webhookAddress(); addr != "" {
 		pm, err := push.New(rc, push.Options{Address: addr, Secrets: append([][]byte{ks.secret}, ks.previous...),
-			Nudge: nudger(pgst, &watcher, log), Logger: log})
+			Nudge: nudger(pgst, &watcher, log), Logger: log, Observe: m.Notification})
 		if err != nil {
 			return err
 		}

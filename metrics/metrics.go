@@ -31,6 +31,7 @@ type Metrics struct {
 	calls       *prometheus.CounterVec
 	websockets  prometheus.Gauge
 	pushLatency prometheus.Histogram
+	webhooks    *prometheus.CounterVec
 }
 
 // New returns the metrics on a fresh registry. The live_calls gauge is added by SetLiveCalls
@@ -59,8 +60,12 @@ func New() *Metrics {
 			Help:    "Time from a poll observing a new call status to the WebSocket write of that call's card finishing.",
 			Buckets: PushBuckets,
 		}),
+		webhooks: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "ringcentral_notifications_total",
+			Help: "POSTs to the webhook receiver by result: nudged (a call polled at once), no_news, validation (RingCentral checking the address), refused (wrong verification token), invalid (not a telephony sessions event).",
+		}, []string{"result"}),
 	}
-	m.reg.MustRegister(m.rcRequests, m.rateLimited, m.calls, m.websockets, m.pushLatency,
+	m.reg.MustRegister(m.rcRequests, m.rateLimited, m.calls, m.websockets, m.pushLatency, m.webhooks,
 		collectors.NewGoCollector(),
 		collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	return m
@@ -136,4 +141,12 @@ func (m *Metrics) StatusPushed(latency time.Duration) {
 	if m != nil {
 		m.pushLatency.Observe(latency.Seconds())
 	}
+}
+
+// Notification counts one POST to the webhook receiver by its result (push.Options.Observe).
+func (m *Metrics) Notification(result string) {
+	if m == nil {
+		return
+	}
+	m.webhooks.WithLabelValues(result).Inc()
 }

@@ -46,6 +46,9 @@ func TestScrapeShowsWhatHappened(t *testing.T) {
 	m.WebSocketClosed()
 	m.StatusPushed(3 * time.Millisecond)
 	m.StatusPushed(40 * time.Millisecond)
+	m.Notification("nudged")
+	m.Notification("nudged")
+	m.Notification("refused")
 	live = 2
 
 	out := scrape(t, m)
@@ -61,6 +64,8 @@ func TestScrapeShowsWhatHappened(t *testing.T) {
 		`status_push_latency_seconds_bucket{le="0.005"} 1`,
 		`status_push_latency_seconds_bucket{le="0.05"} 2`,
 		`status_push_latency_seconds_count 2`,
+		`ringcentral_notifications_total{result="nudged"} 2`,
+		`ringcentral_notifications_total{result="refused"} 1`,
 		`go_goroutines `,
 		`process_resident_memory_bytes `,
 	} {

@@ -54,7 +54,19 @@ type Options struct {
 	// Medium request per RetryAfter, and their calls are polled as usual.
 	RetryAfter time.Duration
 	Logger     *slog.Logger
+	// Observe, when set, is told the result of each POST to the receiver (metrics):
+	// Nudged, NoNews, Validation, Refused or Invalid.
+	Observe func(result string)
 }
+
+// The results of a POST to the receiver, for Options.Observe.
+const (
+	Nudged     = "nudged"     // a verified event: the owner's call polled at once
+	NoNews     = "no_news"    // a verified event that cannot change a RingOut's status
+	Validation = "validation" // RingCentral checking the address (Validation-Token)
+	Refused    = "refused"    // a wrong or missing verification token (403)
+	Invalid    = "invalid"    // not a telephony sessions event, or not a POST (400, 405)
+)
 
 // Path is where the app receives notifications.
 const Path = "/ringcentral/webhook"
@@ -100,6 +112,9 @@ func New(up Upstream, opts Options) (*Manager, error) {
 	}
 	if opts.Logger == nil {
 		opts.Logger = slog.Default()
+	}
+	if opts.Observe == nil {
+		opts.Observe = func(string) {}
 	}
 	if len(opts.Secrets) == 0 || opts.Nudge == nil || opts.Address == "" {
 		return nil, errors.New("push: Address, Secrets and Nudge are required")
@@ -209,40 +224,50 @@ func (m *Manager) verified(owner, got string) bool {
 // with the owner's Verification-Token; other POSTs are refused (400, 403) and logged.
 func (m *Manager) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	if r.Method != http.MethodPost {
+		m.opts.Observe(Invalid)
 		w.Header().Set("Allow", http.MethodPost)
 		http.Error(w, "POST only", http.StatusMethodNotAllowed)
 		return
 	}
 	if v := r.Header.Get("Validation-Token"); v != "" {
 		if !printable(v) {
+			m.opts.Observe(Invalid)
 			http.Error(w, "bad Validation-Token", http.StatusBadRequest)
 			return
 		}
+		m.opts.Observe(Validation)
 		w.Header().Set("Validation-Token", v)
 		w.WriteHeader(http.StatusOK)
 		return
 	}
 	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, maxNotification))
 	if err != nil {
+		m.opts.Observe(Invalid)
 		m.log.Warn("webhook: unreadable notification", "remote", r.RemoteAddr, "err", err)
 		http.Error(w, "unreadable body", http.StatusBadRequest)
 		return
 	}
 	ev, owner, err := ringcentral.ParseTelephonySessionsEvent(body)
 	if err != nil {
+		m.opts.Observe(Invalid)
 		m.log.Warn("webhook: not a telephony sessions event", "remote", r.RemoteAddr, "err", err)
 		http.Error(w, "not a telephony sessions event", http.StatusBadRequest)
 		return
 	}
 	if !m.verified(owner, r.Header.Get("Verification-Token")) {
+		m.opts.Observe(Refused)
 		m.log.Warn("webhook: notification with a wrong verification token refused", "remote", r.RemoteAddr,
 			"owner", owner, "subscription", ev.SubscriptionID)
 		http.Error(w, "wrong verification token", http.StatusForbidden)
 		return
 	}
-	if ev.News() {
-		m.opts.Nudge(owner, ev.Body.TelephonySessionID, ev.Numbers())
+	if !ev.News() {
+		m.opts.Observe(NoNews)
+		w.WriteHeader(http.StatusOK)
+		return
 	}
+	m.opts.Observe(Nudged)
+	m.opts.Nudge(owner, ev.Body.TelephonySessionID, ev.Numbers())
 	w.WriteHeader(http.StatusOK)
 }
 

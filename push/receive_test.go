@@ -15,10 +15,28 @@ import (
 	"github.com/ringout-dialer/ringout/ringcentral"
 )
 
-// nudges records the Manager's nudges.
+// nudges records the Manager's nudges, and the results it observed.
 type nudges struct {
-	mu  sync.Mutex
-	got []string // owner: numbers
+	mu      sync.Mutex
+	got     []string // owner session: numbers
+	results []string
+}
+
+func (n *nudges) observe(result string) {
+	n.mu.Lock()
+	defer n.mu.Unlock()
+	n.results = append(n.results, result)
+}
+
+// counted is how many times each result was observed.
+func (n *nudges) counted() map[string]int {
+	n.mu.Lock()
+	defer n.mu.Unlock()
+	c := map[string]int{}
+	for _, r := range n.results {
+		c[r]++
+	}
+	return c
 }
 
 func (n *nudges) nudge(owner, session string, numbers []string) {
@@ -53,7 +71,7 @@ func newReceiver(t *testing.T) (*Manager, *nudges, *httptest.Server) {
 	t.Helper()
 	n := &nudges{}
 	m, err := New(noUpstream{}, Options{Address: "https://dialer.example.com" + Path, Secrets: [][]byte{secret, oldSecret},
-		Nudge: n.nudge, Logger: slog.New(slog.DiscardHandler)})
+		Nudge: n.nudge, Observe: n.observe, Logger: slog.New(slog.DiscardHandler)})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -115,6 +133,9 @@ func TestReceiverValidates(t *testing.T) {
 	if got := n.list(); len(got) != 0 {
 		t.Errorf("validation nudged %v", got)
 	}
+	if c := n.counted(); c[Validation] != 1 || c[Invalid] != 1 {
+		t.Errorf("results %v, want one validation and one invalid", c)
+	}
 }
 
 // TestReceiverNudges: a notification carrying the owner's verification token nudges the
@@ -148,6 +169,9 @@ func TestReceiverNudges(t *testing.T) {
 	}
 	if got := n.list(); len(got) != 2 {
 		t.Errorf("an event of parties being rung, or of another origin, nudged: %q", got[2:])
+	}
+	if c := n.counted(); c[Nudged] != 2 || c[NoNews] != 2 || len(c) != 2 {
+		t.Errorf("results %v, want 2 nudged and 2 no_news", c)
 	}
 }
 
@@ -185,5 +209,8 @@ func TestReceiverRefuses(t *testing.T) {
 	}
 	if got := n.list(); len(got) != 0 {
 		t.Errorf("refused notifications nudged %q", got)
+	}
+	if c := n.counted(); c[Refused] != 3 || c[Invalid] != 5 || len(c) != 2 {
+		t.Errorf("results %v, want 3 refused and 5 invalid", c)
 	}
 }
