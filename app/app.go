@@ -55,6 +55,7 @@ func Run(ctx context.Context, args []string, getenv func(string) string, stdout 
 		opts := cfg.simOptions()
 		opts.Logger = log
 		sim := rcsim.New(opts)
+		defer sim.Close() // its webhook deliveries
 		return serve(ctx, cfg.SimAddr, sim, cfg, log, nil)
 	}
 
@@ -92,6 +93,7 @@ func Run(ctx context.Context, args []string, getenv func(string) string, stdout 
 		opts := cfg.simOptions()
 		opts.Logger = log
 		sim := rcsim.New(opts)
+		defer sim.Close() // its webhook deliveries, once the app has stopped serving
 		mux.Handle("/sim/", http.StripPrefix("/sim", sim))
 		server = cfg.scheme() + "://" + ln.Addr().String() + "/sim"
 		authServer = cfg.PublicURL + "/sim"
