@@ -13,17 +13,6 @@ type pushOn struct{}
 
 func (pushOn) Subscribed(string) bool { return true }
 
-// untilStatus reads sub until a state of call id with status st arrives.
-func untilStatus(t *testing.T, sub *Subscription, id string, st dialer.Status) {
-	t.Helper()
-	for c := range sub.C {
-		if c.ID == id && c.Status == st {
-			return
-		}
-	}
-	t.Fatalf("the subscription ended before call %s showed %+v", id, st)
-}
-
 func pushedWatcher(up *fakeUpstream) *Watcher {
 	opts := budgetOptions()
 	opts.Push = pushOn{}
@@ -41,18 +30,14 @@ func TestPushedCallPolledWhenNudged(t *testing.T) {
 			step{90 * time.Second, connected, nil})
 		w := pushedWatcher(up)
 		defer w.Close()
-		sub, err := w.Subscribe("101", 16)
-		if err != nil {
-			t.Fatal(err)
-		}
-		defer sub.Close()
+		sub := subscribe(t, w, "101", 16)
 		start := time.Now()
 		w.Watch(newCall("101", "c1"))
 
 		time.Sleep(2 * time.Second) // the caller answers: RingCentral pushes an event
 		w.Nudge("101", "s-1", []string{"+16505550101", "+16505550123"})
 		changed := time.Now()
-		untilStatus(t, sub, "c1", answered)
+		until(t, sub, func(c dialer.Call) bool { return c.ID == "c1" && c.Status == answered })
 		if d := time.Since(changed); d > 10*time.Millisecond {
 			t.Errorf("the announced change reached the page %v after the event; want at once", d)
 		}
@@ -193,18 +178,14 @@ func TestNudgeDuringAGet(t *testing.T) {
 		up.getDelay = 300 * time.Millisecond
 		w := pushedWatcher(up)
 		defer w.Close()
-		sub, err := w.Subscribe("101", 16)
-		if err != nil {
-			t.Fatal(err)
-		}
-		defer sub.Close()
+		sub := subscribe(t, w, "101", 16)
 		w.Watch(newCall("101", "c1"))
 		time.Sleep(2 * time.Second)
 		w.Nudge("101", "s-1", nil) // the caller answered; the GET goes out at once
 		time.Sleep(100 * time.Millisecond)
 		w.Nudge("101", "s-1", nil) // another event while that GET is held
-		untilStatus(t, sub, "c1", answered)
-		untilStatus(t, sub, "c1", connected)
+		until(t, sub, func(c dialer.Call) bool { return c.ID == "c1" && c.Status == answered })
+		until(t, sub, func(c dialer.Call) bool { return c.ID == "c1" && c.Status == connected })
 		if n := len(up.getTimes("c1")); n != 2 {
 			t.Errorf("%d GETs; want 2 (the second right after the first)", n)
 		}
@@ -221,11 +202,7 @@ func TestNudgeWithoutCallsHere(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		w := pushedWatcher(newFake())
 		defer w.Close()
-		sub, err := w.Subscribe("101", 16)
-		if err != nil {
-			t.Fatal(err)
-		}
-		defer sub.Close()
+		subscribe(t, w, "101", 16) // a page of 101's is open here
 		w.Nudge("101", "s-1", []string{"+16505550123"})
 		w.Nudge("102", "", nil)
 	})
