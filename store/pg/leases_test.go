@@ -287,6 +287,9 @@ func TestListenerGetsSavedKeys(t *testing.T) {
 	l.Cancel = func(_ context.Context, owner, id string) { got <- "cancel " + owner + ":" + id }
 	l.Released = func(_ context.Context, id string) { got <- "released " + id }
 	l.Resync = func(context.Context) { resynced <- struct{}{} }
+	l.Nudge = func(owner, session string, numbers []string) {
+		got <- "nudge " + owner + " " + session + " " + strings.Join(numbers, ",")
+	}
 	ctx, cancel := context.WithCancel(t.Context())
 	defer cancel()
 	go l.Run(ctx)
@@ -311,15 +314,30 @@ func TestListenerGetsSavedKeys(t *testing.T) {
 	if err := a.Release(t.Context(), "call-9", epoch); err != nil {
 		t.Fatal(err)
 	}
-	for _, want := range []string{"call-9", "cancel u1:call-9", "released call-9"} {
+	// A RingCentral event received by replica a, for whichever replica polls u1's calls; a
+	// session or number that could break the payload is left out.
+	if err := a.Nudge(t.Context(), "u1", "s-a1b2", []string{"+16505550120", "650:1", "+16505550101"}); err != nil {
+		t.Fatal(err)
+	}
+	if err := a.Nudge(t.Context(), "u1", "s:x", nil); err != nil {
+		t.Fatal(err)
+	}
+	// The saved calls come in batches on a goroutine of their own: their order against the
+	// other notifications is not promised.
+	want := []string{"call-9", "cancel u1:call-9", "released call-9", "nudge u1 s-a1b2 +16505550120,+16505550101", "nudge u1  "}
+	var notified []string
+	for range want {
 		select {
 		case k := <-got:
-			if k != want {
-				t.Errorf("notified %q, want %q", k, want)
-			}
+			notified = append(notified, k)
 		case <-time.After(5 * time.Second):
-			t.Fatalf("no notification %q", want)
+			t.Fatalf("notified %q, want also the rest of %q", notified, want)
 		}
+	}
+	slices.Sort(notified)
+	slices.Sort(want)
+	if !slices.Equal(notified, want) {
+		t.Errorf("notified %q, want %q", notified, want)
 	}
 	// Its connection killed by the server: it is not ready, reconnects and resyncs.
 	if _, err := a.Pool().Exec(t.Context(), `SELECT pg_terminate_backend(pid) FROM pg_stat_activity
