@@ -18,6 +18,7 @@ import (
 
 	"github.com/ringout-dialer/ringout/internal/logbuf"
 	"github.com/ringout-dialer/ringout/internal/simsignin"
+	"github.com/ringout-dialer/ringout/internal/window"
 	"github.com/ringout-dialer/ringout/push"
 
 	"github.com/PuerkitoBio/goquery"
@@ -544,16 +545,7 @@ func TestClusterSharedBudget(t *testing.T) {
 		_, rep, _ := strings.Cut(r.Agent, "replica/")
 		by[rep]++
 	}
-	most := 0
-	for i := range light {
-		n := 0
-		for _, at := range light[i:] {
-			if at.Sub(light[i]) < time.Minute {
-				n++
-			}
-		}
-		most = max(most, n)
-	}
+	most, _ := window.Busiest(light, time.Minute)
 	polled := map[string]bool{}
 	for _, id := range ids {
 		for rep := range c.pollers(id) {

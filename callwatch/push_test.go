@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"github.com/ringout-dialer/ringout/dialer"
+	"github.com/ringout-dialer/ringout/internal/window"
 )
 
 // pushOn is a Push that has every owner's events pushed.
@@ -79,7 +80,7 @@ func TestNudgesWithinTheBudget(t *testing.T) {
 		if n := len(gets); n < 12 || n > 7+13 {
 			t.Errorf("c1: %d GETs for 100 events in 20 s; want what the budget allows (7 at once, 0.6/s)", n)
 		}
-		if n := maxInWindow(gets, time.Minute); n > lightPerMin {
+		if n, _ := window.Busiest(gets, time.Minute); n > lightPerMin {
 			t.Errorf("%d GETs in a minute; the budget allows %d", n, lightPerMin)
 		}
 		for i := 1; i < len(gets); i++ {

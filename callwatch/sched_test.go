@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/ringout-dialer/ringout/dialer"
+	"github.com/ringout-dialer/ringout/internal/window"
 )
 
 // The app's budget for GETs: RingCentral's Light group is 50/min; the app uses 90 %, of
@@ -23,19 +24,6 @@ const (
 
 func budgetOptions() Options {
 	return Options{PollRate: testPollRate, PollBurst: testPollBurst, Logger: slog.New(slog.DiscardHandler)}
-}
-
-// maxInWindow is the most GETs of gets within any window.
-func maxInWindow(gets []time.Time, window time.Duration) int {
-	slices.SortFunc(gets, func(a, b time.Time) int { return a.Compare(b) })
-	best, j := 0, 0
-	for i := range gets {
-		for gets[i].Sub(gets[j]) >= window {
-			j++
-		}
-		best = max(best, i-j+1)
-	}
-	return best
 }
 
 // seenAfter is how long after at the first GET after it went out.
@@ -80,7 +68,7 @@ func TestSchedulerOneRingingCall(t *testing.T) {
 		if worst > 1700*time.Millisecond {
 			t.Errorf("a ringing call waited up to %v between GETs; the budget allows one every 1.67 s", worst)
 		}
-		if n := maxInWindow(gets, time.Minute); n > lightPerMin {
+		if n, _ := window.Busiest(gets, time.Minute); n > lightPerMin {
 			t.Errorf("%d GETs in one minute, more than the budget's %d", n, lightPerMin)
 		}
 		if d, ok := seenAfter(gets, start.Add(2*time.Second)); !ok || d > 1100*time.Millisecond {
@@ -139,7 +127,7 @@ func TestSchedulerRingingCallFirst(t *testing.T) {
 				t.Errorf("connected call %d was not polled for a minute", i)
 			}
 		}
-		if n := maxInWindow(all, time.Minute); n > lightPerMin {
+		if n, _ := window.Busiest(all, time.Minute); n > lightPerMin {
 			t.Errorf("%d GETs in one minute, more than the budget's %d", n, lightPerMin)
 		}
 	})
@@ -202,7 +190,7 @@ func TestResumeStaggersWithinTheBudget(t *testing.T) {
 		for i := range 10 {
 			all = append(all, up.getTimes(fmt.Sprint("c", i))...)
 		}
-		if n := maxInWindow(all, 5*time.Second); n > 4 {
+		if n, _ := window.Busiest(all, 5*time.Second); n > 4 {
 			t.Errorf("%d GETs within 5 s of the restart; want them staggered at the steady pace (36/min)", n)
 		}
 		slices.SortFunc(all, func(a, b time.Time) int { return a.Compare(b) })

@@ -28,6 +28,7 @@ import (
 	"github.com/ringout-dialer/ringout/internal/lb"
 	"github.com/ringout-dialer/ringout/internal/pgtest"
 	"github.com/ringout-dialer/ringout/internal/simsignin"
+	"github.com/ringout-dialer/ringout/internal/window"
 	"github.com/ringout-dialer/ringout/rcsim"
 	"github.com/ringout-dialer/ringout/store"
 )
@@ -951,7 +952,7 @@ func TestClusterDrillBudgetSoak(t *testing.T) {
 			byReplica[rep]++
 		}
 	}
-	worst := maxInWindow(light, time.Minute)
+	worst, _ := window.Busiest(light, time.Minute)
 	if limited > 0 {
 		t.Errorf("RingCentral answered 429 to %d of the user's requests", limited)
 	}
@@ -960,19 +961,6 @@ func TestClusterDrillBudgetSoak(t *testing.T) {
 	}
 	t.Logf("drill: budget soak (load %s): 1 user, %d ringing calls placed on r1, r2, r3, r1, pages on all replicas, %v: %d Light requests (%v by replica), at most %d in any 60 s (limit %d); %d answered 429",
 		load, len(ids), time.Since(start).Round(100*time.Millisecond), len(light), byReplica, worst, lightLimit, limited)
-}
-
-// maxInWindow is the most instants of ts within any window.
-func maxInWindow(ts []time.Time, window time.Duration) int {
-	slices.SortFunc(ts, func(a, b time.Time) int { return a.Compare(b) })
-	best, j := 0, 0
-	for i := range ts {
-		for ts[i].Sub(ts[j]) >= window {
-			j++
-		}
-		best = max(best, i-j+1)
-	}
-	return best
 }
 
 // TestClusterDrillSignIn: six sign-ins through the round-robin proxy all succeed (the OAuth

@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/ringout-dialer/ringout/dialer"
+	"github.com/ringout-dialer/ringout/internal/window"
 	"github.com/ringout-dialer/ringout/ringcentral"
 )
 
@@ -101,27 +102,10 @@ func TestCancelKeepsItsHeavyRequest(t *testing.T) {
 			}
 			sent = append(sent, time.Now())
 		}
-		if n, from := busiestMinute(sent); n > 9 {
-			t.Fatalf("%d Heavy requests within a minute from %v, more than 9", n, from)
+		if n, from := window.Busiest(sent, time.Minute); n > 9 {
+			t.Fatalf("%d Heavy requests within a minute from %v, more than 9", n, from.Sub(sent[0]))
 		}
 	})
-}
-
-// busiestMinute is the most requests of sent (in order) within one minute, and when that
-// minute began, from the first request.
-func busiestMinute(sent []time.Time) (most int, from time.Duration) {
-	for i := range sent {
-		n := 0
-		for _, s := range sent[i:] {
-			if s.Sub(sent[i]) < time.Minute {
-				n++
-			}
-		}
-		if n > most {
-			most, from = n, sent[i].Sub(sent[0])
-		}
-	}
-	return most, from
 }
 
 // TestBudgetStateSurvivesARestart: what a budget saved (State) and a new process restored
@@ -163,7 +147,7 @@ func TestBudgetStateSurvivesARestart(t *testing.T) {
 			}
 			sent = append(sent, time.Now())
 		}
-		if n, _ := busiestMinute(sent); n > 45 {
+		if n, _ := window.Busiest(sent, time.Minute); n > 45 {
 			t.Fatalf("%d Light requests within a minute across the restart, more than 45", n)
 		}
 	})

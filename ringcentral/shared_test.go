@@ -9,6 +9,7 @@ import (
 	"testing/synctest"
 	"time"
 
+	"github.com/ringout-dialer/ringout/internal/window"
 	"github.com/ringout-dialer/ringout/ringcentral"
 )
 
@@ -111,17 +112,7 @@ func TestSharedBudgetAcrossReplicas(t *testing.T) {
 			}
 		}
 		wg.Wait()
-		slices.SortFunc(sent, time.Time.Compare)
-		most := 0
-		for i := range sent {
-			n := 0
-			for _, s := range sent[i:] {
-				if s.Sub(sent[i]) < time.Minute {
-					n++
-				}
-			}
-			most = max(most, n)
-		}
+		most, _ := window.Busiest(sent, time.Minute)
 		t.Logf("3 replicas × 3 pollers, 5 min: %d Light requests, at most %d in 60 s; by replica %v", len(sent), most, by)
 		if most > 45 {
 			t.Errorf("%d Light requests within 60 s across the replicas, more than one budget's 45", most)

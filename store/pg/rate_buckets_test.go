@@ -4,31 +4,15 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"slices"
 	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
 
 	"github.com/ringout-dialer/ringout/internal/pgtest"
+	"github.com/ringout-dialer/ringout/internal/window"
 	"github.com/ringout-dialer/ringout/ringcentral"
 )
-
-// maxInWindow is the most of the (sorted) times that fall within any window of length w.
-func maxInWindow(times []time.Time, w time.Duration) int {
-	most := 0
-	for i := range times {
-		n := 0
-		for _, s := range times[i:] {
-			if s.Sub(times[i]) >= w {
-				break
-			}
-			n++
-		}
-		most = max(most, n)
-	}
-	return most
-}
 
 // TestRateBucketsSharedByReplicas: three replicas (each its own pool), four takers each,
 // spend one user's Light budget as fast as they can: together they never send more than
@@ -39,7 +23,7 @@ func maxInWindow(times []time.Time, w time.Duration) int {
 // machine's scheduling jitter (up to 0.4 s).
 func TestRateBucketsSharedByReplicas(t *testing.T) {
 	url := pgtest.URL(t)
-	const limit, window, run = 50, 4 * time.Second, 5 * time.Second
+	const limit, period, run = 50, 4 * time.Second, 5 * time.Second
 	var mu sync.Mutex
 	var sent []time.Time
 	byReplica := map[string]int{}
@@ -47,7 +31,7 @@ func TestRateBucketsSharedByReplicas(t *testing.T) {
 	start := time.Now()
 	for _, id := range []string{"r1", "r2", "r3"} {
 		st := replicaStore(t, url, id, time.Second)
-		b := ringcentral.NewSharedBudgets(map[ringcentral.Group]int{ringcentral.Light: limit}, window, 0.1, st.RateBuckets()).For("ext-101")
+		b := ringcentral.NewSharedBudgets(map[ringcentral.Group]int{ringcentral.Light: limit}, period, 0.1, st.RateBuckets()).For("ext-101")
 		for range 4 {
 			wg.Go(func() {
 				for time.Since(start) < run {
@@ -64,14 +48,13 @@ func TestRateBucketsSharedByReplicas(t *testing.T) {
 		}
 	}
 	wg.Wait()
-	slices.SortFunc(sent, time.Time.Compare)
-	most := maxInWindow(sent, window)
-	perSecond, burst := ringcentral.NewBudget(map[ringcentral.Group]int{ringcentral.Light: limit}, window, 0.1).Pace(ringcentral.Light)
+	most, _ := window.Busiest(sent, period)
+	perSecond, burst := ringcentral.NewBudget(map[ringcentral.Group]int{ringcentral.Light: limit}, period, 0.1).Pace(ringcentral.Light)
 	want := float64(burst) + perSecond*time.Since(start).Seconds() // what one bucket allows over the run
 	t.Logf("12 takers on 3 pools: %d sent in %v (one bucket allows %.0f), at most %d in any %v (limit %d); by replica %v",
-		len(sent), time.Since(start).Round(time.Millisecond), want, most, window, limit, byReplica)
+		len(sent), time.Since(start).Round(time.Millisecond), want, most, period, limit, byReplica)
 	if most > limit {
-		t.Errorf("%d requests within %v, more than the limit %d", most, window, limit)
+		t.Errorf("%d requests within %v, more than the limit %d", most, period, limit)
 	}
 	if float64(len(sent)) > want+2 || float64(len(sent)) < want/2 {
 		t.Errorf("%d requests sent, want about %.0f (the one shared bucket's)", len(sent), want)
