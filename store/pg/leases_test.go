@@ -277,7 +277,6 @@ func TestListenerGetsSavedKeys(t *testing.T) {
 	a := replicaStore(t, url, "a", time.Second)
 	b := replicaStore(t, url+"&pool_max_conns=3", "b", time.Second)
 	got := make(chan string, 10)
-	resynced := make(chan struct{}, 1)
 	l := b.Listener(slogDiscard())
 	l.Calls = func(_ context.Context, ids []string) {
 		for _, id := range ids {
@@ -286,18 +285,10 @@ func TestListenerGetsSavedKeys(t *testing.T) {
 	}
 	l.Cancel = func(_ context.Context, owner, id string) { got <- "cancel " + owner + ":" + id }
 	l.Released = func(_ context.Context, id string) { got <- "released " + id }
-	l.Resync = func(context.Context) { resynced <- struct{}{} }
 	l.Nudge = func(owner, session string, numbers []string) {
 		got <- "nudge " + owner + " " + session + " " + strings.Join(numbers, ",")
 	}
-	ctx, cancel := context.WithCancel(t.Context())
-	defer cancel()
-	go l.Run(ctx)
-	select {
-	case <-resynced:
-	case <-time.After(10 * time.Second):
-		t.Fatal("the listener did not connect")
-	}
+	resynced := runListener(t, l)
 	if err := l.Ready(); err != nil {
 		t.Fatal(err)
 	}
@@ -373,7 +364,6 @@ func TestListenerBatchesNotifiedCalls(t *testing.T) {
 	b := replicaStore(t, url, "b", time.Second)
 	batches := make(chan []string, 10)
 	hold := make(chan struct{})
-	resynced := make(chan struct{}, 1)
 	l := b.Listener(slogDiscard())
 	first := true
 	l.Calls = func(_ context.Context, ids []string) {
@@ -383,15 +373,7 @@ func TestListenerBatchesNotifiedCalls(t *testing.T) {
 			<-hold
 		}
 	}
-	l.Resync = func(context.Context) { resynced <- struct{}{} }
-	ctx, cancel := context.WithCancel(t.Context())
-	defer cancel()
-	go l.Run(ctx)
-	select {
-	case <-resynced:
-	case <-time.After(10 * time.Second):
-		t.Fatal("the listener did not connect")
-	}
+	runListener(t, l)
 	if err := a.SaveCall(t.Context(), liveCall("held")); err != nil {
 		t.Fatal(err)
 	}
@@ -499,16 +481,7 @@ func TestListenURL(t *testing.T) {
 	}
 	defer s.Close()
 	l := s.Listener(slogDiscard())
-	resynced := make(chan struct{}, 1)
-	l.Resync = func(context.Context) { resynced <- struct{}{} }
-	ctx, cancel := context.WithCancel(t.Context())
-	defer cancel()
-	go l.Run(ctx)
-	select {
-	case <-resynced:
-	case <-time.After(10 * time.Second):
-		t.Fatal("the listener did not connect")
-	}
+	runListener(t, l)
 	var app string
 	if err := s.Pool().QueryRow(t.Context(), `SELECT application_name FROM pg_stat_activity
 		WHERE query LIKE 'LISTEN%' AND datname = current_database()`).Scan(&app); err != nil {
@@ -517,4 +490,21 @@ func TestListenURL(t *testing.T) {
 	if app != "ringout-listen" {
 		t.Errorf("the LISTEN connection is %q, want the listen URL's ringout-listen", app)
 	}
+}
+
+// runListener runs l until the test ends and waits for its first connect; each later
+// (re)connect's Resync is sent on the channel returned.
+func runListener(t *testing.T, l *pg.Listener) <-chan struct{} {
+	t.Helper()
+	resynced := make(chan struct{}, 1)
+	l.Resync = func(context.Context) { resynced <- struct{}{} }
+	ctx, cancel := context.WithCancel(t.Context())
+	t.Cleanup(cancel)
+	go l.Run(ctx)
+	select {
+	case <-resynced:
+	case <-time.After(10 * time.Second):
+		t.Fatal("the listener did not connect")
+	}
+	return resynced
 }
